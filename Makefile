@@ -1,0 +1,41 @@
+# sniffer: the two commands a fresh machine needs are `make run` and `make test`.
+CARGO ?= cargo
+OUT ?= out
+
+.PHONY: run test test-unit test-loom bench stress lint fmt clean
+
+## The main job: the engine on the built-in synthetic feed (100k/s for 3 s), health lines on
+## stderr, the final metrics JSON on stdout and in $(OUT)/metrics.json.
+run:
+	@mkdir -p $(OUT)
+	$(CARGO) run --release --quiet --bin sniffer -- run --feed synthetic --rate 100000 --duration 3s \
+		--health-interval 1s --metrics-json $(OUT)/metrics.json
+
+## Every test: unit, integration, property and doc tests, then the loom models.
+test: test-unit test-loom
+
+test-unit:
+	$(CARGO) test --all-targets
+	$(CARGO) test --doc
+
+## loom explores every interleaving of our own atomic state machines (not crossbeam's).
+test-loom:
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test --release --lib -- --test-threads=1 loom_
+
+bench:
+	$(CARGO) bench
+
+stress:
+	@mkdir -p $(OUT)
+	$(CARGO) run --release --bin sniffer-stress -- --scenario all --json $(OUT)/stress.json
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
+	rm -rf $(OUT)

@@ -1,0 +1,392 @@
+//! The batcher: takes candidates from the stream ring, flushes a batch at `batch_size`, at
+//! `batch_timeout`, or (by default) as soon as the ring runs dry, splits it by priority (High
+//! first) and sends it, either from the batcher thread (`sync`) or through one worker thread per
+//! lane (`async`, FIFO within a lane).
+//!
+//! Delivery to a full output lane is retried `send_max_retries` times, `send_retry_delay` apart;
+//! a candidate that still cannot be delivered is counted in `send_failures` (and so in
+//! `dropped_full_buffer`), never lost silently. Under the `block` policy, and while draining for
+//! shutdown, the sender waits for room instead, so backpressure reaches the ring and its producers
+//! rather than dropping anything. At the shutdown deadline whatever is left is counted as
+//! abandoned (`dropped_shutdown`) per lane.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
+use serde::{Deserialize, Serialize};
+
+use crate::candidate::{PremintCandidate, Priority};
+use crate::metrics::{now_ns, LatencyRecorder, Metrics};
+use crate::output::Output;
+use crate::ring::{Pause, StreamRing, WaitStrategy, Waiter};
+
+/// How batches are sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchSendMode {
+    /// Both lanes are sent from the batcher thread, High first.
+    #[default]
+    Sync,
+    /// Each lane has its own worker thread; a slow lane does not hold up the other.
+    Async,
+}
+
+impl std::str::FromStr for BatchSendMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sync" => Ok(BatchSendMode::Sync),
+            "async" => Ok(BatchSendMode::Async),
+            other => Err(format!("unknown batch send mode `{other}` (expected sync or async)")),
+        }
+    }
+}
+
+/// The shutdown deadline shared by the batcher and the lane workers: 0 while running, then the
+/// [`now_ns`] instant after which nothing more is delivered. Written once by the engine thread
+/// (Relaxed: the ring's close, which precedes it, is what the readers synchronise on).
+#[derive(Debug, Default)]
+pub(crate) struct Deadline(AtomicU64);
+
+impl Deadline {
+    pub(crate) fn set(&self, at_ns: u64) {
+        self.0.store(at_ns.max(1), Relaxed);
+    }
+
+    #[inline]
+    fn draining(&self) -> bool {
+        self.0.load(Relaxed) != 0
+    }
+
+    #[inline]
+    fn passed(&self) -> bool {
+        let d = self.0.load(Relaxed);
+        d != 0 && now_ns() >= d
+    }
+
+    fn remaining(&self) -> Duration {
+        let d = self.0.load(Relaxed);
+        Duration::from_nanos(d.saturating_sub(now_ns()))
+    }
+}
+
+/// How one lane's sender treats a full lane.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SendPolicy {
+    pub(crate) block_on_full: bool,
+    pub(crate) max_retries: u32,
+    pub(crate) retry_delay: Duration,
+}
+
+enum Outcome {
+    Sent,
+    Failed,
+    Abandoned,
+}
+
+/// Delivers one lane: to its output channel or to the handler, recording latency.
+pub(crate) struct LaneSender {
+    lane: Priority,
+    output: Output,
+    metrics: Arc<Metrics>,
+    deadline: Arc<Deadline>,
+    policy: SendPolicy,
+    recorder: LatencyRecorder,
+    handler_panics: u64,
+}
+
+impl fmt::Debug for LaneSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LaneSender")
+            .field("lane", &self.lane)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LaneSender {
+    pub(crate) fn new(
+        lane: Priority,
+        output: Output,
+        metrics: Arc<Metrics>,
+        deadline: Arc<Deadline>,
+        policy: SendPolicy,
+    ) -> Self {
+        let recorder = metrics.recorder();
+        LaneSender {
+            lane,
+            output,
+            metrics,
+            deadline,
+            policy,
+            recorder,
+            handler_panics: 0,
+        }
+    }
+
+    /// Delivers the candidates of this lane's priority from `batch`, in order.
+    fn deliver_lane(&mut self, batch: &[PremintCandidate]) {
+        let (mut sent, mut failed, mut abandoned) = (0, 0, 0);
+        let lane = self.lane;
+        for c in batch.iter().filter(|c| c.priority == lane) {
+            match self.deliver(*c) {
+                Outcome::Sent => sent += 1,
+                Outcome::Failed => failed += 1,
+                Outcome::Abandoned => abandoned += 1,
+            }
+        }
+        let m = &self.metrics.lanes[self.lane.lane()];
+        m.sent.add(sent);
+        m.failures.add(failed);
+        m.dropped_shutdown.add(abandoned);
+    }
+
+    #[inline]
+    fn deliver(&mut self, c: PremintCandidate) -> Outcome {
+        if self.deadline.passed() {
+            return Outcome::Abandoned;
+        }
+        let outcome = match &self.output {
+            Output::Lanes(lanes) => {
+                let tx = &lanes[self.lane.lane()];
+                match tx.try_send(c) {
+                    Ok(()) => Outcome::Sent,
+                    Err(TrySendError::Disconnected(_)) => Outcome::Failed,
+                    Err(TrySendError::Full(c)) => {
+                        let tx = tx.clone();
+                        self.send_slow(&tx, c)
+                    }
+                }
+            }
+            Output::Handler(h) => match catch_unwind(AssertUnwindSafe(|| h(&c))) {
+                Ok(()) => Outcome::Sent,
+                Err(_) => {
+                    self.handler_panics += 1;
+                    if self.handler_panics.is_power_of_two() {
+                        tracing::error!(
+                            lane = ?self.lane,
+                            panics = self.handler_panics,
+                            "candidate handler panicked; candidate counted in send_failures"
+                        );
+                    }
+                    Outcome::Failed
+                }
+            },
+        };
+        if let Outcome::Sent = outcome {
+            self.recorder.record_since(c.detected_at_ns, now_ns());
+        }
+        outcome
+    }
+
+    #[cold]
+    fn send_slow(&mut self, tx: &Sender<PremintCandidate>, mut c: PremintCandidate) -> Outcome {
+        let retries = &self.metrics.lanes[self.lane.lane()].retries;
+        if self.policy.block_on_full || self.deadline.draining() {
+            // Wait for room, in short slices so that the shutdown deadline is noticed.
+            loop {
+                if self.deadline.passed() {
+                    return Outcome::Abandoned;
+                }
+                let slice = if self.deadline.draining() {
+                    self.deadline.remaining().min(Duration::from_millis(1))
+                } else {
+                    Duration::from_millis(1)
+                };
+                match tx.send_timeout(c, slice) {
+                    Ok(()) => return Outcome::Sent,
+                    Err(SendTimeoutError::Timeout(back)) => c = back,
+                    Err(SendTimeoutError::Disconnected(_)) => return Outcome::Failed,
+                }
+            }
+        }
+        for _ in 0..self.policy.max_retries {
+            retries.incr();
+            std::thread::sleep(self.policy.retry_delay);
+            match tx.try_send(c) {
+                Ok(()) => return Outcome::Sent,
+                Err(TrySendError::Full(back)) => c = back,
+                Err(TrySendError::Disconnected(_)) => return Outcome::Failed,
+            }
+        }
+        Outcome::Failed
+    }
+}
+
+/// Where the batcher hands a flushed batch.
+pub(crate) enum Dispatch {
+    /// Send both lanes from the batcher thread.
+    Sync(Box<[LaneSender; 2]>),
+    /// Hand each lane's part to its worker; empty vectors come back through `recycle`.
+    Async {
+        handoff: [Sender<Vec<PremintCandidate>>; 2],
+        recycle: Receiver<Vec<PremintCandidate>>,
+    },
+}
+
+/// Batch sizing and timing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BatchPolicy {
+    pub(crate) batch_size: usize,
+    pub(crate) batch_timeout: Duration,
+    pub(crate) flush_on_idle: bool,
+}
+
+/// The batcher thread's state.
+pub(crate) struct Batcher {
+    pub(crate) ring: Arc<StreamRing>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) deadline: Arc<Deadline>,
+    pub(crate) policy: BatchPolicy,
+    pub(crate) dispatch: Dispatch,
+}
+
+impl fmt::Debug for Batcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batcher")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Batcher {
+    /// Runs until the ring is closed and drained (or the shutdown deadline passes).
+    pub(crate) fn run(mut self) {
+        let size = self.policy.batch_size;
+        let mut batch: Vec<PremintCandidate> = Vec::with_capacity(size);
+        let mut opened_at: Option<Instant> = None;
+        loop {
+            while batch.len() < size {
+                match self.ring.try_pop() {
+                    Some(c) => batch.push(c),
+                    None => break,
+                }
+            }
+            if self.deadline.passed() {
+                self.abandon_rest(&mut batch);
+                break;
+            }
+            if !batch.is_empty() {
+                let flush = batch.len() >= size
+                    || self.policy.flush_on_idle
+                    || self.ring.is_closed()
+                    || opened_at.is_some_and(|t| t.elapsed() >= self.policy.batch_timeout);
+                if flush {
+                    self.flush(&mut batch);
+                    opened_at = None;
+                    continue;
+                }
+                opened_at.get_or_insert_with(Instant::now);
+            } else if self.ring.is_closed() && self.ring.producers_idle() && self.ring.is_empty()
+            {
+                break;
+            }
+            let wait_until = opened_at.map(|t| t + self.policy.batch_timeout);
+            if let Some(c) = self.ring.pop_deadline(wait_until) {
+                batch.push(c);
+            }
+        }
+    }
+
+    fn flush(&mut self, batch: &mut Vec<PremintCandidate>) {
+        match &mut self.dispatch {
+            Dispatch::Sync(senders) => {
+                for sender in senders.iter_mut() {
+                    sender.deliver_lane(batch);
+                }
+            }
+            Dispatch::Async { handoff, recycle } => {
+                for lane in Priority::ALL {
+                    let mut part = recycle
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(batch.len()));
+                    part.extend(batch.iter().filter(|c| c.priority == lane));
+                    if part.is_empty() {
+                        continue;
+                    }
+                    let n = part.len() as u64;
+                    if !hand_off(&handoff[lane.lane()], part, &self.deadline) {
+                        self.metrics.batch.abandoned[lane.lane()].add(n);
+                    }
+                }
+            }
+        }
+        self.metrics.batch.batches_sent.incr();
+        batch.clear();
+    }
+
+    /// At the deadline: counts the open batch and everything still in (or entering) the ring.
+    fn abandon_rest(&mut self, batch: &mut Vec<PremintCandidate>) {
+        let mut counts = [0u64; 2];
+        for c in batch.drain(..) {
+            counts[c.priority.lane()] += 1;
+        }
+        loop {
+            while let Some(c) = self.ring.try_pop() {
+                counts[c.priority.lane()] += 1;
+            }
+            if self.ring.producers_idle() && self.ring.is_empty() {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        for lane in Priority::ALL {
+            self.metrics.batch.abandoned[lane.lane()].add(counts[lane.lane()]);
+        }
+    }
+}
+
+/// Sends a lane's part to its worker, waiting while the worker is behind; false when the
+/// shutdown deadline passed first (or the worker is gone) and the part was not handed over.
+fn hand_off(tx: &Sender<Vec<PremintCandidate>>, mut part: Vec<PremintCandidate>, deadline: &Deadline) -> bool {
+    loop {
+        match tx.send_timeout(part, Duration::from_millis(1)) {
+            Ok(()) => return true,
+            Err(SendTimeoutError::Timeout(back)) => {
+                if deadline.passed() {
+                    return false;
+                }
+                part = back;
+            }
+            Err(SendTimeoutError::Disconnected(_)) => return false,
+        }
+    }
+}
+
+/// An async-mode lane worker: delivers the parts handed to it, in order, until the batcher is
+/// gone and the handoff queue is empty.
+pub(crate) fn run_lane_worker(
+    mut sender: LaneSender,
+    handoff: Receiver<Vec<PremintCandidate>>,
+    recycle: Sender<Vec<PremintCandidate>>,
+    wait: WaitStrategy,
+) {
+    let mut waiter = Waiter::new(wait);
+    loop {
+        let part = match handoff.try_recv() {
+            Ok(part) => part,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => break,
+            Err(crossbeam_channel::TryRecvError::Empty) => {
+                if waiter.pause() == Pause::Park {
+                    match handoff.recv_timeout(Duration::from_millis(50)) {
+                        Ok(part) => part,
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                } else {
+                    continue;
+                }
+            }
+        };
+        waiter.reset();
+        sender.deliver_lane(&part);
+        let mut part = part;
+        part.clear();
+        // The batcher may be gone or have enough spares; dropping the vector is fine then.
+        let _ = recycle.try_send(part);
+    }
+}

@@ -1,0 +1,283 @@
+//! The `sniffer` command line: `run` the engine on a feed, `check-config` a file.
+//!
+//! Exit codes: 0 ok, 2 bad usage / config / input file, 1 runtime failure (including a broken
+//! accounting invariant). SIGINT/SIGTERM drain gracefully and still write the final metrics; a
+//! second signal exits at once.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sniffer::{
+    health_line, BatchSendMode, DropPolicy, MetricsSnapshot, Sniffer, SnifferConfig,
+    SyntheticConfig, SyntheticFeed, WaitStrategy,
+};
+
+#[derive(Parser, Debug)]
+#[command(name = "sniffer", version, about = "Lock-free Solana token-launch sniffer engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the engine on a feed until it ends (or SIGINT/SIGTERM), then drain and report.
+    Run(RunArgs),
+    /// Validate a config file: exit 0 when valid, 2 with the key and value when not.
+    CheckConfig {
+        /// TOML file to check.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// TOML config file; SNIFFER_<KEY> environment variables override it, flags override both.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Input feed: `synthetic` (built-in generator).
+    #[arg(long, default_value = "synthetic")]
+    feed: String,
+    /// Synthetic feed rate in candidates per second (0 = flat out).
+    #[arg(long, default_value_t = 100_000)]
+    rate: u64,
+    /// How long the synthetic feed produces (humantime: 3s, 500ms).
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Percentage of High-priority synthetic candidates.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
+    high_pct: u8,
+    /// The consumer sleeps this long after each batch it takes (simulates a slow bot).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    consumer_delay: Option<Duration>,
+    /// Overflow policy of the stream ring.
+    #[arg(long)]
+    policy: Option<DropPolicy>,
+    /// Batch send mode.
+    #[arg(long)]
+    mode: Option<BatchSendMode>,
+    /// Wait strategy of idle threads.
+    #[arg(long)]
+    wait: Option<WaitStrategy>,
+    /// Stream ring capacity.
+    #[arg(long)]
+    capacity: Option<usize>,
+    /// Batch size.
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Graceful shutdown timeout.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    shutdown_timeout: Option<Duration>,
+    /// Interval of the health line.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    health_interval: Option<Duration>,
+    /// Write the metrics snapshot (JSON) here: periodically with --metrics-interval, and at the end.
+    #[arg(long)]
+    metrics_json: Option<PathBuf>,
+    /// Interval of periodic metrics dumps.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    metrics_interval: Option<Duration>,
+}
+
+/// An error that maps to exit code 2 (bad usage, config or input).
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SNIFFER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::CheckConfig { file } => check_config(&file),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
+    let cfg = SnifferConfig::from_file(file)
+        .and_then(|c| c.validate().map(|()| c))
+        .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+    println!("{}: ok", file.display());
+    let _ = cfg;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
+    let mut cfg = SnifferConfig::load(args.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(p) = args.policy {
+        cfg.drop_policy = p;
+    }
+    if let Some(m) = args.mode {
+        cfg.batch_send_mode = m;
+    }
+    if let Some(w) = args.wait {
+        cfg.wait_strategy = w;
+    }
+    if let Some(c) = args.capacity {
+        cfg.stream_buffer_capacity = c;
+    }
+    if let Some(b) = args.batch_size {
+        cfg.batch_size = b;
+    }
+    if let Some(t) = args.shutdown_timeout {
+        cfg.graceful_shutdown_timeout = t;
+    }
+    if let Some(h) = args.health_interval {
+        cfg.health_interval = h;
+    }
+    cfg.validate().map_err(|e| UsageError(e.to_string()))?;
+    Ok(cfg)
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let cfg = build_config(&args)?;
+    if args.feed != "synthetic" {
+        return Err(UsageError(format!(
+            "unknown feed `{}` (this build supports: synthetic)",
+            args.feed
+        ))
+        .into());
+    }
+    let feed = SyntheticFeed::new(SyntheticConfig {
+        rate: args.rate,
+        duration: args.duration,
+        max_candidates: None,
+        high_pct: args.high_pct,
+        ..SyntheticConfig::default()
+    });
+
+    let signals = Arc::new(AtomicU32::new(0));
+    {
+        let signals = signals.clone();
+        ctrlc::set_handler(move || {
+            if signals.fetch_add(1, Ordering::SeqCst) >= 1 {
+                eprintln!("second signal: exiting without draining");
+                std::process::exit(130);
+            }
+        })
+        .context("installing the signal handler")?;
+    }
+
+    let mut engine = Sniffer::builder().config(cfg.clone()).feed(feed).build()?;
+    let rx = engine.take_receiver().context("engine has no receiver")?;
+    let received = Arc::new(AtomicU64::new(0));
+    let consumer_done = Arc::new(AtomicBool::new(false));
+    let consumer = {
+        let received = received.clone();
+        let done = consumer_done.clone();
+        let delay = args.consumer_delay;
+        let batch = cfg.batch_size;
+        std::thread::Builder::new()
+            .name("sniffer-consumer".into())
+            .spawn(move || {
+                // Take a batch (one blocking receive, then what is ready), then pause if asked.
+                while let Ok(_first) = rx.recv() {
+                    let n = 1 + rx.try_iter().take(batch - 1).count() as u64;
+                    received.fetch_add(n, Ordering::Relaxed);
+                    if let Some(d) = delay {
+                        std::thread::sleep(d);
+                    }
+                }
+                done.store(true, Ordering::Release);
+            })
+            .context("spawning the consumer thread")?
+    };
+
+    let started = Instant::now();
+    let mut last_health = Instant::now();
+    let mut last_dump = Instant::now();
+    let mut prev = engine.snapshot();
+    while !engine.feeds_finished() && signals.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(Duration::from_millis(10));
+        if last_health.elapsed() >= cfg.health_interval {
+            let cur = engine.snapshot();
+            tracing::info!("{}", health_line(&prev, &cur));
+            prev = cur;
+            last_health = Instant::now();
+        }
+        if let (Some(path), Some(every)) = (&args.metrics_json, args.metrics_interval) {
+            if last_dump.elapsed() >= every {
+                write_json_atomically(path, &engine.snapshot())?;
+                last_dump = Instant::now();
+            }
+        }
+    }
+    if signals.load(Ordering::SeqCst) > 0 {
+        tracing::info!("signal received: draining");
+    }
+    let report = engine.shutdown(cfg.graceful_shutdown_timeout);
+    consumer.join().map_err(|_| anyhow::anyhow!("consumer thread panicked"))?;
+    let m = &report.metrics;
+    tracing::info!("{}", health_line(&prev, m));
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        shutdown_ms = report.elapsed.as_millis() as u64,
+        delivered = report.delivered(),
+        abandoned = report.abandoned(),
+        received = received.load(Ordering::Relaxed),
+        "run finished"
+    );
+    if let Some(path) = &args.metrics_json {
+        write_json_atomically(path, m)?;
+    }
+    println!("{}", m.to_json());
+    if !m.accounting_holds() || m.in_flight != 0 {
+        anyhow::bail!("accounting invariant broken: {m:?}");
+    }
+    if received.load(Ordering::Relaxed) != m.candidates_sent {
+        anyhow::bail!(
+            "consumer received {} but the engine reports {} sent",
+            received.load(Ordering::Relaxed),
+            m.candidates_sent
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes JSON to a temporary file beside `path`, then renames it: readers never see half a file.
+fn write_json_atomically(path: &Path, snapshot: &MetricsSnapshot) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, snapshot.to_json())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,469 @@
+//! [`Sniffer`]: the engine's builder, thread lifecycle and graceful shutdown.
+//!
+//! `build()` validates the configuration, plans a core for every thread from the list captured
+//! once at start-up, then spawns named threads that pin themselves first thing: the batcher, one
+//! worker per lane in async mode, and one thread per pull feed. `shutdown(timeout)` stops the
+//! feeds, closes the ring (releasing producers blocked under `block`), lets the batcher and the
+//! workers drain until the deadline, joins every thread and returns a [`ShutdownReport`] whose
+//! counts add up to the accounting invariant.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+use crate::batch::{
+    run_lane_worker, BatchPolicy, BatchSendMode, Batcher, Deadline, Dispatch, LaneSender,
+    SendPolicy,
+};
+use crate::candidate::{PremintCandidate, Priority};
+use crate::config::SnifferConfig;
+use crate::error::{BuildError, ConfigError};
+use crate::feed::{Feed, FeedPoll, FeedSink};
+use crate::ingest::IngestHandle;
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::output::{self, CandidateReceiver, Handler, Output};
+use crate::pinning::{pin_current, CorePlan};
+use crate::ring::{DropPolicy, StreamRing, WaitStrategy};
+
+/// Builds a [`Sniffer`]; nothing starts until [`SnifferBuilder::build`] has validated everything.
+#[must_use]
+pub struct SnifferBuilder {
+    config: SnifferConfig,
+    handler: Option<Handler>,
+    feeds: Vec<Box<dyn Feed>>,
+}
+
+impl fmt::Debug for SnifferBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnifferBuilder")
+            .field("config", &self.config)
+            .field("handler", &self.handler.is_some())
+            .field("feeds", &self.feeds.len())
+            .finish()
+    }
+}
+
+impl SnifferBuilder {
+    /// Uses this configuration (replacing the defaults).
+    pub fn config(mut self, config: SnifferConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Pins the engine threads to these cores, in start order (batcher, lane workers, feeds),
+    /// sharing them round-robin when there are more threads than cores.
+    pub fn pin_at_core(mut self, cores: impl IntoIterator<Item = usize>) -> Self {
+        self.config.core_ids = cores.into_iter().collect();
+        self.config.pin_threads = true;
+        self
+    }
+
+    /// Delivers every candidate by calling `handler` on the sending thread (the batcher in sync
+    /// mode, the lane's worker in async mode) instead of through a [`CandidateReceiver`]. A
+    /// panicking handler call counts its candidate in `send_failures`.
+    pub fn handler<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&PremintCandidate) + Send + Sync + 'static,
+    {
+        self.handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// Adds a pull feed, run on its own thread. Its id is its position among the feeds.
+    pub fn feed(mut self, feed: impl Feed) -> Self {
+        self.feeds.push(Box::new(feed));
+        self
+    }
+
+    /// Adds a boxed pull feed.
+    pub fn boxed_feed(mut self, feed: Box<dyn Feed>) -> Self {
+        self.feeds.push(feed);
+        self
+    }
+
+    /// Validates the configuration and starts the engine.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::Config`] before any thread starts; [`BuildError::Spawn`] if the system
+    /// refuses a thread, after the threads already started were shut down and joined.
+    pub fn build(self) -> Result<Sniffer, BuildError> {
+        let cfg = self.config;
+        cfg.validate()?;
+        if self.feeds.len() > usize::from(u16::MAX) {
+            return Err(ConfigError::Invalid {
+                key: "feeds",
+                value: self.feeds.len().to_string(),
+                reason: "at most 65535 feeds".into(),
+            }
+            .into());
+        }
+        let ring = Arc::new(
+            StreamRing::new(cfg.stream_buffer_capacity, cfg.drop_policy)
+                .with_wait_strategy(cfg.wait_strategy)
+                .with_block_timeout(cfg.block_timeout),
+        );
+        let metrics = Arc::new(Metrics::default());
+        let deadline = Arc::new(Deadline::default());
+        let (output, receiver) = match self.handler {
+            Some(h) => (Output::Handler(h), None),
+            None => {
+                let (out, rx) = output::lanes(cfg.output_lane_capacity, cfg.wait_strategy);
+                (out, Some(rx))
+            }
+        };
+        let workers = if cfg.batch_send_mode == BatchSendMode::Async { 2 } else { 0 };
+        let mut cores = CorePlan::new(cfg.pin_threads, &cfg.core_ids, 1 + workers + self.feeds.len());
+        let ingest = IngestHandle::new(
+            ring.clone(),
+            metrics.clone(),
+            Arc::new(CachePadded::new(AtomicU64::new(0))),
+        );
+        let mut engine = Sniffer {
+            config: cfg.clone(),
+            ring: ring.clone(),
+            metrics: metrics.clone(),
+            deadline: deadline.clone(),
+            ingest: ingest.clone(),
+            output: output.clone(),
+            receiver,
+            stop_feeds: Arc::new(AtomicBool::new(false)),
+            feeds_running: Arc::new(AtomicUsize::new(0)),
+            feed_threads: Vec::new(),
+            engine_threads: Vec::new(),
+            report: None,
+        };
+
+        let send_policy = SendPolicy {
+            block_on_full: cfg.drop_policy == DropPolicy::Block,
+            max_retries: cfg.send_max_retries,
+            retry_delay: cfg.send_retry_delay,
+        };
+        let sender = |lane| {
+            LaneSender::new(lane, output.clone(), metrics.clone(), deadline.clone(), send_policy)
+        };
+        let dispatch = match cfg.batch_send_mode {
+            BatchSendMode::Sync => Dispatch::Sync(Box::new([sender(Priority::High), sender(Priority::Low)])),
+            BatchSendMode::Async => {
+                // A few batches of slack per lane; spare vectors come back for reuse.
+                let (recycle_tx, recycle_rx) = crossbeam_channel::bounded(8);
+                let mut handoff = Vec::new();
+                for lane in Priority::ALL {
+                    let (tx, rx) = crossbeam_channel::bounded(4);
+                    handoff.push(tx);
+                    let lane_sender = sender(lane);
+                    let recycle = recycle_tx.clone();
+                    let wait = cfg.wait_strategy;
+                    let name = format!("sniffer-lane-{}", lane_name(lane));
+                    let core = cores.next_core();
+                    if let Err(e) = engine.spawn_engine_thread(name, core, move || {
+                        run_lane_worker(lane_sender, rx, recycle, wait)
+                    }) {
+                        engine.shutdown_inner(Duration::from_millis(100));
+                        return Err(e);
+                    }
+                }
+                let [high, low]: [_; 2] = handoff.try_into().expect("two lanes");
+                Dispatch::Async {
+                    handoff: [high, low],
+                    recycle: recycle_rx,
+                }
+            }
+        };
+        let batcher = Batcher {
+            ring: ring.clone(),
+            metrics: metrics.clone(),
+            deadline: deadline.clone(),
+            policy: BatchPolicy {
+                batch_size: cfg.batch_size,
+                batch_timeout: cfg.batch_timeout,
+                flush_on_idle: cfg.flush_on_idle,
+            },
+            dispatch,
+        };
+        let core = cores.next_core();
+        if let Err(e) = engine.spawn_engine_thread("sniffer-batcher".into(), core, move || batcher.run()) {
+            engine.shutdown_inner(Duration::from_millis(100));
+            return Err(e);
+        }
+
+        for (i, mut feed) in self.feeds.into_iter().enumerate() {
+            let feed_id = i as u16;
+            let handle = ingest.clone();
+            let stop = engine.stop_feeds.clone();
+            let running = engine.feeds_running.clone();
+            let wait = cfg.wait_strategy;
+            let name = format!("sniffer-feed-{}", feed.name());
+            let core = cores.next_core();
+            running.fetch_add(1, Ordering::AcqRel);
+            let thread_name = name.clone();
+            let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
+                pin_current(core, &thread_name);
+                run_feed(feed.as_mut(), &handle, feed_id, &stop, wait);
+                running.fetch_sub(1, Ordering::AcqRel);
+            });
+            match spawned {
+                Ok(h) => engine.feed_threads.push(h),
+                Err(source) => {
+                    engine.feeds_running.fetch_sub(1, Ordering::AcqRel);
+                    engine.shutdown_inner(Duration::from_millis(100));
+                    return Err(BuildError::Spawn { thread: name, source });
+                }
+            }
+        }
+        Ok(engine)
+    }
+}
+
+fn lane_name(lane: Priority) -> &'static str {
+    match lane {
+        Priority::High => "high",
+        Priority::Low => "low",
+    }
+}
+
+/// A pull feed's thread: poll until finished or told to stop, idling with short sleeps.
+fn run_feed(feed: &mut dyn Feed, handle: &IngestHandle, feed_id: u16, stop: &AtomicBool, wait: WaitStrategy) {
+    let mut sink = FeedSink::new(handle, feed_id, stop);
+    while !stop.load(Ordering::Acquire) {
+        match feed.poll(&mut sink) {
+            FeedPoll::Ready => {}
+            FeedPoll::Idle => match wait {
+                WaitStrategy::Spin => std::hint::spin_loop(),
+                WaitStrategy::Yield => thread::yield_now(),
+                WaitStrategy::Backoff | WaitStrategy::Park => thread::sleep(Duration::from_micros(100)),
+            },
+            FeedPoll::Finished => break,
+        }
+    }
+}
+
+/// The running engine. Dropping it shuts it down with `graceful_shutdown_timeout` and joins every
+/// thread it started.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sniffer::{PremintCandidate, Priority, Sniffer, SnifferConfig};
+///
+/// let mut engine = Sniffer::builder().config(SnifferConfig::default()).build()?;
+/// let rx = engine.take_receiver().unwrap();
+/// let bot = engine.ingest_handle();
+/// bot.ingest(PremintCandidate { priority: Priority::Low, ..Default::default() })?;
+/// bot.ingest(PremintCandidate { priority: Priority::High, ..Default::default() })?;
+/// let report = engine.shutdown(Duration::from_secs(5));
+/// assert_eq!(report.delivered(), 2);
+/// assert_eq!(rx.try_iter().count(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Sniffer {
+    config: SnifferConfig,
+    ring: Arc<StreamRing>,
+    metrics: Arc<Metrics>,
+    deadline: Arc<Deadline>,
+    ingest: IngestHandle,
+    output: Output,
+    receiver: Option<CandidateReceiver>,
+    stop_feeds: Arc<AtomicBool>,
+    feeds_running: Arc<AtomicUsize>,
+    feed_threads: Vec<JoinHandle<()>>,
+    engine_threads: Vec<JoinHandle<()>>,
+    report: Option<ShutdownReport>,
+}
+
+impl fmt::Debug for Sniffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sniffer")
+            .field("ring", &self.ring)
+            .field("threads", &(self.feed_threads.len() + self.engine_threads.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sniffer {
+    /// A builder with the default configuration.
+    pub fn builder() -> SnifferBuilder {
+        SnifferBuilder {
+            config: SnifferConfig::default(),
+            handler: None,
+            feeds: Vec::new(),
+        }
+    }
+
+    /// A handle for pushing candidates from the bot's own threads.
+    pub fn ingest_handle(&self) -> IngestHandle {
+        self.ingest.clone()
+    }
+
+    /// The receiver of delivered candidates; `None` after the first call or when a handler was
+    /// set.
+    pub fn take_receiver(&mut self) -> Option<CandidateReceiver> {
+        self.receiver.take()
+    }
+
+    /// The configuration the engine runs with.
+    pub fn config(&self) -> &SnifferConfig {
+        &self.config
+    }
+
+    /// Reads every metric now (exact after shutdown; see [`MetricsSnapshot`]).
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        self.metrics.snapshot(
+            self.ring.len(),
+            self.ring.capacity(),
+            self.output.lane_depths(),
+            Duration::from_millis(2),
+        )
+    }
+
+    /// True once every pull feed has finished (or there were none).
+    pub fn feeds_finished(&self) -> bool {
+        self.feeds_running.load(Ordering::Acquire) == 0
+    }
+
+    /// Waits until every pull feed has finished, at most `timeout`; returns whether they did.
+    pub fn wait_feeds(&self, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        while !self.feeds_finished() {
+            if Instant::now() >= until {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
+    /// Stops the feeds, drains the ring, the open batch and the lane workers for at most
+    /// `timeout`, joins every thread and reports what was delivered and what was abandoned.
+    ///
+    /// Candidates already in the output lanes stay there for the receiver. A handler call in
+    /// progress at the deadline is waited for (it cannot be interrupted).
+    pub fn shutdown(mut self, timeout: Duration) -> ShutdownReport {
+        self.shutdown_inner(timeout)
+    }
+
+    fn shutdown_inner(&mut self, timeout: Duration) -> ShutdownReport {
+        if let Some(report) = &self.report {
+            return report.clone();
+        }
+        let started = Instant::now();
+        let timeout_ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        self.deadline
+            .set(crate::candidate::monotonic_ns().saturating_add(timeout_ns));
+        self.stop_feeds.store(true, Ordering::Release);
+        self.ring.close();
+        for h in self.feed_threads.drain(..).chain(self.engine_threads.drain(..)) {
+            let name = h.thread().name().unwrap_or("?").to_string();
+            if h.join().is_err() {
+                tracing::error!(thread = %name, "engine thread panicked");
+            }
+        }
+        // Every producer has left the gate and every engine thread is joined: counts are final.
+        while !self.ring.producers_idle() {
+            thread::yield_now();
+        }
+        let metrics = self.metrics.snapshot(
+            self.ring.len(),
+            self.ring.capacity(),
+            self.output.lane_depths(),
+            Duration::from_millis(100),
+        );
+        let lane = |p: Priority| {
+            let m = &self.metrics.lanes[p.lane()];
+            LaneReport {
+                delivered: m.sent.get(),
+                abandoned: m.dropped_shutdown.get() + self.metrics.batch.abandoned[p.lane()].get(),
+                failed: m.failures.get(),
+                left_in_lane: self.output.lane_depths()[p.lane()] as u64,
+            }
+        };
+        let report = ShutdownReport {
+            elapsed: started.elapsed(),
+            timeout,
+            high: lane(Priority::High),
+            low: lane(Priority::Low),
+            rejected_at_close: self.metrics.ingest.dropped_shutdown.get(),
+            metrics,
+        };
+        self.report = Some(report.clone());
+        report
+    }
+
+    fn spawn_engine_thread(
+        &mut self,
+        name: String,
+        core: Option<usize>,
+        f: impl FnOnce() + Send + 'static,
+    ) -> Result<(), BuildError> {
+        let thread_name = name.clone();
+        let handle = thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                pin_current(core, &thread_name);
+                f();
+            })
+            .map_err(|source| BuildError::Spawn { thread: name, source })?;
+        self.engine_threads.push(handle);
+        Ok(())
+    }
+}
+
+impl Drop for Sniffer {
+    fn drop(&mut self) {
+        if self.report.is_none() {
+            self.shutdown_inner(self.config.graceful_shutdown_timeout);
+        }
+    }
+}
+
+/// One output lane's outcome at shutdown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LaneReport {
+    /// Candidates delivered on this lane over the engine's life.
+    pub delivered: u64,
+    /// Candidates of this lane abandoned at the shutdown deadline.
+    pub abandoned: u64,
+    /// Candidates of this lane whose delivery failed after the retries.
+    pub failed: u64,
+    /// Delivered candidates still waiting in the lane for the receiver.
+    pub left_in_lane: u64,
+}
+
+/// What [`Sniffer::shutdown`] did.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ShutdownReport {
+    /// How long the shutdown took.
+    pub elapsed: Duration,
+    /// The time budget it was given.
+    pub timeout: Duration,
+    /// The High lane.
+    pub high: LaneReport,
+    /// The Low lane.
+    pub low: LaneReport,
+    /// Candidates a pull feed produced after the ring had closed (counted in `dropped_shutdown`).
+    pub rejected_at_close: u64,
+    /// The final metrics; the accounting invariant holds with `in_flight == 0`.
+    pub metrics: MetricsSnapshot,
+}
+
+impl ShutdownReport {
+    /// Candidates delivered on both lanes.
+    pub fn delivered(&self) -> u64 {
+        self.high.delivered + self.low.delivered
+    }
+
+    /// Candidates abandoned at the deadline on both lanes.
+    pub fn abandoned(&self) -> u64 {
+        self.high.abandoned + self.low.abandoned
+    }
+
+    /// True when nothing was abandoned: the drain finished within the timeout.
+    pub fn drained(&self) -> bool {
+        self.abandoned() == 0 && self.rejected_at_close == 0
+    }
+}

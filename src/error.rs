@@ -1,0 +1,168 @@
+//! Every error type of the library.
+//!
+//! Errors that hand a candidate back carry it (`into_inner()`), and their `Debug` output does not
+//! dump the payload, following crossbeam-channel's `err.rs`.
+
+use thiserror::Error;
+
+/// Why a string or slice is not a 32-byte public key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum PubkeyParseError {
+    /// The text is not base58.
+    #[error("invalid base58")]
+    InvalidBase58,
+    /// The key does not have 32 bytes.
+    #[error("a public key has 32 bytes, got {0}")]
+    WrongLength(usize),
+    /// The text is longer than any 32-byte key in base58 (44 characters).
+    #[error("a base58 public key has at most 44 characters, got {0}")]
+    TooLong(usize),
+}
+
+/// A configuration that cannot be used. Every variant names what was wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    /// A key has a value outside its rules.
+    #[error("invalid value `{value}` for `{key}`: {reason}")]
+    Invalid {
+        /// The offending key.
+        key: &'static str,
+        /// The value as given.
+        value: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A key that no setting has.
+    #[error("unknown key `{key}` in {source_name}")]
+    UnknownKey {
+        /// The unknown key.
+        key: String,
+        /// Where it came from (file, environment variable ...).
+        source_name: String,
+    },
+    /// The text is not valid TOML.
+    #[error("cannot parse {source_name}: {message}")]
+    Parse {
+        /// What was being parsed.
+        source_name: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// The file cannot be read.
+    #[error("cannot read config file {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The system's message.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// The key the error is about, when there is one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::UnknownKey { key, .. } => Some(key),
+            ConfigError::Parse { .. } | ConfigError::Io { .. } => None,
+        }
+    }
+}
+
+/// Why the engine could not be built. No thread is left running when this is returned.
+#[derive(Debug, Error)]
+pub enum BuildError {
+    /// The configuration failed validation.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The operating system refused to start a thread.
+    #[error("cannot spawn thread `{thread}`: {source}")]
+    Spawn {
+        /// The thread's name.
+        thread: String,
+        /// The system error.
+        source: std::io::Error,
+    },
+}
+
+/// Implements the payload-handing parts shared by the errors that carry a candidate.
+macro_rules! payload_error {
+    ($name:ident { $($variant:ident => $msg:literal),+ $(,)? }) => {
+        impl $name {
+            /// Hands the candidate back.
+            pub fn into_inner(self) -> crate::candidate::PremintCandidate {
+                match self {
+                    $($name::$variant(c) => c,)+
+                }
+            }
+        }
+
+        // Hand-written so that logging an error never dumps the payload (crossbeam's `err.rs`).
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    $($name::$variant(_) => write!(f, concat!(stringify!($variant), "(..)")),)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    $($name::$variant(_) => f.write_str($msg),)+
+                }
+            }
+        }
+
+        impl std::error::Error for $name {}
+    };
+}
+
+/// Why [`StreamRing::push`](crate::StreamRing::push) did not store a candidate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PushError {
+    /// The ring is full (`drop_newest`, or a non-waiting push under `block`).
+    Full(crate::candidate::PremintCandidate),
+    /// The ring stayed full for the whole timeout (`block`).
+    Timeout(crate::candidate::PremintCandidate),
+    /// The ring was closed for shutdown.
+    Closed(crate::candidate::PremintCandidate),
+}
+
+payload_error!(PushError {
+    Full => "stream ring is full",
+    Timeout => "timed out waiting for room in the stream ring",
+    Closed => "stream ring is closed",
+});
+
+/// Why [`IngestHandle::try_ingest`](crate::IngestHandle::try_ingest) did not accept a candidate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TryIngestError {
+    /// The ring is full: under `drop_newest` the candidate was counted in `dropped_full_buffer`;
+    /// under `block` nothing was counted and the caller may retry.
+    Full(crate::candidate::PremintCandidate),
+    /// The engine is shutting down; the candidate was not counted.
+    Closed(crate::candidate::PremintCandidate),
+}
+
+payload_error!(TryIngestError {
+    Full => "stream ring is full",
+    Closed => "engine is shutting down",
+});
+
+/// Why [`IngestHandle::ingest`](crate::IngestHandle::ingest) did not accept a candidate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum IngestError {
+    /// Rejected by `drop_newest` (counted in `dropped_full_buffer`).
+    Full(crate::candidate::PremintCandidate),
+    /// `block_timeout` passed with the ring still full (counted in `dropped_full_buffer`).
+    Timeout(crate::candidate::PremintCandidate),
+    /// The engine is shutting down; the candidate was not counted.
+    Closed(crate::candidate::PremintCandidate),
+}
+
+payload_error!(IngestError {
+    Full => "stream ring is full",
+    Timeout => "timed out waiting for room in the stream ring",
+    Closed => "engine is shutting down",
+});

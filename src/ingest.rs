@@ -1,0 +1,177 @@
+//! [`IngestHandle`]: the producer side of the engine, used by the embedding bot and by the pull
+//! feeds' threads. It stamps each candidate (sequence number, detection time), pushes it into the
+//! stream ring under the configured policy and counts the outcome in exactly one counter.
+//!
+//! Counting happens inside the ring's producer gate (see `ring/mod.rs`), so once the ring is
+//! closed and its producers are idle every count is final: the shutdown snapshot is exact.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+
+use crate::candidate::{monotonic_ns, PremintCandidate};
+use crate::error::{IngestError, PushError, TryIngestError};
+use crate::metrics::Metrics;
+use crate::ring::{DropPolicy, StreamRing};
+
+/// A cloneable handle that pushes candidates into a running engine.
+///
+/// `try_ingest` never blocks; `ingest` applies the policy (and so may wait under `block`).
+/// Sequence numbers are unique per engine and increase in push order for each producer.
+///
+/// # Examples
+///
+/// ```
+/// use sniffer::{PremintCandidate, Sniffer};
+///
+/// let engine = Sniffer::builder().build()?;
+/// let handle = engine.ingest_handle();
+/// handle.try_ingest(PremintCandidate::default())?;
+/// let report = engine.shutdown(std::time::Duration::from_secs(1));
+/// assert_eq!(report.metrics.candidates_detected, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct IngestHandle {
+    ring: Arc<StreamRing>,
+    metrics: Arc<Metrics>,
+    seq: Arc<CachePadded<AtomicU64>>,
+}
+
+impl fmt::Debug for IngestHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IngestHandle")
+            .field("ring", &self.ring)
+            .finish()
+    }
+}
+
+enum Wait {
+    No,
+    Policy,
+    For(Duration),
+}
+
+impl IngestHandle {
+    pub(crate) fn new(
+        ring: Arc<StreamRing>,
+        metrics: Arc<Metrics>,
+        seq: Arc<CachePadded<AtomicU64>>,
+    ) -> Self {
+        IngestHandle { ring, metrics, seq }
+    }
+
+    /// Offers a candidate without ever waiting.
+    ///
+    /// Under `drop_oldest` the candidate is always accepted (the evicted one is counted in
+    /// `dropped_oldest`).
+    ///
+    /// # Errors
+    ///
+    /// [`TryIngestError::Full`]: under `drop_newest` the candidate was rejected and counted in
+    /// `dropped_full_buffer`; under `block` it was not counted and may be offered again.
+    /// [`TryIngestError::Closed`]: the engine is shutting down; not counted.
+    #[inline]
+    pub fn try_ingest(&self, c: PremintCandidate) -> Result<(), TryIngestError> {
+        self.ingest_inner(c, Wait::No).map_err(|e| match e {
+            PushError::Closed(c) => TryIngestError::Closed(c),
+            PushError::Full(c) | PushError::Timeout(c) => TryIngestError::Full(c),
+        })
+    }
+
+    /// Offers a candidate under the configured policy: under `block` this waits for room (at most
+    /// `block_timeout` when set), otherwise it never waits.
+    ///
+    /// # Errors
+    ///
+    /// [`IngestError::Full`] (drop_newest) and [`IngestError::Timeout`] (block) hand back a
+    /// candidate that was counted in `dropped_full_buffer`; [`IngestError::Closed`] one that was
+    /// not counted because the engine is shutting down.
+    #[inline]
+    pub fn ingest(&self, c: PremintCandidate) -> Result<(), IngestError> {
+        self.ingest_inner(c, Wait::Policy).map_err(IngestError::from)
+    }
+
+    /// Like [`IngestHandle::ingest`], waiting at most `timeout` under `block`.
+    ///
+    /// # Errors
+    ///
+    /// As [`IngestHandle::ingest`].
+    pub fn ingest_timeout(&self, c: PremintCandidate, timeout: Duration) -> Result<(), IngestError> {
+        self.ingest_inner(c, Wait::For(timeout)).map_err(IngestError::from)
+    }
+
+    /// Counts transactions read by the caller (the `tx_seen` metric).
+    pub fn record_tx_seen(&self, n: u64) {
+        self.metrics.ingest.tx_seen.add(n);
+    }
+
+    /// Counts inputs the caller could not decode (the `tx_malformed` metric).
+    pub fn record_malformed(&self, n: u64) {
+        self.metrics.ingest.tx_malformed.add(n);
+    }
+
+    /// Items in the stream ring now.
+    pub fn ring_len(&self) -> usize {
+        self.ring.len()
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    #[inline]
+    fn ingest_inner(&self, mut c: PremintCandidate, wait: Wait) -> Result<(), PushError> {
+        if !self.ring.enter() {
+            return Err(PushError::Closed(c));
+        }
+        c.seq = self.seq.fetch_add(1, Relaxed);
+        if c.detected_at_ns == 0 {
+            c.detected_at_ns = monotonic_ns();
+        }
+        let m = &self.metrics.ingest;
+        // Counted before the push: the batcher may deliver it before this function returns.
+        m.candidates_detected.incr();
+        let result = match wait {
+            Wait::No => self.ring.push_entered(c, false, None),
+            Wait::Policy => self.ring.push_entered(c, true, self.ring_block_timeout()),
+            Wait::For(t) => self.ring.push_entered(c, true, Some(t)),
+        };
+        match &result {
+            Ok(None) => {}
+            Ok(Some(_evicted)) => {
+                m.dropped_oldest.incr();
+                m.backpressure_events.incr();
+            }
+            Err(PushError::Full(_)) if matches!(wait, Wait::No) && self.ring.policy() == DropPolicy::Block => {
+                // Handed back uncounted: under `block` the caller keeps the candidate.
+                m.candidates_detected.sub(1);
+                m.backpressure_events.incr();
+            }
+            Err(PushError::Full(_)) | Err(PushError::Timeout(_)) => {
+                m.dropped_full_buffer.incr();
+                m.backpressure_events.incr();
+            }
+            Err(PushError::Closed(_)) => m.candidates_detected.sub(1),
+        }
+        self.ring.exit();
+        result.map(|_| ())
+    }
+
+    fn ring_block_timeout(&self) -> Option<Duration> {
+        self.ring.block_timeout()
+    }
+}
+
+impl From<PushError> for IngestError {
+    fn from(e: PushError) -> Self {
+        match e {
+            PushError::Full(c) => IngestError::Full(c),
+            PushError::Timeout(c) => IngestError::Timeout(c),
+            PushError::Closed(c) => IngestError::Closed(c),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! # sniffer
+//!
+//! A lock-free, high-frequency sniffer engine for Solana token-launch ("premint") detection.
+//!
+//! Data flows one way: feeds (or the bot's [`IngestHandle`]) → the bounded [`StreamRing`] under a
+//! [`DropPolicy`] → the batcher (priority split, sync or async senders with retries) → the bot's
+//! [`CandidateReceiver`] or a handler closure. Every stage writes its own atomic metrics
+//! ([`MetricsSnapshot`]), and [`Sniffer::shutdown`] drains within a timeout and reports exactly
+//! what was left ([`ShutdownReport`]). Nothing is lost silently:
+//!
+//! `candidates_detected == candidates_sent + dropped_full_buffer + dropped_oldest + dropped_stale
+//! + dropped_shutdown + in_flight`, with `in_flight == 0` after shutdown.
+//!
+//! ```
+//! use std::time::Duration;
+//! use sniffer::{PremintCandidate, Sniffer};
+//!
+//! let mut engine = Sniffer::builder().build()?;
+//! let rx = engine.take_receiver().unwrap();
+//! engine.ingest_handle().try_ingest(PremintCandidate { slot: 7, ..Default::default() })?;
+//! assert_eq!(rx.recv_timeout(Duration::from_secs(5))?.slot, 7);
+//! let report = engine.shutdown(Duration::from_secs(1));
+//! assert!(report.metrics.accounting_holds());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod batch;
+mod candidate;
+mod config;
+mod engine;
+mod error;
+mod feed;
+mod ingest;
+mod metrics;
+mod output;
+mod pinning;
+mod ring;
+mod sync;
+
+pub use batch::BatchSendMode;
+pub use candidate::{monotonic_ns, LaunchKind, PremintCandidate, Priority, Pubkey};
+pub use config::SnifferConfig;
+pub use crossbeam_channel::{RecvError, RecvTimeoutError, TryRecvError};
+pub use engine::{LaneReport, ShutdownReport, Sniffer, SnifferBuilder};
+pub use error::{BuildError, ConfigError, IngestError, PubkeyParseError, PushError, TryIngestError};
+pub use feed::{Feed, FeedPoll, FeedSink, SyntheticConfig, SyntheticFeed};
+pub use ingest::IngestHandle;
+pub use metrics::{health_line, LatencySummary, MetricsSnapshot};
+pub use output::{CandidateReceiver, Handler};
+pub use pinning::machine_cores;
+pub use ring::{DropPolicy, StreamRing, WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};

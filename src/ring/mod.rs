@@ -1,0 +1,336 @@
+//! The stream ring: a bounded lock-free MPMC queue of [`PremintCandidate`]s between the feeds and
+//! the batcher, with one overflow policy per file (`drop_newest.rs`, `drop_oldest.rs`, `block.rs`).
+//!
+//! Storage is crossbeam-queue's [`ArrayQueue`] (Vyukov's bounded MPMC array queue). It was chosen
+//! over a crossbeam-channel for two reasons: `ArrayQueue::force_push` evicts exactly one queued
+//! item per overflowing push and hands it back, which makes `drop_oldest` exact (a receiver-clone
+//! `try_recv` loop can evict more than one item per push when producers race, and measured slower:
+//! see `benches/ring.rs`), and it carries no waker bookkeeping on the fast path. Waiting is ours:
+//! [`WaitStrategy`] for the busy part and a [`Signal`](signal::Signal) event count for parking.
+//!
+//! The ring also owns the producers' side of shutdown: a `gate` word counts pushes in progress and
+//! carries a closed bit. After [`StreamRing::close`] no push can store an item, and once
+//! [`StreamRing::producers_idle`] is true every item that was ever stored is visible to the
+//! consumer, so the drain at shutdown is exact.
+
+mod block;
+mod drop_newest;
+mod drop_oldest;
+pub(crate) mod signal;
+mod wait;
+
+use std::fmt;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::ArrayQueue;
+use crossbeam_utils::CachePadded;
+use serde::{Deserialize, Serialize};
+
+use crate::candidate::PremintCandidate;
+use crate::error::PushError;
+use crate::sync::AtomicUsize;
+use signal::Signal;
+pub use wait::{WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};
+pub(crate) use wait::{Pause, Waiter};
+
+/// What a push into a full ring does. The names are exact (they differ across the ecosystem).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropPolicy {
+    /// Reject the incoming candidate (counted in `dropped_full_buffer`); the queue is untouched.
+    #[default]
+    DropNewest,
+    /// Evict the oldest queued candidate (counted in `dropped_oldest`); the incoming one is stored.
+    DropOldest,
+    /// Wait for room (at most `block_timeout` when set); nothing is dropped.
+    Block,
+}
+
+impl DropPolicy {
+    /// Every policy.
+    pub const ALL: [DropPolicy; 3] = [
+        DropPolicy::DropNewest,
+        DropPolicy::DropOldest,
+        DropPolicy::Block,
+    ];
+
+    /// The configuration name (`drop_newest`, `drop_oldest`, `block`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropPolicy::DropNewest => "drop_newest",
+            DropPolicy::DropOldest => "drop_oldest",
+            DropPolicy::Block => "block",
+        }
+    }
+}
+
+impl fmt::Display for DropPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DropPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DropPolicy::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown drop policy `{s}` (expected drop_newest, drop_oldest or block)")
+            })
+    }
+}
+
+/// The closed bit of `StreamRing::gate`; the rest of the word counts pushes in progress (×2).
+const CLOSED: usize = 1;
+const ONE_PUSH: usize = 2;
+
+/// A bounded ring of candidates with an overflow policy.
+///
+/// Any number of producers may push; the engine has one consumer (the batcher), but popping from
+/// several threads is safe.
+///
+/// # Examples
+///
+/// ```
+/// use sniffer::{DropPolicy, PremintCandidate, StreamRing};
+///
+/// let ring = StreamRing::new(2, DropPolicy::DropOldest);
+/// for seq in 0..3 {
+///     let evicted = ring.push(PremintCandidate { seq, ..Default::default() })?;
+///     assert_eq!(evicted.map(|c| c.seq), if seq == 2 { Some(0) } else { None });
+/// }
+/// assert_eq!(ring.try_pop().map(|c| c.seq), Some(1));
+/// # Ok::<(), sniffer::PushError>(())
+/// ```
+pub struct StreamRing {
+    queue: ArrayQueue<PremintCandidate>,
+    policy: DropPolicy,
+    wait: WaitStrategy,
+    block_timeout: Option<Duration>,
+    /// Closed bit + 2 × pushes in progress. Producers `fetch_add`/`fetch_sub` it around a push
+    /// (Acquire on entry, Release on exit); `close` sets the bit (AcqRel); the drainer reads it with
+    /// Acquire, so a zero count means every stored item happens-before the drain.
+    gate: CachePadded<AtomicUsize>,
+    /// The consumer parks here; producers notify after storing an item.
+    not_empty: Signal,
+    /// Producers under `block` park here; the consumer notifies after taking an item.
+    not_full: Signal,
+}
+
+impl fmt::Debug for StreamRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamRing")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("policy", &self.policy)
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamRing {
+    /// A ring of `capacity` slots with the given policy, the default wait strategy and no block
+    /// timeout.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0 (the engine's config validation rejects that first).
+    pub fn new(capacity: usize, policy: DropPolicy) -> Self {
+        StreamRing {
+            queue: ArrayQueue::new(capacity),
+            policy,
+            wait: WaitStrategy::default(),
+            block_timeout: None,
+            gate: CachePadded::new(AtomicUsize::new(0)),
+            not_empty: Signal::default(),
+            not_full: Signal::default(),
+        }
+    }
+
+    /// Sets how waiting producers and consumers wait.
+    pub fn with_wait_strategy(mut self, wait: WaitStrategy) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Bounds how long [`StreamRing::push`] waits under [`DropPolicy::Block`].
+    pub fn with_block_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.block_timeout = timeout;
+        self
+    }
+
+    /// Pushes under the ring's policy. `Ok(Some(old))` hands back the candidate that
+    /// `drop_oldest` evicted.
+    ///
+    /// Never waits unless the policy is `block`.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Full`] under `drop_newest` when the ring is full, [`PushError::Timeout`] under
+    /// `block` when `block_timeout` passed, [`PushError::Closed`] after [`StreamRing::close`].
+    /// Every error hands the candidate back.
+    #[inline]
+    pub fn push(&self, item: PremintCandidate) -> Result<Option<PremintCandidate>, PushError> {
+        self.push_inner(item, true, self.block_timeout)
+    }
+
+    /// Like [`StreamRing::push`] but never waits: under `block` a full ring gives
+    /// [`PushError::Full`].
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Full`] or [`PushError::Closed`], handing the candidate back.
+    #[inline]
+    pub fn try_push(&self, item: PremintCandidate) -> Result<Option<PremintCandidate>, PushError> {
+        self.push_inner(item, false, None)
+    }
+
+    /// Like [`StreamRing::push`], waiting at most `timeout` under `block` (whatever the ring's own
+    /// block timeout is).
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamRing::push`].
+    pub fn push_timeout(
+        &self,
+        item: PremintCandidate,
+        timeout: Duration,
+    ) -> Result<Option<PremintCandidate>, PushError> {
+        self.push_inner(item, true, Some(timeout))
+    }
+
+    #[inline]
+    fn push_inner(
+        &self,
+        item: PremintCandidate,
+        may_wait: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<PremintCandidate>, PushError> {
+        if !self.enter() {
+            return Err(PushError::Closed(item));
+        }
+        let result = self.push_entered(item, may_wait, timeout);
+        self.exit();
+        result
+    }
+
+    /// Registers a push in progress; false (and nothing registered) when the ring is closed.
+    /// Every `true` must be followed by [`StreamRing::exit`].
+    #[inline]
+    pub(crate) fn enter(&self) -> bool {
+        if self.gate.fetch_add(ONE_PUSH, Acquire) & CLOSED != 0 {
+            self.gate.fetch_sub(ONE_PUSH, Release);
+            return false;
+        }
+        true
+    }
+
+    /// Ends a push registered by [`StreamRing::enter`].
+    #[inline]
+    pub(crate) fn exit(&self) {
+        self.gate.fetch_sub(ONE_PUSH, Release);
+    }
+
+    /// Applies the policy; the caller holds the gate (`enter` returned true).
+    #[inline]
+    pub(crate) fn push_entered(
+        &self,
+        item: PremintCandidate,
+        may_wait: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<PremintCandidate>, PushError> {
+        match self.policy {
+            DropPolicy::DropNewest => drop_newest::push(self, item),
+            DropPolicy::DropOldest => Ok(drop_oldest::push(self, item)),
+            DropPolicy::Block if may_wait => block::push(self, item, timeout),
+            DropPolicy::Block => drop_newest::push(self, item),
+        }
+    }
+
+    /// Takes the oldest candidate, if any. Never waits.
+    #[inline]
+    pub fn try_pop(&self) -> Option<PremintCandidate> {
+        let item = self.queue.pop();
+        if item.is_some() && self.policy == DropPolicy::Block {
+            self.not_full.notify();
+        }
+        item
+    }
+
+    /// Takes the oldest candidate, waiting with the ring's strategy until one arrives, `deadline`
+    /// passes (`None`: no deadline) or the ring is closed and empty.
+    pub fn pop_deadline(&self, deadline: Option<Instant>) -> Option<PremintCandidate> {
+        let mut waiter = Waiter::new(self.wait);
+        loop {
+            if let Some(item) = self.try_pop() {
+                return Some(item);
+            }
+            if self.is_closed() || deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+            if waiter.pause() == Pause::Park {
+                self.not_empty.wait_until(
+                    || !self.queue.is_empty() || self.is_closed(),
+                    deadline,
+                );
+                waiter.reset();
+            }
+        }
+    }
+
+    /// Closes the ring: later pushes fail with [`PushError::Closed`], producers waiting under
+    /// `block` are released with their item, and a waiting consumer wakes up. Queued items stay
+    /// and can still be popped.
+    pub fn close(&self) {
+        self.gate.fetch_or(CLOSED, AcqRel);
+        self.not_full.notify();
+        self.not_empty.notify();
+    }
+
+    /// True after [`StreamRing::close`].
+    pub fn is_closed(&self) -> bool {
+        self.gate.load(Acquire) & CLOSED != 0
+    }
+
+    /// True when no push is in progress. After `close`, once this is true no item can be added.
+    pub fn producers_idle(&self) -> bool {
+        self.gate.load(Acquire) < ONE_PUSH
+    }
+
+    /// Items queued now. Reads the queue's head and tail indices only: no write, no lock.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// True when nothing is queued.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Number of slots.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.queue.capacity()
+    }
+
+    /// The overflow policy.
+    pub fn policy(&self) -> DropPolicy {
+        self.policy
+    }
+
+    /// The block timeout (`None`: wait until room or close).
+    pub fn block_timeout(&self) -> Option<Duration> {
+        self.block_timeout
+    }
+
+    /// The wait strategy.
+    pub fn wait_strategy(&self) -> WaitStrategy {
+        self.wait
+    }
+}

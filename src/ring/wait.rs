@@ -1,0 +1,115 @@
+//! [`WaitStrategy`]: how an idle engine thread waits for work or for room.
+//!
+//! On a 2-core machine a spinning consumer and a spinning producer fill the machine, so the
+//! default, [`WaitStrategy::Backoff`], spins briefly (exponential `spin_loop` hints, as
+//! crossbeam-utils' `Backoff`), then yields the core for a bounded window so that a co-located
+//! thread can run, then parks on a [`Signal`](super::signal::Signal). Pure spinning is opt-in.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// How idle threads wait.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitStrategy {
+    /// Spin, then yield for up to [`BACKOFF_YIELD_WINDOW`], then park until notified.
+    #[default]
+    Backoff,
+    /// Busy-spin with `spin_loop` hints: lowest latency, burns a core. Opt-in.
+    Spin,
+    /// Busy-loop on `thread::yield_now`: lets co-located threads run, still burns a core.
+    Yield,
+    /// Park at once until notified: cheapest on CPU, ~10 µs wake-up.
+    Park,
+}
+
+impl std::str::FromStr for WaitStrategy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "backoff" => Ok(WaitStrategy::Backoff),
+            "spin" => Ok(WaitStrategy::Spin),
+            "yield" => Ok(WaitStrategy::Yield),
+            "park" => Ok(WaitStrategy::Park),
+            other => Err(format!(
+                "unknown wait strategy `{other}` (expected backoff, spin, yield or park)"
+            )),
+        }
+    }
+}
+
+/// Spin steps of the backoff: step `k` issues `2^k` spin hints (127 hints in all).
+pub const BACKOFF_SPIN_STEPS: u32 = 7;
+/// How long the backoff keeps yielding before it parks. Long enough that a stream at 100k/s
+/// (one item every 10 µs) never pays a park/unpark wake-up (~10 µs here).
+pub const BACKOFF_YIELD_WINDOW: Duration = Duration::from_micros(200);
+
+/// Where a waiting loop is in its strategy; `next()` says what to do before the next check.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    strategy: WaitStrategy,
+    step: u32,
+    yield_until: Option<Instant>,
+}
+
+/// What the caller should do after `Waiter::pause` returned.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pause {
+    /// Check the condition again.
+    Retry,
+    /// Stop busy-waiting; park on the signal.
+    Park,
+}
+
+impl Waiter {
+    pub(crate) fn new(strategy: WaitStrategy) -> Self {
+        Waiter {
+            strategy,
+            step: 0,
+            yield_until: None,
+        }
+    }
+
+    /// Burns one round of the strategy, or says it is time to park.
+    #[inline]
+    pub(crate) fn pause(&mut self) -> Pause {
+        match self.strategy {
+            WaitStrategy::Spin => {
+                std::hint::spin_loop();
+                Pause::Retry
+            }
+            WaitStrategy::Yield => {
+                std::thread::yield_now();
+                Pause::Retry
+            }
+            WaitStrategy::Park => Pause::Park,
+            WaitStrategy::Backoff => {
+                if self.step < BACKOFF_SPIN_STEPS {
+                    for _ in 0..(1u32 << self.step) {
+                        std::hint::spin_loop();
+                    }
+                    self.step += 1;
+                    return Pause::Retry;
+                }
+                let until = *self
+                    .yield_until
+                    .get_or_insert_with(|| Instant::now() + BACKOFF_YIELD_WINDOW);
+                if Instant::now() < until {
+                    std::thread::yield_now();
+                    Pause::Retry
+                } else {
+                    Pause::Park
+                }
+            }
+        }
+    }
+
+    /// Starts over (after useful work was found).
+    #[inline]
+    pub(crate) fn reset(&mut self) {
+        self.step = 0;
+        self.yield_until = None;
+    }
+}
