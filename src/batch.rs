@@ -42,7 +42,9 @@ impl std::str::FromStr for BatchSendMode {
         match s {
             "sync" => Ok(BatchSendMode::Sync),
             "async" => Ok(BatchSendMode::Async),
-            other => Err(format!("unknown batch send mode `{other}` (expected sync or async)")),
+            other => Err(format!(
+                "unknown batch send mode `{other}` (expected sync or async)"
+            )),
         }
     }
 }
@@ -281,8 +283,7 @@ impl Batcher {
                     continue;
                 }
                 opened_at.get_or_insert_with(Instant::now);
-            } else if self.ring.is_closed() && self.ring.producers_idle() && self.ring.is_empty()
-            {
+            } else if self.ring.is_closed() && self.ring.producers_idle() && self.ring.is_empty() {
                 break;
             }
             let wait_until = opened_at.map(|t| t + self.policy.batch_timeout);
@@ -342,7 +343,11 @@ impl Batcher {
 
 /// Sends a lane's part to its worker, waiting while the worker is behind; false when the
 /// shutdown deadline passed first (or the worker is gone) and the part was not handed over.
-fn hand_off(tx: &Sender<Vec<PremintCandidate>>, mut part: Vec<PremintCandidate>, deadline: &Deadline) -> bool {
+fn hand_off(
+    tx: &Sender<Vec<PremintCandidate>>,
+    mut part: Vec<PremintCandidate>,
+    deadline: &Deadline,
+) -> bool {
     loop {
         match tx.send_timeout(part, Duration::from_millis(1)) {
             Ok(()) => return true,

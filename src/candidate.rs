@@ -212,8 +212,14 @@ mod tests {
 
     #[test]
     fn pubkey_rejects_bad_input() {
-        assert_eq!("0OIl".parse::<Pubkey>(), Err(PubkeyParseError::InvalidBase58));
-        assert_eq!("abc".parse::<Pubkey>(), Err(PubkeyParseError::WrongLength(3)));
+        assert_eq!(
+            "0OIl".parse::<Pubkey>(),
+            Err(PubkeyParseError::InvalidBase58)
+        );
+        assert_eq!(
+            "abc".parse::<Pubkey>(),
+            Err(PubkeyParseError::WrongLength(3))
+        );
         assert!(matches!(
             "1".repeat(45).parse::<Pubkey>(),
             Err(PubkeyParseError::TooLong(45))

@@ -165,6 +165,9 @@ impl SnifferConfig {
         "prune_threshold",
     ];
 
+    /// `SNIFFER_*` variables that are not configuration keys (`SNIFFER_LOG` is the log filter).
+    pub const RESERVED_ENV: &'static [&'static str] = &["SNIFFER_LOG"];
+
     /// Parses a TOML document; keys it does not set keep their defaults.
     ///
     /// # Errors
@@ -172,10 +175,12 @@ impl SnifferConfig {
     /// [`ConfigError::Parse`] for bad TOML, [`ConfigError::UnknownKey`] for a key that is not in
     /// [`SnifferConfig::KEYS`], [`ConfigError::Invalid`] for a value of the wrong type.
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-            source_name: "toml".into(),
-            message: e.message().to_string(),
-        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                source_name: "toml".into(),
+                message: e.message().to_string(),
+            })?;
         Self::from_table(table, "file")
     }
 
@@ -234,6 +239,9 @@ impl SnifferConfig {
             let Some(key) = name.strip_prefix("SNIFFER_") else {
                 continue;
             };
+            if Self::RESERVED_ENV.contains(&name.as_str()) {
+                continue;
+            }
             let key = key.to_ascii_lowercase();
             if !Self::KEYS.contains(&key.as_str()) {
                 return Err(ConfigError::UnknownKey {
@@ -337,7 +345,10 @@ impl SnifferConfig {
                 return Err(bad(key, dur(d), "must be greater than zero"));
             }
         }
-        for (key, d) in [("block_timeout", self.block_timeout), ("max_age", self.max_age)] {
+        for (key, d) in [
+            ("block_timeout", self.block_timeout),
+            ("max_age", self.max_age),
+        ] {
             if let Some(d) = d.filter(Duration::is_zero) {
                 return Err(bad(key, dur(&d), "must be greater than zero when set"));
             }
@@ -414,7 +425,9 @@ fn check_keys(table: &toml::Table, source_name: &str) -> Result<(), ConfigError>
 fn env_value(raw: &str) -> toml::Value {
     let doc = format!("v = {raw}");
     match doc.parse::<toml::Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.into())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.into())),
         Err(_) => toml::Value::String(raw.into()),
     }
 }

@@ -116,8 +116,16 @@ impl SnifferBuilder {
                 (out, Some(rx))
             }
         };
-        let workers = if cfg.batch_send_mode == BatchSendMode::Async { 2 } else { 0 };
-        let mut cores = CorePlan::new(cfg.pin_threads, &cfg.core_ids, 1 + workers + self.feeds.len());
+        let workers = if cfg.batch_send_mode == BatchSendMode::Async {
+            2
+        } else {
+            0
+        };
+        let mut cores = CorePlan::new(
+            cfg.pin_threads,
+            &cfg.core_ids,
+            1 + workers + self.feeds.len(),
+        );
         let ingest = IngestHandle::new(
             ring.clone(),
             metrics.clone(),
@@ -144,10 +152,18 @@ impl SnifferBuilder {
             retry_delay: cfg.send_retry_delay,
         };
         let sender = |lane| {
-            LaneSender::new(lane, output.clone(), metrics.clone(), deadline.clone(), send_policy)
+            LaneSender::new(
+                lane,
+                output.clone(),
+                metrics.clone(),
+                deadline.clone(),
+                send_policy,
+            )
         };
         let dispatch = match cfg.batch_send_mode {
-            BatchSendMode::Sync => Dispatch::Sync(Box::new([sender(Priority::High), sender(Priority::Low)])),
+            BatchSendMode::Sync => {
+                Dispatch::Sync(Box::new([sender(Priority::High), sender(Priority::Low)]))
+            }
             BatchSendMode::Async => {
                 // A few batches of slack per lane; spare vectors come back for reuse.
                 let (recycle_tx, recycle_rx) = crossbeam_channel::bounded(8);
@@ -186,7 +202,9 @@ impl SnifferBuilder {
             dispatch,
         };
         let core = cores.next_core();
-        if let Err(e) = engine.spawn_engine_thread("sniffer-batcher".into(), core, move || batcher.run()) {
+        if let Err(e) =
+            engine.spawn_engine_thread("sniffer-batcher".into(), core, move || batcher.run())
+        {
             engine.shutdown_inner(Duration::from_millis(100));
             return Err(e);
         }
@@ -211,7 +229,10 @@ impl SnifferBuilder {
                 Err(source) => {
                     engine.feeds_running.fetch_sub(1, Ordering::AcqRel);
                     engine.shutdown_inner(Duration::from_millis(100));
-                    return Err(BuildError::Spawn { thread: name, source });
+                    return Err(BuildError::Spawn {
+                        thread: name,
+                        source,
+                    });
                 }
             }
         }
@@ -227,7 +248,13 @@ fn lane_name(lane: Priority) -> &'static str {
 }
 
 /// A pull feed's thread: poll until finished or told to stop, idling with short sleeps.
-fn run_feed(feed: &mut dyn Feed, handle: &IngestHandle, feed_id: u16, stop: &AtomicBool, wait: WaitStrategy) {
+fn run_feed(
+    feed: &mut dyn Feed,
+    handle: &IngestHandle,
+    feed_id: u16,
+    stop: &AtomicBool,
+    wait: WaitStrategy,
+) {
     let mut sink = FeedSink::new(handle, feed_id, stop);
     while !stop.load(Ordering::Acquire) {
         match feed.poll(&mut sink) {
@@ -235,7 +262,9 @@ fn run_feed(feed: &mut dyn Feed, handle: &IngestHandle, feed_id: u16, stop: &Ato
             FeedPoll::Idle => match wait {
                 WaitStrategy::Spin => std::hint::spin_loop(),
                 WaitStrategy::Yield => thread::yield_now(),
-                WaitStrategy::Backoff | WaitStrategy::Park => thread::sleep(Duration::from_micros(100)),
+                WaitStrategy::Backoff | WaitStrategy::Park => {
+                    thread::sleep(Duration::from_micros(100))
+                }
             },
             FeedPoll::Finished => break,
         }
@@ -280,7 +309,10 @@ impl fmt::Debug for Sniffer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sniffer")
             .field("ring", &self.ring)
-            .field("threads", &(self.feed_threads.len() + self.engine_threads.len()))
+            .field(
+                "threads",
+                &(self.feed_threads.len() + self.engine_threads.len()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -357,7 +389,11 @@ impl Sniffer {
             .set(crate::candidate::monotonic_ns().saturating_add(timeout_ns));
         self.stop_feeds.store(true, Ordering::Release);
         self.ring.close();
-        for h in self.feed_threads.drain(..).chain(self.engine_threads.drain(..)) {
+        for h in self
+            .feed_threads
+            .drain(..)
+            .chain(self.engine_threads.drain(..))
+        {
             let name = h.thread().name().unwrap_or("?").to_string();
             if h.join().is_err() {
                 tracing::error!(thread = %name, "engine thread panicked");
@@ -407,7 +443,10 @@ impl Sniffer {
                 pin_current(core, &thread_name);
                 f();
             })
-            .map_err(|source| BuildError::Spawn { thread: name, source })?;
+            .map_err(|source| BuildError::Spawn {
+                thread: name,
+                source,
+            })?;
         self.engine_threads.push(handle);
         Ok(())
     }

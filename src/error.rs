@@ -155,7 +155,7 @@ payload_error!(TryIngestError {
 pub enum IngestError {
     /// Rejected by `drop_newest` (counted in `dropped_full_buffer`).
     Full(crate::candidate::PremintCandidate),
-    /// `block_timeout` passed with the ring still full (counted in `dropped_full_buffer`).
+    /// `block_timeout` passed with the ring still full; not counted, the caller keeps it.
     Timeout(crate::candidate::PremintCandidate),
     /// The engine is shutting down; the candidate was not counted.
     Closed(crate::candidate::PremintCandidate),

@@ -87,12 +87,13 @@ impl IngestHandle {
     ///
     /// # Errors
     ///
-    /// [`IngestError::Full`] (drop_newest) and [`IngestError::Timeout`] (block) hand back a
-    /// candidate that was counted in `dropped_full_buffer`; [`IngestError::Closed`] one that was
-    /// not counted because the engine is shutting down.
+    /// [`IngestError::Full`] (drop_newest) hands back a candidate that was counted in
+    /// `dropped_full_buffer`. [`IngestError::Timeout`] (block) and [`IngestError::Closed`]
+    /// (shutdown) hand back a candidate that was not counted: the caller still owns it.
     #[inline]
     pub fn ingest(&self, c: PremintCandidate) -> Result<(), IngestError> {
-        self.ingest_inner(c, Wait::Policy).map_err(IngestError::from)
+        self.ingest_inner(c, Wait::Policy)
+            .map_err(IngestError::from)
     }
 
     /// Like [`IngestHandle::ingest`], waiting at most `timeout` under `block`.
@@ -100,8 +101,13 @@ impl IngestHandle {
     /// # Errors
     ///
     /// As [`IngestHandle::ingest`].
-    pub fn ingest_timeout(&self, c: PremintCandidate, timeout: Duration) -> Result<(), IngestError> {
-        self.ingest_inner(c, Wait::For(timeout)).map_err(IngestError::from)
+    pub fn ingest_timeout(
+        &self,
+        c: PremintCandidate,
+        timeout: Duration,
+    ) -> Result<(), IngestError> {
+        self.ingest_inner(c, Wait::For(timeout))
+            .map_err(IngestError::from)
     }
 
     /// Counts transactions read by the caller (the `tx_seen` metric).
@@ -146,13 +152,13 @@ impl IngestHandle {
                 m.dropped_oldest.incr();
                 m.backpressure_events.incr();
             }
-            Err(PushError::Full(_)) if matches!(wait, Wait::No) && self.ring.policy() == DropPolicy::Block => {
-                // Handed back uncounted: under `block` the caller keeps the candidate.
-                m.candidates_detected.sub(1);
+            Err(PushError::Full(_)) if self.ring.policy() != DropPolicy::Block => {
+                m.dropped_full_buffer.incr();
                 m.backpressure_events.incr();
             }
             Err(PushError::Full(_)) | Err(PushError::Timeout(_)) => {
-                m.dropped_full_buffer.incr();
+                // `block` drops nothing: the caller keeps the candidate, uncounted.
+                m.candidates_detected.sub(1);
                 m.backpressure_events.incr();
             }
             Err(PushError::Closed(_)) => m.candidates_detected.sub(1),

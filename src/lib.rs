@@ -24,6 +24,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
+// Errors hand the 128-byte candidate back by value, as crossbeam's `TrySendError<T>` does; boxing
+// it to shrink the `Result` would allocate on the hot path.
+#![allow(clippy::result_large_err)]
 
 mod batch;
 mod candidate;
@@ -43,7 +46,9 @@ pub use candidate::{monotonic_ns, LaunchKind, PremintCandidate, Priority, Pubkey
 pub use config::SnifferConfig;
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, TryRecvError};
 pub use engine::{LaneReport, ShutdownReport, Sniffer, SnifferBuilder};
-pub use error::{BuildError, ConfigError, IngestError, PubkeyParseError, PushError, TryIngestError};
+pub use error::{
+    BuildError, ConfigError, IngestError, PubkeyParseError, PushError, TryIngestError,
+};
 pub use feed::{Feed, FeedPoll, FeedSink, SyntheticConfig, SyntheticFeed};
 pub use ingest::IngestHandle;
 pub use metrics::{health_line, LatencySummary, MetricsSnapshot};

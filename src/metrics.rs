@@ -133,7 +133,9 @@ impl LatencyRecorder {
     /// Records the latency from `detected_at_ns` to now.
     #[inline]
     pub(crate) fn record_since(&mut self, detected_at_ns: u64, now_ns: u64) {
-        let v = now_ns.saturating_sub(detected_at_ns).clamp(1, LATENCY_MAX_NS);
+        let v = now_ns
+            .saturating_sub(detected_at_ns)
+            .clamp(1, LATENCY_MAX_NS);
         // In range by construction; a failure could only come from the bounds and is ignored.
         let _ = self.0.record(v);
     }

@@ -9,9 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{
-    Receiver, RecvError, RecvTimeoutError, Select, Sender, TryRecvError,
-};
+use crossbeam_channel::{Receiver, RecvError, RecvTimeoutError, Select, Sender, TryRecvError};
 
 use crate::candidate::{PremintCandidate, Priority};
 use crate::ring::{Pause, WaitStrategy, Waiter};

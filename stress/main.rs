@@ -1,1 +1,2 @@
+//! Stress harness (placeholder replaced below).
 fn main() {}

@@ -18,7 +18,11 @@ use sniffer::{
 };
 
 #[derive(Parser, Debug)]
-#[command(name = "sniffer", version, about = "Lock-free Solana token-launch sniffer engine")]
+#[command(
+    name = "sniffer",
+    version,
+    about = "Lock-free Solana token-launch sniffer engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -142,7 +146,8 @@ fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
 }
 
 fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
-    let mut cfg = SnifferConfig::load(args.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
+    let mut cfg =
+        SnifferConfig::load(args.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
     if let Some(p) = args.policy {
         cfg.drop_policy = p;
     }
@@ -245,7 +250,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("signal received: draining");
     }
     let report = engine.shutdown(cfg.graceful_shutdown_timeout);
-    consumer.join().map_err(|_| anyhow::anyhow!("consumer thread panicked"))?;
+    consumer
+        .join()
+        .map_err(|_| anyhow::anyhow!("consumer thread panicked"))?;
     let m = &report.metrics;
     tracing::info!("{}", health_line(&prev, m));
     tracing::info!(

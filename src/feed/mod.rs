@@ -58,16 +58,21 @@ impl<'a> FeedSink<'a> {
     #[inline]
     pub fn push(&mut self, mut c: PremintCandidate) -> bool {
         c.feed_id = self.feed_id;
-        match self.handle.ingest(c) {
-            Ok(()) => true,
-            Err(IngestError::Closed(_)) => {
-                // The feed cannot take it back: it was detected and is lost to the shutdown.
-                let m = &self.handle.metrics().ingest;
-                m.candidates_detected.incr();
-                m.dropped_shutdown.incr();
-                false
+        loop {
+            match self.handle.ingest(c) {
+                Ok(()) => return true,
+                // `block` with a timeout: a pull feed has nobody to hand the candidate back to,
+                // so it keeps waiting (the feed simply stops reading meanwhile).
+                Err(IngestError::Timeout(back)) => c = back,
+                Err(IngestError::Closed(_)) => {
+                    // The feed cannot take it back: it was detected and is lost to the shutdown.
+                    let m = &self.handle.metrics().ingest;
+                    m.candidates_detected.incr();
+                    m.dropped_shutdown.incr();
+                    return false;
+                }
+                Err(IngestError::Full(_)) => return false,
             }
-            Err(IngestError::Full(_) | IngestError::Timeout(_)) => false,
         }
     }
 

@@ -31,8 +31,8 @@ use crate::candidate::PremintCandidate;
 use crate::error::PushError;
 use crate::sync::AtomicUsize;
 use signal::Signal;
-pub use wait::{WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};
 pub(crate) use wait::{Pause, Waiter};
+pub use wait::{WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};
 
 /// What a push into a full ring does. The names are exact (they differ across the ecosystem).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -273,10 +273,8 @@ impl StreamRing {
                 return None;
             }
             if waiter.pause() == Pause::Park {
-                self.not_empty.wait_until(
-                    || !self.queue.is_empty() || self.is_closed(),
-                    deadline,
-                );
+                self.not_empty
+                    .wait_until(|| !self.queue.is_empty() || self.is_closed(), deadline);
                 waiter.reset();
             }
         }

@@ -1,0 +1,214 @@
+//! One group, one run: raw crossbeam SPSC with the same 128-byte record (the baseline), the
+//! engine's one-hop ring, and the full engine end to end (sync, async, handler). Each sample moves
+//! `N` candidates from a producer thread to a consumer thread; the clock runs from a shared
+//! barrier to the consumer's last receive (`iter_custom`).
+//!
+//! Hot threads per case (2 cores here, so anything above 2 shares cores): crossbeam and ring 2
+//! (producer, consumer); engine sync 3 (+ batcher); engine async 5 (+ batcher, 2 lane workers);
+//! engine handler 2 (producer, batcher running the handler).
+
+// criterion's macros generate undocumented items.
+#![allow(missing_docs)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sniffer::{
+    BatchSendMode, DropPolicy, PremintCandidate, Priority, Sniffer, SnifferConfig, StreamRing,
+};
+
+const N: u64 = 200_000;
+
+fn candidate(i: u64) -> PremintCandidate {
+    PremintCandidate {
+        seq: i,
+        slot: i,
+        priority: if i % 4 == 0 {
+            Priority::High
+        } else {
+            Priority::Low
+        },
+        ..Default::default()
+    }
+}
+
+fn raw_crossbeam(iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let (tx, rx) = crossbeam_channel::bounded::<PremintCandidate>(2048);
+        let barrier = Arc::new(Barrier::new(2));
+        let b = barrier.clone();
+        let producer = std::thread::spawn(move || {
+            b.wait();
+            for i in 0..N {
+                tx.send(candidate(i)).unwrap();
+            }
+        });
+        barrier.wait();
+        let start = Instant::now();
+        for _ in 0..N {
+            std::hint::black_box(rx.recv().unwrap());
+        }
+        total += start.elapsed();
+        producer.join().unwrap();
+    }
+    total
+}
+
+/// The same hop with both ends busy-polling (`try_send` / `try_recv` with spin hints): the fastest
+/// a crossbeam channel goes when both threads own a core.
+fn raw_crossbeam_spin(iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let (tx, rx) = crossbeam_channel::bounded::<PremintCandidate>(2048);
+        let barrier = Arc::new(Barrier::new(2));
+        let b = barrier.clone();
+        let producer = std::thread::spawn(move || {
+            b.wait();
+            for i in 0..N {
+                let mut c = candidate(i);
+                while let Err(e) = tx.try_send(c) {
+                    c = e.into_inner();
+                    std::hint::spin_loop();
+                }
+            }
+        });
+        barrier.wait();
+        let start = Instant::now();
+        let mut got = 0;
+        while got < N {
+            match rx.try_recv() {
+                Ok(c) => {
+                    std::hint::black_box(c);
+                    got += 1;
+                }
+                Err(_) => std::hint::spin_loop(),
+            }
+        }
+        total += start.elapsed();
+        producer.join().unwrap();
+    }
+    total
+}
+
+fn ring_one_hop(iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let ring = Arc::new(StreamRing::new(2048, DropPolicy::Block));
+        let barrier = Arc::new(Barrier::new(2));
+        let (r, b) = (ring.clone(), barrier.clone());
+        let producer = std::thread::spawn(move || {
+            b.wait();
+            for i in 0..N {
+                r.push(candidate(i)).unwrap();
+            }
+        });
+        barrier.wait();
+        let start = Instant::now();
+        for _ in 0..N {
+            std::hint::black_box(ring.pop_deadline(None).unwrap());
+        }
+        total += start.elapsed();
+        producer.join().unwrap();
+    }
+    total
+}
+
+fn engine_config(mode: BatchSendMode) -> SnifferConfig {
+    SnifferConfig {
+        drop_policy: DropPolicy::Block,
+        batch_send_mode: mode,
+        ..SnifferConfig::default()
+    }
+}
+
+fn engine_e2e(iters: u64, mode: BatchSendMode) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let mut engine = Sniffer::builder()
+            .config(engine_config(mode))
+            .build()
+            .unwrap();
+        let rx = engine.take_receiver().unwrap();
+        let h = engine.ingest_handle();
+        let barrier = Arc::new(Barrier::new(2));
+        let b = barrier.clone();
+        let producer = std::thread::spawn(move || {
+            b.wait();
+            for i in 0..N {
+                h.ingest(candidate(i)).unwrap();
+            }
+        });
+        barrier.wait();
+        let start = Instant::now();
+        for _ in 0..N {
+            std::hint::black_box(rx.recv().unwrap());
+        }
+        total += start.elapsed();
+        producer.join().unwrap();
+        let report = engine.shutdown(Duration::from_secs(5));
+        assert_eq!(report.delivered(), N);
+    }
+    total
+}
+
+fn engine_handler(iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let seen = Arc::new(AtomicU64::new(0));
+        let s = seen.clone();
+        let engine = Sniffer::builder()
+            .config(engine_config(BatchSendMode::Sync))
+            .handler(move |c: &PremintCandidate| {
+                std::hint::black_box(c);
+                s.fetch_add(1, Ordering::Relaxed);
+            })
+            .build()
+            .unwrap();
+        let h = engine.ingest_handle();
+        let start = Instant::now();
+        for i in 0..N {
+            h.ingest(candidate(i)).unwrap();
+        }
+        while seen.load(Ordering::Relaxed) < N {
+            std::hint::spin_loop();
+        }
+        total += start.elapsed();
+        engine.shutdown(Duration::from_secs(5));
+    }
+    total
+}
+
+fn engine_group(c: &mut Criterion) {
+    eprintln!(
+        "engine bench: {} cores; hot threads: crossbeam 2 (both variants), ring 2, engine_sync 3, engine_async 5, engine_handler 2",
+        sniffer::machine_cores().len()
+    );
+    let mut g = c.benchmark_group("engine");
+    g.throughput(Throughput::Elements(N));
+    g.sample_size(10);
+    g.bench_function(BenchmarkId::new("raw_crossbeam_spsc", N), |b| {
+        b.iter_custom(raw_crossbeam)
+    });
+    g.bench_function(BenchmarkId::new("raw_crossbeam_spsc_spin", N), |b| {
+        b.iter_custom(raw_crossbeam_spin)
+    });
+    g.bench_function(BenchmarkId::new("ring_one_hop", N), |b| {
+        b.iter_custom(ring_one_hop)
+    });
+    g.bench_function(BenchmarkId::new("engine_e2e_sync", N), |b| {
+        b.iter_custom(|i| engine_e2e(i, BatchSendMode::Sync))
+    });
+    g.bench_function(BenchmarkId::new("engine_e2e_async", N), |b| {
+        b.iter_custom(|i| engine_e2e(i, BatchSendMode::Async))
+    });
+    g.bench_function(BenchmarkId::new("engine_handler_sync", N), |b| {
+        b.iter_custom(engine_handler)
+    });
+    g.finish();
+}
+
+criterion_group!(benches, engine_group);
+criterion_main!(benches);

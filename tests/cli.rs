@@ -1,0 +1,120 @@
+//! The `sniffer` binary: exit codes, `check-config`, and a short `run` whose metrics JSON
+//! satisfies the accounting invariant.
+
+use std::process::Command;
+
+use sniffer::MetricsSnapshot;
+
+fn sniffer() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sniffer"));
+    cmd.env("SNIFFER_LOG", "warn");
+    cmd
+}
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sniffer-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn check_config_accepts_a_valid_file() {
+    let path = temp_path("ok.toml");
+    std::fs::write(&path, "batch_size = 50\ndrop_policy = \"block\"\n").unwrap();
+    let out = sniffer().arg("check-config").arg(&path).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn check_config_rejects_with_key_and_value_and_exit_2() {
+    let path = temp_path("bad.toml");
+    std::fs::write(&path, "stream_buffer_capacity = 0\n").unwrap();
+    let out = sniffer().arg("check-config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stream_buffer_capacity") && err.contains("`0`"),
+        "{err}"
+    );
+
+    let path = temp_path("unknown.toml");
+    std::fs::write(&path, "turbo = true\n").unwrap();
+    let out = sniffer().arg("check-config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("turbo"));
+
+    let out = sniffer()
+        .arg("check-config")
+        .arg(temp_path("missing.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_flags_and_bad_env_exit_2() {
+    let out = sniffer()
+        .args(["run", "--policy", "drop_random"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = sniffer()
+        .args(["run", "--duration", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = sniffer()
+        .args(["run", "--duration", "100ms"])
+        .env("SNIFFER_BATCH_SIZE", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("batch_size"));
+}
+
+#[test]
+fn run_writes_metrics_that_add_up() {
+    for (policy, mode) in [
+        ("drop_newest", "sync"),
+        ("drop_oldest", "async"),
+        ("block", "sync"),
+    ] {
+        let path = temp_path(&format!("metrics-{policy}-{mode}.json"));
+        let out = sniffer()
+            .args([
+                "run",
+                "--rate",
+                "50000",
+                "--duration",
+                "300ms",
+                "--consumer-delay",
+                "1ms",
+            ])
+            .args(["--policy", policy, "--mode", mode, "--capacity", "256"])
+            .arg("--metrics-json")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let m: MetricsSnapshot = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert!(m.accounting_holds(), "{policy}/{mode}: {m:#?}");
+        assert_eq!(m.in_flight, 0);
+        assert!(m.candidates_detected > 0);
+        assert_eq!(m.tx_seen, m.candidates_detected);
+        if policy == "block" {
+            assert_eq!(m.dropped_total(), 0, "{m:#?}");
+        }
+        let stdout: MetricsSnapshot = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(stdout.candidates_sent, m.candidates_sent);
+    }
+}

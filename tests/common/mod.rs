@@ -1,0 +1,59 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code, unreachable_pub)] // each test file uses a different subset
+
+use std::collections::{HashMap, HashSet};
+
+use sniffer::{MetricsSnapshot, PremintCandidate, Priority};
+
+/// A candidate tagged with its producer (`feed_id`) and the producer's own counter (`slot`).
+pub fn tagged(producer: u16, n: u64, priority: Priority) -> PremintCandidate {
+    PremintCandidate {
+        feed_id: producer,
+        slot: n,
+        priority,
+        ..Default::default()
+    }
+}
+
+/// Priority pattern used by the tests: every third candidate is High.
+pub fn priority_of(n: u64) -> Priority {
+    if n % 3 == 0 {
+        Priority::High
+    } else {
+        Priority::Low
+    }
+}
+
+/// Checks what a consumer received: no duplicate sequence number, FIFO per producer within each
+/// priority, and the accounting invariant with `in_flight == 0` and `received == sent`.
+pub fn assert_delivery(received: &[PremintCandidate], m: &MetricsSnapshot) {
+    assert!(m.accounting_holds(), "accounting invariant broken: {m:#?}");
+    assert_eq!(m.in_flight, 0, "nothing in flight after shutdown: {m:#?}");
+    assert_eq!(
+        received.len() as u64,
+        m.candidates_sent,
+        "received == sent: {m:#?}"
+    );
+    let high = received
+        .iter()
+        .filter(|c| c.priority == Priority::High)
+        .count() as u64;
+    assert_eq!(high, m.high_sent);
+    let mut seqs = HashSet::new();
+    for c in received {
+        assert!(seqs.insert(c.seq), "sequence {} delivered twice", c.seq);
+    }
+    let mut last: HashMap<(u16, Priority), u64> = HashMap::new();
+    for c in received {
+        if let Some(prev) = last.insert((c.feed_id, c.priority), c.slot) {
+            assert!(
+                prev < c.slot,
+                "producer {} {:?}: {} delivered after {}",
+                c.feed_id,
+                c.priority,
+                c.slot,
+                prev
+            );
+        }
+    }
+}
