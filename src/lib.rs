@@ -24,9 +24,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
-// Errors hand the 128-byte candidate back by value, as crossbeam's `TrySendError<T>` does; boxing
-// it to shrink the `Result` would allocate on the hot path.
-#![allow(clippy::result_large_err)]
 
 mod batch;
 mod candidate;

@@ -153,17 +153,16 @@ fn accounting_with_park_and_yield_strategies() {
 
 /// Builds an engine whose handler stalls on a mutex the test holds: the batcher takes the first
 /// candidate and stops, so every later push meets a ring whose content the test knows exactly.
-/// Returns the engine, the "handler entered" channel, the delivered slots, and the guard whose
-/// release lets the handler go on.
-fn stalled_engine(
-    policy: DropPolicy,
-    capacity: usize,
-) -> (
+type Stalled = (
     Sniffer,
     mpsc::Receiver<u64>,
     Arc<Mutex<Vec<u64>>>,
     std::sync::MutexGuard<'static, ()>,
-) {
+);
+
+/// Returns the engine, the "handler entered" channel, the delivered slots, and the guard whose
+/// release lets the handler go on.
+fn stalled_engine(policy: DropPolicy, capacity: usize) -> Stalled {
     let release: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
     let guard = release.lock().unwrap();
     let (tx, entered) = mpsc::channel();
