@@ -2,7 +2,7 @@
 CARGO ?= cargo
 OUT ?= out
 
-.PHONY: run test test-unit test-loom bench stress lint fmt clean
+.PHONY: run test test-unit test-loom test-stress-smoke bench stress lint fmt clean
 
 ## The main job: the engine on the built-in synthetic feed (100k/s for 3 s), health lines on
 ## stderr, the final metrics JSON on stdout and in $(OUT)/metrics.json.
@@ -11,8 +11,9 @@ run:
 	$(CARGO) run --release --quiet --bin sniffer -- run --feed synthetic --rate 100000 --duration 3s \
 		--health-interval 1s --metrics-json $(OUT)/metrics.json
 
-## Every test: unit, integration, property and doc tests, then the loom models.
-test: test-unit test-loom
+## Every test: unit, integration, property and doc tests, the loom models, and a short smoke run
+## of the stress harness that asserts its correctness bounds (accounting, ordering).
+test: test-unit test-loom test-stress-smoke
 
 test-unit:
 	$(CARGO) test --all-targets
@@ -21,6 +22,10 @@ test-unit:
 ## loom explores every interleaving of our own atomic state machines (not crossbeam's).
 test-loom:
 	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test --release --lib -- --test-threads=1 loom_
+
+test-stress-smoke:
+	@mkdir -p $(OUT)
+	$(CARGO) run --release --quiet --bin sniffer-stress -- --smoke --json $(OUT)/stress-smoke.json
 
 bench:
 	$(CARGO) bench

@@ -24,7 +24,7 @@ use crate::config::SnifferConfig;
 use crate::error::{BuildError, ConfigError};
 use crate::feed::{Feed, FeedPoll, FeedSink};
 use crate::ingest::IngestHandle;
-use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::metrics::{LatencyHistogram, Metrics, MetricsSnapshot};
 use crate::output::{self, CandidateReceiver, Handler, Output};
 use crate::pinning::{pin_current, CorePlan};
 use crate::ring::{DropPolicy, StreamRing, WaitStrategy};
@@ -353,6 +353,16 @@ impl Sniffer {
         )
     }
 
+    /// A copy of the detection-to-delivery latency histogram (ns), for percentile files and plots.
+    pub fn latency_histogram(&self) -> LatencyHistogram {
+        self.metrics.latency_histogram(Duration::from_millis(2))
+    }
+
+    /// Candidates in the stream ring now (a cheap read, no snapshot).
+    pub fn ring_len(&self) -> usize {
+        self.ring.len()
+    }
+
     /// True once every pull feed has finished (or there were none).
     pub fn feeds_finished(&self) -> bool {
         self.feeds_running.load(Ordering::Acquire) == 0
@@ -425,6 +435,7 @@ impl Sniffer {
             low: lane(Priority::Low),
             rejected_at_close: self.metrics.ingest.dropped_shutdown.get(),
             metrics,
+            latency: self.metrics.latency_histogram(Duration::from_millis(100)),
         };
         self.report = Some(report.clone());
         report
@@ -488,6 +499,9 @@ pub struct ShutdownReport {
     pub rejected_at_close: u64,
     /// The final metrics; the accounting invariant holds with `in_flight == 0`.
     pub metrics: MetricsSnapshot,
+    /// The final detection-to-delivery latency histogram (ns).
+    #[serde(skip)]
+    pub latency: LatencyHistogram,
 }
 
 impl ShutdownReport {

@@ -48,7 +48,7 @@ pub use error::{
 };
 pub use feed::{Feed, FeedPoll, FeedSink, SyntheticConfig, SyntheticFeed};
 pub use ingest::IngestHandle;
-pub use metrics::{health_line, LatencySummary, MetricsSnapshot};
+pub use metrics::{health_line, LatencyHistogram, LatencySummary, MetricsSnapshot};
 pub use output::{CandidateReceiver, Handler};
 pub use pinning::machine_cores;
 pub use ring::{DropPolicy, StreamRing, WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};

@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::candidate::{monotonic_ns, Priority};
 
+/// An HdrHistogram of latencies in nanoseconds.
+pub type LatencyHistogram = Histogram<u64>;
+
 /// Highest latency the histograms track (60 s, in ns); larger values are clamped to it.
 const LATENCY_MAX_NS: u64 = 60_000_000_000;
 
@@ -144,6 +147,13 @@ impl LatencyRecorder {
 impl Metrics {
     pub(crate) fn recorder(&self) -> LatencyRecorder {
         LatencyRecorder(self.latency.lock().recorder())
+    }
+
+    /// A copy of the merged latency histogram (waits at most `refresh_wait` for the recorders).
+    pub(crate) fn latency_histogram(&self, refresh_wait: Duration) -> Histogram<u64> {
+        let mut h = self.latency.lock();
+        h.refresh_timeout(refresh_wait);
+        Histogram::clone(&h)
     }
 
     /// Reads every counter. `depth` and `capacity` are the ring's; `lane_depths` the output lanes'.

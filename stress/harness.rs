@@ -1,0 +1,381 @@
+//! The pieces every scenario uses: paced producers that time each ingest call, a consumer with a
+//! per-batch delay, bounds that are checked and reported, and the process's resident memory.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use sniffer::{
+    CandidateReceiver, IngestError, IngestHandle, LatencyHistogram, LatencySummary,
+    MetricsSnapshot, PremintCandidate, Priority, ShutdownReport, Sniffer, SnifferConfig,
+};
+
+/// Whether a bound is about correctness (always asserted) or timing (asserted unless in CI).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum BoundKind {
+    Correctness,
+    Timing,
+}
+
+/// One figure and the limit it is held to.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Bound {
+    pub(crate) name: String,
+    pub(crate) kind: BoundKind,
+    pub(crate) value: f64,
+    pub(crate) limit: String,
+    pub(crate) pass: bool,
+    /// How far off a failed bound is, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) miss: Option<String>,
+}
+
+impl Bound {
+    pub(crate) fn at_most(name: &str, kind: BoundKind, value: f64, max: f64) -> Self {
+        let pass = value <= max;
+        Bound {
+            name: name.into(),
+            kind,
+            value,
+            limit: format!("<= {max}"),
+            pass,
+            miss: (!pass).then(|| {
+                format!(
+                    "{:.1}% over",
+                    (value / max.max(f64::MIN_POSITIVE) - 1.0) * 100.0
+                )
+            }),
+        }
+    }
+
+    pub(crate) fn at_least(name: &str, kind: BoundKind, value: f64, min: f64) -> Self {
+        let pass = value >= min;
+        Bound {
+            name: name.into(),
+            kind,
+            value,
+            limit: format!(">= {min}"),
+            pass,
+            miss: (!pass).then(|| format!("{:.1}% short", (1.0 - value / min) * 100.0)),
+        }
+    }
+
+    pub(crate) fn holds(name: &str, kind: BoundKind, ok: bool, detail: String) -> Self {
+        Bound {
+            name: name.into(),
+            kind,
+            value: if ok { 1.0 } else { 0.0 },
+            limit: "true".into(),
+            pass: ok,
+            miss: (!ok).then_some(detail),
+        }
+    }
+}
+
+/// How the producers offer load.
+#[derive(Clone)]
+pub(crate) struct Load {
+    pub(crate) producers: u16,
+    /// Per-producer rate as a function of elapsed time (candidates/s; 0 = flat out).
+    pub(crate) rate: Arc<dyn Fn(Duration) -> u64 + Send + Sync>,
+    pub(crate) duration: Duration,
+    /// Stop each producer after this many candidates.
+    pub(crate) per_producer: Option<u64>,
+    /// Percentage of High candidates.
+    pub(crate) high_pct: u64,
+}
+
+impl Load {
+    pub(crate) fn constant(rate: u64, duration: Duration) -> Self {
+        Load {
+            producers: 1,
+            rate: Arc::new(move |_| rate),
+            duration,
+            per_producer: None,
+            high_pct: 20,
+        }
+    }
+}
+
+/// How the consumer reads.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Consumer {
+    /// Sleep after each batch it takes.
+    pub(crate) delay_per_batch: Option<Duration>,
+    /// Keep every candidate (for ordering checks).
+    pub(crate) collect: bool,
+}
+
+/// What one engine run produced.
+#[derive(Debug)]
+pub(crate) struct RunResult {
+    pub(crate) label: String,
+    pub(crate) offered: u64,
+    pub(crate) accepted: u64,
+    pub(crate) elapsed: Duration,
+    pub(crate) report: ShutdownReport,
+    pub(crate) push_ns: Histogram<u64>,
+    pub(crate) received: Vec<PremintCandidate>,
+    pub(crate) received_count: u64,
+    pub(crate) max_depth: u64,
+    pub(crate) samples: Vec<(Duration, u64)>,
+    pub(crate) rss_kib: Vec<(Duration, u64)>,
+}
+
+impl RunResult {
+    pub(crate) fn metrics(&self) -> &MetricsSnapshot {
+        &self.report.metrics
+    }
+
+    pub(crate) fn latency(&self) -> &LatencyHistogram {
+        &self.report.latency
+    }
+
+    pub(crate) fn throughput(&self) -> f64 {
+        self.metrics().candidates_sent as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The accounting invariant, `in_flight == 0`, and received == sent.
+    pub(crate) fn accounting_bound(&self) -> Bound {
+        let m = self.metrics();
+        let ok =
+            m.accounting_holds() && m.in_flight == 0 && self.received_count == m.candidates_sent;
+        Bound::holds(
+            &format!("{}: accounting exact", self.label),
+            BoundKind::Correctness,
+            ok,
+            format!(
+                "detected={} sent={} drops={} in_flight={} received={}",
+                m.candidates_detected,
+                m.candidates_sent,
+                m.dropped_total(),
+                m.in_flight,
+                self.received_count
+            ),
+        )
+    }
+
+    /// No duplicate sequence number and FIFO per producer within each priority.
+    pub(crate) fn ordering_bound(&self) -> Bound {
+        let mut seen = HashSet::new();
+        let mut last: HashMap<(u16, Priority), u64> = HashMap::new();
+        let mut problem = None;
+        for c in &self.received {
+            if !seen.insert(c.seq) {
+                problem.get_or_insert(format!("sequence {} delivered twice", c.seq));
+            }
+            if let Some(prev) = last.insert((c.feed_id, c.priority), c.slot) {
+                if prev >= c.slot {
+                    problem.get_or_insert(format!(
+                        "producer {} {:?}: {} after {}",
+                        c.feed_id, c.priority, c.slot, prev
+                    ));
+                }
+            }
+        }
+        Bound::holds(
+            &format!(
+                "{}: no duplicates, FIFO per producer and priority",
+                self.label
+            ),
+            BoundKind::Correctness,
+            problem.is_none(),
+            problem.unwrap_or_default(),
+        )
+    }
+}
+
+/// Resident set size of this process, in KiB (Linux; 0 elsewhere).
+pub(crate) fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn consume(
+    rx: CandidateReceiver,
+    c: Consumer,
+    batch: usize,
+    count: Arc<AtomicU64>,
+) -> Vec<PremintCandidate> {
+    let mut kept = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut n = 1;
+        if c.collect {
+            kept.push(first);
+        }
+        for item in rx.try_iter().take(batch - 1) {
+            n += 1;
+            if c.collect {
+                kept.push(item);
+            }
+        }
+        count.fetch_add(n, Ordering::Relaxed);
+        if let Some(d) = c.delay_per_batch {
+            std::thread::sleep(d);
+        }
+    }
+    kept
+}
+
+fn produce(
+    h: IngestHandle,
+    id: u16,
+    load: Load,
+    stop: Arc<AtomicBool>,
+    started: Instant,
+) -> (u64, u64, Histogram<u64>) {
+    let mut push_ns = new_histogram();
+    let (mut offered, mut accepted) = (0u64, 0u64);
+    let limit = load.per_producer.unwrap_or(u64::MAX);
+    // Paced by integrating the (possibly changing) rate over time.
+    let mut due = 0.0f64;
+    let mut last = Instant::now();
+    while offered < limit && !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        let elapsed = now - started;
+        if elapsed >= load.duration {
+            break;
+        }
+        let rate = (load.rate)(elapsed);
+        if rate == 0 {
+            due = f64::MAX;
+        } else {
+            due += (now - last).as_secs_f64() * rate as f64;
+        }
+        last = now;
+        if (offered as f64) >= due {
+            // Nothing due: sleep rather than spin, as a real feed waiting on a socket would, so
+            // the producer does not take a core from the engine (2 cores here). What falls due
+            // meanwhile goes out as a short burst.
+            std::thread::sleep(Duration::from_micros(50));
+            continue;
+        }
+        let c = PremintCandidate {
+            feed_id: id,
+            slot: offered,
+            priority: if offered % 100 < load.high_pct {
+                Priority::High
+            } else {
+                Priority::Low
+            },
+            ..Default::default()
+        };
+        let t0 = Instant::now();
+        let r = h.ingest(c);
+        push_ns.saturating_record(t0.elapsed().as_nanos() as u64);
+        offered += 1;
+        match r {
+            Ok(()) => accepted += 1,
+            Err(IngestError::Full(_)) => {}
+            Err(IngestError::Timeout(_)) | Err(IngestError::Closed(_)) => {
+                // Handed back uncounted: not offered to the engine after all.
+                offered -= 1;
+                break;
+            }
+        }
+    }
+    (offered, accepted, push_ns)
+}
+
+pub(crate) fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("constant bounds")
+}
+
+/// Runs one engine under `load` and `consumer`. With `shutdown_after`, the engine is shut down at
+/// that point even if the producers are still pushing (mid-burst); otherwise after the load ends.
+pub(crate) fn run(
+    label: &str,
+    cfg: SnifferConfig,
+    load: Load,
+    consumer: Consumer,
+    shutdown_after: Option<Duration>,
+) -> RunResult {
+    let batch = cfg.batch_size;
+    let timeout = cfg.graceful_shutdown_timeout;
+    let mut engine = Sniffer::builder()
+        .config(cfg)
+        .build()
+        .expect("valid scenario config");
+    let rx = engine.take_receiver().expect("receiver");
+    let count = Arc::new(AtomicU64::new(0));
+    let consumer_thread = {
+        let count = count.clone();
+        std::thread::Builder::new()
+            .name("stress-consumer".into())
+            .spawn(move || consume(rx, consumer, batch, count))
+            .expect("spawn consumer")
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let producers: Vec<_> = (0..load.producers)
+        .map(|id| {
+            let (h, load, stop) = (engine.ingest_handle(), load.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name(format!("stress-producer-{id}"))
+                .spawn(move || produce(h, id, load, stop, started))
+                .expect("spawn producer")
+        })
+        .collect();
+    // This thread samples the ring depth and the memory while the load runs.
+    let mut samples = Vec::new();
+    let mut rss = vec![(Duration::ZERO, rss_kib())];
+    let mut next_rss = Duration::from_millis(250);
+    let mut max_depth = 0;
+    loop {
+        let elapsed = started.elapsed();
+        if producers.iter().all(|p| p.is_finished()) || shutdown_after.is_some_and(|t| elapsed >= t)
+        {
+            break;
+        }
+        let depth = engine.ring_len() as u64;
+        max_depth = max_depth.max(depth);
+        samples.push((elapsed, depth));
+        if elapsed >= next_rss {
+            rss.push((elapsed, rss_kib()));
+            next_rss += Duration::from_millis(250);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    rss.push((started.elapsed(), rss_kib()));
+    let report = engine.shutdown(timeout);
+    stop.store(true, Ordering::Relaxed);
+    let mut offered = 0;
+    let mut accepted = 0;
+    let mut push_ns = new_histogram();
+    for p in producers {
+        let (o, a, h) = p.join().expect("producer thread");
+        offered += o;
+        accepted += a;
+        push_ns.add(&h).expect("same bounds");
+    }
+    let received = consumer_thread.join().expect("consumer thread");
+    RunResult {
+        label: label.into(),
+        offered,
+        accepted,
+        elapsed: started.elapsed(),
+        report,
+        push_ns,
+        received,
+        received_count: count.load(Ordering::Relaxed),
+        max_depth,
+        samples,
+        rss_kib: rss,
+    }
+}
+
+/// Percentiles of a histogram, for the JSON report.
+pub(crate) fn summary(h: &Histogram<u64>) -> LatencySummary {
+    LatencySummary::from_histogram(h)
+}

@@ -1,0 +1,471 @@
+//! The named scenarios. Each returns its runs and the bounds it holds them to; `smoke` shrinks
+//! durations and sizes so that `make test` can run every scenario in a few seconds.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sniffer::{BatchSendMode, DropPolicy, PremintCandidate, SnifferConfig};
+
+use crate::harness::{new_histogram, rss_kib, run, Bound, BoundKind, Consumer, Load, RunResult};
+
+/// What a scenario produced.
+pub(crate) struct Outcome {
+    pub(crate) runs: Vec<RunResult>,
+    pub(crate) bounds: Vec<Bound>,
+    /// Extra figures (name, value) that are not tied to one run.
+    pub(crate) figures: Vec<(String, f64)>,
+}
+
+/// Every scenario `all` runs, in order (`soak` is separate).
+pub(crate) const ALL: &[&str] = &[
+    "backpressure",
+    "async_ordering",
+    "graceful_shutdown",
+    "sustained",
+    "overload_10x",
+    "burst",
+    "policy_delivery",
+    "latency",
+    "max_throughput",
+];
+
+pub(crate) fn run_scenario(name: &str, smoke: bool, soak: Duration) -> Option<Outcome> {
+    let scale = |full: Duration, short: Duration| if smoke { short } else { full };
+    Some(match name {
+        "backpressure" => backpressure(scale(Duration::from_secs(3), Duration::from_millis(400))),
+        "async_ordering" => async_ordering(if smoke { 10_000 } else { 100_000 }),
+        "graceful_shutdown" => graceful_shutdown(),
+        "sustained" => sustained(scale(Duration::from_secs(2), Duration::from_millis(400))),
+        "overload_10x" => overload(
+            scale(Duration::from_secs(30), Duration::from_secs(1)),
+            smoke,
+        ),
+        "burst" => burst(if smoke { 0.2 } else { 1.0 }),
+        "policy_delivery" => {
+            policy_delivery(scale(Duration::from_secs(2), Duration::from_millis(400)))
+        }
+        "latency" => latency(scale(Duration::from_secs(3), Duration::from_millis(400))),
+        "max_throughput" => max_throughput(if smoke { 200_000 } else { 2_000_000 }),
+        "soak" => overload(soak, false),
+        _ => return None,
+    })
+}
+
+/// The scenario's policy and mode on top of the defaults, with `SNIFFER_*` environment overrides
+/// (e.g. `SNIFFER_WAIT_STRATEGY=spin`) so that variants can be compared without a rebuild.
+fn cfg(policy: DropPolicy, mode: BatchSendMode) -> SnifferConfig {
+    let base = SnifferConfig::load(None).unwrap_or_else(|e| {
+        eprintln!("ignoring the SNIFFER_* environment: {e}");
+        SnifferConfig::default()
+    });
+    SnifferConfig {
+        drop_policy: policy,
+        batch_send_mode: mode,
+        ..base
+    }
+}
+
+fn slow(delay_ms: u64) -> Consumer {
+    Consumer {
+        delay_per_batch: Some(Duration::from_millis(delay_ms)),
+        collect: false,
+    }
+}
+
+/// A producer at 20k/s against a consumer that sleeps 20 ms per batch, for each policy.
+fn backpressure(d: Duration) -> Outcome {
+    let mut runs = Vec::new();
+    let mut bounds = Vec::new();
+    for policy in DropPolicy::ALL {
+        let r = run(
+            &format!("backpressure/{policy}"),
+            cfg(policy, BatchSendMode::Sync),
+            Load::constant(20_000, d),
+            slow(20),
+            None,
+        );
+        bounds.push(r.accounting_bound());
+        let m = r.metrics();
+        if policy == DropPolicy::Block {
+            bounds.push(Bound::at_most(
+                &format!("{}: candidates dropped", r.label),
+                BoundKind::Correctness,
+                m.dropped_total() as f64,
+                0.0,
+            ));
+        } else {
+            bounds.push(Bound::at_most(
+                &format!("{}: ingest p99.99 (ns), never blocks", r.label),
+                BoundKind::Timing,
+                r.push_ns.value_at_quantile(0.9999) as f64,
+                100_000.0,
+            ));
+        }
+        runs.push(r);
+    }
+    Outcome {
+        runs,
+        bounds,
+        figures: Vec::new(),
+    }
+}
+
+/// Async mode, 5 producers: no duplicates and FIFO per producer within each priority.
+fn async_ordering(per_producer: u64) -> Outcome {
+    let load = Load {
+        producers: 5,
+        per_producer: Some(per_producer),
+        duration: Duration::from_secs(120),
+        high_pct: 30,
+        ..Load::constant(0, Duration::ZERO)
+    };
+    let r = run(
+        "async_ordering/block",
+        cfg(DropPolicy::Block, BatchSendMode::Async),
+        load,
+        Consumer {
+            delay_per_batch: None,
+            collect: true,
+        },
+        None,
+    );
+    let bounds = vec![
+        r.accounting_bound(),
+        r.ordering_bound(),
+        Bound::at_least(
+            &format!("{}: delivered", r.label),
+            BoundKind::Correctness,
+            r.metrics().candidates_sent as f64,
+            (5 * per_producer) as f64,
+        ),
+    ];
+    Outcome {
+        runs: vec![r],
+        bounds,
+        figures: Vec::new(),
+    }
+}
+
+/// Shut down mid-burst with a slow consumer: 100 % delivered or an exact abandoned count, in time.
+fn graceful_shutdown() -> Outcome {
+    let mut runs = Vec::new();
+    let mut bounds = Vec::new();
+    for mode in [BatchSendMode::Sync, BatchSendMode::Async] {
+        let timeout = Duration::from_millis(500);
+        let c = SnifferConfig {
+            graceful_shutdown_timeout: timeout,
+            output_lane_capacity: 256,
+            ..cfg(DropPolicy::Block, mode)
+        };
+        let r = run(
+            &format!("graceful_shutdown/{mode:?}").to_lowercase(),
+            c,
+            Load::constant(0, Duration::from_secs(60)),
+            slow(5),
+            Some(Duration::from_millis(300)),
+        );
+        let rep = &r.report;
+        bounds.push(r.accounting_bound());
+        let lanes = rep.delivered() + rep.abandoned() + rep.high.failed + rep.low.failed;
+        bounds.push(Bound::holds(
+            &format!("{}: delivered + abandoned == accepted", r.label),
+            BoundKind::Correctness,
+            lanes == r.accepted && rep.metrics.candidates_detected == r.accepted,
+            format!(
+                "lanes={lanes} accepted={} detected={}",
+                r.accepted, rep.metrics.candidates_detected
+            ),
+        ));
+        bounds.push(Bound::at_most(
+            &format!("{}: shutdown time (ms), timeout 500 + 500 margin", r.label),
+            BoundKind::Timing,
+            rep.elapsed.as_secs_f64() * 1000.0,
+            1000.0,
+        ));
+        runs.push(r);
+    }
+    Outcome {
+        runs,
+        bounds,
+        figures: Vec::new(),
+    }
+}
+
+/// 10k/s and 1M/s with a consumer that keeps up: zero drops.
+fn sustained(d: Duration) -> Outcome {
+    let mut runs = Vec::new();
+    let mut bounds = Vec::new();
+    for (rate, label) in [(10_000, "sustained/10k"), (1_000_000, "sustained/1m")] {
+        let r = run(
+            label,
+            cfg(DropPolicy::DropNewest, BatchSendMode::Sync),
+            Load::constant(rate, d),
+            Consumer::default(),
+            None,
+        );
+        bounds.push(r.accounting_bound());
+        bounds.push(Bound::at_most(
+            &format!("{label}: candidates dropped"),
+            BoundKind::Timing,
+            r.metrics().dropped_total() as f64,
+            0.0,
+        ));
+        let offered_rate = r.offered as f64 / d.as_secs_f64();
+        bounds.push(Bound::at_least(
+            &format!("{label}: offered rate reached (/s)"),
+            BoundKind::Timing,
+            offered_rate,
+            rate as f64 * 0.9,
+        ));
+        runs.push(r);
+    }
+    Outcome {
+        runs,
+        bounds,
+        figures: Vec::new(),
+    }
+}
+
+/// 200k/s against the 20 ms consumer: memory stays bounded and the accounting exact.
+fn overload(d: Duration, smoke: bool) -> Outcome {
+    let r = run(
+        "overload_10x/drop_newest",
+        cfg(DropPolicy::DropNewest, BatchSendMode::Sync),
+        Load::constant(200_000, d),
+        slow(20),
+        None,
+    );
+    // Growth from the first sample after warm-up to the end.
+    let warm = r
+        .rss_kib
+        .iter()
+        .find(|(t, _)| *t >= (d / 4).min(Duration::from_secs(1)))
+        .or(r.rss_kib.first())
+        .map(|x| x.1)
+        .unwrap_or(0);
+    let end = r.rss_kib.last().map(|x| x.1).unwrap_or(0);
+    let growth = if warm == 0 {
+        0.0
+    } else {
+        (end as f64 / warm as f64 - 1.0) * 100.0
+    };
+    let bounds = vec![
+        r.accounting_bound(),
+        Bound::at_most(
+            &format!("{}: RSS growth (%) after warm-up", r.label),
+            if smoke {
+                BoundKind::Timing
+            } else {
+                BoundKind::Correctness
+            },
+            growth,
+            5.0,
+        ),
+    ];
+    let figures = vec![
+        ("rss_warm_kib".into(), warm as f64),
+        ("rss_end_kib".into(), end as f64),
+        ("now_rss_kib".into(), rss_kib() as f64),
+    ];
+    Outcome {
+        runs: vec![r],
+        bounds,
+        figures,
+    }
+}
+
+/// 20k/s, then a 10x burst for `unit` seconds, then back: how long until the ring drains.
+fn burst(unit: f64) -> Outcome {
+    let base = 20_000;
+    let burst_start = Duration::from_secs_f64(unit);
+    let burst_end = Duration::from_secs_f64(2.0 * unit);
+    let load = Load {
+        rate: Arc::new(move |t| {
+            if t >= burst_start && t < burst_end {
+                base * 10
+            } else {
+                base
+            }
+        }),
+        ..Load::constant(base, Duration::from_secs_f64(4.0 * unit))
+    };
+    let c = SnifferConfig {
+        stream_buffer_capacity: 65_536,
+        ..cfg(DropPolicy::DropNewest, BatchSendMode::Sync)
+    };
+    // The consumer takes ~100k/s: the burst builds a backlog that must drain afterwards.
+    let r = run(
+        "burst/drop_newest",
+        c,
+        load,
+        Consumer {
+            delay_per_batch: Some(Duration::from_millis(1)),
+            collect: false,
+        },
+        None,
+    );
+    let calm = (65_536 / 10) as u64;
+    let recovered_at = r
+        .samples
+        .iter()
+        .find(|(t, depth)| *t >= burst_end && *depth <= calm)
+        .map(|(t, _)| *t - burst_end);
+    let recovery_ms = recovered_at
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(f64::INFINITY);
+    let bounds = vec![
+        r.accounting_bound(),
+        Bound::at_most(
+            &format!("{}: recovery time (ms) to <10% depth", r.label),
+            BoundKind::Timing,
+            recovery_ms,
+            1000.0,
+        ),
+    ];
+    let figures = vec![
+        ("recovery_ms".into(), recovery_ms),
+        ("max_depth".into(), r.max_depth as f64),
+    ];
+    Outcome {
+        runs: vec![r],
+        bounds,
+        figures,
+    }
+}
+
+/// With a slow consumer, drop_oldest must deliver at least 85 % of what block delivers.
+fn policy_delivery(d: Duration) -> Outcome {
+    let mut runs = Vec::new();
+    for policy in [DropPolicy::Block, DropPolicy::DropOldest] {
+        runs.push(run(
+            &format!("policy_delivery/{policy}"),
+            cfg(policy, BatchSendMode::Sync),
+            Load::constant(200_000, d),
+            slow(1),
+            None,
+        ));
+    }
+    let block = runs[0].throughput();
+    let oldest = runs[1].throughput();
+    let mut bounds: Vec<Bound> = runs.iter().map(RunResult::accounting_bound).collect();
+    bounds.push(Bound::at_least(
+        "policy_delivery: drop_oldest / block delivered rate",
+        BoundKind::Timing,
+        oldest / block.max(1.0),
+        0.85,
+    ));
+    Outcome {
+        runs,
+        bounds,
+        figures: vec![
+            ("block_per_s".into(), block),
+            ("drop_oldest_per_s".into(), oldest),
+        ],
+    }
+}
+
+/// Detection-to-delivery latency at 100k/s with the default wait strategy.
+fn latency(d: Duration) -> Outcome {
+    let r = run(
+        "latency/100k",
+        cfg(DropPolicy::DropNewest, BatchSendMode::Sync),
+        Load::constant(100_000, d),
+        Consumer::default(),
+        None,
+    );
+    let l = r.metrics().latency_ns;
+    let bounds = vec![
+        r.accounting_bound(),
+        Bound::at_most(
+            "latency/100k: p50 (ns)",
+            BoundKind::Timing,
+            l.p50 as f64,
+            1_000.0,
+        ),
+        Bound::at_most(
+            "latency/100k: p90 (ns)",
+            BoundKind::Timing,
+            l.p90 as f64,
+            2_000.0,
+        ),
+        Bound::at_most(
+            "latency/100k: p99 (ns)",
+            BoundKind::Timing,
+            l.p99 as f64,
+            50_000.0,
+        ),
+    ];
+    Outcome {
+        runs: vec![r],
+        bounds,
+        figures: Vec::new(),
+    }
+}
+
+/// Raw crossbeam one hop with the same record, blocking ends: the baseline for `max_throughput`.
+fn raw_crossbeam(n: u64) -> (f64, hdrhistogram::Histogram<u64>) {
+    let (tx, rx) = crossbeam_channel::bounded::<PremintCandidate>(2048);
+    let start = Instant::now();
+    let producer = std::thread::spawn(move || {
+        for i in 0..n {
+            let c = PremintCandidate {
+                seq: i,
+                detected_at_ns: sniffer::monotonic_ns(),
+                ..Default::default()
+            };
+            tx.send(c).expect("receiver alive");
+        }
+    });
+    let mut h = new_histogram();
+    for _ in 0..n {
+        let c = rx.recv().expect("sender alive");
+        h.saturating_record(
+            sniffer::monotonic_ns()
+                .saturating_sub(c.detected_at_ns)
+                .max(1),
+        );
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    producer.join().expect("producer");
+    (rate, h)
+}
+
+/// Flat out: raw crossbeam, the engine in sync mode and in async mode, in one run.
+fn max_throughput(n: u64) -> Outcome {
+    let (raw, _raw_latency) = raw_crossbeam(n);
+    let mut runs = Vec::new();
+    for mode in [BatchSendMode::Sync, BatchSendMode::Async] {
+        let load = Load {
+            per_producer: Some(n),
+            duration: Duration::from_secs(120),
+            ..Load::constant(0, Duration::ZERO)
+        };
+        runs.push(run(
+            &format!("max_throughput/{mode:?}").to_lowercase(),
+            cfg(DropPolicy::Block, mode),
+            load,
+            Consumer::default(),
+            None,
+        ));
+    }
+    let sync = runs[0].throughput();
+    let asyn = runs[1].throughput();
+    let mut bounds: Vec<Bound> = runs.iter().map(RunResult::accounting_bound).collect();
+    bounds.push(Bound::at_least(
+        "max_throughput: sync / raw crossbeam",
+        BoundKind::Timing,
+        sync / raw,
+        0.5,
+    ));
+    let figures = vec![
+        ("raw_crossbeam_per_s".into(), raw),
+        ("sync_per_s".into(), sync),
+        ("async_per_s".into(), asyn),
+        ("async_over_raw".into(), asyn / raw),
+    ];
+    Outcome {
+        runs,
+        bounds,
+        figures,
+    }
+}
