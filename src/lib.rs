@@ -46,6 +46,10 @@ pub use engine::{LaneReport, ShutdownReport, Sniffer, SnifferBuilder};
 pub use error::{
     BuildError, ConfigError, IngestError, PubkeyParseError, PushError, TryIngestError,
 };
+pub use feed::decode::{
+    decode_pump_event, CreateEvent, Decoded, Decoder, DecoderConfig, Format, LaunchMeta, Malformed,
+    PumpEvent, ScoreConfig, Signature, TradeEvent, MAX_LINE_LEN,
+};
 pub use feed::{Feed, FeedPoll, FeedSink, SyntheticConfig, SyntheticFeed};
 pub use ingest::IngestHandle;
 pub use metrics::{health_line, LatencyHistogram, LatencySummary, MetricsSnapshot};

@@ -1,7 +1,9 @@
 //! Inputs. A pull [`Feed`] runs on its own engine thread: the engine calls [`Feed::poll`] in a
 //! loop and the feed hands what it decoded to a [`FeedSink`], which pushes into the stream ring
-//! under the configured policy. `synthetic.rs` is the built-in load generator.
+//! under the configured policy. `decode/` turns real Solana formats into candidates,
+//! `synthetic.rs` is the built-in load generator.
 
+pub(crate) mod decode;
 mod synthetic;
 
 use std::sync::atomic::{AtomicBool, Ordering::Acquire};

@@ -1,0 +1,109 @@
+//! Decode throughput per input format, next to `serde_json::from_slice::<Value>` of the same lines
+//! (the baseline: what merely parsing the JSON costs) in the same group.
+//!
+//! Lines are built from the real samples (see `tests/samples/mod.rs`). Each iteration decodes
+//! the whole set of a format once; throughput is reported both in bytes and in lines.
+
+// criterion_group! generates an undocumented pub fn; the bench is not an API.
+#![allow(missing_docs)]
+
+#[path = "../tests/samples/mod.rs"]
+mod samples;
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use samples::*;
+use serde_json::{json, Value};
+use sniffer::{Decoder, Format};
+
+fn logs_lines() -> Vec<String> {
+    let mut with_buy = create_logs();
+    with_buy.extend(buy_logs(trade_log_line(MINT, CREATOR, 297_300_000, true)));
+    vec![
+        logs_notification(SIG, SLOT, Value::Null, &with_buy),
+        logs_notification(SIG, SLOT, Value::Null, &create_logs()),
+        logs_notification(
+            SIG,
+            SLOT,
+            Value::Null,
+            &buy_logs(trade_log_line(MINT, CREATOR, 5, true)),
+        ),
+        logs_notification(
+            SIG,
+            SLOT,
+            json!({"InstructionError": [0, {"Custom": 6001}]}),
+            &create_logs(),
+        ),
+    ]
+}
+
+fn block_lines() -> Vec<String> {
+    let v = block_sample();
+    let buy = (
+        v["transaction"][0].as_str().unwrap().to_owned(),
+        json!({"err": null, "logMessages": [], "innerInstructions": []}),
+    );
+    vec![
+        block_notification_buy(),
+        block_notification(&[buy.clone(), (create_wire_v0(), create_wire_v0_meta()), buy]),
+    ]
+}
+
+fn bench_format(c: &mut Criterion, name: &str, format: Format, lines: Vec<String>) {
+    let lines: Vec<Vec<u8>> = lines.into_iter().map(String::into_bytes).collect();
+    let bytes: usize = lines.iter().map(Vec::len).sum();
+    let mut dec = Decoder::new(format);
+    let mut out = Vec::with_capacity(16);
+    for l in &lines {
+        dec.decode_line(l, &mut out).expect("bench lines decode");
+    }
+    let mut group = c.benchmark_group(name);
+    for (unit, tp) in [
+        ("bytes", Throughput::Bytes(bytes as u64)),
+        ("lines", Throughput::Elements(lines.len() as u64)),
+    ] {
+        group.throughput(tp);
+        group.bench_function(BenchmarkId::new("decode", unit), |b| {
+            b.iter(|| {
+                for l in &lines {
+                    let _ = black_box(dec.decode_line(black_box(l), &mut out));
+                    out.clear();
+                }
+            })
+        });
+        group.bench_function(BenchmarkId::new("serde_json_value", unit), |b| {
+            b.iter(|| {
+                for l in &lines {
+                    black_box(serde_json::from_slice::<Value>(black_box(l)).ok());
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+fn decode(c: &mut Criterion) {
+    bench_format(c, "logs", Format::Logs, logs_lines());
+    bench_format(
+        c,
+        "tx_json_parsed",
+        Format::Tx,
+        vec![get_transaction_parsed(Value::Null)],
+    );
+    bench_format(c, "tx_json_v0", Format::Tx, vec![get_transaction_json_v0()]);
+    bench_format(c, "block", Format::Block, block_lines());
+    bench_format(
+        c,
+        "auto_mixed",
+        Format::Auto,
+        logs_lines()
+            .into_iter()
+            .chain([get_transaction_parsed(Value::Null)])
+            .chain(block_lines())
+            .collect(),
+    );
+}
+
+criterion_group!(benches, decode);
+criterion_main!(benches);

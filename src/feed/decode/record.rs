@@ -1,0 +1,246 @@
+//! What a decoded launch looks like to the caller: [`Decoded`] = the engine's
+//! [`PremintCandidate`] + the transaction [`Signature`] + the launch's [`LaunchMeta`].
+//!
+//! All three are fixed-size and `Copy`: the metadata strings are stored inline with caps well
+//! above the Metaplex limits (name 32, symbol 10, uri 200 bytes), so decoding a launch never
+//! touches the heap and the candidate itself stays the 128-byte record the ring moves.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use super::Malformed;
+use crate::PremintCandidate;
+
+/// A 64-byte transaction signature (the transaction id), shown in base58.
+///
+/// # Examples
+///
+/// ```
+/// use sniffer::Signature;
+///
+/// let s = "52ar89rghM8EwKZkxFnBMC4LaMReqtVdpxqXxGWBCMYV1DnYdLrdsqJo8Hbn9KjVpckAokqGNHzTSVfK5xuLepdC";
+/// let sig = Signature::from_base58(s).unwrap();
+/// assert_eq!(sig.to_string(), s);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Signature(pub [u8; 64]);
+
+impl Default for Signature {
+    fn default() -> Self {
+        Signature([0; 64])
+    }
+}
+
+impl Signature {
+    /// Parses a base58 signature.
+    ///
+    /// # Errors
+    ///
+    /// [`Malformed::InvalidBase58`] when the text is not base58 or longer than any 64-byte value
+    /// (88 characters); [`Malformed::SignatureLength`] when it does not decode to 64 bytes.
+    pub fn from_base58(s: &str) -> Result<Self, Malformed> {
+        if s.len() > 88 {
+            return Err(Malformed::InvalidBase58);
+        }
+        let mut out = [0u8; 64];
+        let n = super::b58::decode_onto(s.as_bytes(), &mut out).map_err(|e| match e {
+            super::b58::Error::TooLong => Malformed::SignatureLength,
+            super::b58::Error::Invalid => Malformed::InvalidBase58,
+        })?;
+        if n != 64 {
+            return Err(Malformed::SignatureLength);
+        }
+        Ok(Signature(out))
+    }
+
+    /// The raw bytes.
+    pub const fn as_bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // 64 bytes need at most 88 base58 digits; encode on the stack.
+        let mut buf = [0u8; 96];
+        let n = bs58::encode(&self.0[..])
+            .onto(&mut buf[..])
+            .map_err(|_| fmt::Error)?;
+        f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({self})")
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A UTF-8 string of at most `N` bytes stored inline; longer input is cut at a char boundary.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct InlineStr<const N: usize> {
+    len: u16,
+    truncated: bool,
+    buf: [u8; N],
+}
+
+impl<const N: usize> Default for InlineStr<N> {
+    fn default() -> Self {
+        InlineStr {
+            len: 0,
+            truncated: false,
+            buf: [0; N],
+        }
+    }
+}
+
+impl<const N: usize> InlineStr<N> {
+    fn set(&mut self, s: &str) {
+        let mut end = s.len().min(N);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.buf[..end].copy_from_slice(&s.as_bytes()[..end]);
+        // N is at most a few hundred, so `end` always fits.
+        self.len = u16::try_from(end).unwrap_or(0);
+        self.truncated = end < s.len();
+    }
+
+    fn as_str(&self) -> &str {
+        let b = self.buf.get(..usize::from(self.len)).unwrap_or_default();
+        // `set` only ever stores a prefix of a `&str` cut at a char boundary.
+        std::str::from_utf8(b).unwrap_or_default()
+    }
+}
+
+/// Launch metadata (name, symbol, uri) as the launch instruction or `CreateEvent` carried it.
+///
+/// Empty when the source had none (pool launches, and pump.fun launches seen only through an
+/// instruction whose arguments could not be read).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaunchMeta {
+    name: InlineStr<64>,
+    symbol: InlineStr<32>,
+    uri: InlineStr<256>,
+}
+
+impl LaunchMeta {
+    /// Longest name kept, in bytes.
+    pub const NAME_CAP: usize = 64;
+    /// Longest symbol kept, in bytes.
+    pub const SYMBOL_CAP: usize = 32;
+    /// Longest uri kept, in bytes.
+    pub const URI_CAP: usize = 256;
+
+    pub(crate) fn new(name: &str, symbol: &str, uri: &str) -> Self {
+        let mut m = LaunchMeta::default();
+        m.name.set(name);
+        m.symbol.set(symbol);
+        m.uri.set(uri);
+        m
+    }
+
+    /// The token name.
+    pub fn name(&self) -> &str {
+        self.name.as_str()
+    }
+
+    /// The token symbol.
+    pub fn symbol(&self) -> &str {
+        self.symbol.as_str()
+    }
+
+    /// The metadata uri.
+    pub fn uri(&self) -> &str {
+        self.uri.as_str()
+    }
+
+    /// True when a field was longer than its cap and was cut.
+    pub fn is_truncated(&self) -> bool {
+        self.name.truncated || self.symbol.truncated || self.uri.truncated
+    }
+
+    /// True when no field is set.
+    pub fn is_empty(&self) -> bool {
+        self.name.len == 0 && self.symbol.len == 0 && self.uri.len == 0
+    }
+}
+
+impl fmt::Debug for LaunchMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LaunchMeta")
+            .field("name", &self.name())
+            .field("symbol", &self.symbol())
+            .field("uri", &self.uri())
+            .finish()
+    }
+}
+
+impl Serialize for LaunchMeta {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("LaunchMeta", 3)?;
+        s.serialize_field("name", self.name())?;
+        s.serialize_field("symbol", self.symbol())?;
+        s.serialize_field("uri", self.uri())?;
+        s.end()
+    }
+}
+
+/// One launch found in an input line.
+///
+/// The candidate has `mint`, `creator`, `slot`, `kind`, `creator_buy_lamports`, `score` and
+/// `priority` set; `seq`, `detected_at_ns` and `feed_id` are left at 0 for the engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Decoded {
+    /// The record the engine moves.
+    pub candidate: PremintCandidate,
+    /// The transaction's first signature (its id), for de-duplication across feeds.
+    pub signature: Signature,
+    /// Name, symbol and uri, when the launch carried them.
+    pub meta: LaunchMeta,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_str_cuts_at_a_char_boundary() {
+        let long = "é".repeat(40); // 80 bytes
+        let m = LaunchMeta::new(&long, "S", "u");
+        assert_eq!(m.name().len(), 64);
+        assert!(m.is_truncated());
+        assert_eq!(m.symbol(), "S");
+        let m = LaunchMeta::new("ab", "", "");
+        assert!(!m.is_truncated());
+        assert_eq!(m.name(), "ab");
+    }
+
+    #[test]
+    fn signature_rejects_bad_input() {
+        assert_eq!(
+            Signature::from_base58("0OIl"),
+            Err(Malformed::InvalidBase58)
+        );
+        assert_eq!(
+            Signature::from_base58("abc"),
+            Err(Malformed::SignatureLength)
+        );
+        assert_eq!(
+            Signature::from_base58(&"z".repeat(88)),
+            Err(Malformed::SignatureLength)
+        );
+        assert_eq!(
+            Signature::from_base58(&"1".repeat(89)),
+            Err(Malformed::InvalidBase58)
+        );
+    }
+}

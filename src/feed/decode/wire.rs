@@ -1,0 +1,240 @@
+//! Solana wire transactions (what `blockSubscribe` / `getTransaction` return with
+//! `encoding: base64`): signatures, then a legacy or v0 message.
+//!
+//! Layout (Solana `sdk/program/src/message/{legacy,versions/v0}.rs`):
+//! ```text
+//! tx      = compact-u16 n, n x [u8; 64] signatures, message
+//! message = [0x80 | version]? (absent = legacy), header [u8; 3],
+//!           compact-u16 n, n x [u8; 32] static keys, [u8; 32] recent blockhash,
+//!           compact-u16 n, n x instruction,
+//!           (v0 only) compact-u16 n, n x { [u8; 32] table, compact-u16 + u8 writable idx,
+//!                                          compact-u16 + u8 readonly idx }
+//! instruction = u8 program index, compact-u16 + u8 account indices, compact-u16 + data
+//! ```
+//! compact-u16 is 7 bits per byte, low first, at most 3 bytes. Every count is checked against the
+//! bytes left before anything is read, so a forged count cannot cause work beyond the input size.
+//! Address-table keys are not on the wire: they come from `meta.loadedAddresses` when the feed
+//! supplies it, and instructions that need a missing one are skipped.
+
+use super::borsh::Reader;
+use super::detect::{KeyRef, Prog, Tx};
+use super::record::Signature;
+use super::Malformed;
+
+fn compact_u16(r: &mut Reader<'_>) -> Result<usize, Malformed> {
+    let mut v = 0usize;
+    for i in 0..3 {
+        let b = r.u8().map_err(|_| Malformed::BadWire)?;
+        v |= usize::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            // The third byte may only carry the top 2 bits of a u16.
+            return if i == 2 && b > 0x03 {
+                Err(Malformed::BadWire)
+            } else {
+                Ok(v)
+            };
+        }
+    }
+    Err(Malformed::BadWire)
+}
+
+/// Reads a count of items of `size` bytes each, refusing counts the input cannot hold.
+fn count(r: &mut Reader<'_>, size: usize) -> Result<usize, Malformed> {
+    let n = compact_u16(r)?;
+    if n.saturating_mul(size) > r.remaining() {
+        return Err(Malformed::BadWire);
+    }
+    Ok(n)
+}
+
+/// Parses a wire transaction into `tx`: first signature, static keys, and every instruction that
+/// may be a launch or a self-CPI event.
+pub(crate) fn parse(bytes: &[u8], tx: &mut Tx) -> Result<(), Malformed> {
+    let mut r = Reader::new(bytes);
+    let n_sigs = count(&mut r, 64)?;
+    if n_sigs == 0 {
+        return Err(Malformed::BadWire);
+    }
+    for i in 0..n_sigs {
+        let s = r.bytes(64).map_err(|_| Malformed::BadWire)?;
+        if i == 0 {
+            let mut sig = [0u8; 64];
+            sig.copy_from_slice(s);
+            tx.signature = Signature(sig);
+        }
+    }
+    let first = r.bytes(1).map_err(|_| Malformed::BadWire)?[0];
+    let versioned = first & 0x80 != 0;
+    if versioned && first & 0x7f != 0 {
+        return Err(Malformed::BadWire);
+    }
+    let header = if versioned {
+        r.bytes(3)
+    } else {
+        // A legacy message starts directly with its header; `first` was its first byte.
+        r.bytes(2)
+    }
+    .map_err(|_| Malformed::BadWire)?;
+    let num_required_signatures = if versioned { header[0] } else { first };
+    if usize::from(num_required_signatures) != n_sigs {
+        return Err(Malformed::BadWire);
+    }
+    let n_keys = count(&mut r, 32)?;
+    for _ in 0..n_keys {
+        let k = r.pubkey().map_err(|_| Malformed::BadWire)?;
+        tx.keys.push(KeyRef::Raw(k));
+    }
+    r.bytes(32).map_err(|_| Malformed::BadWire)?; // recent blockhash
+                                                  // Each instruction takes at least 3 bytes (index and two zero counts).
+    let n_ix = count(&mut r, 3)?;
+    for _ in 0..n_ix {
+        let prog_idx = usize::from(r.u8().map_err(|_| Malformed::BadWire)?);
+        let prog = match tx.keys.get(prog_idx) {
+            Some(KeyRef::Raw(k)) => Prog::of_key(k),
+            _ => return Err(Malformed::AccountIndex),
+        };
+        let n_acc = count(&mut r, 1)?;
+        let accs = r.bytes(n_acc).map_err(|_| Malformed::BadWire)?;
+        let n_data = count(&mut r, 1)?;
+        let data = r.bytes(n_data).map_err(|_| Malformed::BadWire)?;
+        if prog.is_some() {
+            let start = tx.begin_ix();
+            for &a in accs {
+                tx.push_acc(KeyRef::Idx(u16::from(a)));
+            }
+            tx.end_ix(start, prog, data)?;
+        }
+    }
+    if versioned {
+        let n_lookups = count(&mut r, 34)?;
+        for _ in 0..n_lookups {
+            r.bytes(32).map_err(|_| Malformed::BadWire)?;
+            let w = count(&mut r, 1)?;
+            r.bytes(w).map_err(|_| Malformed::BadWire)?;
+            let ro = count(&mut r, 1)?;
+            r.bytes(ro).map_err(|_| Malformed::BadWire)?;
+        }
+    }
+    if !r.is_empty() {
+        return Err(Malformed::BadWire);
+    }
+    Ok(())
+}
+
+/// Builds a wire transaction (test helper shared by unit tests).
+#[cfg(test)]
+pub(crate) fn build(
+    v0: bool,
+    keys: &[crate::Pubkey],
+    ixs: &[(u8, Vec<u8>, Vec<u8>)],
+    lookups: &[(crate::Pubkey, Vec<u8>, Vec<u8>)],
+) -> Vec<u8> {
+    fn cu16(out: &mut Vec<u8>, mut v: usize) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    let mut out = Vec::new();
+    cu16(&mut out, 1);
+    out.extend_from_slice(&[7; 64]);
+    if v0 {
+        out.push(0x80);
+    }
+    out.extend_from_slice(&[1, 0, 1]);
+    cu16(&mut out, keys.len());
+    for k in keys {
+        out.extend_from_slice(&k.0);
+    }
+    out.extend_from_slice(&[0; 32]);
+    cu16(&mut out, ixs.len());
+    for (p, a, d) in ixs {
+        out.push(*p);
+        cu16(&mut out, a.len());
+        out.extend_from_slice(a);
+        cu16(&mut out, d.len());
+        out.extend_from_slice(d);
+    }
+    if v0 {
+        cu16(&mut out, lookups.len());
+        for (t, w, r) in lookups {
+            out.extend_from_slice(&t.0);
+            cu16(&mut out, w.len());
+            out.extend_from_slice(w);
+            cu16(&mut out, r.len());
+            out.extend_from_slice(r);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Pubkey;
+    use proptest::prelude::*;
+
+    #[test]
+    fn compact_u16_bounds() {
+        let read = |b: &[u8]| compact_u16(&mut Reader::new(b));
+        assert_eq!(read(&[0x05]), Ok(5));
+        assert_eq!(read(&[0x80, 0x01]), Ok(128));
+        assert_eq!(read(&[0xff, 0xff, 0x03]), Ok(0xffff));
+        assert_eq!(read(&[0xff, 0xff, 0x04]), Err(Malformed::BadWire));
+        assert_eq!(read(&[0xff, 0xff, 0xff]), Err(Malformed::BadWire));
+        assert_eq!(read(&[0x80]), Err(Malformed::BadWire));
+    }
+
+    #[test]
+    fn parses_legacy_and_v0() {
+        let keys = [Pubkey([1; 32]), crate::feed::decode::pump::PROGRAM];
+        for v0 in [false, true] {
+            let lookups = vec![(Pubkey([9; 32]), vec![0, 1], vec![2])];
+            let b = build(v0, &keys, &[(1, vec![0], vec![1, 2, 3])], &lookups);
+            let mut tx = Tx::default();
+            parse(&b, &mut tx).unwrap();
+            assert_eq!(tx.keys.len(), 2);
+            assert_eq!(tx.signature.0, [7; 64]);
+            // Trailing garbage is an error.
+            let mut bad = b.clone();
+            bad.push(0);
+            assert_eq!(parse(&bad, &mut Tx::default()), Err(Malformed::BadWire));
+        }
+    }
+
+    #[test]
+    fn rejects_bad_versions_and_indices() {
+        let keys = [Pubkey([1; 32])];
+        let mut b = build(true, &keys, &[], &[]);
+        b[65] = 0x81; // version 1 does not exist
+        assert_eq!(parse(&b, &mut Tx::default()), Err(Malformed::BadWire));
+        let b = build(false, &keys, &[(5, vec![], vec![])], &[]);
+        assert_eq!(parse(&b, &mut Tx::default()), Err(Malformed::AccountIndex));
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            let mut tx = Tx::default();
+            let _ = parse(&data, &mut tx);
+            prop_assert!(tx.keys.len() <= data.len() / 32 + 1);
+        }
+
+        #[test]
+        fn mutated_transactions_never_panic(flips in proptest::collection::vec((0usize..400, any::<u8>()), 1..8), cut in 0usize..400) {
+            let keys = [Pubkey([1; 32]), crate::feed::decode::pump::PROGRAM, Pubkey([3; 32])];
+            let mut b = build(true, &keys, &[(1, vec![0, 2], vec![0x18; 40]), (1, vec![0], vec![0xe4; 30])], &[(Pubkey([4; 32]), vec![1], vec![])]);
+            for (i, v) in flips {
+                let n = b.len();
+                b[i % n] = v;
+            }
+            b.truncate(cut.max(1));
+            let _ = parse(&b, &mut Tx::default());
+        }
+    }
+}
