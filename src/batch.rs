@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
 use serde::{Deserialize, Serialize};
 
+use crate::backpressure::{Gate, LaneMarks};
 use crate::candidate::{PremintCandidate, Priority};
 use crate::metrics::{now_ns, LatencyRecorder, Metrics};
 use crate::output::Output;
-use crate::ring::{Pause, StreamRing, WaitStrategy, Waiter};
+use crate::ring::{Pause, StaleBound, StreamRing, WaitStrategy, Waiter};
 
 /// How batches are sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,6 +101,8 @@ pub(crate) struct LaneSender {
     policy: SendPolicy,
     recorder: LatencyRecorder,
     handler_panics: u64,
+    marks: LaneMarks,
+    lane_capacity: usize,
 }
 
 impl fmt::Debug for LaneSender {
@@ -117,6 +120,8 @@ impl LaneSender {
         metrics: Arc<Metrics>,
         deadline: Arc<Deadline>,
         policy: SendPolicy,
+        marks: LaneMarks,
+        lane_capacity: usize,
     ) -> Self {
         let recorder = metrics.recorder();
         LaneSender {
@@ -127,6 +132,8 @@ impl LaneSender {
             policy,
             recorder,
             handler_panics: 0,
+            marks,
+            lane_capacity,
         }
     }
 
@@ -145,6 +152,19 @@ impl LaneSender {
         m.sent.add(sent);
         m.failures.add(failed);
         m.dropped_shutdown.add(abandoned);
+        if sent > 0 {
+            if let Output::Lanes(lanes) = &self.output {
+                let g = &self.metrics.gate;
+                self.marks.marks.observe(
+                    self.marks.name,
+                    lanes[self.lane.lane()].len(),
+                    self.lane_capacity,
+                    self.marks.levels,
+                    &g.watermark_warn_events,
+                    &g.watermark_critical_events,
+                );
+            }
+        }
     }
 
     #[inline]
@@ -243,9 +263,15 @@ pub(crate) struct Batcher {
     pub(crate) ring: Arc<StreamRing>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) deadline: Arc<Deadline>,
+    pub(crate) gate: Arc<Gate>,
+    pub(crate) stale: Arc<StaleBound>,
     pub(crate) policy: BatchPolicy,
     pub(crate) dispatch: Dispatch,
 }
+
+/// The batcher reports the ring's level to the gate at least this often (in loop rounds), and at
+/// every round that filled a batch or while the gate is paused.
+const GATE_EVERY: u32 = 64;
 
 impl fmt::Debug for Batcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -261,12 +287,28 @@ impl Batcher {
         let size = self.policy.batch_size;
         let mut batch: Vec<PremintCandidate> = Vec::with_capacity(size);
         let mut opened_at: Option<Instant> = None;
+        let mut age = self.metrics.age_recorder();
+        let mut round = 0u32;
         loop {
+            let before = batch.len();
+            // One clock read per round serves the age histogram, the stale bound and the gate.
+            let now = now_ns();
             while batch.len() < size {
                 match self.ring.try_pop() {
-                    Some(c) => batch.push(c),
+                    Some(c) => {
+                        age.record_since(c.detected_at_ns, now);
+                        if !self.stale.is_off() && self.stale.stale_at_dequeue(&c, now) {
+                            self.metrics.batch.dropped_stale.incr();
+                            continue;
+                        }
+                        batch.push(c);
+                    }
                     None => break,
                 }
+            }
+            round = round.wrapping_add(1);
+            if batch.len() >= size || round % GATE_EVERY == 0 || self.gate.is_paused() {
+                self.gate.observe(self.ring.len(), now, &self.metrics.gate);
             }
             if self.deadline.passed() {
                 self.abandon_rest(&mut batch);
@@ -282,13 +324,24 @@ impl Batcher {
                     opened_at = None;
                     continue;
                 }
-                opened_at.get_or_insert_with(Instant::now);
+                if before == 0 {
+                    opened_at.get_or_insert_with(Instant::now);
+                }
             } else if self.ring.is_closed() && self.ring.producers_idle() && self.ring.is_empty() {
                 break;
             }
             let wait_until = opened_at.map(|t| t + self.policy.batch_timeout);
             if let Some(c) = self.ring.pop_deadline(wait_until) {
-                batch.push(c);
+                let now = now_ns();
+                age.record_since(c.detected_at_ns, now);
+                if !self.stale.is_off() && self.stale.stale_at_dequeue(&c, now) {
+                    self.metrics.batch.dropped_stale.incr();
+                } else {
+                    if batch.is_empty() && !self.policy.flush_on_idle {
+                        opened_at = Some(Instant::now());
+                    }
+                    batch.push(c);
+                }
             }
         }
     }

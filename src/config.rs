@@ -67,6 +67,9 @@ pub struct SnifferConfig {
     pub pause_pct: u8,
     /// Fill level (percent) below which paused feeds resume.
     pub resume_pct: u8,
+    /// Share (percent) of receives that go to the Low lane while both lanes hold candidates, so
+    /// that Low never starves under saturation; 0 means strict High-first.
+    pub low_share_pct: u8,
     /// Alert when the engine has been paused for longer than this.
     #[serde(with = "humantime_serde")]
     pub paused_alert_after: Duration,
@@ -118,6 +121,7 @@ impl Default for SnifferConfig {
             watermark_critical_pct: 95,
             pause_pct: 80,
             resume_pct: 40,
+            low_share_pct: 10,
             paused_alert_after: Duration::from_secs(600),
             paused_alert_interval: Duration::from_secs(60),
             health_interval: Duration::from_secs(30),
@@ -152,6 +156,7 @@ impl SnifferConfig {
         "watermark_critical_pct",
         "pause_pct",
         "resume_pct",
+        "low_share_pct",
         "paused_alert_after",
         "paused_alert_interval",
         "health_interval",
@@ -395,6 +400,13 @@ impl SnifferConfig {
                     "must be below watermark_critical_pct ({})",
                     self.watermark_critical_pct
                 ),
+            ));
+        }
+        if self.low_share_pct > 100 {
+            return Err(bad(
+                "low_share_pct",
+                self.low_share_pct,
+                "must be within 0..=100",
             ));
         }
         if let Some(id) = self.core_ids.iter().find(|id| !cores.contains(id)) {

@@ -8,26 +8,25 @@
 //! counts add up to the accounting invariant.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_utils::CachePadded;
-
+use crate::backpressure::{Gate, LaneMarks, Levels as GateLevels, Marks};
 use crate::batch::{
     run_lane_worker, BatchPolicy, BatchSendMode, Batcher, Deadline, Dispatch, LaneSender,
     SendPolicy,
 };
-use crate::candidate::{PremintCandidate, Priority};
+use crate::candidate::{monotonic_ns, PremintCandidate, Priority};
 use crate::config::SnifferConfig;
 use crate::error::{BuildError, ConfigError};
 use crate::feed::{Feed, FeedPoll, FeedSink};
 use crate::ingest::IngestHandle;
-use crate::metrics::{LatencyHistogram, Metrics, MetricsSnapshot};
+use crate::metrics::{health_line, LatencyHistogram, Levels, Metrics, MetricsSnapshot};
 use crate::output::{self, CandidateReceiver, Handler, Output};
 use crate::pinning::{pin_current, CorePlan};
-use crate::ring::{DropPolicy, StreamRing, WaitStrategy};
+use crate::ring::{DropPolicy, StaleBound, StreamRing, WaitStrategy};
 
 /// Builds a [`Sniffer`]; nothing starts until [`SnifferBuilder::build`] has validated everything.
 #[must_use]
@@ -109,10 +108,27 @@ impl SnifferBuilder {
         );
         let metrics = Arc::new(Metrics::default());
         let deadline = Arc::new(Deadline::default());
+        let levels = GateLevels {
+            warn_pct: cfg.watermark_warn_pct,
+            critical_pct: cfg.watermark_critical_pct,
+            pause_pct: cfg.pause_pct,
+            resume_pct: cfg.resume_pct,
+        };
+        let gate = Arc::new(Gate::new(
+            cfg.stream_buffer_capacity,
+            levels,
+            cfg.paused_alert_after,
+            cfg.paused_alert_interval,
+        ));
+        let stale = Arc::new(StaleBound::new(cfg.max_age, cfg.max_slot_lag));
         let (output, receiver) = match self.handler {
             Some(h) => (Output::Handler(h), None),
             None => {
-                let (out, rx) = output::lanes(cfg.output_lane_capacity, cfg.wait_strategy);
+                let (out, rx) = output::lanes(
+                    cfg.output_lane_capacity,
+                    cfg.wait_strategy,
+                    cfg.low_share_pct,
+                );
                 (out, Some(rx))
             }
         };
@@ -126,16 +142,14 @@ impl SnifferBuilder {
             &cfg.core_ids,
             1 + workers + self.feeds.len(),
         );
-        let ingest = IngestHandle::new(
-            ring.clone(),
-            metrics.clone(),
-            Arc::new(CachePadded::new(AtomicU64::new(0))),
-        );
+        let ingest = IngestHandle::new(ring.clone(), metrics.clone(), gate.clone(), stale.clone());
         let mut engine = Sniffer {
             config: cfg.clone(),
             ring: ring.clone(),
             metrics: metrics.clone(),
             deadline: deadline.clone(),
+            gate: gate.clone(),
+            monitor_stop: Arc::new((Mutex::new(false), Condvar::new())),
             ingest: ingest.clone(),
             output: output.clone(),
             receiver,
@@ -151,13 +165,27 @@ impl SnifferBuilder {
             max_retries: cfg.send_max_retries,
             retry_delay: cfg.send_retry_delay,
         };
+        let lane_capacity = match output {
+            Output::Lanes(_) => cfg.output_lane_capacity,
+            Output::Handler(_) => 0,
+        };
         let sender = |lane| {
+            let marks = LaneMarks {
+                name: match lane {
+                    Priority::High => "high_lane",
+                    Priority::Low => "low_lane",
+                },
+                marks: Marks::new(),
+                levels,
+            };
             LaneSender::new(
                 lane,
                 output.clone(),
                 metrics.clone(),
                 deadline.clone(),
                 send_policy,
+                marks,
+                lane_capacity,
             )
         };
         let dispatch = match cfg.batch_send_mode {
@@ -194,6 +222,8 @@ impl SnifferBuilder {
             ring: ring.clone(),
             metrics: metrics.clone(),
             deadline: deadline.clone(),
+            gate: gate.clone(),
+            stale,
             policy: BatchPolicy {
                 batch_size: cfg.batch_size,
                 batch_timeout: cfg.batch_timeout,
@@ -204,6 +234,23 @@ impl SnifferBuilder {
         let core = cores.next_core();
         if let Err(e) =
             engine.spawn_engine_thread("sniffer-batcher".into(), core, move || batcher.run())
+        {
+            engine.shutdown_inner(Duration::from_millis(100));
+            return Err(e);
+        }
+
+        let monitor = Monitor {
+            ring: ring.clone(),
+            metrics: metrics.clone(),
+            gate: gate.clone(),
+            output: output.clone(),
+            lane_capacity,
+            health_interval: cfg.health_interval,
+            stop: engine.monitor_stop.clone(),
+        };
+        // Not pinned: it wakes a few times a second and must not take a hot thread's core.
+        if let Err(e) =
+            engine.spawn_engine_thread("sniffer-monitor".into(), None, move || monitor.run())
         {
             engine.shutdown_inner(Duration::from_millis(100));
             return Err(e);
@@ -240,6 +287,76 @@ impl SnifferBuilder {
     }
 }
 
+fn snapshot(
+    metrics: &Metrics,
+    ring: &StreamRing,
+    gate: &Gate,
+    output: &Output,
+    lane_capacity: usize,
+    refresh_wait: Duration,
+) -> MetricsSnapshot {
+    let levels = Levels {
+        depth: ring.len(),
+        capacity: ring.capacity(),
+        lane_depths: output.lane_depths(),
+        lane_capacity,
+        paused_total_ns: gate.paused_total_ns(monotonic_ns(), &metrics.gate),
+    };
+    metrics.snapshot(levels, refresh_wait)
+}
+
+/// The monitor thread: reports the ring's level to the gate on a short tick (so a pause still
+/// resumes, and the paused-too-long alert still fires, when no feed or batcher is observing), and
+/// emits the health line every `health_interval` through `tracing` at info.
+struct Monitor {
+    ring: Arc<StreamRing>,
+    metrics: Arc<Metrics>,
+    gate: Arc<Gate>,
+    output: Output,
+    lane_capacity: usize,
+    health_interval: Duration,
+    stop: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Monitor {
+    const TICK: Duration = Duration::from_millis(20);
+
+    fn run(self) {
+        let (lock, cv) = &*self.stop;
+        let mut prev = self.snapshot();
+        let mut next_health = Instant::now() + self.health_interval;
+        let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while !*stopped {
+            stopped = cv
+                .wait_timeout(stopped, Self::TICK)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            if *stopped {
+                break;
+            }
+            self.gate
+                .observe(self.ring.len(), monotonic_ns(), &self.metrics.gate);
+            if Instant::now() >= next_health {
+                let cur = self.snapshot();
+                tracing::info!("{}", health_line(&prev, &cur));
+                prev = cur;
+                next_health += self.health_interval;
+            }
+        }
+    }
+
+    fn snapshot(&self) -> MetricsSnapshot {
+        snapshot(
+            &self.metrics,
+            &self.ring,
+            &self.gate,
+            &self.output,
+            self.lane_capacity,
+            Duration::from_millis(1),
+        )
+    }
+}
+
 fn lane_name(lane: Priority) -> &'static str {
     match lane {
         Priority::High => "high",
@@ -247,7 +364,9 @@ fn lane_name(lane: Priority) -> &'static str {
     }
 }
 
-/// A pull feed's thread: poll until finished or told to stop, idling with short sleeps.
+/// A pull feed's thread: poll until finished or told to stop, idling with short sleeps. Before
+/// each poll it reports the ring's level to the gate; while the gate is paused it does not poll
+/// (the feed simply stops reading, so nothing is lost) and waits for the resume.
 fn run_feed(
     feed: &mut dyn Feed,
     handle: &IngestHandle,
@@ -256,7 +375,17 @@ fn run_feed(
     wait: WaitStrategy,
 ) {
     let mut sink = FeedSink::new(handle, feed_id, stop);
+    let gate = handle.gate();
     while !stop.load(Ordering::Acquire) {
+        gate.observe(handle.ring().len(), monotonic_ns(), &handle.metrics().gate);
+        if gate.is_paused() {
+            // Re-check the level now and then: the resume may come from this thread.
+            gate.wait_resumed(
+                || stop.load(Ordering::Acquire),
+                Instant::now() + Duration::from_millis(10),
+            );
+            continue;
+        }
         match feed.poll(&mut sink) {
             FeedPoll::Ready => {}
             FeedPoll::Idle => match wait {
@@ -295,6 +424,8 @@ pub struct Sniffer {
     ring: Arc<StreamRing>,
     metrics: Arc<Metrics>,
     deadline: Arc<Deadline>,
+    gate: Arc<Gate>,
+    monitor_stop: Arc<(Mutex<bool>, Condvar)>,
     ingest: IngestHandle,
     output: Output,
     receiver: Option<CandidateReceiver>,
@@ -345,12 +476,21 @@ impl Sniffer {
 
     /// Reads every metric now (exact after shutdown; see [`MetricsSnapshot`]).
     pub fn snapshot(&self) -> MetricsSnapshot {
-        self.metrics.snapshot(
-            self.ring.len(),
-            self.ring.capacity(),
-            self.output.lane_depths(),
+        snapshot(
+            &self.metrics,
+            &self.ring,
+            &self.gate,
+            &self.output,
+            self.lane_capacity(),
             Duration::from_millis(2),
         )
+    }
+
+    fn lane_capacity(&self) -> usize {
+        match self.output {
+            Output::Lanes(_) => self.config.output_lane_capacity,
+            Output::Handler(_) => 0,
+        }
     }
 
     /// A copy of the detection-to-delivery latency histogram (ns), for percentile files and plots.
@@ -395,10 +535,15 @@ impl Sniffer {
         }
         let started = Instant::now();
         let timeout_ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
-        self.deadline
-            .set(crate::candidate::monotonic_ns().saturating_add(timeout_ns));
+        self.deadline.set(monotonic_ns().saturating_add(timeout_ns));
         self.stop_feeds.store(true, Ordering::Release);
+        self.gate.wake_all();
         self.ring.close();
+        {
+            let (lock, cv) = &*self.monitor_stop;
+            *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            cv.notify_all();
+        }
         for h in self
             .feed_threads
             .drain(..)
@@ -413,10 +558,12 @@ impl Sniffer {
         while !self.ring.producers_idle() {
             thread::yield_now();
         }
-        let metrics = self.metrics.snapshot(
-            self.ring.len(),
-            self.ring.capacity(),
-            self.output.lane_depths(),
+        let metrics = snapshot(
+            &self.metrics,
+            &self.ring,
+            &self.gate,
+            &self.output,
+            self.lane_capacity(),
             Duration::from_millis(100),
         );
         let lane = |p: Priority| {

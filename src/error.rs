@@ -141,12 +141,19 @@ pub enum TryIngestError {
     /// The ring is full: under `drop_newest` the candidate was counted in `dropped_full_buffer`;
     /// under `block` nothing was counted and the caller may retry.
     Full(crate::candidate::PremintCandidate),
+    /// The backpressure gate is paused (the ring passed `pause_pct` and has not yet fallen below
+    /// `resume_pct`); nothing was counted: the bot decides (retry later, `ingest` anyway, drop).
+    Backpressure(crate::candidate::PremintCandidate),
+    /// Older than `max_age` or `max_slot_lag`: counted in `dropped_stale`.
+    Stale(crate::candidate::PremintCandidate),
     /// The engine is shutting down; the candidate was not counted.
     Closed(crate::candidate::PremintCandidate),
 }
 
 payload_error!(TryIngestError {
     Full => "stream ring is full",
+    Backpressure => "backpressure: the engine asks producers to pause",
+    Stale => "candidate is stale",
     Closed => "engine is shutting down",
 });
 
@@ -157,6 +164,8 @@ pub enum IngestError {
     Full(crate::candidate::PremintCandidate),
     /// `block_timeout` passed with the ring still full; not counted, the caller keeps it.
     Timeout(crate::candidate::PremintCandidate),
+    /// Older than `max_age` or `max_slot_lag`: counted in `dropped_stale`.
+    Stale(crate::candidate::PremintCandidate),
     /// The engine is shutting down; the candidate was not counted.
     Closed(crate::candidate::PremintCandidate),
 }
@@ -164,5 +173,6 @@ pub enum IngestError {
 payload_error!(IngestError {
     Full => "stream ring is full",
     Timeout => "timed out waiting for room in the stream ring",
+    Stale => "candidate is stale",
     Closed => "engine is shutting down",
 });

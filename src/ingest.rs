@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
+use crate::backpressure::Gate;
 use crate::candidate::{monotonic_ns, PremintCandidate};
 use crate::error::{IngestError, PushError, TryIngestError};
 use crate::metrics::Metrics;
-use crate::ring::{DropPolicy, StreamRing};
+use crate::ring::{DropPolicy, StaleBound, StreamRing};
 
 /// A cloneable handle that pushes candidates into a running engine.
 ///
@@ -39,6 +40,14 @@ pub struct IngestHandle {
     ring: Arc<StreamRing>,
     metrics: Arc<Metrics>,
     seq: Arc<CachePadded<AtomicU64>>,
+    gate: Arc<Gate>,
+    stale: Arc<StaleBound>,
+}
+
+/// Why `ingest_inner` did not store a candidate.
+enum Refused {
+    Push(PushError),
+    Stale(PremintCandidate),
 }
 
 impl fmt::Debug for IngestHandle {
@@ -59,9 +68,16 @@ impl IngestHandle {
     pub(crate) fn new(
         ring: Arc<StreamRing>,
         metrics: Arc<Metrics>,
-        seq: Arc<CachePadded<AtomicU64>>,
+        gate: Arc<Gate>,
+        stale: Arc<StaleBound>,
     ) -> Self {
-        IngestHandle { ring, metrics, seq }
+        IngestHandle {
+            ring,
+            metrics,
+            seq: Arc::new(CachePadded::new(AtomicU64::new(0))),
+            gate,
+            stale,
+        }
     }
 
     /// Offers a candidate without ever waiting.
@@ -76,10 +92,21 @@ impl IngestHandle {
     /// [`TryIngestError::Closed`]: the engine is shutting down; not counted.
     #[inline]
     pub fn try_ingest(&self, c: PremintCandidate) -> Result<(), TryIngestError> {
+        if self.gate.is_paused() {
+            self.metrics.ingest.gate_refusals.incr();
+            return Err(TryIngestError::Backpressure(c));
+        }
         self.ingest_inner(c, Wait::No).map_err(|e| match e {
-            PushError::Closed(c) => TryIngestError::Closed(c),
-            PushError::Full(c) | PushError::Timeout(c) => TryIngestError::Full(c),
+            Refused::Stale(c) => TryIngestError::Stale(c),
+            Refused::Push(PushError::Closed(c)) => TryIngestError::Closed(c),
+            Refused::Push(PushError::Full(c) | PushError::Timeout(c)) => TryIngestError::Full(c),
         })
+    }
+
+    /// True while the backpressure gate asks producers to pause (see `try_ingest`).
+    #[inline]
+    pub fn is_paused(&self) -> bool {
+        self.gate.is_paused()
     }
 
     /// Offers a candidate under the configured policy: under `block` this waits for room (at most
@@ -129,10 +156,18 @@ impl IngestHandle {
         &self.metrics
     }
 
+    pub(crate) fn ring(&self) -> &StreamRing {
+        &self.ring
+    }
+
+    pub(crate) fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
     #[inline]
-    fn ingest_inner(&self, mut c: PremintCandidate, wait: Wait) -> Result<(), PushError> {
+    fn ingest_inner(&self, mut c: PremintCandidate, wait: Wait) -> Result<(), Refused> {
         if !self.ring.enter() {
-            return Err(PushError::Closed(c));
+            return Err(Refused::Push(PushError::Closed(c)));
         }
         c.seq = self.seq.fetch_add(1, Relaxed);
         if c.detected_at_ns == 0 {
@@ -141,6 +176,11 @@ impl IngestHandle {
         let m = &self.metrics.ingest;
         // Counted before the push: the batcher may deliver it before this function returns.
         m.candidates_detected.incr();
+        if !self.stale.is_off() && self.stale.stale_at_enqueue(&c, monotonic_ns()) {
+            m.dropped_stale.incr();
+            self.ring.exit();
+            return Err(Refused::Stale(c));
+        }
         let result = match wait {
             Wait::No => self.ring.push_entered(c, false, None),
             Wait::Policy => self.ring.push_entered(c, true, self.ring_block_timeout()),
@@ -164,7 +204,7 @@ impl IngestHandle {
             Err(PushError::Closed(_)) => m.candidates_detected.sub(1),
         }
         self.ring.exit();
-        result.map(|_| ())
+        result.map(|_| ()).map_err(Refused::Push)
     }
 
     fn ring_block_timeout(&self) -> Option<Duration> {
@@ -172,12 +212,13 @@ impl IngestHandle {
     }
 }
 
-impl From<PushError> for IngestError {
-    fn from(e: PushError) -> Self {
+impl From<Refused> for IngestError {
+    fn from(e: Refused) -> Self {
         match e {
-            PushError::Full(c) => IngestError::Full(c),
-            PushError::Timeout(c) => IngestError::Timeout(c),
-            PushError::Closed(c) => IngestError::Closed(c),
+            Refused::Stale(c) => IngestError::Stale(c),
+            Refused::Push(PushError::Full(c)) => IngestError::Full(c),
+            Refused::Push(PushError::Timeout(c)) => IngestError::Timeout(c),
+            Refused::Push(PushError::Closed(c)) => IngestError::Closed(c),
         }
     }
 }

@@ -25,6 +25,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod backpressure;
 mod batch;
 mod candidate;
 mod config;

@@ -49,6 +49,10 @@ impl Counter {
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Relaxed)
     }
+
+    pub(crate) fn set(&self, v: u64) {
+        self.0.store(v, Relaxed);
+    }
 }
 
 /// Counters written by the ingest stage: feeds and the bot's ingest handles.
@@ -64,6 +68,11 @@ pub(crate) struct IngestMetrics {
     pub(crate) backpressure_events: Counter,
     /// Candidates a pull feed could not store because the engine was shutting down.
     pub(crate) dropped_shutdown: Counter,
+    /// Candidates older than `max_age` or `max_slot_lag` at enqueue.
+    pub(crate) dropped_stale: Counter,
+    /// `try_ingest` calls refused because the gate was paused (handed back, not counted as
+    /// detected).
+    pub(crate) gate_refusals: Counter,
 }
 
 /// Counters written by whoever sends one output lane (the batcher in sync mode, the lane's
@@ -89,14 +98,19 @@ pub(crate) struct BatchMetrics {
     pub(crate) abandoned: [Counter; 2],
 }
 
-/// Counters written by the backpressure gate.
+/// Counters written by the backpressure gate (by whichever observer wins a transition).
 #[derive(Debug, Default)]
 pub(crate) struct GateMetrics {
     pub(crate) watermark_warn_events: Counter,
     pub(crate) watermark_critical_events: Counter,
     pub(crate) paused: CachePadded<AtomicBool>,
     pub(crate) pause_count: Counter,
-    pub(crate) paused_total_ms: Counter,
+    /// Time spent in completed pauses.
+    pub(crate) paused_total_ns: Counter,
+    /// `monotonic_ns` of the last pause and resume (0: never).
+    pub(crate) last_pause_ns: Counter,
+    pub(crate) last_resume_ns: Counter,
+    pub(crate) paused_alerts: Counter,
 }
 
 /// Every metric of one engine.
@@ -107,7 +121,10 @@ pub(crate) struct Metrics {
     pub(crate) lanes: [LaneMetrics; 2],
     pub(crate) gate: GateMetrics,
     latency: Mutex<SyncHistogram<u64>>,
+    /// Age of candidates when the batcher takes them from the ring.
+    age: Mutex<SyncHistogram<u64>>,
     started: Instant,
+    started_ns: u64,
 }
 
 impl Default for Metrics {
@@ -118,9 +135,22 @@ impl Default for Metrics {
             lanes: Default::default(),
             gate: GateMetrics::default(),
             latency: Mutex::new(new_histogram().into()),
+            age: Mutex::new(new_histogram().into()),
             started: Instant::now(),
+            started_ns: monotonic_ns(),
         }
     }
+}
+
+/// What a snapshot needs from outside the counters: the queues' levels and the gate's clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Levels {
+    pub(crate) depth: usize,
+    pub(crate) capacity: usize,
+    pub(crate) lane_depths: [usize; 2],
+    pub(crate) lane_capacity: usize,
+    /// Time paused so far, including a pause in progress.
+    pub(crate) paused_total_ns: u64,
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -133,7 +163,7 @@ fn new_histogram() -> Histogram<u64> {
 pub(crate) struct LatencyRecorder(Recorder<u64>);
 
 impl LatencyRecorder {
-    /// Records the latency from `detected_at_ns` to now.
+    /// Records the time from `detected_at_ns` to `now_ns`.
     #[inline]
     pub(crate) fn record_since(&mut self, detected_at_ns: u64, now_ns: u64) {
         let v = now_ns
@@ -149,6 +179,11 @@ impl Metrics {
         LatencyRecorder(self.latency.lock().recorder())
     }
 
+    /// A recorder for the age of candidates at dequeue (the batcher's).
+    pub(crate) fn age_recorder(&self) -> LatencyRecorder {
+        LatencyRecorder(self.age.lock().recorder())
+    }
+
     /// A copy of the merged latency histogram (waits at most `refresh_wait` for the recorders).
     pub(crate) fn latency_histogram(&self, refresh_wait: Duration) -> Histogram<u64> {
         let mut h = self.latency.lock();
@@ -156,19 +191,15 @@ impl Metrics {
         Histogram::clone(&h)
     }
 
-    /// Reads every counter. `depth` and `capacity` are the ring's; `lane_depths` the output lanes'.
-    pub(crate) fn snapshot(
-        &self,
-        depth: usize,
-        capacity: usize,
-        lane_depths: [usize; 2],
-        refresh_wait: Duration,
-    ) -> MetricsSnapshot {
-        let latency = {
-            let mut h = self.latency.lock();
+    /// Reads every counter.
+    pub(crate) fn snapshot(&self, levels: Levels, refresh_wait: Duration) -> MetricsSnapshot {
+        let summarise = |h: &Mutex<SyncHistogram<u64>>| {
+            let mut h = h.lock();
             h.refresh_timeout(refresh_wait);
             LatencySummary::from_histogram(&h)
         };
+        let latency = summarise(&self.latency);
+        let age = summarise(&self.age);
         // Downstream first, upstream last: a candidate is counted upstream before downstream.
         let [high, low] = &self.lanes;
         let high_sent = high.sent.get();
@@ -179,10 +210,11 @@ impl Metrics {
             + self.batch.abandoned[0].get()
             + self.batch.abandoned[1].get()
             + self.ingest.dropped_shutdown.get();
-        let dropped_stale = self.batch.dropped_stale.get();
+        let dropped_stale = self.batch.dropped_stale.get() + self.ingest.dropped_stale.get();
         let dropped_oldest = self.ingest.dropped_oldest.get();
         let dropped_full_buffer = self.ingest.dropped_full_buffer.get() + send_failures;
         let candidates_detected = self.ingest.candidates_detected.get();
+        let uptime_ms = |ns: u64| (ns != 0).then(|| ns.saturating_sub(self.started_ns) / 1_000_000);
         MetricsSnapshot {
             tx_seen: self.ingest.tx_seen.get(),
             tx_malformed: self.ingest.tx_malformed.get(),
@@ -190,10 +222,11 @@ impl Metrics {
             candidates_sent: high_sent + low_sent,
             high_sent,
             low_sent,
-            stream_buffer_depth: depth as u64,
-            stream_buffer_capacity: capacity as u64,
-            high_lane_depth: lane_depths[Priority::High.lane()] as u64,
-            low_lane_depth: lane_depths[Priority::Low.lane()] as u64,
+            stream_buffer_depth: levels.depth as u64,
+            stream_buffer_capacity: levels.capacity as u64,
+            high_lane_depth: levels.lane_depths[Priority::High.lane()] as u64,
+            low_lane_depth: levels.lane_depths[Priority::Low.lane()] as u64,
+            lane_capacity: levels.lane_capacity as u64,
             backpressure_events: self.ingest.backpressure_events.get(),
             dropped_full_buffer,
             dropped_oldest,
@@ -214,8 +247,13 @@ impl Metrics {
             watermark_critical_events: self.gate.watermark_critical_events.get(),
             paused: self.gate.paused.load(Relaxed),
             pause_count: self.gate.pause_count.get(),
-            paused_total_ms: self.gate.paused_total_ms.get(),
+            paused_total_ms: levels.paused_total_ns / 1_000_000,
+            last_pause_ms: uptime_ms(self.gate.last_pause_ns.get()),
+            last_resume_ms: uptime_ms(self.gate.last_resume_ns.get()),
+            paused_alerts: self.gate.paused_alerts.get(),
+            gate_refusals: self.ingest.gate_refusals.get(),
             latency_ns: latency,
+            age_at_dequeue_ns: age,
             uptime_ms: self.started.elapsed().as_millis() as u64,
         }
     }
@@ -282,6 +320,8 @@ pub struct MetricsSnapshot {
     pub high_lane_depth: u64,
     /// Candidates waiting in the Low output lane for the bot.
     pub low_lane_depth: u64,
+    /// Capacity of each output lane (0 with a handler).
+    pub lane_capacity: u64,
     /// Pushes that found the ring full.
     pub backpressure_events: u64,
     /// Rejected by `drop_newest`, timed out under `block`, or failed delivery after retries.
@@ -308,10 +348,21 @@ pub struct MetricsSnapshot {
     pub paused: bool,
     /// Times the feeds were paused.
     pub pause_count: u64,
-    /// Total time spent paused.
+    /// Total time spent paused, including a pause in progress.
     pub paused_total_ms: u64,
+    /// Uptime (ms) of the last pause, if any.
+    pub last_pause_ms: Option<u64>,
+    /// Uptime (ms) of the last resume, if any.
+    pub last_resume_ms: Option<u64>,
+    /// Paused-too-long alerts fired.
+    pub paused_alerts: u64,
+    /// `try_ingest` calls refused with `Backpressure` while the gate was paused (handed back,
+    /// not counted as detected).
+    pub gate_refusals: u64,
     /// Detection-to-delivery latency.
     pub latency_ns: LatencySummary,
+    /// Age of candidates when the batcher took them from the ring.
+    pub age_at_dequeue_ns: LatencySummary,
     /// Time since the engine started.
     pub uptime_ms: u64,
 }

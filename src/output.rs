@@ -4,8 +4,15 @@
 //! The receiver waits with the engine's [`WaitStrategy`]: it polls High before Low, spins and
 //! yields briefly, and only then blocks on both lanes with a crossbeam `Select`, so a bot that is
 //! keeping up does not pay a park/unpark wake-up per candidate.
+//!
+//! Starvation budget: while both lanes hold candidates, each receive adds `low_share_pct` credits;
+//! once the credits reach 100 the receive takes from Low and pays 100. Under saturation exactly
+//! `low_share_pct` % of receives therefore go to Low (10 % by default), and High gets the rest;
+//! when only one lane has candidates it is served and no credit accrues. A handler has no such
+//! budget to apply: every batch is delivered whole, High first, so Low cannot starve there.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,7 +50,11 @@ impl Output {
 }
 
 /// Creates the two bounded lanes and the bot's receiver.
-pub(crate) fn lanes(capacity: usize, wait: WaitStrategy) -> (Output, CandidateReceiver) {
+pub(crate) fn lanes(
+    capacity: usize,
+    wait: WaitStrategy,
+    low_share_pct: u8,
+) -> (Output, CandidateReceiver) {
     let (high_tx, high_rx) = crossbeam_channel::bounded(capacity);
     let (low_tx, low_rx) = crossbeam_channel::bounded(capacity);
     (
@@ -52,12 +63,15 @@ pub(crate) fn lanes(capacity: usize, wait: WaitStrategy) -> (Output, CandidateRe
             high: high_rx,
             low: low_rx,
             wait,
+            low_share: u32::from(low_share_pct.min(100)),
+            credit: AtomicU32::new(0),
         },
     )
 }
 
-/// The bot's end of the engine: High candidates are always returned before Low ones that are
-/// ready at the same time; order is FIFO within a lane.
+/// The bot's end of the engine: High candidates are returned before Low ones that are ready at
+/// the same time, except for the Low share of the starvation budget (see the module docs); order
+/// is FIFO within a lane.
 ///
 /// After shutdown the lanes keep what was delivered to them; `recv` returns it and then
 /// [`RecvError`]. Dropping the receiver makes later deliveries fail (counted in `send_failures`).
@@ -78,6 +92,10 @@ pub struct CandidateReceiver {
     high: Receiver<PremintCandidate>,
     low: Receiver<PremintCandidate>,
     wait: WaitStrategy,
+    low_share: u32,
+    /// Starvation-budget credits (see the module docs). Relaxed: a receiver shared by several
+    /// threads only makes the split approximate, never loses a candidate.
+    credit: AtomicU32,
 }
 
 impl fmt::Debug for CandidateReceiver {
@@ -97,6 +115,17 @@ impl CandidateReceiver {
     /// [`TryRecvError::Empty`] when nothing is ready, [`TryRecvError::Disconnected`] when the engine
     /// has shut down and both lanes are empty.
     pub fn try_recv(&self) -> Result<PremintCandidate, TryRecvError> {
+        if self.low_share > 0 && !self.low.is_empty() && !self.high.is_empty() {
+            let credit = self.credit.load(Relaxed) + self.low_share;
+            if credit >= 100 {
+                self.credit.store(credit - 100, Relaxed);
+                if let Ok(c) = self.low.try_recv() {
+                    return Ok(c);
+                }
+            } else {
+                self.credit.store(credit, Relaxed);
+            }
+        }
         match self.high.try_recv() {
             Ok(c) => Ok(c),
             Err(high) => match self.low.try_recv() {

@@ -277,7 +277,7 @@ fn produce(
         offered += 1;
         match r {
             Ok(()) => accepted += 1,
-            Err(IngestError::Full(_)) => {}
+            Err(IngestError::Full(_) | IngestError::Stale(_)) => {}
             Err(IngestError::Timeout(_)) | Err(IngestError::Closed(_)) => {
                 // Handed back uncounted: not offered to the engine after all.
                 offered -= 1;

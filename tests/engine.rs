@@ -5,10 +5,10 @@
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{assert_delivery, priority_of, tagged};
+use common::{assert_delivery, priority_of, stalled_handler, tagged, Stalled};
 use sniffer::{
     BatchSendMode, DropPolicy, IngestError, PremintCandidate, Priority, Sniffer, SnifferConfig,
     SyntheticConfig, SyntheticFeed, TryIngestError, WaitStrategy,
@@ -153,56 +153,35 @@ fn accounting_with_park_and_yield_strategies() {
 
 /// Builds an engine whose handler stalls on a mutex the test holds: the batcher takes the first
 /// candidate and stops, so every later push meets a ring whose content the test knows exactly.
-type Stalled = (
-    Sniffer,
-    mpsc::Receiver<u64>,
-    Arc<Mutex<Vec<u64>>>,
-    std::sync::MutexGuard<'static, ()>,
-);
-
-/// Returns the engine, the "handler entered" channel, the delivered slots, and the guard whose
-/// release lets the handler go on.
-fn stalled_engine(policy: DropPolicy, capacity: usize) -> Stalled {
-    let release: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
-    let guard = release.lock().unwrap();
-    let (tx, entered) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    let delivered = Arc::new(Mutex::new(Vec::new()));
-    let seen = delivered.clone();
+fn drop_counting(policy: DropPolicy) {
+    const CAP: usize = 8;
+    const EXTRA: u64 = 5;
     let cfg = SnifferConfig {
-        stream_buffer_capacity: capacity,
+        stream_buffer_capacity: CAP,
         batch_size: 1,
         drop_policy: policy,
         ..SnifferConfig::default()
     };
-    let engine = Sniffer::builder()
-        .config(cfg)
-        .handler(move |c: &PremintCandidate| {
-            let _ = tx.lock().unwrap().send(c.slot);
-            drop(release.lock().unwrap());
-            seen.lock().unwrap().push(c.slot);
-        })
-        .build()
-        .unwrap();
-    (engine, entered, delivered, guard)
-}
-
-fn drop_counting(policy: DropPolicy) {
-    const CAP: usize = 8;
-    const EXTRA: u64 = 5;
-    let (engine, entered, delivered, guard) = stalled_engine(policy, CAP);
+    let Stalled {
+        engine,
+        entered,
+        delivered,
+        release: guard,
+    } = stalled_handler(cfg);
     let h = engine.ingest_handle();
     h.try_ingest(tagged(0, 0, Priority::Low)).unwrap();
     // The batcher now holds candidate 0 inside the stalled handler; the ring is empty.
     assert_eq!(entered.recv_timeout(Duration::from_secs(10)).unwrap(), 0);
     for n in 1..=CAP as u64 {
-        h.try_ingest(tagged(0, n, Priority::Low)).unwrap();
+        h.ingest(tagged(0, n, Priority::Low)).unwrap();
     }
     let mut rejected = Vec::new();
+    // `ingest` applies the policy whatever the backpressure gate says (the ring is past
+    // pause_pct now, so `try_ingest` may answer `Backpressure` once the gate has seen it).
     for n in CAP as u64 + 1..=CAP as u64 + EXTRA {
-        match h.try_ingest(tagged(0, n, Priority::Low)) {
+        match h.ingest(tagged(0, n, Priority::Low)) {
             Ok(()) => {}
-            Err(TryIngestError::Full(c)) => rejected.push(c.slot),
+            Err(IngestError::Full(c)) => rejected.push(c.slot),
             Err(e) => panic!("unexpected {e}"),
         }
     }
@@ -210,7 +189,7 @@ fn drop_counting(policy: DropPolicy) {
     drop(guard);
     let report = engine.shutdown(Duration::from_secs(10));
     let m = &report.metrics;
-    let got = delivered.lock().unwrap().clone();
+    let got: Vec<u64> = delivered.lock().unwrap().iter().map(|c| c.slot).collect();
     assert!(m.accounting_holds(), "{m:#?}");
     assert_eq!(m.in_flight, 0);
     assert_eq!(m.candidates_detected, 1 + CAP as u64 + EXTRA);

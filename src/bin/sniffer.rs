@@ -227,18 +227,12 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .context("spawning the consumer thread")?
     };
 
+    // The engine's monitor thread logs the health line every `health_interval`.
     let started = Instant::now();
-    let mut last_health = Instant::now();
     let mut last_dump = Instant::now();
-    let mut prev = engine.snapshot();
+    let first = engine.snapshot();
     while !engine.feeds_finished() && signals.load(Ordering::SeqCst) == 0 {
         std::thread::sleep(Duration::from_millis(10));
-        if last_health.elapsed() >= cfg.health_interval {
-            let cur = engine.snapshot();
-            tracing::info!("{}", health_line(&prev, &cur));
-            prev = cur;
-            last_health = Instant::now();
-        }
         if let (Some(path), Some(every)) = (&args.metrics_json, args.metrics_interval) {
             if last_dump.elapsed() >= every {
                 write_json_atomically(path, &engine.snapshot())?;
@@ -254,7 +248,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .join()
         .map_err(|_| anyhow::anyhow!("consumer thread panicked"))?;
     let m = &report.metrics;
-    tracing::info!("{}", health_line(&prev, m));
+    tracing::info!("final {}", health_line(&first, m));
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         shutdown_ms = report.elapsed.as_millis() as u64,

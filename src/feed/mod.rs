@@ -73,7 +73,7 @@ impl<'a> FeedSink<'a> {
                     m.dropped_shutdown.incr();
                     return false;
                 }
-                Err(IngestError::Full(_)) => return false,
+                Err(IngestError::Full(_) | IngestError::Stale(_)) => return false,
             }
         }
     }

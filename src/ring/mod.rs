@@ -16,6 +16,7 @@
 mod block;
 mod drop_newest;
 mod drop_oldest;
+mod drop_stale;
 pub(crate) mod signal;
 mod wait;
 
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::candidate::PremintCandidate;
 use crate::error::PushError;
 use crate::sync::AtomicUsize;
+pub(crate) use drop_stale::StaleBound;
 use signal::Signal;
 pub(crate) use wait::{Pause, Waiter};
 pub use wait::{WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};

@@ -57,3 +57,40 @@ pub fn assert_delivery(received: &[PremintCandidate], m: &MetricsSnapshot) {
         }
     }
 }
+
+/// An engine whose handler holds the batcher until the test drops `release`: the batcher takes
+/// the first candidate and stops, so later pushes meet a ring whose content the test knows.
+pub struct Stalled {
+    pub engine: sniffer::Sniffer,
+    /// Receives the slot of each candidate as the handler starts on it.
+    pub entered: std::sync::mpsc::Receiver<u64>,
+    /// Every candidate the handler completed, in order.
+    pub delivered: std::sync::Arc<std::sync::Mutex<Vec<PremintCandidate>>>,
+    /// Dropping it lets the handler go on.
+    pub release: std::sync::MutexGuard<'static, ()>,
+}
+
+pub fn stalled_handler(cfg: sniffer::SnifferConfig) -> Stalled {
+    use std::sync::{mpsc, Arc, Mutex};
+    let gate: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
+    let release = gate.lock().unwrap();
+    let (tx, entered) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let delivered = Arc::new(Mutex::new(Vec::new()));
+    let seen = delivered.clone();
+    let engine = sniffer::Sniffer::builder()
+        .config(cfg)
+        .handler(move |c: &PremintCandidate| {
+            let _ = tx.lock().unwrap().send(c.slot);
+            drop(gate.lock().unwrap());
+            seen.lock().unwrap().push(*c);
+        })
+        .build()
+        .unwrap();
+    Stalled {
+        engine,
+        entered,
+        delivered,
+        release,
+    }
+}
