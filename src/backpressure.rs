@@ -100,7 +100,10 @@ impl Marks {
                 critical.incr();
                 tracing::error!(queue = name, depth, capacity, "critical watermark crossed");
             }
-        } else if !at_or_above(depth, capacity, levels.warn_pct) {
+        } else if !at_or_above(depth, capacity, levels.warn_pct)
+            && !self.critical_armed.load(Relaxed)
+        {
+            // Load first: observers run often, and a store would bounce the line between them.
             self.critical_armed.store(true, Relaxed);
         }
         if at_or_above(depth, capacity, levels.warn_pct) {
@@ -108,7 +111,8 @@ impl Marks {
                 warn.incr();
                 tracing::warn!(queue = name, depth, capacity, "warn watermark crossed");
             }
-        } else if !at_or_above(depth, capacity, levels.resume_pct) {
+        } else if !at_or_above(depth, capacity, levels.resume_pct) && !self.warn_armed.load(Relaxed)
+        {
             self.warn_armed.store(true, Relaxed);
         }
     }

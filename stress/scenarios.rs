@@ -80,7 +80,10 @@ fn backpressure(d: Duration) -> Outcome {
         let r = run(
             &format!("backpressure/{policy}"),
             cfg(policy, BatchSendMode::Sync),
-            Load::constant(20_000, d),
+            Load {
+                time_pushes: true,
+                ..Load::constant(20_000, d)
+            },
             slow(20),
             None,
         );
