@@ -16,8 +16,8 @@ run:
 test: test-unit test-loom test-stress-smoke
 
 test-unit:
-	$(CARGO) test --all-targets
-	$(CARGO) test --doc
+	$(CARGO) test --all-targets --all-features
+	$(CARGO) test --doc --all-features
 
 ## loom explores every interleaving of our own atomic state machines (not crossbeam's).
 test-loom:
@@ -36,7 +36,7 @@ stress:
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

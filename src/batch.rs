@@ -171,10 +171,12 @@ impl LaneSender {
         m.dropped_shutdown.add(abandoned);
         if sent > 0 {
             if let Output::Lanes(lanes) = &self.output {
+                #[cfg(feature = "tokio")]
+                lanes.wake.wake();
                 let g = &self.metrics.gate;
                 self.marks.marks.observe(
                     self.marks.name,
-                    lanes[self.lane.lane()].len(),
+                    lanes.tx[self.lane.lane()].len(),
                     self.lane_capacity,
                     self.marks.levels,
                     &g.watermark_warn_events,
@@ -191,7 +193,7 @@ impl LaneSender {
         }
         let outcome = match &self.output {
             Output::Lanes(lanes) => {
-                let tx = &lanes[self.lane.lane()];
+                let tx = &lanes.tx[self.lane.lane()];
                 match tx.try_send(c) {
                     Ok(()) => Outcome::Sent,
                     Err(TrySendError::Disconnected(_)) => Outcome::Failed,

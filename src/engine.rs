@@ -23,7 +23,7 @@ use crate::config::SnifferConfig;
 use crate::error::{BuildError, ConfigError};
 use crate::feed::{Feed, FeedPoll, FeedSink};
 use crate::ingest::IngestHandle;
-use crate::metrics::{health_line, LatencyHistogram, Levels, Metrics, MetricsSnapshot};
+use crate::metrics::{health_line, LatencyHistogram, Metrics, MetricsSnapshot, MetricsSource};
 use crate::output::{self, CandidateReceiver, Handler, Output};
 use crate::pinning::{pin_current, CorePlan};
 use crate::ring::{DropPolicy, StaleBound, StreamRing, WaitStrategy};
@@ -143,8 +143,21 @@ impl SnifferBuilder {
             1 + workers + self.feeds.len(),
         );
         let ingest = IngestHandle::new(ring.clone(), metrics.clone(), gate.clone(), stale.clone());
+        let lane_capacity = match output {
+            Output::Lanes(_) => cfg.output_lane_capacity,
+            Output::Handler(_) => 0,
+        };
+        let source = MetricsSource {
+            metrics: metrics.clone(),
+            ring: ring.clone(),
+            gate: gate.clone(),
+            output: output.clone(),
+            lane_capacity,
+            warn_pct: cfg.watermark_warn_pct,
+        };
         let mut engine = Sniffer {
             config: cfg.clone(),
+            source,
             ring: ring.clone(),
             metrics: metrics.clone(),
             deadline: deadline.clone(),
@@ -164,10 +177,6 @@ impl SnifferBuilder {
             block_on_full: cfg.drop_policy == DropPolicy::Block,
             max_retries: cfg.send_max_retries,
             retry_delay: cfg.send_retry_delay,
-        };
-        let lane_capacity = match output {
-            Output::Lanes(_) => cfg.output_lane_capacity,
-            Output::Handler(_) => 0,
         };
         let sender = |lane| {
             let marks = LaneMarks {
@@ -240,11 +249,7 @@ impl SnifferBuilder {
         }
 
         let monitor = Monitor {
-            ring: ring.clone(),
-            metrics: metrics.clone(),
-            gate: gate.clone(),
-            output: output.clone(),
-            lane_capacity,
+            source: engine.source.clone(),
             health_interval: cfg.health_interval,
             stop: engine.monitor_stop.clone(),
         };
@@ -287,33 +292,11 @@ impl SnifferBuilder {
     }
 }
 
-fn snapshot(
-    metrics: &Metrics,
-    ring: &StreamRing,
-    gate: &Gate,
-    output: &Output,
-    lane_capacity: usize,
-    refresh_wait: Duration,
-) -> MetricsSnapshot {
-    let levels = Levels {
-        depth: ring.len(),
-        capacity: ring.capacity(),
-        lane_depths: output.lane_depths(),
-        lane_capacity,
-        paused_total_ns: gate.paused_total_ns(monotonic_ns(), &metrics.gate),
-    };
-    metrics.snapshot(levels, refresh_wait)
-}
-
 /// The monitor thread: reports the ring's level to the gate on a short tick (so a pause still
 /// resumes, and the paused-too-long alert still fires, when no feed or batcher is observing), and
 /// emits the health line every `health_interval` through `tracing` at info.
 struct Monitor {
-    ring: Arc<StreamRing>,
-    metrics: Arc<Metrics>,
-    gate: Arc<Gate>,
-    output: Output,
-    lane_capacity: usize,
+    source: MetricsSource,
     health_interval: Duration,
     stop: Arc<(Mutex<bool>, Condvar)>,
 }
@@ -334,8 +317,9 @@ impl Monitor {
             if *stopped {
                 break;
             }
-            self.gate
-                .observe(self.ring.len(), monotonic_ns(), &self.metrics.gate);
+            let src = &self.source;
+            src.gate
+                .observe(src.ring.len(), monotonic_ns(), &src.metrics.gate);
             if Instant::now() >= next_health {
                 let cur = self.snapshot();
                 tracing::info!("{}", health_line(&prev, &cur));
@@ -346,14 +330,7 @@ impl Monitor {
     }
 
     fn snapshot(&self) -> MetricsSnapshot {
-        snapshot(
-            &self.metrics,
-            &self.ring,
-            &self.gate,
-            &self.output,
-            self.lane_capacity,
-            Duration::from_millis(1),
-        )
+        self.source.snapshot_waiting(Duration::from_millis(1))
     }
 }
 
@@ -421,6 +398,7 @@ fn run_feed(
 /// ```
 pub struct Sniffer {
     config: SnifferConfig,
+    source: MetricsSource,
     ring: Arc<StreamRing>,
     metrics: Arc<Metrics>,
     deadline: Arc<Deadline>,
@@ -476,21 +454,12 @@ impl Sniffer {
 
     /// Reads every metric now (exact after shutdown; see [`MetricsSnapshot`]).
     pub fn snapshot(&self) -> MetricsSnapshot {
-        snapshot(
-            &self.metrics,
-            &self.ring,
-            &self.gate,
-            &self.output,
-            self.lane_capacity(),
-            Duration::from_millis(2),
-        )
+        self.source.snapshot()
     }
 
-    fn lane_capacity(&self) -> usize {
-        match self.output {
-            Output::Lanes(_) => self.config.output_lane_capacity,
-            Output::Handler(_) => 0,
-        }
+    /// A cloneable handle for taking snapshots and health verdicts from other threads.
+    pub fn metrics_source(&self) -> MetricsSource {
+        self.source.clone()
     }
 
     /// A copy of the detection-to-delivery latency histogram (ns), for percentile files and plots.
@@ -554,18 +523,12 @@ impl Sniffer {
                 tracing::error!(thread = %name, "engine thread panicked");
             }
         }
+        self.output.close();
         // Every producer has left the gate and every engine thread is joined: counts are final.
         while !self.ring.producers_idle() {
             thread::yield_now();
         }
-        let metrics = snapshot(
-            &self.metrics,
-            &self.ring,
-            &self.gate,
-            &self.output,
-            self.lane_capacity(),
-            Duration::from_millis(100),
-        );
+        let metrics = self.source.snapshot_waiting(Duration::from_millis(100));
         let lane = |p: Priority| {
             let m = &self.metrics.lanes[p.lane()];
             LaneReport {

@@ -32,6 +32,8 @@ mod config;
 mod engine;
 mod error;
 mod feed;
+#[cfg(feature = "http")]
+mod http;
 mod ingest;
 mod metrics;
 mod output;
@@ -52,8 +54,15 @@ pub use feed::decode::{
     PumpEvent, ScoreConfig, Signature, TradeEvent, MAX_LINE_LEN,
 };
 pub use feed::{Feed, FeedPoll, FeedSink, SyntheticConfig, SyntheticFeed};
+#[cfg(feature = "http")]
+pub use http::HttpServer;
 pub use ingest::IngestHandle;
-pub use metrics::{health_line, LatencyHistogram, LatencySummary, MetricsSnapshot};
+pub use metrics::{
+    health_line, Health, HealthStatus, LatencyHistogram, LatencySummary, MetricsSnapshot,
+    MetricsSource,
+};
+#[cfg(feature = "tokio")]
+pub use output::CandidateStream;
 pub use output::{CandidateReceiver, Handler};
 pub use pinning::machine_cores;
 pub use ring::{DropPolicy, StreamRing, WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};

@@ -27,8 +27,17 @@ pub type Handler = Arc<dyn Fn(&PremintCandidate) + Send + Sync + 'static>;
 /// Where the senders deliver.
 #[derive(Clone)]
 pub(crate) enum Output {
-    Lanes([Sender<PremintCandidate>; 2]),
+    Lanes(Lanes),
     Handler(Handler),
+}
+
+/// The sending side of the two lanes.
+#[derive(Clone)]
+pub(crate) struct Lanes {
+    pub(crate) tx: [Sender<PremintCandidate>; 2],
+    /// Wakes an async receiver (see [`CandidateStream`]).
+    #[cfg(feature = "tokio")]
+    pub(crate) wake: Arc<stream::AsyncWake>,
 }
 
 impl fmt::Debug for Output {
@@ -43,7 +52,7 @@ impl fmt::Debug for Output {
 impl Output {
     pub(crate) fn lane_depths(&self) -> [usize; 2] {
         match self {
-            Output::Lanes([high, low]) => [high.len(), low.len()],
+            Output::Lanes(l) => [l.tx[0].len(), l.tx[1].len()],
             Output::Handler(_) => [0, 0],
         }
     }
@@ -57,14 +66,22 @@ pub(crate) fn lanes(
 ) -> (Output, CandidateReceiver) {
     let (high_tx, high_rx) = crossbeam_channel::bounded(capacity);
     let (low_tx, low_rx) = crossbeam_channel::bounded(capacity);
+    #[cfg(feature = "tokio")]
+    let wake = Arc::new(stream::AsyncWake::default());
     (
-        Output::Lanes([high_tx, low_tx]),
+        Output::Lanes(Lanes {
+            tx: [high_tx, low_tx],
+            #[cfg(feature = "tokio")]
+            wake: wake.clone(),
+        }),
         CandidateReceiver {
             high: high_rx,
             low: low_rx,
             wait,
             low_share: u32::from(low_share_pct.min(100)),
             credit: AtomicU32::new(0),
+            #[cfg(feature = "tokio")]
+            wake,
         },
     )
 }
@@ -96,6 +113,8 @@ pub struct CandidateReceiver {
     /// Starvation-budget credits (see the module docs). Relaxed: a receiver shared by several
     /// threads only makes the split approximate, never loses a candidate.
     credit: AtomicU32,
+    #[cfg(feature = "tokio")]
+    wake: Arc<stream::AsyncWake>,
 }
 
 impl fmt::Debug for CandidateReceiver {
@@ -212,6 +231,120 @@ impl CandidateReceiver {
     /// True when both lanes are empty.
     pub fn is_empty(&self) -> bool {
         self.high.is_empty() && self.low.is_empty()
+    }
+}
+
+#[cfg(feature = "tokio")]
+pub use stream::CandidateStream;
+
+#[cfg(feature = "tokio")]
+mod stream {
+    //! The async face: a `Stream` over the same two lanes. The sender wakes it after each lane
+    //! part it delivers; a bot that stays synchronous pays a fence and a load per lane part, and
+    //! only in builds with the `tokio` feature.
+
+    use std::pin::Pin;
+    use std::sync::atomic::{
+        fence, AtomicBool,
+        Ordering::{Acquire, Relaxed, Release, SeqCst},
+    };
+    use std::task::{Context, Poll};
+
+    use atomic_waker::AtomicWaker;
+    use crossbeam_channel::TryRecvError;
+
+    use super::CandidateReceiver;
+    use crate::candidate::PremintCandidate;
+
+    /// Shared by the lane senders and the stream.
+    #[derive(Debug, Default)]
+    pub(crate) struct AsyncWake {
+        /// Set once a stream exists; senders skip the wake otherwise.
+        enabled: AtomicBool,
+        /// Set at shutdown: once the lanes are empty the stream ends.
+        closed: AtomicBool,
+        waker: AtomicWaker,
+    }
+
+    impl AsyncWake {
+        /// After a delivery: wakes a waiting stream. The fence pairs with the one in `poll_next`
+        /// so that a stream created concurrently is never missed.
+        #[inline]
+        pub(crate) fn wake(&self) {
+            fence(SeqCst);
+            if self.enabled.load(Relaxed) {
+                self.waker.wake();
+            }
+        }
+
+        pub(crate) fn close(&self) {
+            self.closed.store(true, Release);
+            fence(SeqCst);
+            self.waker.wake();
+        }
+    }
+
+    /// An async receiver (`futures_core::Stream`) of delivered candidates, from
+    /// [`CandidateReceiver::into_stream`]; High first, FIFO per lane, ends after shutdown once
+    /// the lanes are empty. It needs no particular runtime.
+    #[derive(Debug)]
+    pub struct CandidateStream {
+        rx: CandidateReceiver,
+    }
+
+    impl CandidateReceiver {
+        /// Turns the receiver into a `Stream` (cargo feature `tokio`).
+        pub fn into_stream(self) -> CandidateStream {
+            self.wake.enabled.store(true, SeqCst);
+            CandidateStream { rx: self }
+        }
+    }
+
+    impl CandidateStream {
+        /// The next candidate; `None` after shutdown once the lanes are empty.
+        pub async fn recv(&mut self) -> Option<PremintCandidate> {
+            std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next_inner(cx)).await
+        }
+
+        fn poll_next_inner(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<PremintCandidate>> {
+            let rx = &self.rx;
+            match rx.try_recv() {
+                Ok(c) => return Poll::Ready(Some(c)),
+                Err(TryRecvError::Disconnected) => return Poll::Ready(None),
+                Err(TryRecvError::Empty) => {}
+            }
+            rx.wake.waker.register(cx.waker());
+            fence(SeqCst);
+            // Re-check after registering: a delivery that came before the registration found no
+            // waker to wake.
+            match rx.try_recv() {
+                Ok(c) => Poll::Ready(Some(c)),
+                Err(TryRecvError::Disconnected) => Poll::Ready(None),
+                Err(TryRecvError::Empty) if rx.wake.closed.load(Acquire) => Poll::Ready(None),
+                Err(TryRecvError::Empty) => Poll::Pending,
+            }
+        }
+    }
+
+    impl futures_core::Stream for CandidateStream {
+        type Item = PremintCandidate;
+
+        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.poll_next_inner(cx)
+        }
+    }
+}
+
+impl Output {
+    /// Tells an async receiver that no more candidates will come.
+    pub(crate) fn close(&self) {
+        #[cfg(feature = "tokio")]
+        if let Output::Lanes(l) = self {
+            l.wake.close();
+        }
     }
 }
 

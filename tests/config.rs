@@ -160,3 +160,18 @@ fn boundary_values_are_accepted() {
     };
     cfg.validate_with_cores(&[0, 1]).unwrap();
 }
+
+/// The example file documents every key, and its values are the defaults.
+#[test]
+fn example_file_documents_every_key_with_its_default() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sniffer.example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    for key in SnifferConfig::KEYS {
+        let documented = text
+            .lines()
+            .any(|l| l.trim_start_matches("# ").starts_with(&format!("{key} =")));
+        assert!(documented, "{key} is not in sniffer.example.toml");
+    }
+    let cfg = SnifferConfig::from_file(std::path::Path::new(path)).unwrap();
+    assert_eq!(cfg, SnifferConfig::default());
+}

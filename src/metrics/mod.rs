@@ -5,6 +5,12 @@
 //! Counters use `Relaxed` increments: they are statistics, not synchronisation. A snapshot taken
 //! while the engine runs reads downstream counters before upstream ones, so `in_flight` never goes
 //! negative; after shutdown every thread has been joined and the snapshot is exact.
+//! `prometheus.rs` renders a snapshot in the Prometheus text exposition format.
+
+mod prometheus;
+mod source;
+
+pub use source::{Health, HealthStatus, MetricsSource};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -260,7 +266,7 @@ impl Metrics {
 }
 
 /// Percentiles of detection-to-delivery latency, in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// Median.
     pub p50: u64,
@@ -274,6 +280,8 @@ pub struct LatencySummary {
     pub max: u64,
     /// Number of values recorded.
     pub count: u64,
+    /// Mean of the values recorded.
+    pub mean: f64,
 }
 
 impl LatencySummary {
@@ -289,6 +297,7 @@ impl LatencySummary {
             p999: h.value_at_quantile(0.999),
             max: h.max(),
             count: h.len(),
+            mean: h.mean(),
         }
     }
 }

@@ -1,0 +1,241 @@
+//! The Prometheus text exposition (format 0.0.4) of a [`MetricsSnapshot`]: counters as
+//! `sniffer_<name>_total`, gauges for levels and pause state, and the two latency distributions
+//! as summaries with quantiles, `_sum` and `_count`. It is rendered from a snapshot, which reads
+//! the same atomics as the JSON: no lock is added to the hot path.
+
+use std::fmt::Write as _;
+
+use super::{LatencySummary, MetricsSnapshot};
+
+enum Kind {
+    Counter,
+    Gauge,
+}
+
+impl MetricsSnapshot {
+    /// The snapshot in the Prometheus text format, with `# HELP` and `# TYPE` for every metric.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let text = sniffer::MetricsSnapshot::default().to_prometheus();
+    /// assert!(text.contains("# TYPE sniffer_candidates_sent_total counter"));
+    /// ```
+    pub fn to_prometheus(&self) -> String {
+        use Kind::{Counter, Gauge};
+        let s = self;
+        let rows: [(&str, Kind, u64, &str); 28] = [
+            (
+                "tx_seen",
+                Counter,
+                s.tx_seen,
+                "Transactions (input lines or messages) the feeds read.",
+            ),
+            (
+                "tx_malformed",
+                Counter,
+                s.tx_malformed,
+                "Inputs that could not be decoded.",
+            ),
+            (
+                "candidates_detected",
+                Counter,
+                s.candidates_detected,
+                "Candidates the engine took responsibility for.",
+            ),
+            (
+                "candidates_sent",
+                Counter,
+                s.candidates_sent,
+                "Candidates delivered to an output lane or handler.",
+            ),
+            (
+                "high_sent",
+                Counter,
+                s.high_sent,
+                "Candidates delivered on the High lane.",
+            ),
+            (
+                "low_sent",
+                Counter,
+                s.low_sent,
+                "Candidates delivered on the Low lane.",
+            ),
+            (
+                "backpressure_events",
+                Counter,
+                s.backpressure_events,
+                "Pushes that found the stream ring full.",
+            ),
+            (
+                "dropped_full_buffer",
+                Counter,
+                s.dropped_full_buffer,
+                "Dropped by drop_newest or after failed delivery.",
+            ),
+            (
+                "dropped_oldest",
+                Counter,
+                s.dropped_oldest,
+                "Evicted by drop_oldest.",
+            ),
+            (
+                "dropped_stale",
+                Counter,
+                s.dropped_stale,
+                "Dropped by the max_age or max_slot_lag bound.",
+            ),
+            (
+                "dropped_shutdown",
+                Counter,
+                s.dropped_shutdown,
+                "Abandoned at the shutdown deadline.",
+            ),
+            (
+                "send_retries",
+                Counter,
+                s.send_retries,
+                "Send attempts repeated because a lane was full.",
+            ),
+            (
+                "send_failures",
+                Counter,
+                s.send_failures,
+                "Deliveries that failed after the retries.",
+            ),
+            (
+                "batches_sent",
+                Counter,
+                s.batches_sent,
+                "Batches flushed by the batcher.",
+            ),
+            (
+                "watermark_warn_events",
+                Counter,
+                s.watermark_warn_events,
+                "Crossings of the warn watermark.",
+            ),
+            (
+                "watermark_critical_events",
+                Counter,
+                s.watermark_critical_events,
+                "Crossings of the critical watermark.",
+            ),
+            (
+                "pause_count",
+                Counter,
+                s.pause_count,
+                "Times the pull feeds were paused.",
+            ),
+            (
+                "paused_alerts",
+                Counter,
+                s.paused_alerts,
+                "Paused-too-long alerts fired.",
+            ),
+            (
+                "gate_refusals",
+                Counter,
+                s.gate_refusals,
+                "try_ingest calls refused while paused.",
+            ),
+            (
+                "in_flight",
+                Gauge,
+                s.in_flight,
+                "Candidates accepted but neither delivered nor dropped yet.",
+            ),
+            (
+                "stream_buffer_depth",
+                Gauge,
+                s.stream_buffer_depth,
+                "Candidates in the stream ring.",
+            ),
+            (
+                "stream_buffer_capacity",
+                Gauge,
+                s.stream_buffer_capacity,
+                "Slots of the stream ring.",
+            ),
+            (
+                "high_lane_depth",
+                Gauge,
+                s.high_lane_depth,
+                "Candidates waiting in the High lane.",
+            ),
+            (
+                "low_lane_depth",
+                Gauge,
+                s.low_lane_depth,
+                "Candidates waiting in the Low lane.",
+            ),
+            (
+                "lane_capacity",
+                Gauge,
+                s.lane_capacity,
+                "Capacity of each output lane.",
+            ),
+            (
+                "paused",
+                Gauge,
+                u64::from(s.paused),
+                "1 while the pull feeds are paused.",
+            ),
+            (
+                "paused_ms",
+                Counter,
+                s.paused_total_ms,
+                "Total time paused, in milliseconds.",
+            ),
+            (
+                "uptime_ms",
+                Gauge,
+                s.uptime_ms,
+                "Time since the engine started, in milliseconds.",
+            ),
+        ];
+        let mut out = String::with_capacity(4096);
+        for (name, kind, value, help) in rows {
+            let (full, ty) = match kind {
+                Counter => (format!("sniffer_{name}_total"), "counter"),
+                Gauge => (format!("sniffer_{name}"), "gauge"),
+            };
+            let _ = writeln!(out, "# HELP {full} {help}");
+            let _ = writeln!(out, "# TYPE {full} {ty}");
+            let _ = writeln!(out, "{full} {value}");
+        }
+        summary(
+            &mut out,
+            "sniffer_latency_ns",
+            "Detection-to-delivery latency in nanoseconds.",
+            &s.latency_ns,
+        );
+        summary(
+            &mut out,
+            "sniffer_age_at_dequeue_ns",
+            "Age of candidates when the batcher took them, in nanoseconds.",
+            &s.age_at_dequeue_ns,
+        );
+        out
+    }
+}
+
+fn summary(out: &mut String, name: &str, help: &str, l: &LatencySummary) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} summary");
+    for (q, v) in [
+        ("0.5", l.p50),
+        ("0.9", l.p90),
+        ("0.99", l.p99),
+        ("0.999", l.p999),
+        ("1", l.max),
+    ] {
+        let _ = writeln!(out, r#"{name}{{quantile="{q}"}} {v}"#);
+    }
+    let _ = writeln!(
+        out,
+        "{name}_sum {}",
+        (l.mean * l.count as f64).round() as u64
+    );
+    let _ = writeln!(out, "{name}_count {}", l.count);
+}
