@@ -5,10 +5,11 @@
 //! yields briefly, and only then blocks on both lanes with a crossbeam `Select`, so a bot that is
 //! keeping up does not pay a park/unpark wake-up per candidate.
 //!
-//! Starvation budget: while both lanes hold candidates, each receive adds `low_share_pct` credits;
-//! once the credits reach 100 the receive takes from Low and pays 100. Under saturation exactly
-//! `low_share_pct` % of receives therefore go to Low (10 % by default), and High gets the rest;
-//! when only one lane has candidates it is served and no credit accrues. A handler has no such
+//! Starvation budget: every High candidate served while Low is waiting earns Low `low_share_pct`
+//! credits; once the credits reach `100 - low_share_pct`, the next receive takes from Low and
+//! pays that amount. Under saturation exactly `low_share_pct` % of receives therefore go to Low
+//! (10 % by default: nine High, then one Low), and High gets the rest; a lane that is alone is
+//! simply served. A handler has no such
 //! budget to apply: every batch is delivered whole, High first, so Low cannot starve there.
 
 use std::fmt;
@@ -134,19 +135,25 @@ impl CandidateReceiver {
     /// [`TryRecvError::Empty`] when nothing is ready, [`TryRecvError::Disconnected`] when the engine
     /// has shut down and both lanes are empty.
     pub fn try_recv(&self) -> Result<PremintCandidate, TryRecvError> {
-        if self.low_share > 0 && !self.low.is_empty() && !self.high.is_empty() {
-            let credit = self.credit.load(Relaxed) + self.low_share;
-            if credit >= 100 {
-                self.credit.store(credit - 100, Relaxed);
-                if let Ok(c) = self.low.try_recv() {
-                    return Ok(c);
-                }
-            } else {
-                self.credit.store(credit, Relaxed);
+        let share = self.low_share;
+        if share > 0 && self.credit.load(Relaxed) + share >= 100 {
+            // Low is due: serve it if it has something, and pay for it.
+            if let Ok(c) = self.low.try_recv() {
+                self.credit.store(
+                    (self.credit.load(Relaxed) + share).saturating_sub(100),
+                    Relaxed,
+                );
+                return Ok(c);
             }
         }
         match self.high.try_recv() {
-            Ok(c) => Ok(c),
+            Ok(c) => {
+                if share > 0 && share < 100 && !self.low.is_empty() {
+                    // High served while Low waits: Low earns credit.
+                    self.credit.fetch_add(share, Relaxed);
+                }
+                Ok(c)
+            }
             Err(high) => match self.low.try_recv() {
                 Ok(c) => Ok(c),
                 Err(TryRecvError::Disconnected) if high.is_disconnected() => {
