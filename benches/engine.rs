@@ -3,8 +3,8 @@
 //! `N` candidates from a producer thread to a consumer thread; the clock runs from a shared
 //! barrier to the consumer's last receive (`iter_custom`).
 //!
-//! Hot threads per case (2 cores here, so anything above 2 shares cores): crossbeam and ring 2
-//! (producer, consumer); engine sync 3 (+ batcher); engine async 5 (+ batcher, 2 lane workers);
+//! Hot threads per case (2 cores here, so anything above 2 shares cores): base, crossbeam, the
+//! seeds' tokio mpsc design and ring 2 (producer, consumer); engine sync 3 (+ batcher); engine async 5 (+ batcher, 2 lane workers);
 //! engine handler 2 (producer, batcher running the handler).
 
 // criterion's macros generate undocumented items.
@@ -57,36 +57,60 @@ fn raw_crossbeam(iters: u64) -> Duration {
     total
 }
 
-/// The same hop with both ends busy-polling (`try_send` / `try_recv` with spin hints): the fastest
-/// a crossbeam channel goes when both threads own a core.
-fn raw_crossbeam_spin(iters: u64) -> Duration {
+/// The harness's own cost: the same thread spawn, barrier and loop, with no queue in between.
+fn base(iters: u64) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let (tx, rx) = crossbeam_channel::bounded::<PremintCandidate>(2048);
         let barrier = Arc::new(Barrier::new(2));
         let b = barrier.clone();
         let producer = std::thread::spawn(move || {
             b.wait();
             for i in 0..N {
-                let mut c = candidate(i);
-                while let Err(e) = tx.try_send(c) {
-                    c = e.into_inner();
-                    std::hint::spin_loop();
-                }
+                std::hint::black_box(candidate(i));
             }
         });
         barrier.wait();
         let start = Instant::now();
-        let mut got = 0;
-        while got < N {
-            match rx.try_recv() {
-                Ok(c) => {
-                    std::hint::black_box(c);
-                    got += 1;
-                }
-                Err(_) => std::hint::spin_loop(),
-            }
+        for i in 0..N {
+            std::hint::black_box(candidate(i));
         }
+        total += start.elapsed();
+        producer.join().unwrap();
+    }
+    total
+}
+
+/// The seeds' design, the baseline sniffer replaces: a tokio mpsc channel, the producer
+/// `try_send`s and falls back to a blocking send when full, the consumer awaits `recv` on a
+/// tokio runtime.
+fn seed_tokio_mpsc(iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<PremintCandidate>(2048);
+        let barrier = Arc::new(Barrier::new(2));
+        let b = barrier.clone();
+        let producer = std::thread::spawn(move || {
+            b.wait();
+            for i in 0..N {
+                match tx.try_send(candidate(i)) {
+                    Ok(()) => {}
+                    Err(tokio::sync::mpsc::error::TrySendError::Full(c)) => {
+                        tx.blocking_send(c).unwrap()
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        barrier.wait();
+        let start = Instant::now();
+        rt.block_on(async {
+            for _ in 0..N {
+                std::hint::black_box(rx.recv().await.unwrap());
+            }
+        });
         total += start.elapsed();
         producer.join().unwrap();
     }
@@ -183,17 +207,18 @@ fn engine_handler(iters: u64) -> Duration {
 
 fn engine_group(c: &mut Criterion) {
     eprintln!(
-        "engine bench: {} cores; hot threads: crossbeam 2 (both variants), ring 2, engine_sync 3, engine_async 5, engine_handler 2",
+        "engine bench: {} cores; hot threads: base 2, crossbeam 2, tokio 2, ring 2, engine_sync 3, engine_async 5, engine_handler 2",
         sniffer::machine_cores().len()
     );
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(N));
     g.sample_size(10);
+    g.bench_function(BenchmarkId::new("base", N), |b| b.iter_custom(base));
+    g.bench_function(BenchmarkId::new("seed_tokio_mpsc", N), |b| {
+        b.iter_custom(seed_tokio_mpsc)
+    });
     g.bench_function(BenchmarkId::new("raw_crossbeam_spsc", N), |b| {
         b.iter_custom(raw_crossbeam)
-    });
-    g.bench_function(BenchmarkId::new("raw_crossbeam_spsc_spin", N), |b| {
-        b.iter_custom(raw_crossbeam_spin)
     });
     g.bench_function(BenchmarkId::new("ring_one_hop", N), |b| {
         b.iter_custom(ring_one_hop)
