@@ -34,110 +34,124 @@ fn candidate(i: u64) -> PremintCandidate {
     }
 }
 
-fn raw_crossbeam(iters: u64) -> Duration {
+/// One case of the group: `setup` builds the queue and returns the producer (run on its own
+/// thread, pushing `N` candidates), the consumer (run on this thread, taking `N`; the timed part)
+/// and what to do afterwards (shutdown, checks).
+struct Hop {
+    produce: Box<dyn FnOnce() + Send>,
+    consume: Box<dyn FnOnce()>,
+    finish: Box<dyn FnOnce()>,
+}
+
+/// Runs `iters` hops, timing from a barrier shared with the producer to the consumer's last take.
+fn timed(iters: u64, setup: impl Fn() -> Hop) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let (tx, rx) = crossbeam_channel::bounded::<PremintCandidate>(2048);
+        let hop = setup();
         let barrier = Arc::new(Barrier::new(2));
         let b = barrier.clone();
+        let produce = hop.produce;
         let producer = std::thread::spawn(move || {
             b.wait();
-            for i in 0..N {
-                tx.send(candidate(i)).unwrap();
-            }
+            produce();
         });
         barrier.wait();
         let start = Instant::now();
-        for _ in 0..N {
-            std::hint::black_box(rx.recv().unwrap());
-        }
+        (hop.consume)();
         total += start.elapsed();
         producer.join().unwrap();
+        (hop.finish)();
     }
     total
 }
 
+fn nothing() -> Box<dyn FnOnce()> {
+    Box::new(|| {})
+}
+
 /// The harness's own cost: the same thread spawn, barrier and loop, with no queue in between.
 fn base(iters: u64) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        let barrier = Arc::new(Barrier::new(2));
-        let b = barrier.clone();
-        let producer = std::thread::spawn(move || {
-            b.wait();
-            for i in 0..N {
+    timed(iters, || Hop {
+        produce: Box::new(|| {
+            (0..N).for_each(|i| {
                 std::hint::black_box(candidate(i));
-            }
-        });
-        barrier.wait();
-        let start = Instant::now();
-        for i in 0..N {
-            std::hint::black_box(candidate(i));
+            })
+        }),
+        consume: Box::new(|| {
+            (0..N).for_each(|i| {
+                std::hint::black_box(candidate(i));
+            })
+        }),
+        finish: nothing(),
+    })
+}
+
+fn raw_crossbeam(iters: u64) -> Duration {
+    timed(iters, || {
+        let (tx, rx) = crossbeam_channel::bounded::<PremintCandidate>(2048);
+        Hop {
+            produce: Box::new(move || (0..N).for_each(|i| tx.send(candidate(i)).unwrap())),
+            consume: Box::new(move || {
+                (0..N).for_each(|_| {
+                    std::hint::black_box(rx.recv().unwrap());
+                })
+            }),
+            finish: nothing(),
         }
-        total += start.elapsed();
-        producer.join().unwrap();
-    }
-    total
+    })
 }
 
 /// The seeds' design, the baseline sniffer replaces: a tokio mpsc channel, the producer
 /// `try_send`s and falls back to a blocking send when full, the consumer awaits `recv` on a
 /// tokio runtime.
 fn seed_tokio_mpsc(iters: u64) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
+    timed(iters, || {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<PremintCandidate>(2048);
-        let barrier = Arc::new(Barrier::new(2));
-        let b = barrier.clone();
-        let producer = std::thread::spawn(move || {
-            b.wait();
-            for i in 0..N {
-                match tx.try_send(candidate(i)) {
-                    Ok(()) => {}
-                    Err(tokio::sync::mpsc::error::TrySendError::Full(c)) => {
-                        tx.blocking_send(c).unwrap()
-                    }
-                    Err(e) => panic!("{e}"),
-                }
-            }
-        });
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        barrier.wait();
-        let start = Instant::now();
-        rt.block_on(async {
-            for _ in 0..N {
-                std::hint::black_box(rx.recv().await.unwrap());
-            }
-        });
-        total += start.elapsed();
-        producer.join().unwrap();
-    }
-    total
+        Hop {
+            produce: Box::new(move || {
+                for i in 0..N {
+                    match tx.try_send(candidate(i)) {
+                        Ok(()) => {}
+                        Err(tokio::sync::mpsc::error::TrySendError::Full(c)) => {
+                            tx.blocking_send(c).unwrap()
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }),
+            consume: Box::new(move || {
+                rt.block_on(async {
+                    for _ in 0..N {
+                        std::hint::black_box(rx.recv().await.unwrap());
+                    }
+                })
+            }),
+            finish: nothing(),
+        }
+    })
 }
 
 fn ring_one_hop(iters: u64) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
+    timed(iters, || {
         let ring = Arc::new(StreamRing::new(2048, DropPolicy::Block));
-        let barrier = Arc::new(Barrier::new(2));
-        let (r, b) = (ring.clone(), barrier.clone());
-        let producer = std::thread::spawn(move || {
-            b.wait();
-            for i in 0..N {
-                r.push(candidate(i)).unwrap();
-            }
-        });
-        barrier.wait();
-        let start = Instant::now();
-        for _ in 0..N {
-            std::hint::black_box(ring.pop_deadline(None).unwrap());
+        let r = ring.clone();
+        Hop {
+            produce: Box::new(move || {
+                (0..N).for_each(|i| {
+                    r.push(candidate(i)).unwrap();
+                })
+            }),
+            consume: Box::new(move || {
+                (0..N).for_each(|_| {
+                    std::hint::black_box(ring.pop_deadline(None).unwrap());
+                })
+            }),
+            finish: nothing(),
         }
-        total += start.elapsed();
-        producer.join().unwrap();
-    }
-    total
+    })
 }
 
 fn engine_config(mode: BatchSendMode) -> SnifferConfig {
@@ -149,33 +163,26 @@ fn engine_config(mode: BatchSendMode) -> SnifferConfig {
 }
 
 fn engine_e2e(iters: u64, mode: BatchSendMode) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
+    timed(iters, || {
         let mut engine = Sniffer::builder()
             .config(engine_config(mode))
             .build()
             .unwrap();
         let rx = engine.take_receiver().unwrap();
         let h = engine.ingest_handle();
-        let barrier = Arc::new(Barrier::new(2));
-        let b = barrier.clone();
-        let producer = std::thread::spawn(move || {
-            b.wait();
-            for i in 0..N {
-                h.ingest(candidate(i)).unwrap();
-            }
-        });
-        barrier.wait();
-        let start = Instant::now();
-        for _ in 0..N {
-            std::hint::black_box(rx.recv().unwrap());
+        Hop {
+            produce: Box::new(move || (0..N).for_each(|i| h.ingest(candidate(i)).unwrap())),
+            consume: Box::new(move || {
+                (0..N).for_each(|_| {
+                    std::hint::black_box(rx.recv().unwrap());
+                })
+            }),
+            finish: Box::new(move || {
+                let report = engine.shutdown(Duration::from_secs(5));
+                assert_eq!(report.delivered(), N);
+            }),
         }
-        total += start.elapsed();
-        producer.join().unwrap();
-        let report = engine.shutdown(Duration::from_secs(5));
-        assert_eq!(report.delivered(), N);
-    }
-    total
+    })
 }
 
 fn engine_handler(iters: u64) -> Duration {

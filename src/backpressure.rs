@@ -265,16 +265,18 @@ fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// The default levels, for the tests below.
+#[cfg(test)]
+const LEVELS: Levels = Levels {
+    warn_pct: 80,
+    critical_pct: 95,
+    pause_pct: 80,
+    resume_pct: 40,
+};
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-
-    const LEVELS: Levels = Levels {
-        warn_pct: 80,
-        critical_pct: 95,
-        pause_pct: 80,
-        resume_pct: 40,
-    };
 
     fn gate() -> Gate {
         Gate::new(
@@ -410,13 +412,6 @@ mod tests {
 mod tests {
     use super::*;
     use loom::sync::Arc;
-
-    const LEVELS: Levels = Levels {
-        warn_pct: 80,
-        critical_pct: 95,
-        pause_pct: 80,
-        resume_pct: 40,
-    };
 
     /// Two observers race to pause and one to resume: every pause is counted once, the resume is
     /// counted only after a pause, and a feed waiting for the resume is always woken.

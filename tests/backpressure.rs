@@ -29,13 +29,10 @@ fn try_ingest_reports_backpressure_while_paused_and_resumes() {
     };
     let Stalled {
         engine,
-        entered,
         delivered,
         release: guard,
-    } = stalled_handler(cfg);
+    } = stalled_handler(cfg, tagged(0, 0, Priority::Low));
     let h = engine.ingest_handle();
-    h.ingest(tagged(0, 0, Priority::Low)).unwrap();
-    entered.recv_timeout(Duration::from_secs(10)).unwrap();
     for n in 1..=8 {
         h.ingest(tagged(0, n, Priority::Low)).unwrap();
     }
@@ -75,13 +72,10 @@ fn stale_candidates_are_dropped_exactly_at_enqueue_and_dequeue() {
     };
     let Stalled {
         engine,
-        entered,
         delivered,
         release: guard,
-    } = stalled_handler(cfg);
+    } = stalled_handler(cfg, tagged(0, 100, Priority::Low));
     let h = engine.ingest_handle();
-    h.ingest(tagged(0, 100, Priority::Low)).unwrap();
-    entered.recv_timeout(Duration::from_secs(10)).unwrap();
     // Queued while the batcher is stalled: slots 100..=104.
     for slot in 100..=104 {
         h.ingest(tagged(0, slot, Priority::Low)).unwrap();

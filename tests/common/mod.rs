@@ -58,19 +58,19 @@ pub fn assert_delivery(received: &[PremintCandidate], m: &MetricsSnapshot) {
     }
 }
 
-/// An engine whose handler holds the batcher until the test drops `release`: the batcher takes
-/// the first candidate and stops, so later pushes meet a ring whose content the test knows.
+/// An engine whose handler holds the batcher until the test drops `release`: the batcher has
+/// taken the first candidate and stopped, so later pushes meet an empty ring whose content the
+/// test then knows exactly.
 pub struct Stalled {
     pub engine: sniffer::Sniffer,
-    /// Receives the slot of each candidate as the handler starts on it.
-    pub entered: std::sync::mpsc::Receiver<u64>,
     /// Every candidate the handler completed, in order.
     pub delivered: std::sync::Arc<std::sync::Mutex<Vec<PremintCandidate>>>,
     /// Dropping it lets the handler go on.
     pub release: std::sync::MutexGuard<'static, ()>,
 }
 
-pub fn stalled_handler(cfg: sniffer::SnifferConfig) -> Stalled {
+/// Builds the engine, ingests `first` and returns once the handler holds it.
+pub fn stalled_handler(cfg: sniffer::SnifferConfig, first: PremintCandidate) -> Stalled {
     use std::sync::{mpsc, Arc, Mutex};
     let gate: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
     let release = gate.lock().unwrap();
@@ -87,9 +87,13 @@ pub fn stalled_handler(cfg: sniffer::SnifferConfig) -> Stalled {
         })
         .build()
         .unwrap();
+    engine.ingest_handle().ingest(first).unwrap();
+    let held = entered
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the handler takes the first candidate");
+    assert_eq!(held, first.slot);
     Stalled {
         engine,
-        entered,
         delivered,
         release,
     }
