@@ -6,11 +6,8 @@
 //! closed and its producers are idle every count is final: the shutdown snapshot is exact.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
-
-use crossbeam_utils::CachePadded;
 
 use crate::backpressure::Gate;
 use crate::candidate::{monotonic_ns, PremintCandidate};
@@ -39,7 +36,6 @@ use crate::ring::{DropPolicy, StaleBound, StreamRing};
 pub struct IngestHandle {
     ring: Arc<StreamRing>,
     metrics: Arc<Metrics>,
-    seq: Arc<CachePadded<AtomicU64>>,
     gate: Arc<Gate>,
     stale: Arc<StaleBound>,
 }
@@ -74,7 +70,6 @@ impl IngestHandle {
         IngestHandle {
             ring,
             metrics,
-            seq: Arc::new(CachePadded::new(AtomicU64::new(0))),
             gate,
             stale,
         }
@@ -169,13 +164,13 @@ impl IngestHandle {
         if !self.ring.enter() {
             return Err(Refused::Push(PushError::Closed(c)));
         }
-        c.seq = self.seq.fetch_add(1, Relaxed);
+        let m = &self.metrics.ingest;
+        // Issuing the sequence number counts the candidate as detected, before the push: the
+        // batcher may deliver it before this function returns.
+        c.seq = m.issued.next();
         if c.detected_at_ns == 0 {
             c.detected_at_ns = monotonic_ns();
         }
-        let m = &self.metrics.ingest;
-        // Counted before the push: the batcher may deliver it before this function returns.
-        m.candidates_detected.incr();
         if !self.stale.is_off() && self.stale.stale_at_enqueue(&c, monotonic_ns()) {
             m.dropped_stale.incr();
             self.ring.exit();
@@ -198,10 +193,10 @@ impl IngestHandle {
             }
             Err(PushError::Full(_)) | Err(PushError::Timeout(_)) => {
                 // `block` drops nothing: the caller keeps the candidate, uncounted.
-                m.candidates_detected.sub(1);
+                m.handed_back.incr();
                 m.backpressure_events.incr();
             }
-            Err(PushError::Closed(_)) => m.candidates_detected.sub(1),
+            Err(PushError::Closed(_)) => m.handed_back.incr(),
         }
         self.ring.exit();
         result.map(|_| ()).map_err(Refused::Push)

@@ -69,7 +69,7 @@ impl<'a> FeedSink<'a> {
                 Err(IngestError::Closed(_)) => {
                     // The feed cannot take it back: it was detected and is lost to the shutdown.
                     let m = &self.handle.metrics().ingest;
-                    m.candidates_detected.incr();
+                    m.issued.incr();
                     m.dropped_shutdown.incr();
                     return false;
                 }

@@ -46,9 +46,10 @@ impl Counter {
         self.0.fetch_add(1, Relaxed);
     }
 
+    /// Adds one and returns the value before.
     #[inline]
-    pub(crate) fn sub(&self, n: u64) {
-        self.0.fetch_sub(n, Relaxed);
+    pub(crate) fn next(&self) -> u64 {
+        self.0.fetch_add(1, Relaxed)
     }
 
     #[inline]
@@ -66,8 +67,13 @@ impl Counter {
 pub(crate) struct IngestMetrics {
     pub(crate) tx_seen: Counter,
     pub(crate) tx_malformed: Counter,
-    pub(crate) candidates_detected: Counter,
-    /// `drop_newest` rejections and `block` timeouts.
+    /// Sequence numbers issued: every candidate that entered the ring's gate takes one. Its
+    /// `fetch_add` is the sequence number and the detection count at once (one RMW per push).
+    pub(crate) issued: Counter,
+    /// Issued candidates handed back to the caller uncounted (`block` refusals and timeouts,
+    /// shutdown). `candidates_detected = issued - handed_back`.
+    pub(crate) handed_back: Counter,
+    /// `drop_newest` rejections.
     pub(crate) dropped_full_buffer: Counter,
     pub(crate) dropped_oldest: Counter,
     /// Pushes that found the ring full.
@@ -219,7 +225,10 @@ impl Metrics {
         let dropped_stale = self.batch.dropped_stale.get() + self.ingest.dropped_stale.get();
         let dropped_oldest = self.ingest.dropped_oldest.get();
         let dropped_full_buffer = self.ingest.dropped_full_buffer.get() + send_failures;
-        let candidates_detected = self.ingest.candidates_detected.get();
+        // `handed_back` before `issued`: a hand-back in between is then over-counted in flight,
+        // never under-counted.
+        let handed_back = self.ingest.handed_back.get();
+        let candidates_detected = self.ingest.issued.get().saturating_sub(handed_back);
         let uptime_ms = |ns: u64| (ns != 0).then(|| ns.saturating_sub(self.started_ns) / 1_000_000);
         MetricsSnapshot {
             tx_seen: self.ingest.tx_seen.get(),

@@ -18,7 +18,7 @@ pub(super) fn push(
     loop {
         match ring.queue.push(item) {
             Ok(()) => {
-                ring.not_empty.notify();
+                ring.item_added();
                 return Ok(None);
             }
             Err(back) => item = back,

@@ -12,7 +12,7 @@ pub(super) fn push(
 ) -> Result<Option<PremintCandidate>, PushError> {
     match ring.queue.push(item) {
         Ok(()) => {
-            ring.not_empty.notify();
+            ring.item_added();
             Ok(None)
         }
         Err(item) => Err(PushError::Full(item)),

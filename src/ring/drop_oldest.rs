@@ -10,7 +10,7 @@ use crate::candidate::PremintCandidate;
 pub(super) fn push(ring: &StreamRing, item: PremintCandidate) -> Option<PremintCandidate> {
     let evicted = ring.queue.force_push(item);
     if evicted.is_none() {
-        ring.not_empty.notify();
+        ring.item_added();
     }
     // After an eviction the ring was full, so not empty: a consumer that parked on an empty ring
     // was woken by whichever push made it non-empty, and the fence is not needed here.

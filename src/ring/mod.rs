@@ -253,11 +253,20 @@ impl StreamRing {
         }
     }
 
+    /// Wakes a consumer parked on an empty ring. Spinning and yielding waiters never park, so
+    /// with those strategies the fence is skipped.
+    #[inline]
+    fn item_added(&self) {
+        if self.wait.may_park() {
+            self.not_empty.notify();
+        }
+    }
+
     /// Takes the oldest candidate, if any. Never waits.
     #[inline]
     pub fn try_pop(&self) -> Option<PremintCandidate> {
         let item = self.queue.pop();
-        if item.is_some() && self.policy == DropPolicy::Block {
+        if item.is_some() && self.policy == DropPolicy::Block && self.wait.may_park() {
             self.not_full.notify();
         }
         item

@@ -40,6 +40,14 @@ impl std::str::FromStr for WaitStrategy {
     }
 }
 
+impl WaitStrategy {
+    /// Whether a thread waiting this way may park (and so needs a wake-up).
+    #[inline]
+    pub(crate) fn may_park(self) -> bool {
+        matches!(self, WaitStrategy::Backoff | WaitStrategy::Park)
+    }
+}
+
 /// Spin steps of the backoff: step `k` issues `2^k` spin hints (127 hints in all).
 pub const BACKOFF_SPIN_STEPS: u32 = 7;
 /// How long the backoff keeps yielding before it parks. Long enough that a stream at 100k/s
