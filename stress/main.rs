@@ -34,6 +34,9 @@ struct Args {
     /// Duration of the soak scenario.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     duration: Duration,
+    /// The scenario `soak` repeats until `--duration` has passed.
+    #[arg(long, default_value = "overload_10x")]
+    soak_of: String,
 }
 
 #[derive(Serialize)]
@@ -73,9 +76,13 @@ struct ScenarioJson {
 fn main() -> ExitCode {
     let args = Args::parse();
     let enforce_timing = !args.smoke && std::env::var_os("CI").is_none();
-    let names: Vec<&str> = match args.scenario.as_str() {
-        "all" => scenarios::ALL.to_vec(),
-        one => vec![one],
+    let soak = args.scenario == "soak";
+    let soak_until = std::time::Instant::now() + args.duration;
+    let mut queue: std::collections::VecDeque<String> = match args.scenario.as_str() {
+        "all" => scenarios::ALL.iter().map(|s| s.to_string()).collect(),
+        // Any scenario, repeated until the duration has passed; every round must pass.
+        "soak" => [args.soak_of.clone()].into(),
+        one => [one.to_string()].into(),
     };
     let out_dir = args
         .json
@@ -94,14 +101,25 @@ fn main() -> ExitCode {
     );
     let mut report = Vec::new();
     let mut failed = false;
-    for name in names {
-        let Some(outcome) = scenarios::run_scenario(name, args.smoke, args.duration) else {
+    let mut round = 0;
+    while let Some(scenario) = queue.pop_front() {
+        let Some(outcome) = scenarios::run_scenario(&scenario, args.smoke) else {
             eprintln!(
-                "unknown scenario `{name}` (known: {}, soak)",
+                "unknown scenario `{scenario}` (known: {}, soak)",
                 scenarios::ALL.join(", ")
             );
             return ExitCode::from(2);
         };
+        round += 1;
+        if soak && std::time::Instant::now() < soak_until {
+            queue.push_back(scenario.clone());
+        }
+        let name = if soak {
+            format!("soak/{scenario}#{round}")
+        } else {
+            scenario
+        };
+        let name = name.as_str();
         println!("\n== {name}");
         let mut reasons = Vec::new();
         for b in &outcome.bounds {

@@ -29,7 +29,7 @@ pub(crate) const ALL: &[&str] = &[
     "max_throughput",
 ];
 
-pub(crate) fn run_scenario(name: &str, smoke: bool, soak: Duration) -> Option<Outcome> {
+pub(crate) fn run_scenario(name: &str, smoke: bool) -> Option<Outcome> {
     let scale = |full: Duration, short: Duration| if smoke { short } else { full };
     Some(match name {
         "backpressure" => backpressure(scale(Duration::from_secs(3), Duration::from_millis(400))),
@@ -46,7 +46,6 @@ pub(crate) fn run_scenario(name: &str, smoke: bool, soak: Duration) -> Option<Ou
         }
         "latency" => latency(scale(Duration::from_secs(3), Duration::from_millis(400))),
         "max_throughput" => max_throughput(if smoke { 200_000 } else { 2_000_000 }),
-        "soak" => overload(soak, false),
         _ => return None,
     })
 }
