@@ -50,9 +50,16 @@ pub use feed::decode::{
     decode_pump_event, CreateEvent, Decoded, Decoder, DecoderConfig, Format, LaunchMeta, Malformed,
     PumpEvent, ScoreConfig, Signature, TradeEvent, MAX_LINE_LEN,
 };
-pub use feed::{Feed, FeedPoll, FeedSink, SyntheticConfig, SyntheticFeed};
+pub use feed::{
+    Clock, DedupTable, Expected, Feed, FeedPoll, FeedSink, LineFeed, LinePoll, LineSource,
+    ManualClock, MonotonicClock, PayloadConfig, PayloadGenerator, PayloadMix, PayloadSource,
+    ReaderSource, ReplayConfig, ReplaySource, Sighting, SyntheticConfig, SyntheticFeed,
+    DEDUP_CAPACITY, DEDUP_WINDOW,
+};
 pub use ingest::IngestHandle;
-pub use metrics::{health_line, LatencyHistogram, LatencySummary, MetricsSnapshot};
+pub use metrics::{
+    health_line, FeedSnapshot, LatencyHistogram, LatencySummary, LeadSummary, MetricsSnapshot,
+};
 pub use output::{CandidateReceiver, Handler};
 pub use pinning::machine_cores;
 pub use ring::{DropPolicy, StreamRing, WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};
