@@ -21,9 +21,11 @@ use crate::batch::{
 use crate::candidate::{monotonic_ns, PremintCandidate, Priority};
 use crate::config::SnifferConfig;
 use crate::error::{BuildError, ConfigError};
-use crate::feed::{Feed, FeedPoll, FeedSink};
+use crate::feed::{DedupTable, Feed, FeedPoll, FeedSink};
 use crate::ingest::IngestHandle;
-use crate::metrics::{health_line, LatencyHistogram, Metrics, MetricsSnapshot, MetricsSource};
+use crate::metrics::{
+    health_line, FeedMetrics, LatencyHistogram, Metrics, MetricsSnapshot, MetricsSource,
+};
 use crate::output::{self, CandidateReceiver, Handler, Output};
 use crate::pinning::{pin_current, CorePlan};
 use crate::ring::{DropPolicy, StaleBound, StreamRing, WaitStrategy};
@@ -34,6 +36,8 @@ pub struct SnifferBuilder {
     config: SnifferConfig,
     handler: Option<Handler>,
     feeds: Vec<Box<dyn Feed>>,
+    /// Multi-feed dedup: `None` = on when there are two feeds or more.
+    dedup: Option<bool>,
 }
 
 impl fmt::Debug for SnifferBuilder {
@@ -42,6 +46,7 @@ impl fmt::Debug for SnifferBuilder {
             .field("config", &self.config)
             .field("handler", &self.handler.is_some())
             .field("feeds", &self.feeds.len())
+            .field("dedup", &self.dedup)
             .finish()
     }
 }
@@ -81,6 +86,14 @@ impl SnifferBuilder {
     /// Adds a boxed pull feed.
     pub fn boxed_feed(mut self, feed: Box<dyn Feed>) -> Self {
         self.feeds.push(feed);
+        self
+    }
+
+    /// Turns first-sighting dedup across the pull feeds on or off (default: on with two feeds or
+    /// more). Decoded launches ([`FeedSink::push_decoded`]) are deduplicated by mint and
+    /// signature; the snapshot then lists each feed's wins, duplicates, win share and lead time.
+    pub fn dedup(mut self, on: bool) -> Self {
+        self.dedup = Some(on);
         self
     }
 
@@ -261,9 +274,18 @@ impl SnifferBuilder {
             return Err(e);
         }
 
+        let dedup = self
+            .dedup
+            .unwrap_or(self.feeds.len() >= 2)
+            .then(|| Arc::new(DedupTable::default()));
+        if dedup.is_some() {
+            let feeds = self.feeds.iter().map(|f| FeedMetrics::named(f.name()));
+            let _ = metrics.feeds.set(feeds.collect());
+        }
         for (i, mut feed) in self.feeds.into_iter().enumerate() {
             let feed_id = i as u16;
             let handle = ingest.clone();
+            let dedup = dedup.clone();
             let stop = engine.stop_feeds.clone();
             let running = engine.feeds_running.clone();
             let wait = cfg.wait_strategy;
@@ -273,7 +295,14 @@ impl SnifferBuilder {
             let thread_name = name.clone();
             let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
                 pin_current(core, &thread_name);
-                run_feed(feed.as_mut(), &handle, feed_id, &stop, wait);
+                run_feed(
+                    feed.as_mut(),
+                    &handle,
+                    feed_id,
+                    &stop,
+                    wait,
+                    dedup.as_deref(),
+                );
                 running.fetch_sub(1, Ordering::AcqRel);
             });
             match spawned {
@@ -350,8 +379,9 @@ fn run_feed(
     feed_id: u16,
     stop: &AtomicBool,
     wait: WaitStrategy,
+    dedup: Option<&DedupTable>,
 ) {
-    let mut sink = FeedSink::new(handle, feed_id, stop);
+    let mut sink = FeedSink::new(handle, feed_id, stop).with_dedup(dedup);
     let gate = handle.gate();
     while !stop.load(Ordering::Acquire) {
         gate.observe(handle.ring().len(), monotonic_ns(), &handle.metrics().gate);
@@ -433,6 +463,7 @@ impl Sniffer {
             config: SnifferConfig::default(),
             handler: None,
             feeds: Vec::new(),
+            dedup: None,
         }
     }
 

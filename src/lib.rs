@@ -53,13 +53,18 @@ pub use feed::decode::{
     decode_pump_event, CreateEvent, Decoded, Decoder, DecoderConfig, Format, LaunchMeta, Malformed,
     PumpEvent, ScoreConfig, Signature, TradeEvent, MAX_LINE_LEN,
 };
-pub use feed::{Feed, FeedPoll, FeedSink, SyntheticConfig, SyntheticFeed};
+pub use feed::{
+    Clock, DedupTable, Expected, Feed, FeedPoll, FeedSink, LineFeed, LinePoll, LineSource,
+    ManualClock, MonotonicClock, PayloadConfig, PayloadGenerator, PayloadMix, PayloadSource,
+    ReaderSource, ReplayConfig, ReplaySource, Sighting, SyntheticConfig, SyntheticFeed,
+    DEDUP_CAPACITY, DEDUP_WINDOW,
+};
 #[cfg(feature = "http")]
 pub use http::HttpServer;
 pub use ingest::IngestHandle;
 pub use metrics::{
-    health_line, Health, HealthStatus, LatencyHistogram, LatencySummary, MetricsSnapshot,
-    MetricsSource,
+    health_line, FeedSnapshot, Health, HealthStatus, LatencyHistogram, LatencySummary, LeadSummary,
+    MetricsSnapshot, MetricsSource,
 };
 #[cfg(feature = "tokio")]
 pub use output::CandidateStream;

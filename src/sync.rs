@@ -12,3 +12,23 @@ pub(crate) use loom::sync::{Condvar, Mutex};
 pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Condvar, Mutex};
+
+/// One round of waiting for another thread to finish a short critical step: a few spins, then
+/// yielding the core. Under loom every round yields, which is how loom learns the loop waits.
+#[inline]
+pub(crate) fn spin_wait(round: &mut u32) {
+    #[cfg(loom)]
+    {
+        let _ = round;
+        loom::thread::yield_now();
+    }
+    #[cfg(not(loom))]
+    {
+        if *round < 64 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+        *round = round.saturating_add(1);
+    }
+}

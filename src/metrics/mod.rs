@@ -12,7 +12,9 @@ mod source;
 
 pub use source::{Health, HealthStatus, MetricsSource};
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
@@ -22,6 +24,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::candidate::{monotonic_ns, Priority};
+use crate::feed::decode::Malformed;
 
 /// An HdrHistogram of latencies in nanoseconds.
 pub type LatencyHistogram = Histogram<u64>;
@@ -85,6 +88,41 @@ pub(crate) struct IngestMetrics {
     /// `try_ingest` calls refused because the gate was paused (handed back, not counted as
     /// detected).
     pub(crate) gate_refusals: Counter,
+    /// `tx_malformed` split by reason, indexed like [`Malformed::ALL`] (feeds that know it).
+    pub(crate) malformed_by_reason: [Counter; Malformed::ALL.len()],
+    /// Launches another feed had already delivered (never counted as detected).
+    pub(crate) duplicates: Counter,
+    /// Launches the dedup table had no room to track (delivered).
+    pub(crate) dedup_untracked: Counter,
+    /// Fresh dedup entries evicted to make room (the table is undersized for the load).
+    pub(crate) dedup_evicted_fresh: Counter,
+}
+
+/// Per-feed first-sighting counters, written by that feed's thread (`wins`, `duplicates`) and by
+/// the feed that arrived later (`lead_*`, for the winner's lead). Relaxed: statistics only.
+#[derive(Debug, Default)]
+pub(crate) struct FeedMetrics {
+    pub(crate) name: String,
+    pub(crate) wins: Counter,
+    pub(crate) duplicates: Counter,
+    pub(crate) lead_count: Counter,
+    pub(crate) lead_sum_ns: Counter,
+    pub(crate) lead_max_ns: CachePadded<AtomicU64>,
+}
+
+impl FeedMetrics {
+    pub(crate) fn named(name: &str) -> Self {
+        FeedMetrics {
+            name: name.to_owned(),
+            ..FeedMetrics::default()
+        }
+    }
+
+    pub(crate) fn record_lead(&self, lead_ns: u64) {
+        self.lead_count.incr();
+        self.lead_sum_ns.add(lead_ns);
+        self.lead_max_ns.fetch_max(lead_ns, Relaxed);
+    }
 }
 
 /// Counters written by whoever sends one output lane (the batcher in sync mode, the lane's
@@ -132,6 +170,8 @@ pub(crate) struct Metrics {
     pub(crate) batch: BatchMetrics,
     pub(crate) lanes: [LaneMetrics; 2],
     pub(crate) gate: GateMetrics,
+    /// One entry per pull feed when multi-feed dedup is on; set once by the builder.
+    pub(crate) feeds: OnceLock<Box<[FeedMetrics]>>,
     latency: Mutex<SyncHistogram<u64>>,
     /// Age of candidates when the batcher takes them from the ring.
     age: Mutex<SyncHistogram<u64>>,
@@ -146,6 +186,7 @@ impl Default for Metrics {
             batch: BatchMetrics::default(),
             lanes: Default::default(),
             gate: GateMetrics::default(),
+            feeds: OnceLock::new(),
             latency: Mutex::new(new_histogram().into()),
             age: Mutex::new(new_histogram().into()),
             started: Instant::now(),
@@ -270,8 +311,75 @@ impl Metrics {
             latency_ns: latency,
             age_at_dequeue_ns: age,
             uptime_ms: self.started.elapsed().as_millis() as u64,
+            tx_malformed_by_reason: Malformed::ALL
+                .iter()
+                .zip(&self.ingest.malformed_by_reason)
+                .map(|(m, c)| (m.as_str().to_owned(), c.get()))
+                .collect(),
+            duplicates_dropped: self.ingest.duplicates.get(),
+            dedup_untracked: self.ingest.dedup_untracked.get(),
+            dedup_evicted_fresh: self.ingest.dedup_evicted_fresh.get(),
+            feeds: self.feed_snapshots(),
         }
     }
+
+    fn feed_snapshots(&self) -> Vec<FeedSnapshot> {
+        let Some(feeds) = self.feeds.get() else {
+            return Vec::new();
+        };
+        let total_wins: u64 = feeds.iter().map(|f| f.wins.get()).sum();
+        feeds
+            .iter()
+            .enumerate()
+            .map(|(id, f)| {
+                let (wins, count) = (f.wins.get(), f.lead_count.get());
+                FeedSnapshot {
+                    id: id as u16,
+                    name: f.name.clone(),
+                    wins,
+                    duplicates: f.duplicates.get(),
+                    win_share: if total_wins == 0 {
+                        0.0
+                    } else {
+                        wins as f64 / total_wins as f64
+                    },
+                    lead_ns: LeadSummary {
+                        count,
+                        mean: f.lead_sum_ns.get().checked_div(count).unwrap_or(0),
+                        max: f.lead_max_ns.load(Relaxed),
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+/// How much earlier a feed saw the launches it won than the feeds whose copies came later.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadSummary {
+    /// Late copies this feed led (one per duplicate another feed delivered).
+    pub count: u64,
+    /// Mean lead, ns.
+    pub mean: u64,
+    /// Largest lead, ns.
+    pub max: u64,
+}
+
+/// One feed's share of first sightings (multi-feed dedup).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedSnapshot {
+    /// The feed's id (its position in the builder).
+    pub id: u16,
+    /// The feed's name.
+    pub name: String,
+    /// Launches this feed saw first (delivered from it).
+    pub wins: u64,
+    /// Launches this feed saw after another feed (dropped as duplicates).
+    pub duplicates: u64,
+    /// `wins` over the wins of every feed (0 when none).
+    pub win_share: f64,
+    /// This feed's lead over the later copies.
+    pub lead_ns: LeadSummary,
 }
 
 /// Percentiles of detection-to-delivery latency, in nanoseconds.
@@ -383,6 +491,22 @@ pub struct MetricsSnapshot {
     pub age_at_dequeue_ns: LatencySummary,
     /// Time since the engine started.
     pub uptime_ms: u64,
+    /// `tx_malformed` by reason ([`Malformed::as_str`] names, every reason listed), for the inputs
+    /// whose feeds decode real formats.
+    #[serde(default)]
+    pub tx_malformed_by_reason: BTreeMap<String, u64>,
+    /// Launches dropped because another feed delivered them first (not in `candidates_detected`).
+    #[serde(default)]
+    pub duplicates_dropped: u64,
+    /// Launches the dedup table had no room to track (delivered, possibly twice).
+    #[serde(default)]
+    pub dedup_untracked: u64,
+    /// Fresh dedup entries evicted to make room: a late copy of one of them is delivered again.
+    #[serde(default)]
+    pub dedup_evicted_fresh: u64,
+    /// Per-feed wins, duplicates, win share and lead time; empty without multi-feed dedup.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<FeedSnapshot>,
 }
 
 impl MetricsSnapshot {

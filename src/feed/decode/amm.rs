@@ -31,8 +31,8 @@ pub(crate) const WSOL: Pubkey = Pubkey([
 
 pub(crate) const CREATE_POOL_DISC: [u8; 8] = [0xe9, 0x92, 0xd1, 0x8e, 0xcf, 0x68, 0x40, 0xbc];
 /// `initialize2` data: tag 1, nonce u8, open_time u64, init_pc_amount u64, init_coin_amount u64.
-const INITIALIZE2_TAG: u8 = 1;
-const INITIALIZE2_LEN: usize = 1 + 1 + 8 * 3;
+pub(crate) const INITIALIZE2_TAG: u8 = 1;
+pub(crate) const INITIALIZE2_LEN: usize = 1 + 1 + 8 * 3;
 
 /// Where a pool launch keeps its mints and its creator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,13 +19,13 @@
 //! (quadratic) decode. A [`Decoder`] keeps its scratch buffers between lines, so once warmed the
 //! `logsNotification` path does not allocate.
 
-mod amm;
+pub(crate) mod amm;
 mod b58;
 mod borsh;
 mod detect;
 mod json;
 mod malformed;
-mod pump;
+pub(crate) mod pump;
 mod record;
 mod score;
 mod wire;

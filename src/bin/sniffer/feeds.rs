@@ -1,0 +1,290 @@
+//! Feed construction for `sniffer run --feed ...` and the `sniffer decode FILE` command.
+//!
+//! Feed specs: `synthetic` (the fast candidate generator; `--synthetic payloads` switches it to
+//! real-format lines), `synthetic:payloads`, `replay:PATH` (a recording at its recorded pace
+//! times `--speed`, a plain JSON-lines file flat out or at `--plain-rate`), `stdin`. `--feed` may
+//! be repeated: the engine then deduplicates launches across feeds (first sighting wins).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use sniffer::{
+    DecoderConfig, Feed, Format, LineFeed, LinePoll, LineSource, Malformed, PayloadConfig,
+    ReplayConfig, ReplaySource, SyntheticConfig, SyntheticFeed, MAX_LINE_LEN,
+};
+
+use super::UsageError;
+
+/// What `--feed synthetic` generates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SyntheticKind {
+    /// Candidates straight into the ring (no decoding): the load generator.
+    Fast,
+    /// Real-format lines through the decoder.
+    Payloads,
+}
+
+/// Options of the line-based feeds.
+#[derive(Args, Debug)]
+pub(crate) struct FeedArgs {
+    /// Input format of decoded feeds.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: Format,
+    /// Replay pace multiplier (1 = as recorded, 0 = flat out).
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Lines per second for plain (unrecorded) replay files, times --speed; 0 = flat out.
+    #[arg(long, default_value_t = 0)]
+    plain_rate: u64,
+    /// Record what each decoded feed received, with receive times (PATH, or PATH.<id> with
+    /// several feeds); replay it with --feed replay:PATH.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// What `--feed synthetic` generates.
+    #[arg(long, value_enum, default_value = "fast")]
+    synthetic: SyntheticKind,
+    /// Percentage of malformed lines of the payload generator.
+    #[arg(long, default_value_t = 0.0)]
+    malformed_pct: f64,
+    /// Payload bursts: one every this often (humantime).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    burst_every: Option<Duration>,
+    /// Length of each payload burst.
+    #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
+    burst_len: Duration,
+    /// Rate multiplier during a payload burst.
+    #[arg(long, default_value_t = 10)]
+    burst_factor: u32,
+    /// Seed of the synthetic generators.
+    #[arg(long, default_value_t = 0x5eed_cafe)]
+    seed: u64,
+    /// Longest input line accepted, bytes; longer lines are skipped and counted as too_long.
+    #[arg(long, default_value_t = MAX_LINE_LEN)]
+    max_line_len: usize,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::from_name(s).ok_or_else(|| format!("unknown format `{s}` (auto, logs, tx, block)"))
+}
+
+/// The synthetic settings that `run` already had.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Synthetic {
+    pub(crate) rate: u64,
+    pub(crate) duration: Duration,
+    pub(crate) high_pct: u8,
+}
+
+impl FeedArgs {
+    fn decoder(&self) -> DecoderConfig {
+        DecoderConfig {
+            format: self.format,
+            max_line_len: self.max_line_len,
+            ..DecoderConfig::default()
+        }
+    }
+}
+
+/// Builds the feeds named by `specs`.
+pub(crate) fn build(
+    specs: &[String],
+    args: &FeedArgs,
+    syn: Synthetic,
+) -> Result<Vec<Box<dyn Feed>>, UsageError> {
+    if !(args.speed.is_finite() && args.speed >= 0.0) {
+        return Err(UsageError(format!(
+            "--speed must be >= 0, got {}",
+            args.speed
+        )));
+    }
+    if !(0.0..=100.0).contains(&args.malformed_pct) {
+        return Err(UsageError(format!(
+            "--malformed-pct must be in 0..=100, got {}",
+            args.malformed_pct
+        )));
+    }
+    if args.max_line_len == 0 {
+        return Err(UsageError("--max-line-len must be > 0".into()));
+    }
+    let mut feeds: Vec<Box<dyn Feed>> = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let line_feed = match spec.as_str() {
+            "synthetic" if args.synthetic == SyntheticKind::Fast => {
+                if args.record.is_some() {
+                    return Err(UsageError(
+                        "--record needs a decoded feed (the fast synthetic feed has no lines; \
+                         use --synthetic payloads)"
+                            .into(),
+                    ));
+                }
+                feeds.push(Box::new(SyntheticFeed::new(SyntheticConfig {
+                    rate: syn.rate,
+                    duration: syn.duration,
+                    max_candidates: None,
+                    high_pct: syn.high_pct,
+                    seed: args.seed,
+                })));
+                continue;
+            }
+            "synthetic" | "synthetic:payloads" => LineFeed::payloads(
+                PayloadConfig {
+                    seed: args.seed,
+                    rate: syn.rate,
+                    duration: syn.duration,
+                    max_lines: None,
+                    burst_every: args.burst_every,
+                    burst_len: args.burst_len,
+                    burst_factor: args.burst_factor,
+                    malformed_pct: args.malformed_pct,
+                    ..PayloadConfig::default()
+                },
+                args.decoder(),
+            ),
+            "stdin" => LineFeed::stdin(args.decoder())
+                .map_err(|e| UsageError(format!("stdin feed: {e}")))?,
+            s => match s.strip_prefix("replay:") {
+                Some(path) if !path.is_empty() => {
+                    let cfg = ReplayConfig {
+                        speed: args.speed,
+                        plain_rate: args.plain_rate,
+                        ..ReplayConfig::default()
+                    };
+                    LineFeed::replay(Path::new(path), cfg, args.decoder())
+                        .map_err(|e| UsageError(format!("cannot read {path}: {e}")))?
+                }
+                _ => {
+                    return Err(UsageError(format!(
+                        "unknown feed `{spec}` (synthetic, synthetic:payloads, replay:PATH, stdin)"
+                    )))
+                }
+            },
+        };
+        let line_feed = match &args.record {
+            Some(path) => {
+                let path = if specs.len() > 1 {
+                    PathBuf::from(format!("{}.{i}", path.display()))
+                } else {
+                    path.clone()
+                };
+                line_feed
+                    .record_to(&path)
+                    .map_err(|e| UsageError(format!("cannot create {}: {e}", path.display())))?
+            }
+            None => line_feed,
+        };
+        feeds.push(Box::new(line_feed));
+    }
+    Ok(feeds)
+}
+
+/// `sniffer decode FILE`.
+#[derive(Args, Debug)]
+pub(crate) struct DecodeArgs {
+    /// A JSON-lines file (logsNotification, getTransaction, blockNotification) or a recording.
+    file: PathBuf,
+    /// Input format.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: Format,
+    /// Longest input line accepted, bytes.
+    #[arg(long, default_value_t = MAX_LINE_LEN)]
+    max_line_len: usize,
+}
+
+/// Prints one JSON line per decoded launch; a summary with per-reason malformed counts goes to
+/// stderr. Exit 2 when the file cannot be read.
+pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
+    let path = &args.file;
+    let cfg = ReplayConfig {
+        speed: 0.0,
+        plain_rate: 0,
+        max_line_len: args.max_line_len,
+    };
+    let mut src = ReplaySource::open(path, cfg)
+        .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
+    let mut dec = sniffer::Decoder::with_config(DecoderConfig {
+        format: args.format,
+        max_line_len: args.max_line_len,
+        ..DecoderConfig::default()
+    });
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut line, mut found) = (Vec::new(), Vec::new());
+    let (mut lines, mut launches) = (0u64, 0u64);
+    let mut malformed = [0u64; Malformed::ALL.len()];
+    let mut count = |m: Malformed| {
+        if let Some(i) = Malformed::ALL.iter().position(|x| *x == m) {
+            malformed[i] += 1;
+        }
+    };
+    loop {
+        match src.next_line(&mut line) {
+            LinePoll::Line => {
+                lines += 1;
+                found.clear();
+                match dec.decode_line(&line, &mut found) {
+                    Ok(_) => {
+                        for d in &found {
+                            launches += 1;
+                            let c = &d.candidate;
+                            let v = serde_json::json!({
+                                "mint": c.mint,
+                                "creator": c.creator,
+                                "slot": c.slot,
+                                "kind": c.kind,
+                                "score": c.score,
+                                "priority": c.priority,
+                                "creator_buy_lamports": c.creator_buy_lamports,
+                                "signature": d.signature,
+                                "name": d.meta.name(),
+                                "symbol": d.meta.symbol(),
+                                "uri": d.meta.uri(),
+                            });
+                            match writeln!(out, "{v}") {
+                                Ok(()) => {}
+                                // The reader went away (`| head`): nothing left to do.
+                                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                                    return Ok(ExitCode::SUCCESS)
+                                }
+                                Err(e) => return Err(e).context("writing to stdout"),
+                            }
+                        }
+                    }
+                    Err(m) => count(m),
+                }
+            }
+            LinePoll::TooLong => {
+                lines += 1;
+                count(Malformed::TooLong);
+            }
+            LinePoll::Pending | LinePoll::Idle => {}
+            LinePoll::Finished => break,
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        r => r.context("writing to stdout")?,
+    }
+    if let Some(e) = src.read_error() {
+        return Err(UsageError(format!("cannot read {}: {e}", path.display())).into());
+    }
+    let reasons: serde_json::Map<String, serde_json::Value> = Malformed::ALL
+        .iter()
+        .zip(malformed)
+        .filter(|(_, n)| *n > 0)
+        .map(|(m, n)| (m.as_str().to_owned(), n.into()))
+        .collect();
+    eprintln!(
+        "{}",
+        serde_json::json!({
+            "lines": lines,
+            "candidates": launches,
+            "malformed": malformed.iter().sum::<u64>(),
+            "malformed_by_reason": reasons,
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}

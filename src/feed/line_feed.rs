@@ -1,0 +1,212 @@
+//! [`LineFeed`]: a [`Feed`] made of a [`LineSource`] and a [`Decoder`]: every line is counted in
+//! `tx_seen`, decoded, and either pushed (one candidate per launch, through the sink's dedup) or
+//! counted in `tx_malformed` with its reason. Optionally records every line it received, with its
+//! receive time, in the format of `record.rs`.
+//!
+//! One poll handles at most [`MAX_LINES_PER_POLL`] lines and [`MAX_STEPS_PER_POLL`] partial reads
+//! (one bounded chunk each), so it returns within about a millisecond and the engine notices a
+//! shutdown.
+
+use std::io;
+use std::path::Path;
+
+use super::lines::{LinePoll, LineSource};
+use super::payload::{PayloadConfig, PayloadSource};
+use super::record::Recorder;
+use super::replay::{ReplayConfig, ReplaySource};
+use super::stdin::ReaderSource;
+use super::{Feed, FeedPoll, FeedSink};
+use crate::candidate::monotonic_ns;
+use crate::feed::decode::{Decoded, Decoder, DecoderConfig, Malformed};
+
+/// Lines decoded per poll at most.
+pub(crate) const MAX_LINES_PER_POLL: usize = 256;
+/// Partial reads (64 KiB chunks) per poll at most.
+pub(crate) const MAX_STEPS_PER_POLL: usize = 16;
+
+/// A line source decoded into candidates.
+///
+/// Dropping it flushes the recording, if any (errors are logged, not returned; the feed also
+/// flushes when its source finishes). Dropping a stdin feed lets its reader thread end (see
+/// [`ReaderSource`]).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sniffer::{DecoderConfig, LineFeed, PayloadConfig, Sniffer};
+///
+/// let feed = LineFeed::payloads(
+///     PayloadConfig { rate: 0, max_lines: Some(500), malformed_pct: 10.0, ..Default::default() },
+///     DecoderConfig::default(),
+/// );
+/// let mut engine = Sniffer::builder().feed(feed).build()?;
+/// let rx = engine.take_receiver().unwrap();
+/// engine.wait_feeds(Duration::from_secs(30));
+/// let report = engine.shutdown(Duration::from_secs(5));
+/// let m = &report.metrics;
+/// assert_eq!(m.tx_seen, 500);
+/// assert!(m.tx_malformed > 0 && m.candidates_sent > 0);
+/// assert_eq!(m.tx_malformed, m.tx_malformed_by_reason.values().sum::<u64>());
+/// assert_eq!(rx.try_iter().count() as u64, m.candidates_sent);
+/// assert!(m.accounting_holds());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct LineFeed {
+    name: String,
+    source: Box<dyn LineSource>,
+    decoder: Decoder,
+    line: Vec<u8>,
+    out: Vec<Decoded>,
+    recorder: Option<Recorder>,
+    /// Receive time of the recording's origin: the first poll.
+    record_start_ns: Option<u64>,
+}
+
+impl std::fmt::Debug for LineFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineFeed")
+            .field("name", &self.name)
+            .field("decoder", &self.decoder)
+            .field("recording", &self.recorder.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LineFeed {
+    /// Decodes the lines of `source`.
+    pub fn new(source: impl LineSource, decoder: DecoderConfig) -> Self {
+        LineFeed {
+            name: source.name().to_owned(),
+            source: Box::new(source),
+            decoder: Decoder::with_config(decoder),
+            line: Vec::new(),
+            out: Vec::new(),
+            recorder: None,
+            record_start_ns: None,
+        }
+    }
+
+    /// Replays a file (a recording at its pace, a plain file flat out or at `plain_rate`). The
+    /// decoder's `max_line_len` caps the lines.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error when the file cannot be opened or read.
+    pub fn replay(path: &Path, replay: ReplayConfig, decoder: DecoderConfig) -> io::Result<Self> {
+        let replay = ReplayConfig {
+            max_line_len: decoder.max_line_len,
+            ..replay
+        };
+        Ok(Self::new(ReplaySource::open(path, replay)?, decoder))
+    }
+
+    /// Reads the process's standard input on a reader thread.
+    ///
+    /// # Errors
+    ///
+    /// The error of spawning the reader thread.
+    pub fn stdin(decoder: DecoderConfig) -> io::Result<Self> {
+        Ok(Self::new(
+            ReaderSource::stdin(decoder.max_line_len)?,
+            decoder,
+        ))
+    }
+
+    /// Generated real-format lines.
+    pub fn payloads(cfg: PayloadConfig, decoder: DecoderConfig) -> Self {
+        Self::new(PayloadSource::new(cfg), decoder)
+    }
+
+    /// Also writes every line received, with its receive time, to `path` (truncated first).
+    ///
+    /// # Errors
+    ///
+    /// The I/O error when the file cannot be created.
+    pub fn record_to(mut self, path: &Path) -> io::Result<Self> {
+        self.recorder = Some(Recorder::create(path)?);
+        Ok(self)
+    }
+
+    fn record(&mut self, now: u64, too_long: bool) {
+        let Some(rec) = &mut self.recorder else {
+            return;
+        };
+        let at = now.saturating_sub(*self.record_start_ns.get_or_insert(now));
+        let r = if too_long {
+            rec.too_long(at)
+        } else {
+            rec.line(at, &self.line)
+        };
+        if let Err(e) = r {
+            tracing::warn!(feed = %self.name, error = %e, "recording failed; recording stops");
+            self.recorder = None;
+        }
+    }
+
+    fn finish_recording(&mut self) {
+        if let Some(rec) = &mut self.recorder {
+            if let Err(e) = rec.flush() {
+                tracing::warn!(feed = %self.name, error = %e, "flushing the recording failed");
+            }
+        }
+    }
+}
+
+impl Feed for LineFeed {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn poll(&mut self, sink: &mut FeedSink<'_>) -> FeedPoll {
+        if self.recorder.is_some() && self.record_start_ns.is_none() {
+            self.record_start_ns = Some(monotonic_ns());
+        }
+        let (mut lines, mut steps) = (0, 0);
+        loop {
+            match self.source.next_line(&mut self.line) {
+                LinePoll::Line => {
+                    let now = monotonic_ns();
+                    self.record(now, false);
+                    sink.tx_seen(1);
+                    self.out.clear();
+                    match self.decoder.decode_line(&self.line, &mut self.out) {
+                        Ok(_) => {
+                            for d in &self.out {
+                                sink.push_decoded(d, now);
+                            }
+                        }
+                        Err(m) => sink.malformed_reason(m),
+                    }
+                }
+                LinePoll::TooLong => {
+                    self.record(monotonic_ns(), true);
+                    sink.tx_seen(1);
+                    sink.malformed_reason(Malformed::TooLong);
+                }
+                LinePoll::Pending => {
+                    steps += 1;
+                    if steps >= MAX_STEPS_PER_POLL {
+                        return FeedPoll::Ready;
+                    }
+                    continue;
+                }
+                LinePoll::Idle => {
+                    return if lines > 0 {
+                        FeedPoll::Ready
+                    } else {
+                        FeedPoll::Idle
+                    };
+                }
+                LinePoll::Finished => {
+                    self.finish_recording();
+                    return FeedPoll::Finished;
+                }
+            }
+            lines += 1;
+            if lines >= MAX_LINES_PER_POLL || sink.should_stop() {
+                return FeedPoll::Ready;
+            }
+        }
+    }
+}
