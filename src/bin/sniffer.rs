@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use sniffer::{
-    health_line, BatchSendMode, DropPolicy, MetricsSnapshot, Sniffer, SnifferConfig, WaitStrategy,
-};
+use sniffer::{health_line, MetricsSnapshot, Sniffer, SnifferConfig};
 
 // A crate root resolves `mod` paths from its own directory (src/bin/), hence the explicit path.
 #[path = "sniffer/feeds.rs"]
@@ -47,56 +45,100 @@ enum Command {
     Decode(feeds::DecodeArgs),
 }
 
+/// Examples printed under `sniffer run --help`.
+const RUN_EXAMPLES: &str = "\
+Examples:
+  sniffer run                                          100k/s synthetic candidates for 3 s
+  sniffer run --rate 0 --duration 10s --mode async     flat out, one sender thread per lane
+  sniffer run --policy block --consumer-delay 20ms     a slow bot: backpressure, nothing dropped
+  sniffer run --feed replay:day.rec --speed 10         a recording at 10x its pace
+  sniffer run --feed synthetic:payloads --malformed-pct 5 --record out.rec
+  sniffer run --feed replay:a.jsonl --feed replay:b.jsonl   two feeds, first sighting wins
+  sniffer run --metrics-json m.json --metrics-interval 1s --http 127.0.0.1:9898
+
+Every configuration key (see examples/sniffer.example.toml) can also be set with --config FILE or
+a SNIFFER_<KEY> environment variable; flags win over both. Logs go to stderr (SNIFFER_LOG sets the
+filter), the final metrics JSON to stdout. SIGINT/SIGTERM drain and write the final metrics; a
+second signal exits at once. Exit codes: 0 ok, 2 bad usage/config/input, 1 runtime failure.";
+
 #[derive(Args, Debug)]
+#[command(after_help = RUN_EXAMPLES)]
 struct RunArgs {
     /// TOML config file; SNIFFER_<KEY> environment variables override it, flags override both.
-    #[arg(long)]
+    #[arg(long, env = "SNIFFER_CONFIG")]
     config: Option<PathBuf>,
     /// Input feed: `synthetic`, `synthetic:payloads`, `replay:PATH` or `stdin`; repeat for
     /// several feeds at once (launches deduplicated across them, first sighting wins).
-    #[arg(long, default_value = "synthetic")]
+    #[arg(
+        long,
+        env = "SNIFFER_FEED",
+        value_delimiter = ',',
+        default_value = "synthetic"
+    )]
     feed: Vec<String>,
     #[command(flatten)]
     feed_opts: feeds::FeedArgs,
     /// Synthetic feed rate in candidates per second (0 = flat out).
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, env = "SNIFFER_RATE", default_value_t = 100_000)]
     rate: u64,
     /// How long the synthetic feed produces (humantime: 3s, 500ms).
-    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SNIFFER_DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
     duration: Duration,
     /// Percentage of High-priority synthetic candidates.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
+    #[arg(long, env = "SNIFFER_HIGH_PCT", default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
     high_pct: u8,
     /// The consumer sleeps this long after each batch it takes (simulates a slow bot).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SNIFFER_CONSUMER_DELAY", value_parser = humantime::parse_duration)]
     consumer_delay: Option<Duration>,
-    /// Overflow policy of the stream ring.
-    #[arg(long)]
-    policy: Option<DropPolicy>,
-    /// Batch send mode.
-    #[arg(long)]
-    mode: Option<BatchSendMode>,
-    /// Wait strategy of idle threads.
-    #[arg(long)]
-    wait: Option<WaitStrategy>,
-    /// Stream ring capacity.
+    /// Overflow policy of the stream ring [config: drop_policy].
+    #[arg(long, value_parser = ["drop_newest", "drop_oldest", "block"])]
+    policy: Option<String>,
+    /// Batch send mode [config: batch_send_mode].
+    #[arg(long, value_parser = ["sync", "async"])]
+    mode: Option<String>,
+    /// Wait strategy of idle threads [config: wait_strategy].
+    #[arg(long, value_parser = ["backoff", "spin", "yield", "park"])]
+    wait: Option<String>,
+    /// Stream ring capacity [config: stream_buffer_capacity].
     #[arg(long)]
     capacity: Option<usize>,
-    /// Batch size.
+    /// Batch size [config: batch_size].
     #[arg(long)]
     batch_size: Option<usize>,
-    /// Graceful shutdown timeout.
+    /// Graceful shutdown timeout [config: graceful_shutdown_timeout].
     #[arg(long, value_parser = humantime::parse_duration)]
     shutdown_timeout: Option<Duration>,
-    /// Interval of the health line.
+    /// Interval of the health line [config: health_interval].
     #[arg(long, value_parser = humantime::parse_duration)]
     health_interval: Option<Duration>,
-    /// Write the metrics snapshot (JSON) here: periodically with --metrics-interval, and at the end.
-    #[arg(long)]
+    /// Write the metrics snapshot (JSON) here, atomically: periodically with --metrics-interval,
+    /// and at the end.
+    #[arg(long, env = "SNIFFER_METRICS_JSON")]
     metrics_json: Option<PathBuf>,
     /// Interval of periodic metrics dumps.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SNIFFER_METRICS_INTERVAL", value_parser = humantime::parse_duration)]
     metrics_interval: Option<Duration>,
+    /// Serve /metrics (Prometheus) and /health (JSON) on this address (needs the `http` feature).
+    #[arg(long, env = "SNIFFER_HTTP")]
+    http: Option<String>,
+    /// Show a progress bar on stderr: auto (when stderr is a terminal), always, never.
+    #[arg(long, env = "SNIFFER_PROGRESS", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    progress: String,
+}
+
+/// The `SNIFFER_*` names the CLI's own flags read; the configuration loader skips them.
+fn cli_env_names() -> Vec<String> {
+    use clap::CommandFactory;
+    let mut names = Vec::new();
+    let cmd = Cli::command();
+    for sub in cmd.get_subcommands() {
+        for arg in sub.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                names.push(env.to_string_lossy().into_owned());
+            }
+        }
+    }
+    names
 }
 
 /// An error that maps to exit code 2 (bad usage, config or input).
@@ -158,16 +200,25 @@ fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
 }
 
 fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
-    let mut cfg =
-        SnifferConfig::load(args.config.as_deref()).map_err(|e| UsageError(e.to_string()))?;
-    if let Some(p) = args.policy {
-        cfg.drop_policy = p;
+    let text = match &args.config {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| UsageError(format!("cannot read config file {}: {e}", p.display())))?,
+        None => String::new(),
+    };
+    let own = cli_env_names();
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| !own.contains(k));
+    let mut cfg = SnifferConfig::from_sources(&text, env).map_err(|e| UsageError(e.to_string()))?;
+    let parse = |v: &str| v.parse().map_err(UsageError);
+    if let Some(p) = &args.policy {
+        cfg.drop_policy = parse(p)?;
     }
-    if let Some(m) = args.mode {
-        cfg.batch_send_mode = m;
+    if let Some(m) = &args.mode {
+        cfg.batch_send_mode = m.parse().map_err(UsageError)?;
     }
-    if let Some(w) = args.wait {
-        cfg.wait_strategy = w;
+    if let Some(w) = &args.wait {
+        cfg.wait_strategy = w.parse().map_err(UsageError)?;
     }
     if let Some(c) = args.capacity {
         cfg.stream_buffer_capacity = c;
@@ -212,6 +263,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .fold(builder, |b, f| b.boxed_feed(f))
         .build()?;
     let rx = engine.take_receiver().context("engine has no receiver")?;
+    let _http = start_http(args.http.as_deref(), &engine)?;
+    let progress = progress_bar(&args.progress, &args.feed, args.duration);
     let received = Arc::new(AtomicU64::new(0));
     let consumer_done = Arc::new(AtomicBool::new(false));
     let consumer = {
@@ -241,6 +294,19 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let first = engine.snapshot();
     while !engine.feeds_finished() && signals.load(Ordering::SeqCst) == 0 {
         std::thread::sleep(Duration::from_millis(10));
+        if !progress.is_hidden() {
+            let m = engine.snapshot();
+            progress.set_position(started.elapsed().as_millis() as u64);
+            progress.set_message(format!(
+                "seen {} sent {} dropped {} ring {}/{}{}",
+                m.tx_seen,
+                m.candidates_sent,
+                m.dropped_total(),
+                m.stream_buffer_depth,
+                m.stream_buffer_capacity,
+                if m.paused { " PAUSED" } else { "" }
+            ));
+        }
         if let (Some(path), Some(every)) = (&args.metrics_json, args.metrics_interval) {
             if last_dump.elapsed() >= every {
                 write_json_atomically(path, &engine.snapshot())?;
@@ -248,6 +314,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    progress.finish_and_clear();
     if signals.load(Ordering::SeqCst) > 0 {
         tracing::info!("signal received: draining");
     }
@@ -280,6 +347,57 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "http")]
+fn start_http(addr: Option<&str>, engine: &Sniffer) -> anyhow::Result<Option<sniffer::HttpServer>> {
+    let Some(addr) = addr else { return Ok(None) };
+    let server = sniffer::HttpServer::start(addr, engine.metrics_source())
+        .map_err(|e| UsageError(format!("--http {addr}: {e}")))?;
+    tracing::info!(addr = %server.local_addr(), "serving /metrics and /health");
+    Ok(Some(server))
+}
+
+#[cfg(not(feature = "http"))]
+fn start_http(addr: Option<&str>, _engine: &Sniffer) -> anyhow::Result<Option<()>> {
+    match addr {
+        None => Ok(None),
+        Some(_) => Err(UsageError(
+            "--http needs the HTTP listener: build with `cargo build --release --features http`"
+                .into(),
+        )
+        .into()),
+    }
+}
+
+/// A progress bar on stderr: elapsed time against the synthetic duration (a spinner for other
+/// feeds), hidden when stderr is not a terminal unless asked for.
+fn progress_bar(mode: &str, feeds: &[String], duration: Duration) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let visible = match mode {
+        "always" => true,
+        "never" => false,
+        _ => std::io::stderr().is_terminal(),
+    };
+    if !visible {
+        return indicatif::ProgressBar::hidden();
+    }
+    let timed = feeds.iter().all(|f| f.starts_with("synthetic"));
+    let bar = if timed {
+        indicatif::ProgressBar::new(duration.as_millis() as u64)
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
+    let template = if timed {
+        "{elapsed_precise} [{bar:30}] {percent:>3}% {msg}"
+    } else {
+        "{spinner} {elapsed_precise} {msg}"
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(10));
+    bar
 }
 
 /// Writes JSON to a temporary file beside `path`, then renames it: readers never see half a file.

@@ -32,38 +32,38 @@ pub(crate) enum SyntheticKind {
 #[derive(Args, Debug)]
 pub(crate) struct FeedArgs {
     /// Input format of decoded feeds.
-    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    #[arg(long, env = "SNIFFER_FORMAT", default_value = "auto", value_parser = parse_format)]
     format: Format,
     /// Replay pace multiplier (1 = as recorded, 0 = flat out).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, env = "SNIFFER_SPEED", default_value_t = 1.0)]
     speed: f64,
     /// Lines per second for plain (unrecorded) replay files, times --speed; 0 = flat out.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, env = "SNIFFER_PLAIN_RATE", default_value_t = 0)]
     plain_rate: u64,
     /// Record what each decoded feed received, with receive times (PATH, or PATH.<id> with
     /// several feeds); replay it with --feed replay:PATH.
-    #[arg(long)]
+    #[arg(long, env = "SNIFFER_RECORD")]
     record: Option<PathBuf>,
     /// What `--feed synthetic` generates.
-    #[arg(long, value_enum, default_value = "fast")]
+    #[arg(long, env = "SNIFFER_SYNTHETIC", value_enum, default_value = "fast")]
     synthetic: SyntheticKind,
     /// Percentage of malformed lines of the payload generator.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, env = "SNIFFER_MALFORMED_PCT", default_value_t = 0.0)]
     malformed_pct: f64,
     /// Payload bursts: one every this often (humantime).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SNIFFER_BURST_EVERY", value_parser = humantime::parse_duration)]
     burst_every: Option<Duration>,
     /// Length of each payload burst.
-    #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SNIFFER_BURST_LEN", default_value = "100ms", value_parser = humantime::parse_duration)]
     burst_len: Duration,
     /// Rate multiplier during a payload burst.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "SNIFFER_BURST_FACTOR", default_value_t = 10)]
     burst_factor: u32,
     /// Seed of the synthetic generators.
-    #[arg(long, default_value_t = 0x5eed_cafe)]
+    #[arg(long, env = "SNIFFER_SEED", default_value_t = 0x5eed_cafe)]
     seed: u64,
     /// Longest input line accepted, bytes; longer lines are skipped and counted as too_long.
-    #[arg(long, default_value_t = MAX_LINE_LEN)]
+    #[arg(long, env = "SNIFFER_MAX_LINE_LEN", default_value_t = MAX_LINE_LEN)]
     max_line_len: usize,
 }
 
