@@ -73,6 +73,21 @@ struct ScenarioJson {
     figures: std::collections::BTreeMap<String, f64>,
 }
 
+/// A spinner on stderr while a scenario runs, when stderr is a terminal (hidden otherwise).
+fn spinner(scenario: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
+        bar.set_style(style);
+    }
+    bar.set_message(format!("running {scenario}"));
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let enforce_timing = !args.smoke && std::env::var_os("CI").is_none();
@@ -103,7 +118,10 @@ fn main() -> ExitCode {
     let mut failed = false;
     let mut round = 0;
     while let Some(scenario) = queue.pop_front() {
-        let Some(outcome) = scenarios::run_scenario(&scenario, args.smoke) else {
+        let spinner = spinner(&scenario);
+        let outcome = scenarios::run_scenario(&scenario, args.smoke);
+        spinner.finish_and_clear();
+        let Some(outcome) = outcome else {
             eprintln!(
                 "unknown scenario `{scenario}` (known: {}, soak)",
                 scenarios::ALL.join(", ")
