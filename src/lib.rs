@@ -39,6 +39,7 @@ mod metrics;
 mod output;
 mod pinning;
 mod ring;
+mod sink;
 mod sync;
 
 pub use batch::BatchSendMode;
@@ -47,7 +48,8 @@ pub use config::SnifferConfig;
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, TryRecvError};
 pub use engine::{LaneReport, ShutdownReport, Sniffer, SnifferBuilder};
 pub use error::{
-    BuildError, ConfigError, IngestError, PubkeyParseError, PushError, TryIngestError,
+    BuildError, ConfigError, FlushError, IngestError, PubkeyParseError, PushError, RecordError,
+    SinkError, StoreError, TryIngestError,
 };
 pub use feed::decode::{
     decode_pump_event, CreateEvent, Decoded, Decoder, DecoderConfig, Format, LaunchMeta, Malformed,
@@ -71,3 +73,8 @@ pub use output::CandidateStream;
 pub use output::{CandidateReceiver, Handler};
 pub use pinning::machine_cores;
 pub use ring::{DropPolicy, StreamRing, WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};
+pub use sink::{
+    unix_ms, AggregateSink, AggregateState, AggregateStore, FlushMode, FlushStats, LaunchRow,
+    SinkConfig, SinkHandle, SinkReport, SinkSnapshot, Window, WindowStats, COARSE_BUCKET_MS,
+    FINE_BUCKET_MS, MAX_TRACKED_TRADERS,
+};

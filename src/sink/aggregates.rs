@@ -1,0 +1,746 @@
+//! [`AggregateSink`]: the sink thread (`sniffer-sink`) that owns an [`AggregateState`] and an
+//! [`AggregateStore`], fed through a bounded channel by cloneable [`SinkHandle`]s.
+//!
+//! The hot path only ever calls `try_send`: a full input is counted in `input_drops` and handed
+//! back as [`RecordError::Full`], never waited on. The thread applies events as they come and, on
+//! its timers, writes: every `flush_interval` the touched mints (delta flush), every
+//! `full_flush_interval` every live mint (safety net, and the refresh of quiet mints' windows),
+//! each time in transactions of `flush_batch_size` rows. After each flush, mints inactive for
+//! longer than `prune_threshold` whose last state is written leave memory.
+//!
+//! A failed batch (busy database, full disk, any SQLite error) is rolled back whole, counted, and
+//! retried after a backoff that doubles from `retry_backoff` up to `max_retry_backoff`; its mints
+//! stay touched, and the thread keeps applying input meanwhile. Shutdown applies what is queued,
+//! makes a final delta flush (retrying until the deadline) and reports what was written and what
+//! was left ([`SinkReport`]).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{bounded, select, Receiver, Sender, TrySendError};
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use super::state::AggregateState;
+use super::store::{AggregateStore, FlushMode, FlushStats};
+use crate::candidate::PremintCandidate;
+use crate::config::SnifferConfig;
+use crate::error::{ConfigError, RecordError, SinkError, StoreError};
+use crate::feed::decode::{Decoded, LaunchMeta, TradeEvent};
+use crate::metrics::{Counter, LatencySummary};
+
+/// Events applied between two timer checks, so a flood of input cannot postpone a flush.
+const DRAIN_BURST: usize = 1024;
+/// Highest flush latency the histogram tracks (10 min, in ns).
+const FLUSH_LATENCY_MAX_NS: u64 = 600_000_000_000;
+
+/// Unix time in milliseconds (the `now` of the sink's events); 0 if the clock is before 1970.
+pub fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Settings of the aggregates sink. The first four come from [`SnifferConfig`]
+/// (`SinkConfig::from(&cfg)`); the rest have defaults suited to the sink's own thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkConfig {
+    /// Delta flush period (touched mints only).
+    pub flush_interval: Duration,
+    /// Full flush period (every live mint).
+    pub full_flush_interval: Duration,
+    /// Rows per transaction.
+    pub flush_batch_size: usize,
+    /// Mints inactive for longer than this leave memory once written.
+    pub prune_threshold: Duration,
+    /// Events the input channel holds before `record_*` calls are refused (default 8192).
+    pub input_capacity: usize,
+    /// How long one transaction waits for another connection's write lock before its batch
+    /// fails as busy (default 20 ms; the sink retries with backoff rather than wait longer).
+    pub busy_timeout: Duration,
+    /// First delay before retrying a failed flush (default 100 ms); doubles at each failure.
+    pub retry_backoff: Duration,
+    /// Longest delay between retries (default 5 s).
+    pub max_retry_backoff: Duration,
+    /// At start, load the mints last seen within `prune_threshold` back into memory, and look up
+    /// a mint not in memory before its first event, so all-time counters continue across
+    /// restarts and pruning (default true).
+    pub reload: bool,
+}
+
+impl Default for SinkConfig {
+    fn default() -> Self {
+        SinkConfig::from(&SnifferConfig::default())
+    }
+}
+
+impl From<&SnifferConfig> for SinkConfig {
+    fn from(c: &SnifferConfig) -> Self {
+        SinkConfig {
+            flush_interval: c.flush_interval,
+            full_flush_interval: c.full_flush_interval,
+            flush_batch_size: c.flush_batch_size,
+            prune_threshold: c.prune_threshold,
+            input_capacity: 8192,
+            busy_timeout: Duration::from_millis(20),
+            retry_backoff: Duration::from_millis(100),
+            max_retry_backoff: Duration::from_secs(5),
+            reload: true,
+        }
+    }
+}
+
+impl SinkConfig {
+    /// Checks every setting.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the first bad key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &'static str, value: String, reason: &str| ConfigError::Invalid {
+            key,
+            value,
+            reason: reason.to_owned(),
+        };
+        for (key, d) in [
+            ("flush_interval", self.flush_interval),
+            ("full_flush_interval", self.full_flush_interval),
+            ("prune_threshold", self.prune_threshold),
+            ("retry_backoff", self.retry_backoff),
+        ] {
+            if d.is_zero() {
+                return Err(bad(key, "0s".into(), "must be greater than zero"));
+            }
+        }
+        if self.max_retry_backoff < self.retry_backoff {
+            return Err(bad(
+                "max_retry_backoff",
+                humantime::format_duration(self.max_retry_backoff).to_string(),
+                "must not be below retry_backoff",
+            ));
+        }
+        for (key, n) in [
+            ("flush_batch_size", self.flush_batch_size),
+            ("input_capacity", self.input_capacity),
+        ] {
+            if n == 0 {
+                return Err(bad(key, "0".into(), "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One event for the sink thread.
+// The launch variant carries the inline metadata (~360 bytes) so the hot path never allocates;
+// boxing it would put an allocation on every `record_launch`.
+#[allow(clippy::large_enum_variant)]
+enum SinkEvent {
+    Launch {
+        candidate: PremintCandidate,
+        meta: Option<LaunchMeta>,
+        now_ms: i64,
+    },
+    Trade {
+        trade: TradeEvent,
+        slot: u64,
+        now_ms: i64,
+    },
+}
+
+/// The sink's counters. Each says who writes it; all are `Relaxed` statistics.
+#[derive(Debug)]
+struct SinkMetrics {
+    /// Handles: events queued.
+    input_accepted: Counter,
+    /// Handles: events refused because the input was full.
+    input_drops: Counter,
+    /// Handles: events refused after shutdown.
+    input_closed: Counter,
+    /// Sink thread, from here on.
+    events_applied: Counter,
+    rows_written: Counter,
+    batches: Counter,
+    batch_failures: Counter,
+    busy_failures: Counter,
+    full_failures: Counter,
+    retries: Counter,
+    delta_flushes: Counter,
+    full_flushes: Counter,
+    pruned_mints: Counter,
+    reloaded_mints: Counter,
+    reload_failures: Counter,
+    live_mints: Counter,
+    touched_pending: Counter,
+    /// Locked once per flush by the sink thread and by snapshots; never on the hot path.
+    flush_latency: Mutex<Histogram<u64>>,
+}
+
+impl Default for SinkMetrics {
+    fn default() -> Self {
+        SinkMetrics {
+            input_accepted: Counter::default(),
+            input_drops: Counter::default(),
+            input_closed: Counter::default(),
+            events_applied: Counter::default(),
+            rows_written: Counter::default(),
+            batches: Counter::default(),
+            batch_failures: Counter::default(),
+            busy_failures: Counter::default(),
+            full_failures: Counter::default(),
+            retries: Counter::default(),
+            delta_flushes: Counter::default(),
+            full_flushes: Counter::default(),
+            pruned_mints: Counter::default(),
+            reloaded_mints: Counter::default(),
+            reload_failures: Counter::default(),
+            live_mints: Counter::default(),
+            touched_pending: Counter::default(),
+            flush_latency: Mutex::new(
+                Histogram::new_with_bounds(1, FLUSH_LATENCY_MAX_NS, 3)
+                    .expect("constant histogram bounds are valid"),
+            ),
+        }
+    }
+}
+
+impl SinkMetrics {
+    fn snapshot(&self) -> SinkSnapshot {
+        // Applied before accepted: an event is accepted before it is applied, so the difference
+        // never goes negative.
+        let events_applied = self.events_applied.get();
+        let input_accepted = self.input_accepted.get();
+        SinkSnapshot {
+            flush_latency_ns: LatencySummary::from_histogram(&self.flush_latency.lock()),
+            rows_written: self.rows_written.get(),
+            batches: self.batches.get(),
+            batch_failures: self.batch_failures.get(),
+            busy_failures: self.busy_failures.get(),
+            full_failures: self.full_failures.get(),
+            retries: self.retries.get(),
+            delta_flushes: self.delta_flushes.get(),
+            full_flushes: self.full_flushes.get(),
+            live_mints: self.live_mints.get(),
+            pruned_mints: self.pruned_mints.get(),
+            touched_pending: self.touched_pending.get(),
+            input_accepted,
+            events_applied,
+            input_pending: input_accepted.saturating_sub(events_applied),
+            input_drops: self.input_drops.get(),
+            input_closed: self.input_closed.get(),
+            reloaded_mints: self.reloaded_mints.get(),
+            reload_failures: self.reload_failures.get(),
+        }
+    }
+}
+
+/// A point-in-time copy of the sink's metrics.
+///
+/// Input accounting: `input_accepted == events_applied + input_pending`; events refused are in
+/// `input_drops` (input full) or `input_closed` (after shutdown). After shutdown, `input_pending`
+/// counts the events abandoned in the input at the deadline.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SinkSnapshot {
+    /// Duration of the flushes that wrote something (delta and full), ns.
+    pub flush_latency_ns: LatencySummary,
+    /// Rows upserted in committed transactions.
+    pub rows_written: u64,
+    /// Committed transactions.
+    pub batches: u64,
+    /// Transactions that failed and were rolled back.
+    pub batch_failures: u64,
+    /// ... of which because the database was busy.
+    pub busy_failures: u64,
+    /// ... of which because the disk or `max_page_count` was full.
+    pub full_failures: u64,
+    /// Flush attempts that retried an earlier failure.
+    pub retries: u64,
+    /// Delta flushes run (including the final one).
+    pub delta_flushes: u64,
+    /// Full flushes run.
+    pub full_flushes: u64,
+    /// Mints held in memory.
+    pub live_mints: u64,
+    /// Mints removed from memory by pruning.
+    pub pruned_mints: u64,
+    /// Mints changed and not yet written.
+    pub touched_pending: u64,
+    /// Events queued by handles.
+    pub input_accepted: u64,
+    /// Events applied to the state.
+    pub events_applied: u64,
+    /// Events queued but not applied (in the input, or abandoned at shutdown).
+    pub input_pending: u64,
+    /// Events refused because the input was full.
+    pub input_drops: u64,
+    /// Events refused because the sink had shut down.
+    pub input_closed: u64,
+    /// Mints loaded back from the database.
+    pub reloaded_mints: u64,
+    /// Look-ups of stored mints that failed (the mint then starts from zero in memory; the
+    /// upsert still keeps its stored identity fields).
+    pub reload_failures: u64,
+}
+
+/// What a shutdown did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SinkReport {
+    /// Written by the final flush.
+    pub final_flush: FlushStats,
+    /// Touched mints not written by the deadline (0 on a clean shutdown).
+    pub touched_left: u64,
+    /// Queued events not applied by the deadline (0 on a clean shutdown).
+    pub input_left: u64,
+    /// True when everything queued was applied and written.
+    pub complete: bool,
+    /// The metrics after the thread stopped.
+    pub snapshot: SinkSnapshot,
+}
+
+/// The producer side of the sink: cheap to clone, never blocks.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sniffer::{AggregateSink, AggregateStore, PremintCandidate, SinkConfig};
+///
+/// let dir = std::env::temp_dir().join(format!("sniffer-doc-sink-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let sink = AggregateSink::start(dir.join("agg.db"), SinkConfig::default())?;
+/// sink.handle().record_candidate(&PremintCandidate { slot: 1, ..Default::default() })?;
+/// let report = sink.shutdown(Duration::from_secs(5));
+/// assert!(report.complete);
+/// assert_eq!(report.final_flush.rows, 1);
+/// assert_eq!(AggregateStore::open_read_only(dir.join("agg.db"))?.count()?, 1);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct SinkHandle {
+    tx: Sender<SinkEvent>,
+    metrics: Arc<SinkMetrics>,
+}
+
+impl fmt::Debug for SinkHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkHandle")
+            .field("queued", &self.tx.len())
+            .finish()
+    }
+}
+
+impl SinkHandle {
+    fn send(&self, ev: SinkEvent) -> Result<(), RecordError> {
+        match self.tx.try_send(ev) {
+            Ok(()) => {
+                self.metrics.input_accepted.incr();
+                Ok(())
+            }
+            Err(TrySendError::Full(_)) => {
+                self.metrics.input_drops.incr();
+                Err(RecordError::Full)
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.metrics.input_closed.incr();
+                Err(RecordError::Closed)
+            }
+        }
+    }
+
+    /// Records a decoded launch (candidate + name, symbol, uri) seen now.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::Full`] (counted in `input_drops`) or [`RecordError::Closed`] (counted in
+    /// `input_closed`); never blocks.
+    pub fn record_launch(&self, d: &Decoded) -> Result<(), RecordError> {
+        self.record_launch_at(d, unix_ms())
+    }
+
+    /// Records a decoded launch seen at `now_ms` (Unix ms).
+    ///
+    /// # Errors
+    ///
+    /// As [`record_launch`](Self::record_launch).
+    pub fn record_launch_at(&self, d: &Decoded, now_ms: i64) -> Result<(), RecordError> {
+        self.send(SinkEvent::Launch {
+            candidate: d.candidate,
+            meta: (!d.meta.is_empty()).then_some(d.meta),
+            now_ms,
+        })
+    }
+
+    /// Records a launch known only by its candidate (no name or symbol), seen now.
+    ///
+    /// # Errors
+    ///
+    /// As [`record_launch`](Self::record_launch).
+    pub fn record_candidate(&self, c: &PremintCandidate) -> Result<(), RecordError> {
+        self.send(SinkEvent::Launch {
+            candidate: *c,
+            meta: None,
+            now_ms: unix_ms(),
+        })
+    }
+
+    /// Records a trade seen at `now_ms` (Unix ms, e.g. [`unix_ms()`]) in `slot`.
+    ///
+    /// # Errors
+    ///
+    /// As [`record_launch`](Self::record_launch).
+    pub fn record_trade(&self, t: &TradeEvent, slot: u64, now_ms: i64) -> Result<(), RecordError> {
+        self.send(SinkEvent::Trade {
+            trade: *t,
+            slot,
+            now_ms,
+        })
+    }
+
+    /// Events queued and not yet applied.
+    pub fn queued(&self) -> usize {
+        self.tx.len()
+    }
+}
+
+/// The aggregates sink: a named thread (`sniffer-sink`) that keeps per-mint rolling state off the
+/// hot path and persists it to SQLite (see the module docs of `sink` for the whole story).
+///
+/// Dropping it shuts it down as [`shutdown`](Self::shutdown) does with a 5-second budget, and
+/// joins the thread.
+pub struct AggregateSink {
+    handle: SinkHandle,
+    stop: Option<Sender<Instant>>,
+    thread: Option<JoinHandle<SinkReport>>,
+    path: PathBuf,
+}
+
+impl fmt::Debug for AggregateSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AggregateSink")
+            .field("path", &self.path)
+            .field("running", &self.thread.is_some())
+            .finish()
+    }
+}
+
+impl AggregateSink {
+    /// Opens (or creates) the database at `path`, reloads its live mints when `cfg.reload` is set,
+    /// and starts the sink thread.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::Config`] for a bad setting, [`SinkError::Store`] when the database cannot be
+    /// opened or read, [`SinkError::Spawn`] when the thread cannot start.
+    pub fn start(path: impl AsRef<Path>, cfg: SinkConfig) -> Result<AggregateSink, SinkError> {
+        cfg.validate()?;
+        let path = path.as_ref().to_path_buf();
+        let store = AggregateStore::open(&path)?;
+        store.set_busy_timeout(cfg.busy_timeout)?;
+        let metrics = Arc::new(SinkMetrics::default());
+        let mut state = AggregateState::new();
+        if cfg.reload {
+            let since = unix_ms().saturating_sub(ms(cfg.prune_threshold));
+            for row in store.load_live(since)? {
+                state.seed(&row);
+                metrics.reloaded_mints.incr();
+            }
+            metrics.live_mints.set(state.live_mints() as u64);
+        }
+        let (tx, rx) = bounded(cfg.input_capacity);
+        let (stop_tx, stop_rx) = bounded(1);
+        let now = Instant::now();
+        let core = Core {
+            next_flush: now + cfg.flush_interval,
+            next_full: now + cfg.full_flush_interval,
+            backoff: cfg.retry_backoff,
+            retry_at: None,
+            full_due: false,
+            state,
+            store,
+            cfg,
+            metrics: Arc::clone(&metrics),
+        };
+        let thread = thread::Builder::new()
+            .name("sniffer-sink".into())
+            .spawn(move || core.run(&rx, &stop_rx))
+            .map_err(SinkError::Spawn)?;
+        Ok(AggregateSink {
+            handle: SinkHandle { tx, metrics },
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            path,
+        })
+    }
+
+    /// A producer handle (cloneable, never blocks).
+    pub fn handle(&self) -> SinkHandle {
+        self.handle.clone()
+    }
+
+    /// The sink's metrics now.
+    pub fn snapshot(&self) -> SinkSnapshot {
+        self.handle.metrics.snapshot()
+    }
+
+    /// Stops the sink: applies the queued events, writes every touched mint (retrying failed
+    /// batches until the deadline), joins the thread and reports what was written and what was
+    /// left. Handles refuse events afterwards ([`RecordError::Closed`]).
+    pub fn shutdown(mut self, timeout: Duration) -> SinkReport {
+        self.stop_and_join(timeout)
+    }
+
+    fn stop_and_join(&mut self, timeout: Duration) -> SinkReport {
+        if let Some(stop) = self.stop.take() {
+            // The thread is the only receiver; if it is gone, the join below reports it.
+            let _ = stop.try_send(Instant::now() + timeout);
+        }
+        let joined = self.thread.take().map(JoinHandle::join);
+        match joined {
+            Some(Ok(report)) => report,
+            // Already joined, or the thread panicked: report the counters as they are.
+            _ => {
+                let snapshot = self.snapshot();
+                SinkReport {
+                    touched_left: snapshot.touched_pending,
+                    input_left: snapshot.input_pending,
+                    complete: false,
+                    snapshot,
+                    ..SinkReport::default()
+                }
+            }
+        }
+    }
+}
+
+impl Drop for AggregateSink {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.stop_and_join(Duration::from_secs(5));
+        }
+    }
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The sink thread's state: everything it owns, and its timers.
+struct Core {
+    state: AggregateState,
+    store: AggregateStore,
+    cfg: SinkConfig,
+    metrics: Arc<SinkMetrics>,
+    next_flush: Instant,
+    next_full: Instant,
+    /// Set while a failed flush waits for its retry.
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    /// A full flush is due (its timer passed) and has not succeeded yet.
+    full_due: bool,
+}
+
+impl Core {
+    fn run(mut self, rx: &Receiver<SinkEvent>, stop: &Receiver<Instant>) -> SinkReport {
+        let deadline = loop {
+            let now = Instant::now();
+            let due = self
+                .retry_at
+                .unwrap_or_else(|| self.next_flush.min(self.next_full));
+            select! {
+                recv(rx) -> ev => {
+                    if let Ok(ev) = ev {
+                        self.apply(ev);
+                        for ev in rx.try_iter().take(DRAIN_BURST) {
+                            self.apply(ev);
+                        }
+                    }
+                }
+                recv(stop) -> d => break d.unwrap_or_else(|_| Instant::now() + Duration::from_secs(5)),
+                default(due.saturating_duration_since(now)) => {}
+            }
+            let now = Instant::now();
+            if now >= self.next_full {
+                self.full_due = true;
+            }
+            let flush_now = match self.retry_at {
+                Some(t) => now >= t,
+                None => now >= self.next_flush || self.full_due,
+            };
+            if flush_now {
+                self.cycle(now);
+            }
+        };
+        self.finish(rx, deadline)
+    }
+
+    fn apply(&mut self, ev: SinkEvent) {
+        let mint = match &ev {
+            SinkEvent::Launch { candidate, .. } => candidate.mint,
+            SinkEvent::Trade { trade, .. } => trade.mint,
+        };
+        if self.cfg.reload && !self.state.contains(&mint) {
+            match self.store.get(&mint) {
+                Ok(Some(row)) => {
+                    self.state.seed(&row);
+                    self.metrics.reloaded_mints.incr();
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.metrics.reload_failures.incr();
+                    tracing::warn!("aggregates sink: cannot reload mint {mint}: {e}");
+                }
+            }
+        }
+        match ev {
+            SinkEvent::Launch {
+                candidate,
+                meta,
+                now_ms,
+            } => self.state.record_launch(&candidate, meta.as_ref(), now_ms),
+            SinkEvent::Trade {
+                trade,
+                slot,
+                now_ms,
+            } => self.state.record_trade(&trade, slot, now_ms),
+        }
+        self.metrics.events_applied.incr();
+    }
+
+    /// One flush (delta, or full when due), then pruning.
+    fn cycle(&mut self, now: Instant) {
+        let now_ms = unix_ms();
+        let threshold_ms = ms(self.cfg.prune_threshold);
+        let full = self.full_due;
+        if self.retry_at.is_some() {
+            self.metrics.retries.incr();
+        }
+        self.state.touch_expiring(now_ms, threshold_ms);
+        let mode = if full {
+            FlushMode::Full
+        } else {
+            FlushMode::Delta
+        };
+        match self.flush(mode, now_ms) {
+            Ok(_) => {
+                self.retry_at = None;
+                self.backoff = self.cfg.retry_backoff;
+                if full {
+                    self.full_due = false;
+                    self.next_full = now + self.cfg.full_flush_interval;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "aggregates sink: {e}; retrying in {}",
+                    humantime::format_duration(self.backoff)
+                );
+                self.retry_at = Some(now + self.backoff);
+                self.backoff = (self.backoff * 2).min(self.cfg.max_retry_backoff);
+            }
+        }
+        self.next_flush = now + self.cfg.flush_interval;
+        let pruned = self.state.prune(now_ms, threshold_ms);
+        self.metrics.pruned_mints.add(pruned as u64);
+        self.publish_levels();
+    }
+
+    /// One flush with its accounting. Skips the database when there is nothing to write.
+    fn flush(&mut self, mode: FlushMode, now_ms: i64) -> Result<FlushStats, StoreError> {
+        let m = &self.metrics;
+        match mode {
+            FlushMode::Delta => m.delta_flushes.incr(),
+            FlushMode::Full => m.full_flushes.incr(),
+        }
+        let empty = match mode {
+            FlushMode::Delta => self.state.touched() == 0,
+            FlushMode::Full => self.state.live_mints() == 0,
+        };
+        if empty {
+            return Ok(FlushStats::default());
+        }
+        let started = Instant::now();
+        let res = self
+            .store
+            .flush(&mut self.state, mode, now_ms, self.cfg.flush_batch_size);
+        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let _ = m
+            .flush_latency
+            .lock()
+            .record(ns.clamp(1, FLUSH_LATENCY_MAX_NS));
+        let (written, err) = match res {
+            Ok(s) => (s, None),
+            Err(e) => (e.written, Some(e.error)),
+        };
+        m.rows_written.add(written.rows);
+        m.batches.add(written.batches);
+        match err {
+            None => Ok(written),
+            Some(e) => {
+                m.batch_failures.incr();
+                match e {
+                    StoreError::Busy => m.busy_failures.incr(),
+                    StoreError::Full => m.full_failures.incr(),
+                    _ => {}
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn publish_levels(&self) {
+        self.metrics.live_mints.set(self.state.live_mints() as u64);
+        self.metrics
+            .touched_pending
+            .set(self.state.touched() as u64);
+    }
+
+    /// Shutdown: apply what is queued, then a final delta flush, retried until `deadline`.
+    fn finish(mut self, rx: &Receiver<SinkEvent>, deadline: Instant) -> SinkReport {
+        while Instant::now() < deadline {
+            match rx.try_recv() {
+                Ok(ev) => self.apply(ev),
+                Err(_) => break,
+            }
+        }
+        let mut final_flush = FlushStats::default();
+        let mut backoff = self.cfg.retry_backoff;
+        let mut first = true;
+        loop {
+            if !first {
+                self.metrics.retries.incr();
+            }
+            first = false;
+            let before = self.metrics.rows_written.get();
+            let before_batches = self.metrics.batches.get();
+            let res = self.flush(FlushMode::Delta, unix_ms());
+            final_flush.rows += self.metrics.rows_written.get() - before;
+            final_flush.batches += self.metrics.batches.get() - before_batches;
+            if res.is_ok() {
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            thread::sleep(backoff.min(deadline - now));
+            backoff = (backoff * 2).min(self.cfg.max_retry_backoff);
+        }
+        self.publish_levels();
+        let snapshot = self.metrics.snapshot();
+        let touched_left = self.state.touched() as u64;
+        // Events still in the channel: counted in `input_pending`, never applied.
+        let input_left = snapshot.input_pending;
+        SinkReport {
+            final_flush,
+            touched_left,
+            input_left,
+            complete: touched_left == 0 && input_left == 0,
+            snapshot,
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Outputs beyond the bot's channel: the SQLite aggregates sink.
+//!
+//! Bots want the state of each launch (first seen, creator, trades, volume, buyers), queryable
+//! after the fact. The pipelines this replaces failed at exactly that (seeds 000 and 003): flushes
+//! that walked every key ever seen, state that only grew, one giant transaction, and a database
+//! write on every event. Here:
+//!
+//! ```text
+//! hot path ── SinkHandle::record_* (try_send; full → input_drops) ──► bounded input
+//!                                                                      │
+//!   sniffer-sink thread: AggregateState (per-mint buckets, touched set) ◄┘
+//!     every flush_interval       write the touched mints only (delta)
+//!     every full_flush_interval  write every live mint (safety net)
+//!     each in transactions of flush_batch_size rows (BEGIN IMMEDIATE, cached upsert, WAL)
+//!     failed batch → rolled back, counted, retried with backoff; its mints stay touched
+//!     then prune mints idle > prune_threshold whose last state is written
+//!   shutdown: apply queued input, final flush until the deadline → SinkReport
+//! ```
+//!
+//! - `state.rs`: [`AggregateState`], pure, with an explicit clock (every method takes `now`).
+//! - `store.rs`: [`AggregateStore`], the schema (documented there, one `launches` table), WAL,
+//!   batched upserts, read helpers such as [`AggregateStore::top_by_buy_volume`].
+//! - `aggregates.rs`: [`AggregateSink`], the thread, its timers, retries, pruning and shutdown.
+
+mod aggregates;
+mod state;
+mod store;
+
+pub use aggregates::{unix_ms, AggregateSink, SinkConfig, SinkHandle, SinkReport, SinkSnapshot};
+pub use state::{
+    AggregateState, LaunchRow, Window, WindowStats, COARSE_BUCKET_MS, FINE_BUCKET_MS,
+    MAX_TRACKED_TRADERS,
+};
+pub use store::{AggregateStore, FlushMode, FlushStats};
