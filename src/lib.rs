@@ -56,10 +56,10 @@ pub use feed::decode::{
     PumpEvent, ScoreConfig, Signature, TradeEvent, MAX_LINE_LEN,
 };
 pub use feed::{
-    Clock, DedupTable, Expected, Feed, FeedPoll, FeedSink, LineFeed, LinePoll, LineSource,
-    ManualClock, MonotonicClock, PayloadConfig, PayloadGenerator, PayloadMix, PayloadSource,
-    ReaderSource, ReplayConfig, ReplaySource, Sighting, SyntheticConfig, SyntheticFeed,
-    DEDUP_CAPACITY, DEDUP_WINDOW,
+    Clock, DecodeObserver, DedupTable, Expected, Feed, FeedPoll, FeedSink, LineFeed, LinePoll,
+    LineSource, ManualClock, MonotonicClock, PayloadConfig, PayloadGenerator, PayloadMix,
+    PayloadSource, ReaderSource, ReplayConfig, ReplaySource, Sighting, SyntheticConfig,
+    SyntheticFeed, DEDUP_CAPACITY, DEDUP_WINDOW,
 };
 #[cfg(feature = "http")]
 pub use http::HttpServer;

@@ -169,3 +169,54 @@ fn run_help_documents_every_flag() {
         assert!(help.contains(flag), "`sniffer run --help` lacks {flag}");
     }
 }
+
+#[test]
+fn run_with_sqlite_then_query_reads_the_aggregates() {
+    for feed in ["synthetic:payloads", "synthetic"] {
+        let db = temp_path(&format!("agg-{}.db", feed.replace(':', "-")));
+        let _ = std::fs::remove_file(&db);
+        let out = sniffer()
+            .args([
+                "run",
+                "--feed",
+                feed,
+                "--rate",
+                "5000",
+                "--duration",
+                "300ms",
+            ])
+            .args(["--policy", "block"])
+            .arg("--sqlite")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let m: MetricsSnapshot = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(m.candidates_sent > 0);
+        let q = sniffer()
+            .arg("query")
+            .arg(&db)
+            .args(["--limit", "3"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            q.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&q.stderr)
+        );
+        let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&q.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 3, "{feed}");
+        assert!(rows
+            .iter()
+            .all(|r| r["mint"].as_str().is_some_and(|s| s.len() >= 32)));
+    }
+}

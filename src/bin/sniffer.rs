@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use sniffer::{health_line, MetricsSnapshot, Sniffer, SnifferConfig};
+use sniffer::{
+    health_line, unix_ms, AggregateSink, AggregateStore, DecodeObserver, MetricsSnapshot,
+    SinkConfig, Sniffer, SnifferConfig, Window,
+};
 
 // A crate root resolves `mod` paths from its own directory (src/bin/), hence the explicit path.
 #[path = "sniffer/feeds.rs"]
@@ -43,6 +46,18 @@ enum Command {
     /// Decode a JSON-lines file (or a recording): one JSON line per detected launch on stdout,
     /// a summary with malformed counts by reason on stderr; exit 2 if the file cannot be read.
     Decode(feeds::DecodeArgs),
+    /// Query the aggregates database written by `run --sqlite`: the launches with the most
+    /// buying in a window, as JSON lines (or run your own SQL: see the schema in the README).
+    Query {
+        /// The SQLite file.
+        db: PathBuf,
+        /// Window: 1m, 5m or 1h.
+        #[arg(long, default_value = "5m", value_parser = ["1m", "5m", "1h"])]
+        window: String,
+        /// How many launches.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
 }
 
 /// Examples printed under `sniffer run --help`.
@@ -121,6 +136,10 @@ struct RunArgs {
     /// Serve /metrics (Prometheus) and /health (JSON) on this address (needs the `http` feature).
     #[arg(long, env = "SNIFFER_HTTP")]
     http: Option<String>,
+    /// Keep per-launch aggregates (first seen, creator, trades, volumes, traders per window) in
+    /// this SQLite file, with delta flushes every flush_interval [config: flush_*, prune_threshold].
+    #[arg(long, env = "SNIFFER_SQLITE")]
+    sqlite: Option<PathBuf>,
     /// Show a progress bar on stderr: auto (when stderr is a terminal), always, never.
     #[arg(long, env = "SNIFFER_PROGRESS", default_value = "auto", value_parser = ["auto", "always", "never"])]
     progress: String,
@@ -176,6 +195,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::CheckConfig { file } => check_config(&file),
         Command::Decode(args) => feeds::decode(&args),
+        Command::Query { db, window, limit } => query(&db, &window, limit),
     };
     match result {
         Ok(code) => code,
@@ -243,7 +263,44 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         duration: args.duration,
         high_pct: args.high_pct,
     };
-    let feeds = feeds::build(&args.feed, &args.feed_opts, syn)?;
+    // The aggregates sink: decoded feeds hand it launches and trades from their own threads
+    // (try_send, never blocking); the consumer hands it the fast synthetic feed's candidates.
+    let sink = match &args.sqlite {
+        Some(path) => Some(
+            AggregateSink::start(path, SinkConfig::from(&cfg))
+                .map_err(|e| UsageError(format!("--sqlite {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let observer = sink.as_ref().map(|s| {
+        let handle = s.handle();
+        move || -> DecodeObserver {
+            let h = handle.clone();
+            Box::new(move |launches, trades, slot| {
+                let now = unix_ms();
+                // Refusals (full input, closed) are counted by the sink itself.
+                for d in launches {
+                    let _ = h.record_launch_at(d, now);
+                }
+                for t in trades {
+                    let _ = h.record_trade(t, slot, now);
+                }
+            })
+        }
+    });
+    let fast_feeds: Vec<u16> = args
+        .feed
+        .iter()
+        .enumerate()
+        .filter(|(_, spec)| feeds::is_fast_synthetic(spec, &args.feed_opts))
+        .map(|(i, _)| i as u16)
+        .collect();
+    let feeds = feeds::build(
+        &args.feed,
+        &args.feed_opts,
+        syn,
+        observer.as_ref().map(|f| f as &dyn Fn() -> DecodeObserver),
+    )?;
 
     let signals = Arc::new(AtomicU32::new(0));
     {
@@ -272,12 +329,24 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let done = consumer_done.clone();
         let delay = args.consumer_delay;
         let batch = cfg.batch_size;
+        let aggregates = sink
+            .as_ref()
+            .filter(|_| !fast_feeds.is_empty())
+            .map(|s| s.handle());
         std::thread::Builder::new()
             .name("sniffer-consumer".into())
             .spawn(move || {
                 // Take a batch (one blocking receive, then what is ready), then pause if asked.
-                while let Ok(_first) = rx.recv() {
-                    let n = 1 + rx.try_iter().take(batch - 1).count() as u64;
+                while let Ok(first) = rx.recv() {
+                    let mut n = 0u64;
+                    for c in std::iter::once(first).chain(rx.try_iter().take(batch - 1)) {
+                        n += 1;
+                        if let Some(h) = &aggregates {
+                            if fast_feeds.contains(&c.feed_id) {
+                                let _ = h.record_candidate(&c);
+                            }
+                        }
+                    }
                     received.fetch_add(n, Ordering::Relaxed);
                     if let Some(d) = delay {
                         std::thread::sleep(d);
@@ -332,6 +401,10 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         received = received.load(Ordering::Relaxed),
         "run finished"
     );
+    if let Some(sink) = sink {
+        let r = sink.shutdown(cfg.graceful_shutdown_timeout);
+        tracing::info!(report = %serde_json::to_string(&r).unwrap_or_default(), "aggregates sink");
+    }
     if let Some(path) = &args.metrics_json {
         write_json_atomically(path, m)?;
     }
@@ -345,6 +418,20 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             received.load(Ordering::Relaxed),
             m.candidates_sent
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn query(db: &Path, window: &str, limit: usize) -> anyhow::Result<ExitCode> {
+    let store = AggregateStore::open_read_only(db)
+        .map_err(|e| UsageError(format!("{}: {e}", db.display())))?;
+    let window = match window {
+        "1m" => Window::M1,
+        "1h" => Window::H1,
+        _ => Window::M5,
+    };
+    for row in store.top_by_buy_volume(window, limit)? {
+        println!("{}", serde_json::to_string(&row)?);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -17,7 +17,12 @@ use super::replay::{ReplayConfig, ReplaySource};
 use super::stdin::ReaderSource;
 use super::{Feed, FeedPoll, FeedSink};
 use crate::candidate::monotonic_ns;
-use crate::feed::decode::{Decoded, Decoder, DecoderConfig, Malformed};
+use crate::feed::decode::{Decoded, Decoder, DecoderConfig, Malformed, TradeEvent};
+
+/// Sees every decoded line on the feed thread: its launches (with their metadata), its trades and
+/// its slot. This is how side outputs that need more than the hot record (the aggregates sink)
+/// are fed without touching the ring; it must not block (hand off with `try_send`).
+pub type DecodeObserver = Box<dyn FnMut(&[Decoded], &[TradeEvent], u64) + Send>;
 
 /// Lines decoded per poll at most.
 pub(crate) const MAX_LINES_PER_POLL: usize = 256;
@@ -58,6 +63,7 @@ pub struct LineFeed {
     decoder: Decoder,
     line: Vec<u8>,
     out: Vec<Decoded>,
+    observer: Option<DecodeObserver>,
     recorder: Option<Recorder>,
     /// Receive time of the recording's origin: the first poll.
     record_start_ns: Option<u64>,
@@ -82,6 +88,7 @@ impl LineFeed {
             decoder: Decoder::with_config(decoder),
             line: Vec::new(),
             out: Vec::new(),
+            observer: None,
             recorder: None,
             record_start_ns: None,
         }
@@ -116,6 +123,12 @@ impl LineFeed {
     /// Generated real-format lines.
     pub fn payloads(cfg: PayloadConfig, decoder: DecoderConfig) -> Self {
         Self::new(PayloadSource::new(cfg), decoder)
+    }
+
+    /// Calls `observer` after every line that decoded (see [`DecodeObserver`]).
+    pub fn with_observer(mut self, observer: DecodeObserver) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Also writes every line received, with its receive time, to `path` (truncated first).
@@ -174,6 +187,12 @@ impl Feed for LineFeed {
                         Ok(_) => {
                             for d in &self.out {
                                 sink.push_decoded(d, now);
+                            }
+                            if let Some(observe) = &mut self.observer {
+                                let trades = self.decoder.last_trades();
+                                if !self.out.is_empty() || !trades.is_empty() {
+                                    observe(&self.out, trades, self.decoder.last_slot());
+                                }
                             }
                         }
                         Err(m) => sink.malformed_reason(m),

@@ -27,7 +27,7 @@ use crate::ingest::IngestHandle;
 use decode::Malformed;
 
 pub use dedup::{DedupTable, Sighting, DEDUP_CAPACITY, DEDUP_WINDOW};
-pub use line_feed::LineFeed;
+pub use line_feed::{DecodeObserver, LineFeed};
 pub use lines::{Clock, LinePoll, LineSource, ManualClock, MonotonicClock};
 pub use payload::{Expected, PayloadConfig, PayloadGenerator, PayloadMix, PayloadSource};
 pub use replay::{ReplayConfig, ReplaySource};

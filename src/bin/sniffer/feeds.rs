@@ -13,8 +13,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use sniffer::{
-    DecoderConfig, Feed, Format, LineFeed, LinePoll, LineSource, Malformed, PayloadConfig,
-    ReplayConfig, ReplaySource, SyntheticConfig, SyntheticFeed, MAX_LINE_LEN,
+    DecodeObserver, DecoderConfig, Feed, Format, LineFeed, LinePoll, LineSource, Malformed,
+    PayloadConfig, ReplayConfig, ReplaySource, SyntheticConfig, SyntheticFeed, MAX_LINE_LEN,
 };
 
 use super::UsageError;
@@ -71,6 +71,11 @@ fn parse_format(s: &str) -> Result<Format, String> {
     Format::from_name(s).ok_or_else(|| format!("unknown format `{s}` (auto, logs, tx, block)"))
 }
 
+/// True for the feeds that produce candidates without decoding (no launch metadata, no trades).
+pub(crate) fn is_fast_synthetic(spec: &str, args: &FeedArgs) -> bool {
+    spec == "synthetic" && args.synthetic == SyntheticKind::Fast
+}
+
 /// The synthetic settings that `run` already had.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Synthetic {
@@ -89,11 +94,13 @@ impl FeedArgs {
     }
 }
 
-/// Builds the feeds named by `specs`.
+/// Builds the feeds named by `specs`; each decoded feed gets an observer from `observer` (the
+/// aggregates sink's tap), when one is given.
 pub(crate) fn build(
     specs: &[String],
     args: &FeedArgs,
     syn: Synthetic,
+    observer: Option<&dyn Fn() -> DecodeObserver>,
 ) -> Result<Vec<Box<dyn Feed>>, UsageError> {
     if !(args.speed.is_finite() && args.speed >= 0.0) {
         return Err(UsageError(format!(
@@ -162,6 +169,10 @@ pub(crate) fn build(
                     )))
                 }
             },
+        };
+        let line_feed = match observer {
+            Some(make) => line_feed.with_observer(make()),
+            None => line_feed,
         };
         let line_feed = match &args.record {
             Some(path) => {

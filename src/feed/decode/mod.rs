@@ -212,6 +212,11 @@ impl Decoder {
         }
     }
 
+    /// The slot of the last line decoded (0 when it carried none).
+    pub fn last_slot(&self) -> u64 {
+        self.tx.slot
+    }
+
     /// The pump.fun trades decoded from the last line (de-duplicated when both its logs and its
     /// inner instructions carried them; empty for failed transactions).
     pub fn last_trades(&self) -> &[TradeEvent] {
