@@ -1,25 +1,27 @@
-//! One-way latency under sparse load (one candidate every ~10 µs, as at 100k/s): the engine end
-//! to end with the default wait strategy against the seeds' tokio mpsc design. Each iteration
-//! stamps one candidate, sends it, and the consumer thread adds its receive time minus the stamp
-//! to a total; criterion's time per iteration is therefore the mean one-way latency.
+//! One-way latency under sparse load: the engine end to end with the default wait strategy
+//! against the seeds' tokio mpsc design. Each iteration sleeps (the producer idles like a feed
+//! waiting on its socket; a 10 µs sleep lasts ~80 µs here), stamps one candidate and sends it;
+//! the consumer thread adds its receive time minus the stamp to a total, so criterion's time per
+//! iteration is the mean one-way latency.
 //!
-//! Hot threads: engine 3 (producer, batcher, consumer), tokio 2 (producer, consumer runtime).
+//! Hot threads: engine 2 (batcher, consumer; the producer sleeps), tokio 1 (the consumer
+//! runtime). The consumer is pinned to the last core, away from the batcher (first core), as a
+//! latency-minded bot would do.
 
 // criterion's macros generate undocumented items.
 #![allow(missing_docs)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sniffer::{monotonic_ns, PremintCandidate, Sniffer};
 
-/// Spins (without sleeping, which is coarser than the gap) until `gap` has passed.
-fn idle(gap: Duration) {
-    let until = Instant::now() + gap;
-    while Instant::now() < until {
-        std::thread::yield_now();
+/// Pins the calling thread to the last core (the engine's batcher takes the first).
+fn pin_last_core() {
+    if let Some(&id) = sniffer::machine_cores().last() {
+        core_affinity::set_for_current(core_affinity::CoreId { id });
     }
 }
 
@@ -32,7 +34,7 @@ fn one_way(
     let before = total_ns.load(Ordering::Acquire);
     let start_count = received.load(Ordering::Acquire);
     for i in 0..iters {
-        idle(Duration::from_micros(10));
+        std::thread::sleep(Duration::from_micros(10));
         send(PremintCandidate {
             seq: i,
             detected_at_ns: monotonic_ns(),
@@ -48,6 +50,7 @@ fn one_way(
 fn latency(c: &mut Criterion) {
     let mut g = c.benchmark_group("one_way_latency_sparse");
     g.sample_size(20);
+    g.throughput(criterion::Throughput::Elements(1));
 
     let received = Arc::new(AtomicU64::new(0));
     let total_ns = Arc::new(AtomicU64::new(0));
@@ -55,12 +58,15 @@ fn latency(c: &mut Criterion) {
     let rx = engine.take_receiver().unwrap();
     let (r, t) = (received.clone(), total_ns.clone());
     let consumer = std::thread::spawn(move || {
+        pin_last_core();
         for c in rx.iter() {
             t.fetch_add(monotonic_ns() - c.detected_at_ns, Ordering::Release);
             r.fetch_add(1, Ordering::Release);
         }
     });
     let h = engine.ingest_handle();
+    // The producer (this thread) shares the bot's core with the consumer, away from the batcher.
+    pin_last_core();
     g.bench_function("engine_default_wait", |b| {
         b.iter_custom(|iters| one_way(iters, &|c| h.ingest(c).unwrap(), &received, &total_ns))
     });

@@ -72,7 +72,10 @@ pub use metrics::{
 pub use output::CandidateStream;
 pub use output::{CandidateReceiver, Handler};
 pub use pinning::machine_cores;
-pub use ring::{DropPolicy, StreamRing, WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};
+pub use ring::{
+    DropPolicy, StreamRing, WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_EVERY,
+    BACKOFF_YIELD_WINDOW,
+};
 pub use sink::{
     unix_ms, AggregateSink, AggregateState, AggregateStore, FlushMode, FlushStats, LaunchRow,
     SinkConfig, SinkHandle, SinkReport, SinkSnapshot, Window, WindowStats, COARSE_BUCKET_MS,

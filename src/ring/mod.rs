@@ -34,7 +34,7 @@ use crate::sync::AtomicUsize;
 pub(crate) use drop_stale::StaleBound;
 use signal::Signal;
 pub(crate) use wait::{Pause, Waiter};
-pub use wait::{WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_WINDOW};
+pub use wait::{WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_EVERY, BACKOFF_YIELD_WINDOW};
 
 /// What a push into a full ring does. The names are exact (they differ across the ecosystem).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -267,9 +267,15 @@ impl StreamRing {
     pub fn try_pop(&self) -> Option<PremintCandidate> {
         let item = self.queue.pop();
         if item.is_some() && self.policy == DropPolicy::Block && self.wait.may_park() {
-            self.not_full.notify();
+            self.not_full.notify_if(|| self.drained_to_half());
         }
         item
+    }
+
+    /// The wake-up level of producers parked under `block` (see `block.rs`).
+    #[inline]
+    fn drained_to_half(&self) -> bool {
+        self.queue.len() <= self.queue.capacity() / 2
     }
 
     /// Takes the oldest candidate, waiting with the ring's strategy until one arrives, `deadline`

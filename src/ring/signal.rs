@@ -34,6 +34,17 @@ impl Signal {
         }
     }
 
+    /// Like [`Signal::notify`], but wakes the waiters only if `ready()` holds: for waiters whose
+    /// condition is stricter than "something changed". `ready` is evaluated after the fence, so
+    /// the handshake is the same as `notify`'s.
+    #[inline]
+    pub(crate) fn notify_if(&self, ready: impl Fn() -> bool) {
+        fence(SeqCst);
+        if self.waiters.load(Relaxed) != 0 && ready() {
+            self.notify_slow();
+        }
+    }
+
     #[cold]
     fn notify_slow(&self) {
         // Taking the lock orders this notification after a waiter's last check of the condition:
@@ -93,6 +104,25 @@ mod tests {
             });
             assert!(signal.wait_until(|| items.load(Acquire) == 1, None));
             producer.join().unwrap();
+        });
+    }
+
+    /// A waiter that needs the level to fall to 1, a notifier that takes items one at a time and
+    /// wakes only at that level: the waiter is always woken.
+    #[test]
+    fn loom_notify_if_wakes_at_the_level() {
+        loom::model(|| {
+            let signal = Arc::new(Signal::default());
+            let items = Arc::new(AtomicUsize::new(3));
+            let (s2, i2) = (signal.clone(), items.clone());
+            let consumer = loom::thread::spawn(move || {
+                for _ in 0..2 {
+                    i2.fetch_sub(1, Release);
+                    s2.notify_if(|| i2.load(Acquire) <= 1);
+                }
+            });
+            assert!(signal.wait_until(|| items.load(Acquire) <= 1, None));
+            consumer.join().unwrap();
         });
     }
 
