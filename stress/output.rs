@@ -43,11 +43,13 @@ pub(crate) fn hgrm(h: &Histogram<u64>) -> String {
         h.max() as f64 / scale,
         h.len()
     );
+    // HdrHistogram's sub-bucket count: the power of two that holds 2 x 10^sigfig.
+    let sub_buckets = (2 * 10u64.pow(u32::from(h.sigfig()))).next_power_of_two();
     let _ = writeln!(
         out,
         "#[Buckets = {:12}, SubBuckets     = {:12}]",
         h.buckets(),
-        h.distinct_values()
+        sub_buckets
     );
     out
 }
