@@ -16,6 +16,7 @@ mod lines;
 mod payload;
 mod record;
 mod replay;
+mod rng;
 mod stdin;
 mod synthetic;
 

@@ -28,8 +28,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use super::decode::{amm, pump, Malformed};
+use super::decode::{amm, pump, wire, Malformed};
 use super::lines::{Clock, LinePoll, LineSource, MonotonicClock};
+use super::rng::TestRng;
 use crate::candidate::{LaunchKind, Pubkey};
 
 const COMPUTE_BUDGET: &str = "ComputeBudget111111111111111111111111111111";
@@ -104,7 +105,7 @@ pub enum Expected {
 /// ```
 #[derive(Debug, Clone)]
 pub struct PayloadGenerator {
-    state: u64,
+    rng: TestRng,
     mix: PayloadMix,
     /// Malformed share in parts per million.
     malformed_ppm: u64,
@@ -121,7 +122,7 @@ impl PayloadGenerator {
             0.0
         };
         PayloadGenerator {
-            state: (seed ^ 0x9e37_79b9_7f4a_7c15) | 1,
+            rng: TestRng::new(seed ^ 0x9e37_79b9_7f4a_7c15),
             mix,
             malformed_ppm: (pct * 10_000.0) as u64,
             slot: 300_000_000,
@@ -129,28 +130,10 @@ impl PayloadGenerator {
         }
     }
 
-    fn next_u64(&mut self) -> u64 {
-        // xorshift64*: fast and deterministic; test data, not cryptography.
-        let mut x = self.state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.state = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn key(&mut self) -> Pubkey {
-        let mut k = [0u8; 32];
-        for c in k.chunks_mut(8) {
-            c.copy_from_slice(&self.next_u64().to_le_bytes());
-        }
-        Pubkey(k)
-    }
-
     fn sig(&mut self) -> [u8; 64] {
         let mut s = [0u8; 64];
         for c in s.chunks_mut(8) {
-            c.copy_from_slice(&self.next_u64().to_le_bytes());
+            c.copy_from_slice(&self.rng.next_u64().to_le_bytes());
         }
         // Never all zero, never with leading zero bytes: always 86-88 base58 digits.
         s[0] |= 0x80;
@@ -160,7 +143,7 @@ impl PayloadGenerator {
     /// Writes the next line into `out` (cleared first) and tells what it should decode to.
     pub fn next_line(&mut self, out: &mut Vec<u8>) -> Expected {
         out.clear();
-        let r = self.next_u64();
+        let r = self.rng.next_u64();
         if r % 8 == 0 {
             self.slot += 1;
         }
@@ -194,7 +177,7 @@ impl PayloadGenerator {
     }
 
     fn malformed(&mut self, out: &mut Vec<u8>) -> Expected {
-        match self.next_u64() % 4 {
+        match self.rng.next_u64() % 4 {
             0 => {
                 self.logs_create(out, false);
                 out.truncate(out.len() / 2);
@@ -218,10 +201,10 @@ impl PayloadGenerator {
                 Expected::Malformed(Malformed::InvalidBase64)
             }
             _ => {
-                let n = 16 + (self.next_u64() % 200) as usize;
+                let n = 16 + (self.rng.next_u64() % 200) as usize;
                 out.push(0xff);
                 while out.len() < n {
-                    let b = (self.next_u64() & 0xff) as u8;
+                    let b = (self.rng.next_u64() & 0xff) as u8;
                     // No line breaks: a recording must keep this as one line.
                     out.push(if b == b'\n' || b == b'\r' { 0xfe } else { b });
                 }
@@ -231,12 +214,12 @@ impl PayloadGenerator {
     }
 
     fn logs_create(&mut self, out: &mut Vec<u8>, v2: bool) -> Expected {
-        let (mint, curve, user) = (self.key(), self.key(), self.key());
+        let (mint, curve, user) = (self.rng.key(), self.rng.key(), self.rng.key());
         let sig = bs58::encode(self.sig()).into_string();
-        let n = self.next_u64();
+        let n = self.rng.next_u64();
         let name = format!("Token {}", n % 100_000);
         let symbol = format!("T{}", n % 1000);
-        let uri = format!("https://ipfs.io/ipfs/Qm{:016x}", self.next_u64());
+        let uri = format!("https://ipfs.io/ipfs/Qm{:016x}", self.rng.next_u64());
         let ev = &mut self.scratch;
         ev.clear();
         ev.extend_from_slice(&pump::CREATE_EVENT_DISC);
@@ -262,7 +245,7 @@ impl PayloadGenerator {
             format!("Program {} success", pump::PROGRAM_STR),
         ];
         let buy = if n % 2 == 0 {
-            let lamports = 10_000_000 + (self.next_u64() % 3_000_000_000);
+            let lamports = 10_000_000 + (self.rng.next_u64() % 3_000_000_000);
             logs.push(format!("Program {} invoke [1]", pump::PROGRAM_STR));
             logs.push("Program log: Instruction: Buy".to_owned());
             let t = trade_event(mint, user, lamports);
@@ -285,7 +268,7 @@ impl PayloadGenerator {
     }
 
     fn other(&mut self, out: &mut Vec<u8>) {
-        let (mint, user) = (self.key(), self.key());
+        let (mint, user) = (self.rng.key(), self.rng.key());
         let sig = bs58::encode(self.sig()).into_string();
         let t = trade_event(mint, user, 50_000_000);
         let logs = [
@@ -302,10 +285,10 @@ impl PayloadGenerator {
 
     fn tx_create(&mut self, out: &mut Vec<u8>) -> Expected {
         // Keys: signer (the user), the mint, six other create accounts, the pump.fun program.
-        let mut keys: Vec<Pubkey> = (0..8).map(|_| self.key()).collect();
+        let mut keys: Vec<Pubkey> = (0..8).map(|_| self.rng.key()).collect();
         let mint = keys[1];
         let sig = bs58::encode(self.sig()).into_string();
-        let n = self.next_u64();
+        let n = self.rng.next_u64();
         let ix = &mut self.scratch;
         ix.clear();
         ix.extend_from_slice(&pump::CREATE_DISC);
@@ -340,18 +323,18 @@ impl PayloadGenerator {
     }
 
     fn pool(&mut self, out: &mut Vec<u8>, kind: LaunchKind) -> Expected {
-        let creator = self.key();
-        let mint = self.key();
+        let creator = self.rng.key();
+        let mint = self.rng.key();
         let mut data = Vec::with_capacity(32);
         let (keys, accounts) = if kind == LaunchKind::PumpSwapPool {
             // PumpSwap `create_pool`: pool, global_config, creator, base_mint, quote_mint.
             data.extend_from_slice(&amm::CREATE_POOL_DISC);
-            data.extend_from_slice(&self.next_u64().to_le_bytes());
+            data.extend_from_slice(&self.rng.next_u64().to_le_bytes());
             data.extend_from_slice(&[0; 10]);
             let keys = vec![
                 creator,
-                self.key(),
-                self.key(),
+                self.rng.key(),
+                self.rng.key(),
                 mint,
                 amm::WSOL,
                 amm::PUMP_SWAP_PROGRAM,
@@ -362,7 +345,7 @@ impl PayloadGenerator {
             data.push(amm::INITIALIZE2_TAG);
             data.resize(amm::INITIALIZE2_LEN, 0);
             let mut keys = vec![creator];
-            keys.extend((1..=20).map(|_| self.key()));
+            keys.extend((1..=20).map(|_| self.rng.key()));
             keys[9] = amm::WSOL;
             keys[10] = mint;
             keys.push(amm::RAYDIUM_AMM_V4);
@@ -421,18 +404,6 @@ fn logs_notification(out: &mut Vec<u8>, slot: u64, sig: &str, logs: &[String]) {
     out.extend_from_slice(br#"]}},"subscription":1}}"#);
 }
 
-fn compact_u16(out: &mut Vec<u8>, mut v: usize) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
 /// A one-signer, one-instruction legacy wire transaction (layout in `decode/wire.rs`).
 fn legacy_wire(
     sig: &[u8; 64],
@@ -441,22 +412,7 @@ fn legacy_wire(
     accounts: &[u8],
     data: &[u8],
 ) -> Vec<u8> {
-    let mut b = Vec::with_capacity(128 + 32 * keys.len() + data.len());
-    compact_u16(&mut b, 1);
-    b.extend_from_slice(sig);
-    b.extend_from_slice(&[1, 0, 1]); // header: 1 signer, 0 readonly signed, 1 readonly unsigned
-    compact_u16(&mut b, keys.len());
-    for k in keys {
-        b.extend_from_slice(&k.0);
-    }
-    b.extend_from_slice(&[7; 32]); // recent blockhash
-    compact_u16(&mut b, 1);
-    b.push(program);
-    compact_u16(&mut b, accounts.len());
-    b.extend_from_slice(accounts);
-    compact_u16(&mut b, data.len());
-    b.extend_from_slice(data);
-    b
+    wire::encode(false, sig, keys, &[(program, accounts, data)], &[])
 }
 
 /// Settings of [`PayloadSource`].

@@ -6,8 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::rng::TestRng;
 use super::{Feed, FeedPoll, FeedSink};
-use crate::candidate::{LaunchKind, PremintCandidate, Priority, Pubkey};
+use crate::candidate::{LaunchKind, PremintCandidate, Priority};
 
 const MAX_PER_POLL: u64 = 256;
 
@@ -64,7 +65,7 @@ impl Default for SyntheticConfig {
 #[derive(Debug)]
 pub struct SyntheticFeed {
     cfg: SyntheticConfig,
-    state: u64,
+    rng: TestRng,
     started: Option<Instant>,
     emitted: u64,
     slot: u64,
@@ -75,34 +76,16 @@ impl SyntheticFeed {
     pub fn new(cfg: SyntheticConfig) -> Self {
         SyntheticFeed {
             cfg,
-            state: cfg.seed | 1,
+            rng: TestRng::new(cfg.seed),
             started: None,
             emitted: 0,
             slot: 300_000_000,
         }
     }
 
-    fn next_u64(&mut self) -> u64 {
-        // xorshift64*: fast, deterministic, good enough for test data.
-        let mut x = self.state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.state = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn key(&mut self) -> Pubkey {
-        let mut k = [0u8; 32];
-        for chunk in k.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next_u64().to_le_bytes());
-        }
-        Pubkey(k)
-    }
-
     /// The next candidate the feed would emit.
     pub fn generate(&mut self) -> PremintCandidate {
-        let r = self.next_u64();
+        let r = self.rng.next_u64();
         if r % 8 == 0 {
             self.slot += 1;
         }
@@ -118,8 +101,8 @@ impl SyntheticFeed {
             Priority::Low
         };
         PremintCandidate {
-            mint: self.key(),
-            creator: self.key(),
+            mint: self.rng.key(),
+            creator: self.rng.key(),
             slot: self.slot,
             creator_buy_lamports: (r >> 40) % 5_000_000_000,
             score: ((r >> 16) % 1000) as u32,

@@ -28,7 +28,7 @@ mod malformed;
 pub(crate) mod pump;
 mod record;
 mod score;
-mod wire;
+pub(crate) mod wire;
 
 use std::fmt;
 

@@ -121,7 +121,67 @@ pub(crate) fn parse(bytes: &[u8], tx: &mut Tx) -> Result<(), Malformed> {
     Ok(())
 }
 
-/// Builds a wire transaction (test helper shared by unit tests).
+/// Appends a compact-u16 (the wire format's little-endian base-128 length).
+pub(crate) fn write_compact_u16(out: &mut Vec<u8>, mut v: usize) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// One instruction for [`encode`]: program index, account indices, data.
+pub(crate) type EncIx<'a> = (u8, &'a [u8], &'a [u8]);
+/// One address-table lookup for [`encode`]: table, writable indices, readonly indices.
+pub(crate) type EncLookup<'a> = (crate::Pubkey, &'a [u8], &'a [u8]);
+
+/// Encodes a one-signature wire transaction, the inverse of [`parse`]: the payload generator
+/// and the tests build their transactions with it.
+pub(crate) fn encode(
+    v0: bool,
+    sig: &[u8; 64],
+    keys: &[crate::Pubkey],
+    ixs: &[EncIx<'_>],
+    lookups: &[EncLookup<'_>],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + 32 * keys.len());
+    write_compact_u16(&mut out, 1);
+    out.extend_from_slice(sig);
+    if v0 {
+        out.push(0x80);
+    }
+    out.extend_from_slice(&[1, 0, 1]); // header: 1 signer, 0 readonly signed, 1 readonly unsigned
+    write_compact_u16(&mut out, keys.len());
+    for k in keys {
+        out.extend_from_slice(&k.0);
+    }
+    out.extend_from_slice(&[7; 32]); // recent blockhash
+    write_compact_u16(&mut out, ixs.len());
+    for (program, accounts, data) in ixs {
+        out.push(*program);
+        write_compact_u16(&mut out, accounts.len());
+        out.extend_from_slice(accounts);
+        write_compact_u16(&mut out, data.len());
+        out.extend_from_slice(data);
+    }
+    if v0 {
+        write_compact_u16(&mut out, lookups.len());
+        for (table, writable, readonly) in lookups {
+            out.extend_from_slice(&table.0);
+            write_compact_u16(&mut out, writable.len());
+            out.extend_from_slice(writable);
+            write_compact_u16(&mut out, readonly.len());
+            out.extend_from_slice(readonly);
+        }
+    }
+    out
+}
+
+/// [`encode`] with owned parts and a fixed signature (the unit tests' shape).
 #[cfg(test)]
 pub(crate) fn build(
     v0: bool,
@@ -129,48 +189,12 @@ pub(crate) fn build(
     ixs: &[(u8, Vec<u8>, Vec<u8>)],
     lookups: &[(crate::Pubkey, Vec<u8>, Vec<u8>)],
 ) -> Vec<u8> {
-    fn cu16(out: &mut Vec<u8>, mut v: usize) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(b);
-                return;
-            }
-            out.push(b | 0x80);
-        }
-    }
-    let mut out = Vec::new();
-    cu16(&mut out, 1);
-    out.extend_from_slice(&[7; 64]);
-    if v0 {
-        out.push(0x80);
-    }
-    out.extend_from_slice(&[1, 0, 1]);
-    cu16(&mut out, keys.len());
-    for k in keys {
-        out.extend_from_slice(&k.0);
-    }
-    out.extend_from_slice(&[0; 32]);
-    cu16(&mut out, ixs.len());
-    for (p, a, d) in ixs {
-        out.push(*p);
-        cu16(&mut out, a.len());
-        out.extend_from_slice(a);
-        cu16(&mut out, d.len());
-        out.extend_from_slice(d);
-    }
-    if v0 {
-        cu16(&mut out, lookups.len());
-        for (t, w, r) in lookups {
-            out.extend_from_slice(&t.0);
-            cu16(&mut out, w.len());
-            out.extend_from_slice(w);
-            cu16(&mut out, r.len());
-            out.extend_from_slice(r);
-        }
-    }
-    out
+    let ixs: Vec<EncIx<'_>> = ixs.iter().map(|(p, a, d)| (*p, &a[..], &d[..])).collect();
+    let lookups: Vec<EncLookup<'_>> = lookups
+        .iter()
+        .map(|(t, w, r)| (*t, &w[..], &r[..]))
+        .collect();
+    encode(v0, &[7; 64], keys, &ixs, &lookups)
 }
 
 #[cfg(test)]
