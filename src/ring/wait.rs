@@ -62,7 +62,7 @@ pub const BACKOFF_YIELD_WINDOW: Duration = Duration::from_micros(200);
 pub const BACKOFF_YIELD_EVERY: u32 = 8;
 
 /// Spin hints per non-yielding round of the yield window (a `pause` is ~40 to ~140 cycles).
-const YIELD_WINDOW_SPINS: u32 = 64;
+const YIELD_WINDOW_SPINS: u32 = 32;
 
 /// Where a waiting loop is in its strategy; `next()` says what to do before the next check.
 #[derive(Debug)]
