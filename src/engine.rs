@@ -171,13 +171,9 @@ impl SnifferBuilder {
         let mut engine = Sniffer {
             config: cfg.clone(),
             source,
-            ring: ring.clone(),
-            metrics: metrics.clone(),
             deadline: deadline.clone(),
-            gate: gate.clone(),
             monitor_stop: Arc::new((Mutex::new(false), Condvar::new())),
             ingest: ingest.clone(),
-            output: output.clone(),
             receiver,
             stop_feeds: Arc::new(AtomicBool::new(false)),
             feeds_running: Arc::new(AtomicUsize::new(0)),
@@ -428,14 +424,11 @@ fn run_feed(
 /// ```
 pub struct Sniffer {
     config: SnifferConfig,
+    /// The ring, the metrics, the gate and the output, shared with the monitor thread.
     source: MetricsSource,
-    ring: Arc<StreamRing>,
-    metrics: Arc<Metrics>,
     deadline: Arc<Deadline>,
-    gate: Arc<Gate>,
     monitor_stop: Arc<(Mutex<bool>, Condvar)>,
     ingest: IngestHandle,
-    output: Output,
     receiver: Option<CandidateReceiver>,
     stop_feeds: Arc<AtomicBool>,
     feeds_running: Arc<AtomicUsize>,
@@ -447,7 +440,7 @@ pub struct Sniffer {
 impl fmt::Debug for Sniffer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sniffer")
-            .field("ring", &self.ring)
+            .field("ring", &self.source.ring)
             .field(
                 "threads",
                 &(self.feed_threads.len() + self.engine_threads.len()),
@@ -495,12 +488,14 @@ impl Sniffer {
 
     /// A copy of the detection-to-delivery latency histogram (ns), for percentile files and plots.
     pub fn latency_histogram(&self) -> LatencyHistogram {
-        self.metrics.latency_histogram(Duration::from_millis(2))
+        self.source
+            .metrics
+            .latency_histogram(Duration::from_millis(2))
     }
 
     /// Candidates in the stream ring now (a cheap read, no snapshot).
     pub fn ring_len(&self) -> usize {
-        self.ring.len()
+        self.source.ring.len()
     }
 
     /// True once every pull feed has finished (or there were none).
@@ -537,8 +532,8 @@ impl Sniffer {
         let timeout_ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
         self.deadline.set(monotonic_ns().saturating_add(timeout_ns));
         self.stop_feeds.store(true, Ordering::Release);
-        self.gate.wake_all();
-        self.ring.close();
+        self.source.gate.wake_all();
+        self.source.ring.close();
         {
             let (lock, cv) = &*self.monitor_stop;
             *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
@@ -554,19 +549,20 @@ impl Sniffer {
                 tracing::error!(thread = %name, "engine thread panicked");
             }
         }
-        self.output.close();
+        self.source.output.close();
         // Every producer has left the gate and every engine thread is joined: counts are final.
-        while !self.ring.producers_idle() {
+        while !self.source.ring.producers_idle() {
             thread::yield_now();
         }
         let metrics = self.source.snapshot_waiting(Duration::from_millis(100));
         let lane = |p: Priority| {
-            let m = &self.metrics.lanes[p.lane()];
+            let m = &self.source.metrics.lanes[p.lane()];
             LaneReport {
                 delivered: m.sent.get(),
-                abandoned: m.dropped_shutdown.get() + self.metrics.batch.abandoned[p.lane()].get(),
+                abandoned: m.dropped_shutdown.get()
+                    + self.source.metrics.batch.abandoned[p.lane()].get(),
                 failed: m.failures.get(),
-                left_in_lane: self.output.lane_depths()[p.lane()] as u64,
+                left_in_lane: self.source.output.lane_depths()[p.lane()] as u64,
             }
         };
         let report = ShutdownReport {
@@ -574,9 +570,12 @@ impl Sniffer {
             timeout,
             high: lane(Priority::High),
             low: lane(Priority::Low),
-            rejected_at_close: self.metrics.ingest.dropped_shutdown.get(),
+            rejected_at_close: self.source.metrics.ingest.dropped_shutdown.get(),
             metrics,
-            latency: self.metrics.latency_histogram(Duration::from_millis(100)),
+            latency: self
+                .source
+                .metrics
+                .latency_histogram(Duration::from_millis(100)),
         };
         self.report = Some(report.clone());
         report
