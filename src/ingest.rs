@@ -178,7 +178,7 @@ impl IngestHandle {
         }
         let result = match wait {
             Wait::No => self.ring.push_entered(c, false, None),
-            Wait::Policy => self.ring.push_entered(c, true, self.ring_block_timeout()),
+            Wait::Policy => self.ring.push_entered(c, true, self.ring.block_timeout()),
             Wait::For(t) => self.ring.push_entered(c, true, Some(t)),
         };
         match &result {
@@ -200,10 +200,6 @@ impl IngestHandle {
         }
         self.ring.exit();
         result.map(|_| ()).map_err(Refused::Push)
-    }
-
-    fn ring_block_timeout(&self) -> Option<Duration> {
-        self.ring.block_timeout()
     }
 }
 

@@ -211,11 +211,10 @@ fn main() -> ExitCode {
 }
 
 fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
-    let cfg = SnifferConfig::from_file(file)
-        .and_then(|c| c.validate().map(|()| c))
+    SnifferConfig::from_file(file)
+        .and_then(|c| c.validate())
         .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
     println!("{}: ok", file.display());
-    let _ = cfg;
     Ok(ExitCode::SUCCESS)
 }
 
