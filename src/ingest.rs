@@ -84,6 +84,9 @@ impl IngestHandle {
     ///
     /// [`TryIngestError::Full`]: under `drop_newest` the candidate was rejected and counted in
     /// `dropped_full_buffer`; under `block` it was not counted and may be offered again.
+    /// [`TryIngestError::Backpressure`]: the gate is paused (the ring passed `pause_pct`); not
+    /// counted, the bot decides (retry later, `ingest` anyway, or drop it).
+    /// [`TryIngestError::Stale`]: older than `max_age` / `max_slot_lag`; counted in `dropped_stale`.
     /// [`TryIngestError::Closed`]: the engine is shutting down; not counted.
     #[inline]
     pub fn try_ingest(&self, c: PremintCandidate) -> Result<(), TryIngestError> {
@@ -110,8 +113,10 @@ impl IngestHandle {
     /// # Errors
     ///
     /// [`IngestError::Full`] (drop_newest) hands back a candidate that was counted in
-    /// `dropped_full_buffer`. [`IngestError::Timeout`] (block) and [`IngestError::Closed`]
-    /// (shutdown) hand back a candidate that was not counted: the caller still owns it.
+    /// `dropped_full_buffer`, [`IngestError::Stale`] one counted in `dropped_stale`.
+    /// [`IngestError::Timeout`] (block) and [`IngestError::Closed`] (shutdown) hand back a
+    /// candidate that was not counted: the caller still owns it. The backpressure gate does not
+    /// apply here: `ingest` is how a bot pushes anyway.
     #[inline]
     pub fn ingest(&self, c: PremintCandidate) -> Result<(), IngestError> {
         self.ingest_inner(c, Wait::Policy)
