@@ -3,6 +3,11 @@
 //! `N` candidates from a producer thread to a consumer thread; the clock runs from a shared
 //! barrier to the consumer's last receive (`iter_custom`).
 //!
+//! Placement: two-thread cases run producer and consumer on different cores; in the engine's
+//! cases the batcher pins itself to the first core and the bot's producer and consumer share the
+//! last (see `Placement`). Unpinned, crossbeam's blocking hop swung between 3 and 18 M/s from run
+//! to run depending on where the scheduler put its threads.
+//!
 //! Hot threads per case (2 cores here, so anything above 2 shares cores): base, crossbeam, the
 //! seeds' tokio mpsc design and ring 2 (producer, consumer); engine sync 3 (+ batcher); engine async 5 (+ batcher, 2 lane workers);
 //! engine handler 2 (producer, batcher running the handler).
@@ -43,8 +48,30 @@ struct Hop {
     finish: Box<dyn FnOnce()>,
 }
 
+/// Where the bench's own threads run (2 cores here).
+#[derive(Clone, Copy)]
+enum Placement {
+    /// A two-thread hop: producer on the first core, consumer on the last.
+    Apart,
+    /// The engine's cases: its batcher pins itself to the first core, so the bot's producer and
+    /// consumer share the last one, as a bot on a 2-core box would place them.
+    BesideEngine,
+}
+
+fn pin(core: Option<&usize>) {
+    if let Some(&id) = core {
+        core_affinity::set_for_current(core_affinity::CoreId { id });
+    }
+}
+
 /// Runs `iters` hops, timing from a barrier shared with the producer to the consumer's last take.
-fn timed(iters: u64, setup: impl Fn() -> Hop) -> Duration {
+fn timed(iters: u64, placement: Placement, setup: impl Fn() -> Hop) -> Duration {
+    let cores = sniffer::machine_cores();
+    let producer_core = match placement {
+        Placement::Apart => cores.first(),
+        Placement::BesideEngine => cores.last(),
+    };
+    pin(cores.last());
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let hop = setup();
@@ -52,6 +79,7 @@ fn timed(iters: u64, setup: impl Fn() -> Hop) -> Duration {
         let b = barrier.clone();
         let produce = hop.produce;
         let producer = std::thread::spawn(move || {
+            pin(producer_core);
             b.wait();
             produce();
         });
@@ -71,7 +99,7 @@ fn nothing() -> Box<dyn FnOnce()> {
 
 /// The harness's own cost: the same thread spawn, barrier and loop, with no queue in between.
 fn base(iters: u64) -> Duration {
-    timed(iters, || Hop {
+    timed(iters, Placement::Apart, || Hop {
         produce: Box::new(|| {
             (0..N).for_each(|i| {
                 std::hint::black_box(candidate(i));
@@ -87,7 +115,7 @@ fn base(iters: u64) -> Duration {
 }
 
 fn raw_crossbeam(iters: u64) -> Duration {
-    timed(iters, || {
+    timed(iters, Placement::Apart, || {
         let (tx, rx) = crossbeam_channel::bounded::<PremintCandidate>(2048);
         Hop {
             produce: Box::new(move || (0..N).for_each(|i| tx.send(candidate(i)).unwrap())),
@@ -105,7 +133,7 @@ fn raw_crossbeam(iters: u64) -> Duration {
 /// `try_send`s and falls back to a blocking send when full, the consumer awaits `recv` on a
 /// tokio runtime.
 fn seed_tokio_mpsc(iters: u64) -> Duration {
-    timed(iters, || {
+    timed(iters, Placement::Apart, || {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<PremintCandidate>(2048);
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -135,7 +163,7 @@ fn seed_tokio_mpsc(iters: u64) -> Duration {
 }
 
 fn ring_one_hop(iters: u64) -> Duration {
-    timed(iters, || {
+    timed(iters, Placement::Apart, || {
         let ring = Arc::new(StreamRing::new(2048, DropPolicy::Block));
         let r = ring.clone();
         Hop {
@@ -163,7 +191,7 @@ fn engine_config(mode: BatchSendMode) -> SnifferConfig {
 }
 
 fn engine_e2e(iters: u64, mode: BatchSendMode) -> Duration {
-    timed(iters, || {
+    timed(iters, Placement::BesideEngine, || {
         let mut engine = Sniffer::builder()
             .config(engine_config(mode))
             .build()
@@ -186,6 +214,8 @@ fn engine_e2e(iters: u64, mode: BatchSendMode) -> Duration {
 }
 
 fn engine_handler(iters: u64) -> Duration {
+    // The producer (this thread) on the last core; the batcher runs the handler on the first.
+    pin(sniffer::machine_cores().last());
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let seen = Arc::new(AtomicU64::new(0));
