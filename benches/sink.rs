@@ -48,17 +48,7 @@ fn trade(mint: u32, user: u32, sol: u64) -> TradeEvent {
         token_amount: 1,
         is_buy: user % 3 != 0,
         user: key(1_000_000 + user),
-        timestamp: None,
-        virtual_sol_reserves: None,
-        virtual_token_reserves: None,
-        real_sol_reserves: None,
-        real_token_reserves: None,
-        fee_recipient: None,
-        fee_basis_points: None,
-        fee: None,
-        creator: None,
-        creator_fee_basis_points: None,
-        creator_fee: None,
+        ..Default::default()
     }
 }
 

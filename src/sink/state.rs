@@ -557,17 +557,7 @@ mod tests {
             token_amount: 1,
             is_buy,
             user: key(user),
-            timestamp: None,
-            virtual_sol_reserves: None,
-            virtual_token_reserves: None,
-            real_sol_reserves: None,
-            real_token_reserves: None,
-            fee_recipient: None,
-            fee_basis_points: None,
-            fee: None,
-            creator: None,
-            creator_fee_basis_points: None,
-            creator_fee: None,
+            ..Default::default()
         }
     }
 

@@ -130,7 +130,7 @@ pub struct CreateEvent<'a> {
 ///
 /// The first five fields are in every generation; the 16-field mid-2025 layout ends at
 /// `creator_fee`, and later additions are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TradeEvent {
     /// The traded mint.
     pub mint: Pubkey,
