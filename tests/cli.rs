@@ -1,33 +1,17 @@
 //! The `sniffer` binary: exit codes, `check-config`, and a short `run` whose metrics JSON
 //! satisfies the accounting invariant.
 
-use std::process::Command;
+mod common;
 
+use common::{assert_ok, sniffer_cmd as sniffer, temp_path};
 use sniffer::MetricsSnapshot;
-
-fn sniffer() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sniffer"));
-    cmd.env("SNIFFER_LOG", "warn");
-    cmd
-}
-
-fn temp_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("sniffer-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 #[test]
 fn check_config_accepts_a_valid_file() {
     let path = temp_path("ok.toml");
     std::fs::write(&path, "batch_size = 50\ndrop_policy = \"block\"\n").unwrap();
     let out = sniffer().arg("check-config").arg(&path).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
 }
 
 #[test]
@@ -100,12 +84,7 @@ fn run_writes_metrics_that_add_up() {
             .arg(&path)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         let m: MetricsSnapshot = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert!(m.accounting_holds(), "{policy}/{mode}: {m:#?}");
         assert_eq!(m.in_flight, 0);
@@ -128,12 +107,7 @@ fn cli_flags_fall_back_to_environment_variables() {
         .arg("run")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let m: MetricsSnapshot = serde_json::from_slice(&out.stdout).unwrap();
     assert!(m.accounting_holds());
     // About 200 ms at 20k/s; far fewer than the 100k/s x 3 s default would give.
@@ -190,12 +164,7 @@ fn run_with_sqlite_then_query_reads_the_aggregates() {
             .arg(&db)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         let m: MetricsSnapshot = serde_json::from_slice(&out.stdout).unwrap();
         assert!(m.candidates_sent > 0);
         let q = sniffer()
@@ -204,12 +173,7 @@ fn run_with_sqlite_then_query_reads_the_aggregates() {
             .args(["--limit", "3"])
             .output()
             .unwrap();
-        assert_eq!(
-            q.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&q.stderr)
-        );
+        assert_ok(&q);
         let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&q.stdout)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())

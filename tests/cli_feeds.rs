@@ -3,26 +3,17 @@
 //! replay, and exit code 2 for unreadable inputs and bad feed specs. Every run's metrics satisfy
 //! the accounting invariant with nothing in flight.
 
+mod common;
 mod samples;
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use samples::*;
 use serde_json::{json, Value};
 use sniffer::MetricsSnapshot;
 
-fn sniffer() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sniffer"));
-    cmd.env("SNIFFER_LOG", "warn");
-    cmd
-}
-
-fn temp_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("sniffer-cli-feeds-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
+use common::{assert_ok as ok, sniffer_cmd as sniffer, temp_path};
 
 /// Five launches (logs, jsonParsed, json v0, PumpSwap, Raydium), one launch-free block, and two
 /// malformed lines.
@@ -49,15 +40,6 @@ fn metrics(path: &std::path::Path) -> MetricsSnapshot {
     assert!(m.accounting_holds(), "{m:#?}");
     assert_eq!(m.in_flight, 0);
     m
-}
-
-fn ok(out: &std::process::Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

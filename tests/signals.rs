@@ -3,6 +3,8 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,10 +12,8 @@ use sniffer::MetricsSnapshot;
 
 #[test]
 fn sigterm_mid_burst_drains_and_writes_final_metrics() {
-    let dir = std::env::temp_dir().join(format!("sniffer-sig-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let metrics = dir.join("metrics.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sniffer"))
+    let metrics = common::temp_path("metrics.json");
+    let mut child = common::sniffer_cmd()
         .args([
             "run",
             "--rate",
@@ -25,7 +25,6 @@ fn sigterm_mid_burst_drains_and_writes_final_metrics() {
         ])
         .arg("--metrics-json")
         .arg(&metrics)
-        .env("SNIFFER_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -98,3 +98,31 @@ pub fn stalled_handler(cfg: sniffer::SnifferConfig, first: PremintCandidate) -> 
         release,
     }
 }
+
+/// The `sniffer` binary built for these tests, with quiet logs.
+pub fn sniffer_cmd() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sniffer"));
+    cmd.env("SNIFFER_LOG", "warn");
+    cmd
+}
+
+/// A path in a temp folder of this test binary and process.
+pub fn temp_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "sniffer-{}-{}",
+        env!("CARGO_CRATE_NAME"),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Asserts that a command exited 0, showing its stderr otherwise.
+pub fn assert_ok(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
