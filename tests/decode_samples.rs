@@ -1,4 +1,4 @@
-//! Every real sample decodes to the fields `shared/samples/SOURCES.md` names, and the detection
+//! Every real sample decodes to the fields `tests/data/SOURCES.md` names, and the detection
 //! rules hold on lines composed from real sample pieces.
 
 mod samples;

@@ -1,4 +1,5 @@
-//! Input lines built from the real samples in `shared/samples` (read at run time, never edited).
+//! Input lines built from the real samples in `tests/data/` (copied unchanged from the project's
+//! `shared/samples`; `tests/data/SOURCES.md` names each file's public origin; read at run time).
 //!
 //! The samples are excerpts, not whole feed lines, so each builder wraps the real pieces (log
 //! lines, instruction data, the wire transaction, event payloads) in the envelope of one feed
@@ -9,7 +10,7 @@
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-pub const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples/");
+pub const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
 
 pub const SIG: &str =
     "52ar89rghM8EwKZkxFnBMC4LaMReqtVdpxqXxGWBCMYV1DnYdLrdsqJo8Hbn9KjVpckAokqGNHzTSVfK5xuLepdC";

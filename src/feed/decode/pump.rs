@@ -1,7 +1,7 @@
 //! pump.fun: the `create` / `create_v2` instructions and the `CreateEvent` / `TradeEvent` events.
 //!
 //! Layouts follow the official IDL (pump-fun/pump-public-docs `idl/pump.json`, excerpt in
-//! `shared/samples/REFERENCE_pump_idl_excerpt.json`). Anchor prefixes instructions and events with
+//! `tests/data/REFERENCE_pump_idl_excerpt.json`). Anchor prefixes instructions and events with
 //! `sha256("global:<name>")[..8]` / `sha256("event:<Name>")[..8]`; an event emitted through a
 //! self-CPI instruction carries one more 8-byte tag (`sha256("anchor:event")[..8]`) in front.
 //! Both events grew fields over the years, so they are decoded as a prefix: the fields every
