@@ -14,6 +14,44 @@ use crate::batch::BatchSendMode;
 use crate::error::ConfigError;
 use crate::ring::{DropPolicy, WaitStrategy};
 
+/// The commitment level a live feed subscribes at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Commitment {
+    /// The node's most recent bank: the earliest sighting (what sniping wants).
+    #[default]
+    Processed,
+    /// Voted on by a supermajority.
+    Confirmed,
+    /// Rooted.
+    Finalized,
+}
+
+impl Commitment {
+    /// The JSON-RPC / gRPC name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Commitment::Processed => "processed",
+            Commitment::Confirmed => "confirmed",
+            Commitment::Finalized => "finalized",
+        }
+    }
+}
+
+impl std::str::FromStr for Commitment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Commitment::Processed,
+            Commitment::Confirmed,
+            Commitment::Finalized,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+        .ok_or_else(|| format!("unknown commitment `{s}` (processed, confirmed, finalized)"))
+    }
+}
+
 /// The engine's configuration. `Default` gives the seed defaults listed in DESIGN.md.
 ///
 /// # Examples
@@ -89,6 +127,25 @@ pub struct SnifferConfig {
     pub pin_threads: bool,
     /// Cores to pin to, in thread start order; empty means every core this process may use.
     pub core_ids: Vec<usize>,
+    /// Live feeds (WebSocket, gRPC) under `block`: longest wait for room in the ring before the
+    /// candidate is counted in `dropped_full_buffer` and the feed goes back to its socket (a
+    /// provider disconnects a client that stops reading).
+    #[serde(with = "humantime_serde")]
+    pub live_block_timeout: Duration,
+    /// WebSocket feeds: send a ping this often; no pong within the interval means reconnect.
+    #[serde(with = "humantime_serde")]
+    pub ws_ping_interval: Duration,
+    /// Live feeds: this long without a notification counts a stall and reconnects.
+    #[serde(with = "humantime_serde")]
+    pub feed_stall_timeout: Duration,
+    /// Live feeds: first reconnect delay; doubles per failed attempt (with jitter).
+    #[serde(with = "humantime_serde")]
+    pub reconnect_backoff_min: Duration,
+    /// Live feeds: longest reconnect delay.
+    #[serde(with = "humantime_serde")]
+    pub reconnect_backoff_max: Duration,
+    /// Live feeds: commitment level of subscriptions (`processed`, `confirmed`, `finalized`).
+    pub commitment: Commitment,
     /// Aggregates sink: delta flush interval.
     #[serde(with = "humantime_serde")]
     pub flush_interval: Duration,
@@ -129,6 +186,12 @@ impl Default for SnifferConfig {
             max_slot_lag: None,
             pin_threads: true,
             core_ids: Vec::new(),
+            live_block_timeout: Duration::from_millis(50),
+            ws_ping_interval: Duration::from_secs(20),
+            feed_stall_timeout: Duration::from_secs(30),
+            reconnect_backoff_min: Duration::from_millis(100),
+            reconnect_backoff_max: Duration::from_secs(10),
+            commitment: Commitment::Processed,
             flush_interval: Duration::from_secs(5),
             full_flush_interval: Duration::from_secs(60),
             flush_batch_size: 500,
@@ -164,6 +227,12 @@ impl SnifferConfig {
         "max_slot_lag",
         "pin_threads",
         "core_ids",
+        "live_block_timeout",
+        "ws_ping_interval",
+        "feed_stall_timeout",
+        "reconnect_backoff_min",
+        "reconnect_backoff_max",
+        "commitment",
         "flush_interval",
         "full_flush_interval",
         "flush_batch_size",
@@ -335,8 +404,13 @@ impl SnifferConfig {
                 ),
             ));
         }
-        let non_zero: [(&'static str, &Duration); 8] = [
+        let non_zero: [(&'static str, &Duration); 13] = [
             ("batch_timeout", &self.batch_timeout),
+            ("live_block_timeout", &self.live_block_timeout),
+            ("ws_ping_interval", &self.ws_ping_interval),
+            ("feed_stall_timeout", &self.feed_stall_timeout),
+            ("reconnect_backoff_min", &self.reconnect_backoff_min),
+            ("reconnect_backoff_max", &self.reconnect_backoff_max),
             ("graceful_shutdown_timeout", &self.graceful_shutdown_timeout),
             ("paused_alert_after", &self.paused_alert_after),
             ("paused_alert_interval", &self.paused_alert_interval),
@@ -357,6 +431,16 @@ impl SnifferConfig {
             if let Some(d) = d.filter(Duration::is_zero) {
                 return Err(bad(key, dur(&d), "must be greater than zero when set"));
             }
+        }
+        if self.reconnect_backoff_min > self.reconnect_backoff_max {
+            return Err(bad(
+                "reconnect_backoff_min",
+                dur(&self.reconnect_backoff_min),
+                &format!(
+                    "must not exceed reconnect_backoff_max ({})",
+                    dur(&self.reconnect_backoff_max)
+                ),
+            ));
         }
         if self.max_slot_lag == Some(0) {
             return Err(bad("max_slot_lag", 0, "must be at least 1 when set"));

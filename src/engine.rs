@@ -24,7 +24,7 @@ use crate::error::{BuildError, ConfigError};
 use crate::feed::{DedupTable, Feed, FeedPoll, FeedSink};
 use crate::ingest::IngestHandle;
 use crate::metrics::{
-    health_line, FeedMetrics, LatencyHistogram, Metrics, MetricsSnapshot, MetricsSource,
+    health_line, FeedMetrics, FeedStats, LatencyHistogram, Metrics, MetricsSnapshot, MetricsSource,
 };
 use crate::output::{self, CandidateReceiver, Handler, Output};
 use crate::pinning::{pin_current, CorePlan};
@@ -89,9 +89,10 @@ impl SnifferBuilder {
         self
     }
 
-    /// Turns first-sighting dedup across the pull feeds on or off (default: on with two feeds or
-    /// more). Decoded launches ([`FeedSink::push_decoded`]) are deduplicated by mint and
-    /// signature; the snapshot then lists each feed's wins, duplicates, win share and lead time.
+    /// Turns first-sighting dedup of the pull feeds' decoded launches on or off (default: on).
+    /// Decoded launches ([`FeedSink::push_decoded`]) are deduplicated by mint and signature,
+    /// across feeds and within one feed; the snapshot lists each feed's wins, duplicates, win
+    /// share and lead time.
     pub fn dedup(mut self, on: bool) -> Self {
         self.dedup = Some(on);
         self
@@ -270,14 +271,19 @@ impl SnifferBuilder {
             return Err(e);
         }
 
+        // First sighting wins across feeds, and within one feed too: two subscriptions on one
+        // connection (logs and transactions) carry the same launch twice.
         let dedup = self
             .dedup
-            .unwrap_or(self.feeds.len() >= 2)
+            .unwrap_or(!self.feeds.is_empty())
             .then(|| Arc::new(DedupTable::default()));
-        if dedup.is_some() {
-            let feeds = self.feeds.iter().map(|f| FeedMetrics::named(f.name()));
-            let _ = metrics.feeds.set(feeds.collect());
-        }
+        let feed_metrics: Box<[Arc<FeedMetrics>]> = self
+            .feeds
+            .iter()
+            .map(|f| Arc::new(FeedMetrics::named(f.name(), f.can_wait())))
+            .collect();
+        let _ = metrics.feeds.set(feed_metrics.clone());
+        let live_wait = (cfg.drop_policy == DropPolicy::Block).then_some(cfg.live_block_timeout);
         for (i, mut feed) in self.feeds.into_iter().enumerate() {
             let feed_id = i as u16;
             let handle = ingest.clone();
@@ -287,18 +293,18 @@ impl SnifferBuilder {
             let wait = cfg.wait_strategy;
             let name = format!("sniffer-feed-{}", feed.name());
             let core = cores.next_core();
+            let stats = FeedStats(feed_metrics[i].clone());
             running.fetch_add(1, Ordering::AcqRel);
             let thread_name = name.clone();
             let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
                 pin_current(core, &thread_name);
-                run_feed(
-                    feed.as_mut(),
-                    &handle,
-                    feed_id,
-                    &stop,
-                    wait,
-                    dedup.as_deref(),
-                );
+                let sink =
+                    FeedSink::new(&handle, feed_id, &stop, stats).with_dedup(dedup.as_deref());
+                let sink = match (feed.can_wait(), live_wait) {
+                    (false, Some(t)) => sink.live(t),
+                    _ => sink,
+                };
+                run_feed(feed.as_mut(), sink, &handle, &stop, wait);
                 running.fetch_sub(1, Ordering::AcqRel);
             });
             match spawned {
@@ -367,21 +373,21 @@ fn lane_name(lane: Priority) -> &'static str {
 }
 
 /// A pull feed's thread: poll until finished or told to stop, idling with short sleeps. Before
-/// each poll it reports the ring's level to the gate; while the gate is paused it does not poll
-/// (the feed simply stops reading, so nothing is lost) and waits for the resume.
+/// each poll it reports the ring's level to the gate; while the gate is paused a feed that can
+/// wait does not poll (it simply stops reading, so nothing is lost) and waits for the resume. A
+/// live feed is never paused: it keeps reading its socket and the drop policy decides.
 fn run_feed(
     feed: &mut dyn Feed,
+    mut sink: FeedSink<'_>,
     handle: &IngestHandle,
-    feed_id: u16,
     stop: &AtomicBool,
     wait: WaitStrategy,
-    dedup: Option<&DedupTable>,
 ) {
-    let mut sink = FeedSink::new(handle, feed_id, stop).with_dedup(dedup);
     let gate = handle.gate();
+    let pausable = feed.can_wait();
     while !stop.load(Ordering::Acquire) {
         gate.observe(handle.ring().len(), monotonic_ns(), &handle.metrics().gate);
-        if gate.is_paused() {
+        if pausable && gate.is_paused() {
             // Re-check the level now and then: the resume may come from this thread.
             gate.wait_resumed(
                 || stop.load(Ordering::Acquire),

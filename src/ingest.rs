@@ -40,6 +40,15 @@ pub struct IngestHandle {
     stale: Arc<StaleBound>,
 }
 
+/// Why a feed could not store a candidate it detected ([`IngestHandle::count_unstored`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unstored {
+    /// The ring had closed for the shutdown.
+    Shutdown,
+    /// A live feed waited `live_block_timeout` under `block` and had to get back to its socket.
+    LiveTimeout,
+}
+
 /// Why `ingest_inner` did not store a candidate.
 enum Refused {
     Push(PushError),
@@ -145,6 +154,17 @@ impl IngestHandle {
     /// Counts inputs the caller could not decode (the `tx_malformed` metric).
     pub fn record_malformed(&self, n: u64) {
         self.metrics.ingest.tx_malformed.add(n);
+    }
+
+    /// Counts a candidate that a feed detected but could not store and cannot hand back to
+    /// anyone: it enters `candidates_detected` and the drop counter of `why`.
+    pub(crate) fn count_unstored(&self, why: Unstored) {
+        let m = &self.metrics.ingest;
+        m.issued.incr();
+        match why {
+            Unstored::Shutdown => m.dropped_shutdown.incr(),
+            Unstored::LiveTimeout => m.dropped_full_buffer.incr(),
+        }
     }
 
     /// Items in the stream ring now.

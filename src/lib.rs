@@ -44,7 +44,7 @@ mod sync;
 
 pub use batch::BatchSendMode;
 pub use candidate::{monotonic_ns, LaunchKind, PremintCandidate, Priority, Pubkey};
-pub use config::SnifferConfig;
+pub use config::{Commitment, SnifferConfig};
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, TryRecvError};
 pub use engine::{LaneReport, ShutdownReport, Sniffer, SnifferBuilder};
 pub use error::{
@@ -52,8 +52,8 @@ pub use error::{
     SinkError, StoreError, TryIngestError,
 };
 pub use feed::decode::{
-    decode_pump_event, CreateEvent, Decoded, Decoder, DecoderConfig, Format, LaunchMeta, Malformed,
-    PumpEvent, ScoreConfig, Signature, TradeEvent, MAX_LINE_LEN,
+    decode_pump_event, CreateEvent, Decoded, Decoder, DecoderConfig, Envelope, Format, LaunchMeta,
+    Malformed, ParsedTx, PumpEvent, ScoreConfig, Signature, TradeEvent, MAX_LINE_LEN,
 };
 pub use feed::{
     Clock, DecodeObserver, DedupTable, Expected, Feed, FeedPoll, FeedSink, LineFeed, LinePoll,
@@ -61,12 +61,14 @@ pub use feed::{
     PayloadSource, ReaderSource, ReplayConfig, ReplaySource, Sighting, SyntheticConfig,
     SyntheticFeed, DEDUP_CAPACITY, DEDUP_WINDOW,
 };
+#[cfg(feature = "ws")]
+pub use feed::{Subscription, WsConfig, WsError, WsSource};
 #[cfg(feature = "http")]
 pub use http::HttpServer;
 pub use ingest::IngestHandle;
 pub use metrics::{
-    health_line, FeedSnapshot, Health, HealthStatus, LatencyHistogram, LatencySummary, LeadSummary,
-    MetricsSnapshot, MetricsSource,
+    health_line, FeedSnapshot, FeedStats, Health, HealthStatus, LatencyHistogram, LatencySummary,
+    LeadSummary, MetricsSnapshot, MetricsSource,
 };
 #[cfg(feature = "tokio")]
 pub use output::CandidateStream;

@@ -415,3 +415,47 @@ fn raydium_initialize2_reports_the_non_wsol_mint() {
     assert_eq!(c.mint, key(POOL_MINT));
     assert_eq!(c.creator, key(CREATOR));
 }
+
+#[test]
+fn transaction_notifications_decode_like_get_transaction() {
+    for (name, get_tx) in [
+        ("jsonParsed", get_transaction_parsed(Value::Null)),
+        ("json v0, loaded addresses", get_transaction_json_v0()),
+    ] {
+        let line = transaction_notification(&get_tx, 4_743_323_479);
+        let (dec, out) = decode(Format::Tx, &line);
+        assert_eq!(out.len(), 1, "{name}");
+        // The slot sits beside the transaction, after it in the text.
+        assert_is_the_2024_create(&out[0], SLOT);
+        assert_eq!(out[0].signature.to_string(), SIG, "{name}");
+        assert_eq!(
+            dec.last_envelope(),
+            sniffer::Envelope::Notification {
+                subscription: Some(4_743_323_479)
+            }
+        );
+        // Auto-detection finds it too, and agrees with the getTransaction line.
+        let (_, auto) = decode(Format::Auto, &line);
+        let (_, direct) = decode(Format::Auto, &get_tx);
+        assert_eq!(auto[0].candidate, direct[0].candidate, "{name}");
+    }
+}
+
+#[test]
+fn a_routed_buy_in_a_transaction_notification_is_a_trade_not_a_launch() {
+    let (dec, out) = decode(Format::Auto, &routed_buy_notification());
+    assert!(out.is_empty());
+    // The trade is seen (once, though both the log and the self-CPI event carry it).
+    assert_eq!(dec.last_trades().len(), 1);
+    assert!(dec.last_trades()[0].is_buy);
+}
+
+#[test]
+fn a_failed_transaction_notification_is_not_a_launch() {
+    let line = transaction_notification(
+        &get_transaction_parsed(json!({"InstructionError": [2, "Custom"]})),
+        1,
+    );
+    let (_, out) = decode(Format::Auto, &line);
+    assert!(out.is_empty());
+}

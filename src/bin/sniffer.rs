@@ -82,8 +82,10 @@ struct RunArgs {
     /// TOML config file; SNIFFER_<KEY> environment variables override it, flags override both.
     #[arg(long, env = "SNIFFER_CONFIG")]
     config: Option<PathBuf>,
-    /// Input feed: `synthetic`, `synthetic:payloads`, `replay:PATH` or `stdin`; repeat for
-    /// several feeds at once (launches deduplicated across them, first sighting wins).
+    /// Input feed: `synthetic`, `synthetic:payloads`, `replay:PATH`, `stdin`, or a live
+    /// provider: `ws://HOST[:PORT]/PATH`, `wss://...` (Solana JSON-RPC WebSocket; see
+    /// --subscribe); repeat for several feeds at once (launches deduplicated across them, first
+    /// sighting wins: race two providers).
     #[arg(
         long,
         env = "SNIFFER_FEED",
@@ -96,9 +98,11 @@ struct RunArgs {
     /// Synthetic feed rate in candidates per second (0 = flat out).
     #[arg(long, env = "SNIFFER_RATE", default_value_t = 100_000)]
     rate: u64,
-    /// How long the synthetic feed produces (humantime: 3s, 500ms).
-    #[arg(long, env = "SNIFFER_DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
-    duration: Duration,
+    /// How long to run (humantime: 3s, 500ms): the synthetic feed generates for this long
+    /// (default 3s); live feeds (ws://, grpc://) are read until then (default: until
+    /// SIGINT/SIGTERM); file and stdin feeds end at their end or then, whichever comes first.
+    #[arg(long, env = "SNIFFER_DURATION", value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
     /// Percentage of High-priority synthetic candidates.
     #[arg(long, env = "SNIFFER_HIGH_PCT", default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
     high_pct: u8,
@@ -144,6 +148,9 @@ struct RunArgs {
     #[arg(long, env = "SNIFFER_PROGRESS", default_value = "auto", value_parser = ["auto", "always", "never"])]
     progress: String,
 }
+
+/// How long `--feed synthetic` generates when `--duration` is not given.
+const DEFAULT_SYNTHETIC_DURATION: Duration = Duration::from_secs(3);
 
 /// The `SNIFFER_*` names the CLI's own flags read; the configuration loader skips them.
 fn cli_env_names() -> Vec<String> {
@@ -259,7 +266,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = build_config(&args)?;
     let syn = feeds::Synthetic {
         rate: args.rate,
-        duration: args.duration,
+        duration: args.duration.unwrap_or(DEFAULT_SYNTHETIC_DURATION),
         high_pct: args.high_pct,
     };
     // The aggregates sink: decoded feeds hand it launches and trades from their own threads
@@ -297,6 +304,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let feeds = feeds::build(
         &args.feed,
         &args.feed_opts,
+        &cfg,
         syn,
         observer.as_ref().map(|f| f as &dyn Fn() -> DecodeObserver),
     )?;
@@ -320,7 +328,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let rx = engine.take_receiver().context("engine has no receiver")?;
     let _http = start_http(args.http.as_deref(), &engine)?;
-    let progress = progress_bar(&args.progress, &args.feed, args.duration);
+    let progress = progress_bar(&args.progress, &args.feed, syn.duration);
     let received = Arc::new(AtomicU64::new(0));
     let consumer_done = Arc::new(AtomicBool::new(false));
     let consumer = {
@@ -360,7 +368,12 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut last_dump = Instant::now();
     let first = engine.snapshot();
-    while !engine.feeds_finished() && signals.load(Ordering::SeqCst) == 0 {
+    // Live feeds never finish: the run ends at --duration, or at a signal.
+    let run_until = args.duration.map(|d| started + d);
+    while !engine.feeds_finished()
+        && signals.load(Ordering::SeqCst) == 0
+        && run_until.is_none_or(|t| Instant::now() < t)
+    {
         std::thread::sleep(Duration::from_millis(10));
         if !progress.is_hidden() {
             let m = engine.snapshot();

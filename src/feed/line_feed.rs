@@ -67,6 +67,9 @@ pub struct LineFeed {
     recorder: Option<Recorder>,
     /// Receive time of the recording's origin: the first poll.
     record_start_ns: Option<u64>,
+    /// The source has been handed its feed's counters (at the first poll).
+    attached: bool,
+    can_wait: bool,
 }
 
 impl std::fmt::Debug for LineFeed {
@@ -84,6 +87,7 @@ impl LineFeed {
     pub fn new(source: impl LineSource, decoder: DecoderConfig) -> Self {
         LineFeed {
             name: source.name().to_owned(),
+            can_wait: source.can_wait(),
             source: Box::new(source),
             decoder: Decoder::with_config(decoder),
             line: Vec::new(),
@@ -91,6 +95,7 @@ impl LineFeed {
             observer: None,
             recorder: None,
             record_start_ns: None,
+            attached: false,
         }
     }
 
@@ -118,6 +123,25 @@ impl LineFeed {
             ReaderSource::stdin(decoder.max_line_len)?,
             decoder,
         ))
+    }
+
+    /// A live WebSocket feed of `url` (see [`WsSource`](super::WsSource)); the decoder's
+    /// `max_line_len` caps the messages.
+    ///
+    /// # Errors
+    ///
+    /// As [`WsSource::new`](super::WsSource::new).
+    #[cfg(feature = "ws")]
+    pub fn ws(
+        url: &str,
+        ws: super::WsConfig,
+        decoder: DecoderConfig,
+    ) -> Result<Self, super::WsError> {
+        let ws = super::WsConfig {
+            max_line_len: decoder.max_line_len,
+            ..ws
+        };
+        Ok(Self::new(super::WsSource::new(url, ws)?, decoder))
     }
 
     /// Generated real-format lines.
@@ -171,19 +195,32 @@ impl Feed for LineFeed {
         &self.name
     }
 
+    fn can_wait(&self) -> bool {
+        self.can_wait
+    }
+
     fn poll(&mut self, sink: &mut FeedSink<'_>) -> FeedPoll {
         if self.recorder.is_some() && self.record_start_ns.is_none() {
             self.record_start_ns = Some(monotonic_ns());
         }
+        if !self.attached {
+            self.source.attach(sink.stats());
+            self.attached = true;
+        }
+        let stats = sink.stats();
         let (mut lines, mut steps) = (0, 0);
         loop {
             match self.source.next_line(&mut self.line) {
                 LinePoll::Line => {
                     let now = monotonic_ns();
+                    stats.message_at(self.line.len(), now);
                     self.record(now, false);
                     sink.tx_seen(1);
                     self.out.clear();
-                    match self.decoder.decode_line(&self.line, &mut self.out) {
+                    let decoded = self.decoder.decode_line(&self.line, &mut self.out);
+                    let routed = self.source.route(&self.line, self.decoder.last_envelope());
+                    match decoded {
+                        Ok(_) if !routed => {}
                         Ok(_) => {
                             for d in &self.out {
                                 sink.push_decoded(d, now);
@@ -199,7 +236,9 @@ impl Feed for LineFeed {
                     }
                 }
                 LinePoll::TooLong => {
-                    self.record(monotonic_ns(), true);
+                    let now = monotonic_ns();
+                    stats.message_at(0, now);
+                    self.record(now, true);
                     sink.tx_seen(1);
                     sink.malformed_reason(Malformed::TooLong);
                 }
@@ -210,6 +249,8 @@ impl Feed for LineFeed {
                     }
                     continue;
                 }
+                // The source blocked in its read already: no idle wait on top of it.
+                LinePoll::Waited => return FeedPoll::Ready,
                 LinePoll::Idle => {
                     return if lines > 0 {
                         FeedPoll::Ready

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use crate::candidate::monotonic_ns;
+use crate::feed::decode::Envelope;
+use crate::metrics::FeedStats;
 
 /// Bytes read from the underlying reader per step.
 pub(crate) const CHUNK: usize = 64 * 1024;
@@ -28,6 +30,9 @@ pub enum LinePoll {
     Pending,
     /// Nothing is available now (not due yet, or the source is waiting for input).
     Idle,
+    /// Nothing arrived, but the source already waited for input (a socket read with a
+    /// timeout): poll again at once instead of idling.
+    Waited,
     /// The source is exhausted.
     Finished,
 }
@@ -42,6 +47,24 @@ pub trait LineSource: Send + 'static {
 
     /// Puts the next line in `buf` (cleared first) when one is ready.
     fn next_line(&mut self, buf: &mut Vec<u8>) -> LinePoll;
+
+    /// False for a live socket that must keep being read (see [`Feed::can_wait`]).
+    ///
+    /// [`Feed::can_wait`]: super::Feed::can_wait
+    fn can_wait(&self) -> bool {
+        true
+    }
+
+    /// Hands the source its feed's counters once, before the first `next_line`, so a live
+    /// source can report connects, stalls and refusals.
+    fn attach(&mut self, _stats: FeedStats) {}
+
+    /// Called after each line decoded, with what kind of message it was: a source that made
+    /// requests matches the replies here, and returns false for a notification it did not
+    /// subscribe to (its launches are then skipped).
+    fn route(&mut self, _line: &[u8], _envelope: Envelope) -> bool {
+        true
+    }
 }
 
 /// A time source in nanoseconds. Paced sources read it; tests substitute a [`ManualClock`].

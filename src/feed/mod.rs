@@ -13,18 +13,24 @@ pub(crate) mod decode;
 mod dedup;
 mod line_feed;
 mod lines;
+#[cfg(feature = "ws")]
+mod live;
 mod payload;
 mod record;
 mod replay;
 mod rng;
 mod stdin;
 mod synthetic;
+#[cfg(feature = "ws")]
+mod ws;
 
 use std::sync::atomic::{AtomicBool, Ordering::Acquire};
+use std::time::Duration;
 
 use crate::candidate::PremintCandidate;
 use crate::error::IngestError;
-use crate::ingest::IngestHandle;
+use crate::ingest::{IngestHandle, Unstored};
+use crate::metrics::FeedStats;
 use decode::Malformed;
 
 pub use dedup::{DedupTable, Sighting, DEDUP_CAPACITY, DEDUP_WINDOW};
@@ -34,6 +40,8 @@ pub use payload::{Expected, PayloadConfig, PayloadGenerator, PayloadMix, Payload
 pub use replay::{ReplayConfig, ReplaySource};
 pub use stdin::ReaderSource;
 pub use synthetic::{SyntheticConfig, SyntheticFeed};
+#[cfg(feature = "ws")]
+pub use ws::{Subscription, WsConfig, WsError, WsSource};
 
 /// What one call of [`Feed::poll`] achieved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,31 +64,63 @@ pub trait Feed: Send + 'static {
 
     /// Reads some input and hands the candidates to `sink`.
     fn poll(&mut self, sink: &mut FeedSink<'_>) -> FeedPoll;
+
+    /// True for a source that can stop reading without losing anything (a file, stdin, a
+    /// broker's pull consumer): the backpressure gate pauses it. False for a live socket, which
+    /// a provider disconnects when it stops reading: it is never paused, the drop policy sheds
+    /// and counts instead, and under `block` it waits at most `live_block_timeout` per
+    /// candidate before counting it in `dropped_full_buffer`.
+    fn can_wait(&self) -> bool {
+        true
+    }
 }
 
-/// Where a feed delivers. Counts `tx_seen`, `tx_malformed` and the push outcomes.
+/// Where a feed delivers. Counts `tx_seen`, `tx_malformed`, the push outcomes, and the feed's
+/// own counters ([`FeedStats`]).
 #[derive(Debug)]
 pub struct FeedSink<'a> {
     handle: &'a IngestHandle,
     feed_id: u16,
     stop: &'a AtomicBool,
     dedup: Option<&'a DedupTable>,
+    stats: FeedStats,
+    /// `Some(t)` for a live feed under `block`: wait at most `t`, then count the drop.
+    live_wait: Option<Duration>,
 }
 
 impl<'a> FeedSink<'a> {
-    pub(crate) fn new(handle: &'a IngestHandle, feed_id: u16, stop: &'a AtomicBool) -> Self {
+    pub(crate) fn new(
+        handle: &'a IngestHandle,
+        feed_id: u16,
+        stop: &'a AtomicBool,
+        stats: FeedStats,
+    ) -> Self {
         FeedSink {
             handle,
             feed_id,
             stop,
             dedup: None,
+            stats,
+            live_wait: None,
         }
     }
 
-    /// Checks decoded launches against a dedup table shared with the other feeds.
+    /// Checks decoded launches against a dedup table shared with the other feeds (and with this
+    /// feed's own earlier sightings).
     pub(crate) fn with_dedup(mut self, dedup: Option<&'a DedupTable>) -> Self {
         self.dedup = dedup;
         self
+    }
+
+    /// Makes this a live feed's sink: under `block`, a push waits at most `timeout`.
+    pub(crate) fn live(mut self, timeout: Duration) -> Self {
+        self.live_wait = Some(timeout);
+        self
+    }
+
+    /// This feed's own counters (connection health, messages), to hand to its source.
+    pub fn stats(&self) -> FeedStats {
+        self.stats.clone()
     }
 
     /// Pushes a decoded launch received at `recv_ns` (on the [`monotonic_ns`](crate::monotonic_ns)
@@ -94,18 +134,16 @@ impl<'a> FeedSink<'a> {
             let feed = |id: u16| feeds.and_then(|f| f.get(usize::from(id)));
             let s = table.observe(&d.candidate.mint, &d.signature, self.feed_id, recv_ns);
             match s {
-                Sighting::First => {
-                    if let Some(f) = feed(self.feed_id) {
-                        f.wins.incr();
-                    }
-                }
+                Sighting::First => self.stats.0.wins.incr(),
                 Sighting::Duplicate { winner, lead_ns } => {
                     metrics.ingest.duplicates.incr();
-                    if let Some(f) = feed(self.feed_id) {
-                        f.duplicates.incr();
-                    }
-                    if let Some(f) = feed(winner) {
-                        f.record_lead(lead_ns);
+                    self.stats.0.duplicates.incr();
+                    // A copy of this feed's own earlier sighting (two subscriptions that both
+                    // carry the launch) has no lead to record.
+                    if winner != self.feed_id {
+                        if let Some(f) = feed(winner) {
+                            f.record_lead(lead_ns);
+                        }
                     }
                     return false;
                 }
@@ -116,9 +154,7 @@ impl<'a> FeedSink<'a> {
                         &metrics.ingest.dedup_evicted_fresh
                     };
                     counter.incr();
-                    if let Some(f) = feed(self.feed_id) {
-                        f.wins.incr();
-                    }
+                    self.stats.0.wins.incr();
                 }
             }
         }
@@ -142,16 +178,24 @@ impl<'a> FeedSink<'a> {
     pub fn push(&mut self, mut c: PremintCandidate) -> bool {
         c.feed_id = self.feed_id;
         loop {
-            match self.handle.ingest(c) {
+            let r = match self.live_wait {
+                Some(t) => self.handle.ingest_timeout(c, t),
+                None => self.handle.ingest(c),
+            };
+            match r {
                 Ok(()) => return true,
+                // A live feed must get back to its socket: the candidate is lost to the full
+                // ring, and counted like a `drop_newest` rejection.
+                Err(IngestError::Timeout(_)) if self.live_wait.is_some() => {
+                    self.handle.count_unstored(Unstored::LiveTimeout);
+                    return false;
+                }
                 // `block` with a timeout: a pull feed has nobody to hand the candidate back to,
                 // so it keeps waiting (the feed simply stops reading meanwhile).
                 Err(IngestError::Timeout(back)) => c = back,
                 Err(IngestError::Closed(_)) => {
                     // The feed cannot take it back: it was detected and is lost to the shutdown.
-                    let m = &self.handle.metrics().ingest;
-                    m.issued.incr();
-                    m.dropped_shutdown.incr();
+                    self.handle.count_unstored(Unstored::Shutdown);
                     return false;
                 }
                 Err(IngestError::Full(_) | IngestError::Stale(_)) => return false,

@@ -7,14 +7,17 @@
 //! negative; after shutdown every thread has been joined and the snapshot is exact.
 //! `prometheus.rs` renders a snapshot in the Prometheus text exposition format.
 
+mod feeds;
 mod prometheus;
 mod source;
 
+pub(crate) use feeds::FeedMetrics;
+pub use feeds::{FeedSnapshot, FeedStats, LeadSummary};
 pub use source::{Health, HealthStatus, MetricsSource};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
@@ -98,33 +101,6 @@ pub(crate) struct IngestMetrics {
     pub(crate) dedup_evicted_fresh: Counter,
 }
 
-/// Per-feed first-sighting counters, written by that feed's thread (`wins`, `duplicates`) and by
-/// the feed that arrived later (`lead_*`, for the winner's lead). Relaxed: statistics only.
-#[derive(Debug, Default)]
-pub(crate) struct FeedMetrics {
-    pub(crate) name: String,
-    pub(crate) wins: Counter,
-    pub(crate) duplicates: Counter,
-    pub(crate) lead_count: Counter,
-    pub(crate) lead_sum_ns: Counter,
-    pub(crate) lead_max_ns: CachePadded<AtomicU64>,
-}
-
-impl FeedMetrics {
-    pub(crate) fn named(name: &str) -> Self {
-        FeedMetrics {
-            name: name.to_owned(),
-            ..FeedMetrics::default()
-        }
-    }
-
-    pub(crate) fn record_lead(&self, lead_ns: u64) {
-        self.lead_count.incr();
-        self.lead_sum_ns.add(lead_ns);
-        self.lead_max_ns.fetch_max(lead_ns, Relaxed);
-    }
-}
-
 /// Counters written by whoever sends one output lane (the batcher in sync mode, the lane's
 /// worker in async mode; the engine thread after they were joined, at shutdown).
 #[derive(Debug, Default)]
@@ -170,8 +146,8 @@ pub(crate) struct Metrics {
     pub(crate) batch: BatchMetrics,
     pub(crate) lanes: [LaneMetrics; 2],
     pub(crate) gate: GateMetrics,
-    /// One entry per pull feed when multi-feed dedup is on; set once by the builder.
-    pub(crate) feeds: OnceLock<Box<[FeedMetrics]>>,
+    /// One entry per pull feed, set once by the builder; each feed thread holds its own entry.
+    pub(crate) feeds: OnceLock<Box<[Arc<FeedMetrics>]>>,
     latency: Mutex<SyncHistogram<u64>>,
     /// Age of candidates when the batcher takes them from the ring.
     age: Mutex<SyncHistogram<u64>>,
@@ -328,58 +304,13 @@ impl Metrics {
             return Vec::new();
         };
         let total_wins: u64 = feeds.iter().map(|f| f.wins.get()).sum();
+        let now = monotonic_ns();
         feeds
             .iter()
             .enumerate()
-            .map(|(id, f)| {
-                let (wins, count) = (f.wins.get(), f.lead_count.get());
-                FeedSnapshot {
-                    id: id as u16,
-                    name: f.name.clone(),
-                    wins,
-                    duplicates: f.duplicates.get(),
-                    win_share: if total_wins == 0 {
-                        0.0
-                    } else {
-                        wins as f64 / total_wins as f64
-                    },
-                    lead_ns: LeadSummary {
-                        count,
-                        mean: f.lead_sum_ns.get().checked_div(count).unwrap_or(0),
-                        max: f.lead_max_ns.load(Relaxed),
-                    },
-                }
-            })
+            .map(|(id, f)| f.snapshot(id as u16, total_wins, now))
             .collect()
     }
-}
-
-/// How much earlier a feed saw the launches it won than the feeds whose copies came later.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeadSummary {
-    /// Late copies this feed led (one per duplicate another feed delivered).
-    pub count: u64,
-    /// Mean lead, ns.
-    pub mean: u64,
-    /// Largest lead, ns.
-    pub max: u64,
-}
-
-/// One feed's share of first sightings (multi-feed dedup).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct FeedSnapshot {
-    /// The feed's id (its position in the builder).
-    pub id: u16,
-    /// The feed's name.
-    pub name: String,
-    /// Launches this feed saw first (delivered from it).
-    pub wins: u64,
-    /// Launches this feed saw after another feed (dropped as duplicates).
-    pub duplicates: u64,
-    /// `wins` over the wins of every feed (0 when none).
-    pub win_share: f64,
-    /// This feed's lead over the later copies.
-    pub lead_ns: LeadSummary,
 }
 
 /// Percentiles of detection-to-delivery latency, in nanoseconds.
@@ -504,7 +435,7 @@ pub struct MetricsSnapshot {
     /// Fresh dedup entries evicted to make room: a late copy of one of them is delivered again.
     #[serde(default)]
     pub dedup_evicted_fresh: u64,
-    /// Per-feed wins, duplicates, win share and lead time; empty without multi-feed dedup.
+    /// Per feed: connection health, messages, wins, duplicates, win share and lead time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feeds: Vec<FeedSnapshot>,
 }

@@ -58,6 +58,21 @@ pub fn assert_delivery(received: &[PremintCandidate], m: &MetricsSnapshot) {
     }
 }
 
+/// The accounting invariant with nothing in flight, every sent candidate received, none twice.
+pub fn assert_accounted(received: &[PremintCandidate], m: &MetricsSnapshot) {
+    assert!(m.accounting_holds(), "accounting invariant broken: {m:#?}");
+    assert_eq!(m.in_flight, 0, "nothing in flight after shutdown: {m:#?}");
+    assert_eq!(
+        received.len() as u64,
+        m.candidates_sent,
+        "received == sent: {m:#?}"
+    );
+    let mut seqs = HashSet::new();
+    for c in received {
+        assert!(seqs.insert(c.seq), "sequence {} delivered twice", c.seq);
+    }
+}
+
 /// An engine whose handler holds the batcher until the test drops `release`: the batcher has
 /// taken the first candidate and stopped, so later pushes meet an empty ring whose content the
 /// test then knows exactly.

@@ -391,3 +391,67 @@ pub fn raydium_pool_wire() -> String {
     data.extend_from_slice(&[0; 24]);
     wire_v0(&keys, &[(21, accounts, data)], 0)
 }
+
+/// A Helius `transactionNotification` carrying a `getTransaction` result line (reply-wrapped or
+/// bare, json or jsonParsed): `params.result.{transaction: {transaction, meta, version},
+/// signature, slot}`, with the slot and signature after the transaction, as Helius writes them.
+pub fn transaction_notification(get_tx: &str, subscription: u64) -> String {
+    let v: Value = serde_json::from_str(get_tx).unwrap();
+    let r = if v.get("result").is_some() {
+        &v["result"]
+    } else {
+        &v
+    };
+    format!(
+        r#"{{"jsonrpc":"2.0","method":"transactionNotification","params":{{"subscription":{subscription},"result":{{"transaction":{{"transaction":{},"meta":{},"version":0}},"signature":{},"slot":{}}}}}}}"#,
+        r["transaction"], r["meta"], r["transaction"]["signatures"][0], r["slot"]
+    )
+}
+
+/// A router's swap: the router program calls pump.fun's `buy` as an inner instruction, and the
+/// real TradeEvent comes back as the self-CPI event, in a `transactionNotification` (json
+/// encoding, index accounts). Not a launch.
+pub fn routed_buy_notification() -> String {
+    const ROUTER: &str = "b1oomGGqPKGD6errbyfbVMBuzSC8WtAAYo8MwNafWW1";
+    let trade = trade_event_bytes();
+    let mut event = vec![0xe4, 0x45, 0xa5, 0x2e, 0x51, 0xcb, 0x9a, 0x1d];
+    event.extend_from_slice(&trade);
+    let buy = [
+        0x66, 0x06, 0x3d, 0x12, 0x01, 0xda, 0xeb, 0xea, 1, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let b58 = |b: &[u8]| bs58::encode(b).into_string();
+    json!({
+        "jsonrpc": "2.0",
+        "method": "transactionNotification",
+        "params": {
+            "subscription": 7,
+            "result": {
+                "transaction": {
+                    "transaction": {
+                        "signatures": [SIG],
+                        "message": {
+                            "accountKeys": [CREATOR, ROUTER, PUMP, MINT, BONDING_CURVE],
+                            "instructions": [
+                                {"programIdIndex": 1, "accounts": [0, 3, 4], "data": b58(&[9, 9, 9])}
+                            ],
+                            "recentBlockhash": "7mhQ5bJaCCSKy86dMYnYyRkQwJ8QpzAcxcdw6mVWqLtk"
+                        }
+                    },
+                    "meta": {
+                        "err": null,
+                        "innerInstructions": [{"index": 0, "instructions": [
+                            {"programIdIndex": 2, "accounts": [4, 3, 0], "data": b58(&buy)},
+                            {"programIdIndex": 2, "accounts": [2], "data": b58(&event)}
+                        ]}],
+                        "logMessages": buy_logs(trade_log_line(MINT, CREATOR, 1_000_000, true)),
+                        "loadedAddresses": {"writable": [], "readonly": []}
+                    },
+                    "version": 0
+                },
+                "signature": SIG,
+                "slot": SLOT
+            }
+        }
+    })
+    .to_string()
+}

@@ -14,7 +14,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use sniffer::{
     DecodeObserver, DecoderConfig, Feed, Format, LineFeed, LinePoll, LineSource, Malformed,
-    PayloadConfig, ReplayConfig, ReplaySource, SyntheticConfig, SyntheticFeed, MAX_LINE_LEN,
+    PayloadConfig, ReplayConfig, ReplaySource, SnifferConfig, Subscription, SyntheticConfig,
+    SyntheticFeed, WsConfig, MAX_LINE_LEN,
 };
 
 use super::UsageError;
@@ -65,6 +66,16 @@ pub(crate) struct FeedArgs {
     /// Longest input line accepted, bytes; longer lines are skipped and counted as too_long.
     #[arg(long, env = "SNIFFER_MAX_LINE_LEN", default_value_t = MAX_LINE_LEN)]
     max_line_len: usize,
+    /// WebSocket subscriptions (repeatable, all on each ws:// feed's connection):
+    /// `logs:PROGRAM` (logsSubscribe mentions), `transactions:ACCOUNT[,ACCOUNT...]` (Helius
+    /// transactionSubscribe, jsonParsed), `blocks:ACCOUNT` (blockSubscribe). Default: pump.fun's
+    /// logs.
+    #[arg(long = "subscribe", env = "SNIFFER_SUBSCRIBE", value_delimiter = ';', value_parser = parse_subscription)]
+    subscribe: Vec<Subscription>,
+}
+
+fn parse_subscription(s: &str) -> Result<Subscription, String> {
+    s.parse()
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -74,6 +85,13 @@ fn parse_format(s: &str) -> Result<Format, String> {
 /// True for the feeds that produce candidates without decoding (no launch metadata, no trades).
 pub(crate) fn is_fast_synthetic(spec: &str, args: &FeedArgs) -> bool {
     spec == "synthetic" && args.synthetic == SyntheticKind::Fast
+}
+
+/// True for the live network feeds (they run until the duration or a signal).
+pub(crate) fn is_live(spec: &str) -> bool {
+    ["ws://", "wss://", "grpc://", "grpcs://"]
+        .iter()
+        .any(|p| spec.len() >= p.len() && spec[..p.len()].eq_ignore_ascii_case(p))
 }
 
 /// The synthetic settings that `run` already had.
@@ -99,6 +117,7 @@ impl FeedArgs {
 pub(crate) fn build(
     specs: &[String],
     args: &FeedArgs,
+    cfg: &SnifferConfig,
     syn: Synthetic,
     observer: Option<&dyn Fn() -> DecodeObserver>,
 ) -> Result<Vec<Box<dyn Feed>>, UsageError> {
@@ -153,6 +172,19 @@ pub(crate) fn build(
             ),
             "stdin" => LineFeed::stdin(args.decoder())
                 .map_err(|e| UsageError(format!("stdin feed: {e}")))?,
+            s if is_live(s) && s[..2].eq_ignore_ascii_case("ws") => {
+                let ws = WsConfig {
+                    subscriptions: if args.subscribe.is_empty() {
+                        Subscription::default_set()
+                    } else {
+                        args.subscribe.clone()
+                    },
+                    ..WsConfig::from(cfg)
+                };
+                // The error never repeats the URL's path or query (API keys live there).
+                LineFeed::ws(s, ws, args.decoder())
+                    .map_err(|e| UsageError(format!("feed {i} (WebSocket): {e}")))?
+            }
             s => match s.strip_prefix("replay:") {
                 Some(path) if !path.is_empty() => {
                     let cfg = ReplayConfig {
@@ -164,9 +196,12 @@ pub(crate) fn build(
                         .map_err(|e| UsageError(format!("cannot read {path}: {e}")))?
                 }
                 _ => {
+                    // Only what precedes a path or query: a mistyped URL may carry a key.
+                    let shown = spec.split(['?', '/']).next().unwrap_or_default();
                     return Err(UsageError(format!(
-                        "unknown feed `{spec}` (synthetic, synthetic:payloads, replay:PATH, stdin)"
-                    )))
+                        "unknown feed `{shown}…` (synthetic, synthetic:payloads, replay:PATH, stdin, \
+                         ws://HOST/PATH, wss://HOST/PATH)"
+                    )));
                 }
             },
         };
@@ -271,7 +306,7 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
                 lines += 1;
                 count(Malformed::TooLong);
             }
-            LinePoll::Pending | LinePoll::Idle => {}
+            LinePoll::Pending | LinePoll::Idle | LinePoll::Waited => {}
             LinePoll::Finished => break,
         }
     }

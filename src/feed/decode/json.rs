@@ -8,7 +8,13 @@
 //!   `programIdIndex` + index accounts or `programId` + key accounts, base58 `data`), `meta.{err,
 //!   logMessages, innerInstructions, loadedAddresses.{writable, readonly}}`;
 //! - `blockSubscribe` notifications: `params.result.{context.slot, value.{slot, block.
-//!   transactions[].{transaction: ["<base64>", "base64"], meta}}}`.
+//!   transactions[].{transaction: ["<base64>", "base64"], meta}}}`;
+//! - `transactionNotification` (Helius-style `transactionSubscribe`): `params.result.{transaction:
+//!   {transaction, meta, version}, signature, slot}`, the inner object read as a `getTransaction`
+//!   result (json or jsonParsed, legacy or v0) and finished with the slot beside it.
+//!
+//! Notifications also yield their `params.subscription`, and replies their `id`, scalar `result`
+//! and `error` presence ([`super::Envelope`]), so that a live source can route them.
 //!
 //! Auto-detection is structural: `value.logs` is a logs notification, `value.block` a block
 //! notification, `transaction` a transaction result; a scalar or null `result` (a subscription
@@ -64,6 +70,19 @@ pub(crate) struct Cx<'a> {
     pub(crate) ctx_slot: Option<u64>,
     pub(crate) value_slot: Option<u64>,
     pub(crate) value_failed: bool,
+    /// `params` was present: the line is a subscription notification.
+    pub(crate) notification: bool,
+    /// `params.subscription` of a notification.
+    pub(crate) subscription: Option<u64>,
+    /// The JSON-RPC `id` of a reply (numeric ids only).
+    pub(crate) reply_id: Option<u64>,
+    /// A scalar numeric `result` (a subscription acknowledgement carries the subscription id).
+    pub(crate) reply_result: Option<u64>,
+    /// The line held an `error` member.
+    pub(crate) reply_error: bool,
+    /// A `transactionNotification`'s transaction was read; it is finished with the slot that
+    /// sits beside it in `params.result`, which may come later in the text.
+    pub(crate) pending_tx: bool,
 }
 
 impl Cx<'_> {
@@ -99,6 +118,7 @@ pub(crate) fn decode(cx: &mut Cx<'_>) -> Result<(), Malformed> {
     let r = ObjV {
         cx: &mut *cx,
         root: true,
+        defer: false,
     }
     .deserialize(&mut de)
     .and_then(|()| de.end());
@@ -217,6 +237,48 @@ impl Visitor<'_> for KeyOf {
     }
 }
 
+/// A JSON-RPC id or subscription id: a number, or `None` for any other value (skipped).
+struct IdV(Option<u64>);
+
+impl<'de> de::Deserialize<'de> for IdV {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(IdVisitor)
+    }
+}
+
+struct IdVisitor;
+
+impl<'de> Visitor<'de> for IdVisitor {
+    type Value = IdV;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an id")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<IdV, E> {
+        Ok(IdV(Some(v)))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<IdV, E> {
+        Ok(IdV(None))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<IdV, E> {
+        Ok(IdV(None))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<IdV, E> {
+        Ok(IdV(None))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<IdV, E> {
+        Ok(IdV(None))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<IdV, E> {
+        Ok(IdV(None))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<IdV, A::Error> {
+        Skip.visit_seq(seq).map(|_| IdV(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<IdV, A::Error> {
+        Skip.visit_map(map).map(|_| IdV(None))
+    }
+}
+
 /// Re-reads a captured value with `seed`.
 fn replay<'de, S, E>(raw: &'de RawValue, seed: S) -> Result<(), E>
 where
@@ -247,6 +309,8 @@ macro_rules! node {
 struct ObjV<'c, 'a> {
     cx: &'c mut Cx<'a>,
     root: bool,
+    /// Leave the transaction unfinished (`pending_tx`): its slot is outside this object.
+    defer: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for ObjV<'_, '_> {
@@ -269,6 +333,7 @@ const OBJ_KEYS: &[&str] = &[
     "context",
     "value",
     "error",
+    "id",
 ];
 
 impl<'de> Visitor<'de> for ObjV<'_, '_> {
@@ -284,10 +349,14 @@ impl<'de> Visitor<'de> for ObjV<'_, '_> {
         let mut stash: Option<&'de RawValue> = None;
         while let Some(k) = map.next_key_seed(KeyOf(OBJ_KEYS))? {
             match k {
-                0 => map.next_value_seed(ParamsV { cx: &mut *cx })?,
+                0 => {
+                    cx.notification = true;
+                    map.next_value_seed(ParamsV { cx: &mut *cx })?
+                }
                 1 => map.next_value_seed(ObjV {
                     cx: &mut *cx,
                     root: false,
+                    defer: false,
                 })?,
                 2 => {
                     cx.expect_format(Format::Tx, Found::Tx)?;
@@ -301,10 +370,12 @@ impl<'de> Visitor<'de> for ObjV<'_, '_> {
                 6 => map.next_value_seed(ValueV { cx: &mut *cx })?,
                 7 => {
                     map.next_value::<Skip>()?;
+                    cx.reply_error = true;
                     if cx.found == Found::Nothing {
                         cx.found = Found::Ack;
                     }
                 }
+                8 if self.root => cx.reply_id = map.next_value::<IdV>()?.0,
                 _ => {
                     map.next_value::<Skip>()?;
                 }
@@ -314,7 +385,11 @@ impl<'de> Visitor<'de> for ObjV<'_, '_> {
             replay(raw, MetaV { cx: &mut *cx })?;
         }
         if had_tx {
-            cx.finish_tx(slot.unwrap_or(0))?;
+            if self.defer {
+                cx.pending_tx = true;
+            } else {
+                cx.finish_tx(slot.unwrap_or(0))?;
+            }
         }
         Ok(())
     }
@@ -326,7 +401,8 @@ impl<'de> Visitor<'de> for ObjV<'_, '_> {
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
         self.ack()
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.cx.reply_result = Some(v);
         self.ack()
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
@@ -363,9 +439,10 @@ impl<'de> Visitor<'de> for ParamsV<'_, '_> {
         f.write_str("notification params")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(k) = map.next_key_seed(KeyOf(&["result"]))? {
+        while let Some(k) = map.next_key_seed(KeyOf(&["result", "subscription"]))? {
             match k {
                 0 => map.next_value_seed(NotifResultV { cx: &mut *self.cx })?,
+                1 => self.cx.subscription = map.next_value::<IdV>()?.0,
                 _ => {
                     map.next_value::<Skip>()?;
                 }
@@ -382,14 +459,36 @@ impl<'de> Visitor<'de> for NotifResultV<'_, '_> {
         f.write_str("a notification result")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(k) = map.next_key_seed(KeyOf(&["context", "value"]))? {
+        let cx = self.cx;
+        let keys = &["context", "value", "transaction", "signature", "slot"];
+        let mut slot = None;
+        while let Some(k) = map.next_key_seed(KeyOf(keys))? {
             match k {
-                0 => map.next_value_seed(ContextV { cx: &mut *self.cx })?,
-                1 => map.next_value_seed(ValueV { cx: &mut *self.cx })?,
+                0 => map.next_value_seed(ContextV { cx: &mut *cx })?,
+                1 => map.next_value_seed(ValueV { cx: &mut *cx })?,
+                // `transactionNotification`: `{transaction: {transaction, meta, version},
+                // signature, slot}`; the inner object is a `getTransaction` result without its slot.
+                2 => {
+                    cx.expect_format(Format::Tx, Found::Tx)?;
+                    map.next_value_seed(ObjV {
+                        cx: &mut *cx,
+                        root: false,
+                        defer: true,
+                    })?;
+                }
+                3 => {
+                    let s: CowStr<'de> = map.next_value()?;
+                    let r = cx.tx.set_signature_text(cx.line, &s.0);
+                    cx.check(r)?;
+                }
+                4 => slot = map.next_value::<Option<u64>>()?,
                 _ => {
                     map.next_value::<Skip>()?;
                 }
             }
+        }
+        if std::mem::take(&mut cx.pending_tx) {
+            cx.finish_tx(slot.unwrap_or(0))?;
         }
         Ok(())
     }

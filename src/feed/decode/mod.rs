@@ -25,6 +25,7 @@ mod borsh;
 mod detect;
 mod json;
 mod malformed;
+mod parsed;
 pub(crate) mod pump;
 mod record;
 mod score;
@@ -33,6 +34,7 @@ pub(crate) mod wire;
 use std::fmt;
 
 pub use malformed::Malformed;
+pub use parsed::ParsedTx;
 pub use pump::{decode_pump_event, CreateEvent, PumpEvent, TradeEvent};
 pub use record::{Decoded, LaunchMeta, Signature};
 pub use score::ScoreConfig;
@@ -52,7 +54,7 @@ pub enum Format {
     Auto,
     /// `logsSubscribe` notifications.
     Logs,
-    /// `getTransaction` results (bare or in a JSON-RPC response).
+    /// `getTransaction` results (bare or in a JSON-RPC response) and `transactionNotification`s.
     Tx,
     /// `blockSubscribe` notifications.
     Block,
@@ -84,6 +86,28 @@ impl Format {
             .into_iter()
             .find(|f| f.as_str() == name)
     }
+}
+
+/// What kind of JSON-RPC message a line was ([`Decoder::last_envelope`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Envelope {
+    /// A subscription notification, with its `params.subscription` when numeric.
+    Notification {
+        /// The subscription it belongs to.
+        subscription: Option<u64>,
+    },
+    /// A reply to a request.
+    Reply {
+        /// The request's numeric `id`.
+        id: Option<u64>,
+        /// A numeric scalar `result` (a subscription acknowledgement's subscription id).
+        result: Option<u64>,
+        /// True when the reply was an `error`.
+        error: bool,
+    },
+    /// Neither (a bare transaction object, or nothing was read).
+    #[default]
+    Other,
 }
 
 /// Decoder settings.
@@ -130,6 +154,7 @@ pub struct Decoder {
     cfg: DecoderConfig,
     tx: Tx,
     scorer: Scorer,
+    envelope: Envelope,
 }
 
 impl fmt::Debug for Decoder {
@@ -161,6 +186,7 @@ impl Decoder {
             cfg,
             tx: Tx::default(),
             scorer: Scorer::new(cfg.score),
+            envelope: Envelope::Other,
         }
     }
 
@@ -200,8 +226,28 @@ impl Decoder {
             ctx_slot: None,
             value_slot: None,
             value_failed: false,
+            notification: false,
+            subscription: None,
+            reply_id: None,
+            reply_result: None,
+            reply_error: false,
+            pending_tx: false,
         };
-        match json::decode(&mut cx) {
+        let r = json::decode(&mut cx);
+        self.envelope = if cx.notification {
+            Envelope::Notification {
+                subscription: cx.subscription,
+            }
+        } else if cx.reply_id.is_some() || cx.reply_error || cx.reply_result.is_some() {
+            Envelope::Reply {
+                id: cx.reply_id,
+                result: cx.reply_result,
+                error: cx.reply_error,
+            }
+        } else {
+            Envelope::Other
+        };
+        match r {
             Ok(()) => Ok(out.len() - start),
             Err(m) => {
                 out.truncate(start);
@@ -210,6 +256,53 @@ impl Decoder {
                 Err(m)
             }
         }
+    }
+
+    /// What kind of JSON-RPC message the last line was (set even when it was malformed, as far
+    /// as it was read): how a live source matches replies to its requests and routes
+    /// notifications by subscription.
+    pub fn last_envelope(&self) -> Envelope {
+        self.envelope
+    }
+
+    /// Starts decoding a transaction that the caller has already parsed (a Yellowstone gRPC
+    /// update, say), through the same detection rules as the JSON formats. Give the static keys,
+    /// then the instructions (outer and inner, in order), the loaded address-table keys and the
+    /// log lines, then [`ParsedTx::finish`].
+    ///
+    /// # Errors
+    ///
+    /// [`Malformed::SignatureLength`] when `signature` is not 64 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sniffer::{Decoder, Format};
+    ///
+    /// let mut dec = Decoder::new(Format::Auto);
+    /// let mut tx = dec.begin_parsed(7, &[1u8; 64], false)?;
+    /// tx.account_key(&[2u8; 32])?;
+    /// tx.instruction(0, &[], &[9, 9])?; // not a launch program
+    /// let mut out = Vec::new();
+    /// assert_eq!(tx.finish(&mut out)?, 0);
+    /// # Ok::<(), sniffer::Malformed>(())
+    /// ```
+    pub fn begin_parsed(
+        &mut self,
+        slot: u64,
+        signature: &[u8],
+        failed: bool,
+    ) -> Result<ParsedTx<'_>, Malformed> {
+        self.tx.reset();
+        self.tx.last_trades.clear();
+        self.envelope = Envelope::Other;
+        let sig: [u8; 64] = signature
+            .try_into()
+            .map_err(|_| Malformed::SignatureLength)?;
+        self.tx.slot = slot;
+        self.tx.signature = Signature(sig);
+        self.tx.failed = failed;
+        Ok(ParsedTx { dec: self })
     }
 
     /// The slot of the last line decoded (0 when it carried none).
@@ -221,5 +314,37 @@ impl Decoder {
     /// inner instructions carried them; empty for failed transactions).
     pub fn last_trades(&self) -> &[TradeEvent] {
         &self.tx.last_trades
+    }
+}
+#[cfg(test)]
+mod envelope_tests {
+    use super::*;
+
+    #[test]
+    fn replies_and_notifications_are_told_apart() {
+        let mut d = Decoder::default();
+        let mut out = Vec::new();
+        let err =
+            br#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":3}"#;
+        let r = d.decode_line(err, &mut out);
+        assert_eq!(r, Ok(0));
+        assert_eq!(
+            d.last_envelope(),
+            Envelope::Reply {
+                id: Some(3),
+                result: None,
+                error: true
+            }
+        );
+        let ack = br#"{"jsonrpc":"2.0","result":24040,"id":1}"#;
+        assert_eq!(d.decode_line(ack, &mut out), Ok(0));
+        assert_eq!(
+            d.last_envelope(),
+            Envelope::Reply {
+                id: Some(1),
+                result: Some(24040),
+                error: false
+            }
+        );
     }
 }

@@ -1,0 +1,804 @@
+//! [`WsSource`]: a live Solana JSON-RPC WebSocket feed (`ws://` / `wss://`, rustls with the
+//! webpki roots), as a [`LineSource`] whose lines are the notifications: a [`LineFeed`] around it
+//! decodes, records, deduplicates and pushes them like any other line feed.
+//!
+//! The connection lives on the feed's own thread and never blocks it for long: the TCP connect
+//! is non-blocking, the TLS and WebSocket handshakes resume across polls, and reads wait at most
+//! [`READ_SLICE`] in the kernel (the lowest-latency wait there is: the thread wakes when the bytes
+//! arrive). Staying connected:
+//!
+//! - every [`Subscription`] is sent on connect, with ids matched against the acknowledgements;
+//!   notifications are routed by subscription id (unknown ones are counted and skipped), error
+//!   replies are logged and counted, and a reconnect resubscribes everything;
+//! - a ping every `ping_interval`; no pong within one interval counts a stall and reconnects;
+//! - a read watchdog: no notification for `stall_timeout` counts a stall and reconnects (pongs do
+//!   not count: a provider can keep answering pings on a subscription that has died);
+//! - reconnects back off exponentially with jitter; a handshake refused with 401/403/429 waits
+//!   longer (at least 5 s, or the server's `Retry-After`) and says so;
+//! - frames over `max_line_len` never reach memory whole: [`guard::FrameGuard`] swaps them for an
+//!   empty frame on the way in, and they are counted as `too_long`.
+//!
+//! URLs are displayed through [`Endpoint`], which hides the path, query and credentials (API
+//! keys): they appear in no log line, metric, feed name or error.
+//!
+//! [`LineFeed`]: super::LineFeed
+
+mod guard;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::{CertificateDer, ServerName};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use tungstenite::handshake::client::ClientHandshake;
+use tungstenite::handshake::{HandshakeError, MidHandshake};
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{Message, WebSocket};
+
+use super::decode::{Envelope, MAX_LINE_LEN};
+use super::lines::{LinePoll, LineSource};
+use super::live::{Backoff, Endpoint, EndpointError};
+use crate::config::{Commitment, SnifferConfig};
+use crate::metrics::FeedStats;
+use crate::Pubkey;
+
+/// Longest a read waits in the kernel before the source looks at its timers (and the feed at
+/// the shutdown flag).
+pub(crate) const READ_SLICE: Duration = Duration::from_millis(5);
+/// Longest a write (subscribe, ping) may block on a wedged peer.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The WebSocket schemes: name, TLS, default port.
+const SCHEMES: &[(&str, bool, u16)] = &[("ws", false, 80), ("wss", true, 443)];
+
+/// What to subscribe to (`--subscribe KIND:ARG`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subscription {
+    /// `logsSubscribe` with `mentions: [program]`.
+    Logs(Pubkey),
+    /// Helius-style `transactionSubscribe` with `accountInclude`, `jsonParsed`, full details.
+    Transactions(Vec<Pubkey>),
+    /// `blockSubscribe` with `mentionsAccountOrProgram` (base64 transactions, full details).
+    Blocks(Pubkey),
+}
+
+impl Subscription {
+    /// The default: pump.fun's logs.
+    pub fn default_set() -> Vec<Subscription> {
+        vec![Subscription::Logs(super::decode::pump::PROGRAM)]
+    }
+
+    /// `logs`, `transactions` or `blocks`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subscription::Logs(_) => "logs",
+            Subscription::Transactions(_) => "transactions",
+            Subscription::Blocks(_) => "blocks",
+        }
+    }
+
+    /// The JSON-RPC request with `id`.
+    fn request(&self, id: u64, commitment: Commitment) -> String {
+        let c = commitment.as_str();
+        let v = match self {
+            Subscription::Logs(p) => serde_json::json!({
+                "jsonrpc": "2.0", "id": id, "method": "logsSubscribe",
+                "params": [{ "mentions": [p.to_string()] }, { "commitment": c }],
+            }),
+            Subscription::Transactions(accounts) => serde_json::json!({
+                "jsonrpc": "2.0", "id": id, "method": "transactionSubscribe",
+                "params": [
+                    {
+                        "accountInclude": accounts.iter().map(Pubkey::to_string).collect::<Vec<_>>(),
+                        "vote": false,
+                        "failed": false,
+                    },
+                    {
+                        "commitment": c,
+                        "encoding": "jsonParsed",
+                        "transactionDetails": "full",
+                        "maxSupportedTransactionVersion": 0,
+                    },
+                ],
+            }),
+            // `blockSubscribe` does not take `processed`: the earliest it offers is `confirmed`.
+            Subscription::Blocks(a) => serde_json::json!({
+                "jsonrpc": "2.0", "id": id, "method": "blockSubscribe",
+                "params": [
+                    { "mentionsAccountOrProgram": a.to_string() },
+                    {
+                        "commitment": if commitment == Commitment::Processed { "confirmed" } else { c },
+                        "encoding": "base64",
+                        "transactionDetails": "full",
+                        "maxSupportedTransactionVersion": 0,
+                        "showRewards": false,
+                    },
+                ],
+            }),
+        };
+        v.to_string()
+    }
+}
+
+impl fmt::Display for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subscription::Logs(p) | Subscription::Blocks(p) => write!(f, "{}:{p}", self.kind()),
+            Subscription::Transactions(a) => {
+                write!(f, "transactions:")?;
+                for (i, k) in a.iter().enumerate() {
+                    write!(f, "{}{k}", if i > 0 { "," } else { "" })?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl FromStr for Subscription {
+    type Err = String;
+
+    /// `logs:PROGRAM`, `transactions:ACCOUNT[,ACCOUNT...]`, `blocks:ACCOUNT` (base58 keys).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (kind, arg) = s
+            .split_once(':')
+            .ok_or_else(|| format!("`{s}`: expected KIND:ARG (logs:, transactions:, blocks:)"))?;
+        let key = |k: &str| {
+            k.trim()
+                .parse::<Pubkey>()
+                .map_err(|e| format!("`{s}`: `{k}` is not a base58 public key ({e})"))
+        };
+        match kind {
+            "logs" => key(arg).map(Subscription::Logs),
+            "blocks" => key(arg).map(Subscription::Blocks),
+            "transactions" => arg
+                .split(',')
+                .map(key)
+                .collect::<Result<Vec<_>, _>>()
+                .map(Subscription::Transactions),
+            _ => Err(format!(
+                "`{s}`: unknown subscription kind `{kind}` (logs, transactions, blocks)"
+            )),
+        }
+    }
+}
+
+/// Settings of one WebSocket feed.
+#[derive(Clone)]
+pub struct WsConfig {
+    /// What to subscribe to (default: pump.fun's logs).
+    pub subscriptions: Vec<Subscription>,
+    /// Commitment of the subscriptions.
+    pub commitment: Commitment,
+    /// Ping period; a missing pong after one period reconnects.
+    pub ping_interval: Duration,
+    /// Silence (no notification) that counts a stall and reconnects.
+    pub stall_timeout: Duration,
+    /// First reconnect delay.
+    pub backoff_min: Duration,
+    /// Longest reconnect delay.
+    pub backoff_max: Duration,
+    /// Longest time from the first connect attempt to an open WebSocket.
+    pub connect_timeout: Duration,
+    /// Longest message kept; longer ones are skipped as `too_long` without being buffered.
+    pub max_line_len: usize,
+    /// Extra trusted root certificates (DER), beside the webpki roots: a private endpoint's CA.
+    pub extra_roots: Vec<Vec<u8>>,
+}
+
+impl fmt::Debug for WsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsConfig")
+            .field("subscriptions", &self.subscriptions)
+            .field("commitment", &self.commitment)
+            .field("ping_interval", &self.ping_interval)
+            .field("stall_timeout", &self.stall_timeout)
+            .field("max_line_len", &self.max_line_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        WsConfig::from(&SnifferConfig::default())
+    }
+}
+
+impl From<&SnifferConfig> for WsConfig {
+    /// The engine's live-feed keys (`ws_ping_interval`, `feed_stall_timeout`,
+    /// `reconnect_backoff_*`, `commitment`), pump.fun's logs, a 10 s connect timeout.
+    fn from(c: &SnifferConfig) -> Self {
+        WsConfig {
+            subscriptions: Subscription::default_set(),
+            commitment: c.commitment,
+            ping_interval: c.ws_ping_interval,
+            stall_timeout: c.feed_stall_timeout,
+            backoff_min: c.reconnect_backoff_min,
+            backoff_max: c.reconnect_backoff_max,
+            connect_timeout: Duration::from_secs(10),
+            max_line_len: MAX_LINE_LEN,
+            extra_roots: Vec::new(),
+        }
+    }
+}
+
+/// Why a WebSocket feed could not be set up (before any connection is tried).
+#[derive(Debug)]
+pub struct WsError(String);
+
+impl fmt::Display for WsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WsError {}
+
+impl From<EndpointError> for WsError {
+    fn from(e: EndpointError) -> Self {
+        WsError(e.0)
+    }
+}
+
+/// The byte stream under the WebSocket: plain TCP or rustls over TCP.
+enum Transport {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.read(buf),
+            Transport::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.write(buf),
+            Transport::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Transport::Plain(s) => s.flush(),
+            Transport::Tls(s) => s.flush(),
+        }
+    }
+}
+
+type Stream = guard::FrameGuard<Transport>;
+
+/// One live connection.
+struct Session {
+    ws: WebSocket<Stream>,
+    /// Request id → index into the subscriptions, until acknowledged.
+    pending: HashMap<u64, usize>,
+    /// Subscription id → index into the subscriptions.
+    active: HashMap<u64, usize>,
+    /// Last notification (or the connect time).
+    last_data: Instant,
+    last_ping: Instant,
+    /// A ping awaiting its pong: when it was sent and its payload.
+    ping_out: Option<(Instant, [u8; 8])>,
+    /// The guard's `too_long` count already reported.
+    too_long_seen: u64,
+    /// Data arrived on this connection (it proved healthy: the backoff may reset).
+    got_data: bool,
+}
+
+enum Conn {
+    Down {
+        retry_at: Instant,
+    },
+    Connecting {
+        socket: Socket,
+        deadline: Instant,
+    },
+    Handshaking {
+        mid: Box<MidHandshake<ClientHandshake<Stream>>>,
+        deadline: Instant,
+    },
+    Up(Box<Session>),
+}
+
+/// A live WebSocket feed; see the module documentation.
+///
+/// Dropping it closes the connection (no thread of its own).
+pub struct WsSource {
+    name: String,
+    endpoint: Endpoint,
+    cfg: WsConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    conn: Conn,
+    backoff: Backoff,
+    stats: FeedStats,
+    next_request_id: u64,
+    ping_seq: u64,
+}
+
+impl fmt::Debug for WsSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsSource")
+            .field("endpoint", &self.endpoint)
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WsSource {
+    /// A feed of `url` (`ws://` or `wss://`); nothing connects until the first poll.
+    ///
+    /// # Errors
+    ///
+    /// [`WsError`] for a URL that is not `ws`/`wss`, has no host or a bad port, for no
+    /// subscriptions, or a bad extra root certificate. The message never repeats the URL's path,
+    /// query or credentials.
+    pub fn new(url: &str, cfg: WsConfig) -> Result<Self, WsError> {
+        let endpoint = Endpoint::parse(url, SCHEMES)?;
+        if cfg.subscriptions.is_empty() {
+            return Err(WsError("no subscriptions".into()));
+        }
+        if cfg.max_line_len == 0 {
+            return Err(WsError("max_line_len must be > 0".into()));
+        }
+        let tls = if endpoint.tls {
+            Some(tls_config(&cfg.extra_roots)?)
+        } else {
+            None
+        };
+        let backoff = Backoff::new(cfg.backoff_min, cfg.backoff_max);
+        Ok(WsSource {
+            name: endpoint.to_string(),
+            endpoint,
+            tls,
+            conn: Conn::Down {
+                retry_at: Instant::now(),
+            },
+            backoff,
+            stats: FeedStats::detached("ws"),
+            next_request_id: 1,
+            ping_seq: 0,
+            cfg,
+        })
+    }
+
+    /// Drops the connection (counted in the feed's downtime) and schedules the next attempt.
+    fn down(&mut self, delay: Duration) {
+        if let Conn::Up(s) = &mut self.conn {
+            let _ = s.ws.close(None);
+            let _ = s.ws.flush();
+        }
+        self.stats.disconnected();
+        self.conn = Conn::Down {
+            retry_at: Instant::now() + delay,
+        };
+    }
+
+    fn fail(&mut self, what: &str, err: &dyn fmt::Display) {
+        let delay = self.backoff.next_delay();
+        tracing::warn!(feed = %self.name, error = %err, retry_in_ms = delay.as_millis() as u64, "{what}");
+        self.down(delay);
+    }
+
+    /// Starts a non-blocking TCP connect to the first address of the host.
+    fn start_connect(&mut self) {
+        let addr: Option<SocketAddr> = match self.endpoint.authority().to_socket_addrs() {
+            Ok(mut addrs) => addrs.next(),
+            Err(e) => {
+                self.fail("cannot resolve the host", &e);
+                return;
+            }
+        };
+        let Some(addr) = addr else {
+            self.fail("cannot resolve the host", &"no address");
+            return;
+        };
+        let socket = match Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .and_then(|s| s.set_nonblocking(true).map(|()| s))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail("cannot create a socket", &e);
+                return;
+            }
+        };
+        match socket.connect(&SockAddr::from(addr)) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                self.fail("connect failed", &e);
+                return;
+            }
+        }
+        self.conn = Conn::Connecting {
+            socket,
+            deadline: Instant::now() + self.cfg.connect_timeout,
+        };
+    }
+
+    /// The TCP connection is up: wrap it (TLS, frame guard) and start the WebSocket handshake.
+    fn start_handshake(&mut self, socket: Socket, deadline: Instant) {
+        let tcp: TcpStream = socket.into();
+        let setup = tcp
+            .set_nonblocking(false)
+            .and_then(|()| tcp.set_nodelay(true))
+            .and_then(|()| tcp.set_read_timeout(Some(READ_SLICE)))
+            .and_then(|()| tcp.set_write_timeout(Some(WRITE_TIMEOUT)));
+        if let Err(e) = setup {
+            self.fail("socket setup failed", &e);
+            return;
+        }
+        let transport = match &self.tls {
+            None => Transport::Plain(tcp),
+            Some(cfg) => {
+                let name = match ServerName::try_from(self.endpoint.host.clone()) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        self.fail("bad TLS server name", &e);
+                        return;
+                    }
+                };
+                match rustls::ClientConnection::new(cfg.clone(), name) {
+                    Ok(c) => Transport::Tls(Box::new(rustls::StreamOwned::new(c, tcp))),
+                    Err(e) => {
+                        self.fail("TLS setup failed", &e);
+                        return;
+                    }
+                }
+            }
+        };
+        let stream = guard::FrameGuard::new(transport, self.cfg.max_line_len);
+        let ws_cfg = WebSocketConfig::default()
+            .read_buffer_size(64 * 1024)
+            // The guard already cut anything larger than max_line_len (+ one header).
+            .max_frame_size(Some(self.cfg.max_line_len + 64))
+            .max_message_size(Some(self.cfg.max_line_len + 64));
+        let url = format!(
+            "{}://{}{}",
+            self.endpoint.scheme,
+            self.endpoint.authority(),
+            self.endpoint.path_and_query
+        );
+        let r = tungstenite::client::client_with_config(url, stream, Some(ws_cfg));
+        self.on_handshake(r, deadline);
+    }
+
+    fn on_handshake(
+        &mut self,
+        r: Result<
+            (WebSocket<Stream>, tungstenite::handshake::client::Response),
+            HandshakeError<ClientHandshake<Stream>>,
+        >,
+        deadline: Instant,
+    ) {
+        match r {
+            Ok((ws, _)) => self.open(ws),
+            Err(HandshakeError::Interrupted(mid)) => {
+                if Instant::now() >= deadline {
+                    self.fail("handshake timed out", &"no answer");
+                } else {
+                    self.conn = Conn::Handshaking {
+                        mid: Box::new(mid),
+                        deadline,
+                    };
+                }
+            }
+            Err(HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
+                let status = resp.status();
+                let refused = matches!(status.as_u16(), 401 | 403 | 429);
+                let retry_after = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                if refused {
+                    self.stats.refused();
+                    let delay = self.backoff.refused_delay(retry_after);
+                    tracing::warn!(
+                        feed = %self.name,
+                        status = status.as_u16(),
+                        retry_in_ms = delay.as_millis() as u64,
+                        "handshake refused ({}): {}; backing off",
+                        status,
+                        match status.as_u16() {
+                            429 => "rate limited",
+                            _ => "check the API key",
+                        }
+                    );
+                    self.down(delay);
+                } else {
+                    self.fail("handshake rejected", &status);
+                }
+            }
+            Err(HandshakeError::Failure(e)) => self.fail("handshake failed", &e),
+        }
+    }
+
+    /// The WebSocket is open: subscribe to everything.
+    fn open(&mut self, ws: WebSocket<Stream>) {
+        let now = Instant::now();
+        let mut s = Box::new(Session {
+            ws,
+            pending: HashMap::new(),
+            active: HashMap::new(),
+            last_data: now,
+            last_ping: now,
+            ping_out: None,
+            too_long_seen: 0,
+            got_data: false,
+        });
+        for (i, sub) in self.cfg.subscriptions.iter().enumerate() {
+            let id = self.next_request_id;
+            self.next_request_id += 1;
+            s.pending.insert(id, i);
+            let req = sub.request(id, self.cfg.commitment);
+            if let Err(e) = s.ws.write(Message::text(req)) {
+                self.conn = Conn::Up(s);
+                self.fail("subscribing failed", &e);
+                return;
+            }
+        }
+        if let Err(e) = s.ws.flush() {
+            self.conn = Conn::Up(s);
+            self.fail("subscribing failed", &e);
+            return;
+        }
+        tracing::info!(feed = %self.name, subscriptions = self.cfg.subscriptions.len(), "connected");
+        self.stats.connected();
+        self.conn = Conn::Up(s);
+    }
+
+    /// Timers of an open connection: ping, pong deadline, stall watchdog. False when it was
+    /// dropped.
+    fn check_timers(&mut self, now: Instant) -> bool {
+        let Conn::Up(s) = &mut self.conn else {
+            return true;
+        };
+        if now.duration_since(s.last_data) >= self.cfg.stall_timeout {
+            let silent = now.duration_since(s.last_data);
+            self.stats.stall();
+            tracing::warn!(feed = %self.name, silent_ms = silent.as_millis() as u64, "no notification: stalled; reconnecting");
+            // A stall is the server's doing, not a refusal: retry at the short end.
+            let delay = self.backoff.next_delay();
+            self.down(delay);
+            return false;
+        }
+        if let Some((sent, _)) = s.ping_out {
+            if now.duration_since(sent) >= self.cfg.ping_interval {
+                self.stats.stall();
+                tracing::warn!(feed = %self.name, "no pong: reconnecting");
+                let delay = self.backoff.next_delay();
+                self.down(delay);
+                return false;
+            }
+        } else if now.duration_since(s.last_ping) >= self.cfg.ping_interval {
+            self.ping_seq += 1;
+            let payload = self.ping_seq.to_be_bytes();
+            s.last_ping = now;
+            s.ping_out = Some((now, payload));
+            if let Err(e) = s.ws.send(Message::Ping(payload.to_vec().into())) {
+                self.fail("ping failed", &e);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Reads one message of an open connection.
+    fn read_up(&mut self, buf: &mut Vec<u8>) -> LinePoll {
+        let Conn::Up(s) = &mut self.conn else {
+            return LinePoll::Idle;
+        };
+        match s.ws.read() {
+            Ok(Message::Text(t)) => self.data(buf, t.as_bytes()),
+            Ok(Message::Binary(b)) => self.data(buf, &b),
+            Ok(Message::Pong(p)) => {
+                if s.ping_out.is_some_and(|(_, want)| p[..] == want[..]) {
+                    s.ping_out = None;
+                }
+                LinePoll::Pending
+            }
+            // tungstenite queues the pong and sends it with the next read or write.
+            Ok(Message::Ping(_) | Message::Frame(_)) => LinePoll::Pending,
+            Ok(Message::Close(frame)) => {
+                let reason = frame.map(|f| f.code.to_string()).unwrap_or_default();
+                self.fail("server closed the connection", &reason);
+                LinePoll::Pending
+            }
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                LinePoll::Waited
+            }
+            Err(e) => {
+                self.fail("connection lost", &e);
+                LinePoll::Pending
+            }
+        }
+    }
+
+    /// A data message: a line for the feed, or a `too_long` stand-in from the guard.
+    fn data(&mut self, buf: &mut Vec<u8>, bytes: &[u8]) -> LinePoll {
+        let Conn::Up(s) = &mut self.conn else {
+            return LinePoll::Idle;
+        };
+        let too_long = s.ws.get_ref().too_long();
+        if too_long > s.too_long_seen {
+            s.too_long_seen = too_long;
+            s.last_data = Instant::now();
+            return LinePoll::TooLong;
+        }
+        buf.clear();
+        buf.extend_from_slice(bytes);
+        LinePoll::Line
+    }
+}
+
+impl LineSource for WsSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn can_wait(&self) -> bool {
+        false
+    }
+
+    fn attach(&mut self, stats: FeedStats) {
+        self.stats = stats;
+        self.stats.disconnected();
+    }
+
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> LinePoll {
+        let now = Instant::now();
+        match &mut self.conn {
+            Conn::Down { retry_at } => {
+                if now < *retry_at {
+                    return LinePoll::Idle;
+                }
+                self.start_connect();
+                LinePoll::Idle
+            }
+            Conn::Connecting { socket, deadline } => {
+                let deadline = *deadline;
+                match socket.take_error() {
+                    Ok(Some(e)) | Err(e) => {
+                        self.fail("connect failed", &e);
+                        return LinePoll::Idle;
+                    }
+                    Ok(None) => {}
+                }
+                if socket.peer_addr().is_ok() {
+                    let Conn::Connecting { socket, .. } =
+                        std::mem::replace(&mut self.conn, Conn::Down { retry_at: now })
+                    else {
+                        unreachable!("matched above")
+                    };
+                    self.start_handshake(socket, deadline);
+                    return LinePoll::Pending;
+                }
+                if now >= deadline {
+                    self.fail("connect timed out", &"no answer");
+                }
+                LinePoll::Idle
+            }
+            Conn::Handshaking { .. } => {
+                let Conn::Handshaking { mid, deadline } =
+                    std::mem::replace(&mut self.conn, Conn::Down { retry_at: now })
+                else {
+                    unreachable!("matched above")
+                };
+                let r = (*mid).handshake();
+                self.on_handshake(r, deadline);
+                LinePoll::Waited
+            }
+            Conn::Up(_) => {
+                if !self.check_timers(now) {
+                    return LinePoll::Pending;
+                }
+                self.read_up(buf)
+            }
+        }
+    }
+
+    fn route(&mut self, line: &[u8], envelope: Envelope) -> bool {
+        let Conn::Up(s) = &mut self.conn else {
+            return false;
+        };
+        match envelope {
+            Envelope::Notification { subscription } => {
+                let known = subscription.is_none_or(|id| s.active.contains_key(&id));
+                if known {
+                    s.last_data = Instant::now();
+                    if !s.got_data {
+                        s.got_data = true;
+                        self.backoff.reset();
+                    }
+                } else {
+                    self.stats.unrouted();
+                }
+                known
+            }
+            Envelope::Reply { id, result, error } => {
+                let sub = id.and_then(|id| s.pending.remove(&id));
+                let what = sub
+                    .and_then(|i| self.cfg.subscriptions.get(i))
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "an unknown request".into());
+                match (error, result, sub) {
+                    (false, Some(sub_id), Some(i)) => {
+                        s.active.insert(sub_id, i);
+                        tracing::info!(feed = %self.name, subscription = %what, id = sub_id, "subscribed");
+                    }
+                    (true, _, _) => {
+                        self.stats.reply_error();
+                        tracing::warn!(
+                            feed = %self.name,
+                            request = %what,
+                            error = %error_message(line),
+                            "the server refused a request"
+                        );
+                    }
+                    _ => {}
+                }
+                false
+            }
+            Envelope::Other => true,
+        }
+    }
+}
+
+/// `error.code` and `error.message` of a JSON-RPC reply, cut short (the server's text, not ours:
+/// it is bounded and stripped of control characters before it reaches a log).
+fn error_message(line: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Reply {
+        error: Option<ErrorBody>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        code: Option<i64>,
+        message: Option<String>,
+    }
+    let Ok(Reply { error: Some(e) }) = serde_json::from_slice::<Reply>(line) else {
+        return "unreadable error reply".into();
+    };
+    let msg: String = e
+        .message
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    format!("{} {msg}", e.code.unwrap_or(0))
+}
+
+fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, WsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for der in extra_roots {
+        roots
+            .add(CertificateDer::from(der.clone()))
+            .map_err(|e| WsError(format!("bad extra root certificate: {e}")))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| WsError(format!("TLS setup: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}

@@ -1,0 +1,382 @@
+//! The WebSocket feed against a scripted server on loopback (`tests/wsserver`): subscriptions
+//! and routing, reconnects with overlap (each launch delivered once), stalls, withheld pongs,
+//! refused handshakes, error replies, garbage / binary / oversized frames, and secrets kept out
+//! of every log line and metric. Each test checks the accounting invariant and exact counts.
+
+mod common;
+mod samples;
+mod wsserver;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use sniffer::{
+    DecoderConfig, Expected, LineFeed, MetricsSnapshot, PayloadGenerator, PayloadMix,
+    PremintCandidate, Pubkey, Sniffer, SnifferConfig, Subscription, WsConfig,
+};
+use wsserver::{After, Extra, Kind, Line, Plan, WsServer};
+
+/// Valid payload lines (no malformed ones), as notifications, with the mints of their launches.
+fn lines(seed: u64, n: usize) -> (Vec<Line>, Vec<Option<Pubkey>>) {
+    let mut g = PayloadGenerator::new(seed, PayloadMix::default(), 0.0);
+    let (mut out, mut mints) = (Vec::new(), Vec::new());
+    while out.len() < n {
+        let mut l = Vec::new();
+        let mint = match g.next_line(&mut l) {
+            Expected::Launch { mint, .. } => Some(mint),
+            Expected::Nothing => None,
+            Expected::Malformed(_) => continue,
+        };
+        out.push(Line::from_text(&l));
+        mints.push(mint);
+    }
+    (out, mints)
+}
+
+fn all_subscriptions() -> Vec<Subscription> {
+    let k = |s: &str| s.parse::<Pubkey>().unwrap();
+    vec![
+        Subscription::Logs(k("6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P")),
+        Subscription::Transactions(vec![k("6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P")]),
+        Subscription::Blocks(k("pAMMBay6oceH9fJKBRHGP5D4bD4sWpmSwMn52FMfXEA")),
+    ]
+}
+
+/// Short timers so that faults resolve in well under a second.
+fn ws_config(subs: Vec<Subscription>) -> WsConfig {
+    WsConfig {
+        subscriptions: subs,
+        ping_interval: Duration::from_millis(300),
+        stall_timeout: Duration::from_millis(1000),
+        backoff_min: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        ..WsConfig::default()
+    }
+}
+
+/// Runs an engine on one WebSocket feed until `want` candidates arrived (or 60 s passed: a
+/// did-not-hang margin, never a pass condition), then shuts down.
+fn run(
+    url: &str,
+    ws: WsConfig,
+    decoder: DecoderConfig,
+    want: usize,
+) -> (Vec<PremintCandidate>, MetricsSnapshot) {
+    let feed = LineFeed::ws(url, ws, decoder).unwrap();
+    let mut engine = Sniffer::builder()
+        .config(SnifferConfig::default())
+        .feed(feed)
+        .build()
+        .unwrap();
+    let rx = engine.take_receiver().unwrap();
+    let mut got = Vec::new();
+    let until = Instant::now() + Duration::from_secs(60);
+    while got.len() < want && Instant::now() < until {
+        if let Ok(c) = rx.recv_timeout(Duration::from_millis(50)) {
+            got.push(c);
+        }
+    }
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    got.extend(rx.try_iter());
+    common::assert_accounted(&got, &m);
+    (got, m)
+}
+
+fn expected_mints(mints: &[Option<Pubkey>], lines: &[Line], kinds: &[Kind]) -> HashSet<Pubkey> {
+    mints
+        .iter()
+        .zip(lines)
+        .filter(|(_, l)| kinds.contains(&l.kind))
+        .filter_map(|(m, _)| *m)
+        .collect()
+}
+
+fn reasons(m: &MetricsSnapshot) -> BTreeMap<&str, u64> {
+    m.tx_malformed_by_reason
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| (k.as_str(), *n))
+        .collect()
+}
+
+#[test]
+fn every_launch_once_across_dropped_connections_with_overlap() {
+    let (lines, mints) = lines(11, 120);
+    let want = expected_mints(
+        &mints,
+        &lines,
+        &[Kind::Logs, Kind::Transactions, Kind::Blocks],
+    );
+    let plans = vec![
+        Plan {
+            send: Some(40),
+            then: After::Drop,
+            ..Plan::default()
+        },
+        Plan {
+            send: Some(40),
+            overlap: 10,
+            then: After::Drop,
+            ..Plan::default()
+        },
+        Plan {
+            overlap: 10,
+            ..Plan::default()
+        },
+    ];
+    let server = WsServer::start(lines.clone(), plans, Duration::ZERO);
+    let (got, m) = run(
+        &server.url("/"),
+        ws_config(all_subscriptions()),
+        DecoderConfig::default(),
+        want.len(),
+    );
+    let log = server.stop();
+    let got_mints: HashSet<Pubkey> = got.iter().map(|c| c.mint).collect();
+    assert_eq!(got_mints, want);
+    assert_eq!(got.len(), want.len(), "each launch delivered once");
+    // The 2 x 10 overlapped lines carried their launches a second time: counted, not delivered.
+    let overlapped = (30..40)
+        .chain(70..80)
+        .filter(|&i| mints[i].is_some())
+        .count() as u64;
+    assert_eq!(m.duplicates_dropped, overlapped, "{m:#?}");
+    let f = &m.feeds[0];
+    assert_eq!((f.connects, f.reconnects), (3, 2), "{f:#?}");
+    assert_eq!(log.connections, 3);
+    assert_eq!(
+        log.requests.len(),
+        9,
+        "three subscriptions on each connection"
+    );
+    assert!(f.live && f.downtime_ms < 60_000);
+    assert_eq!(reasons(&m), BTreeMap::new());
+}
+
+#[test]
+fn garbage_binary_oversized_and_unknown_subscription_frames_are_counted_and_survived() {
+    let (lines, mints) = lines(12, 40);
+    let want = expected_mints(
+        &mints,
+        &lines,
+        &[Kind::Logs, Kind::Transactions, Kind::Blocks],
+    );
+    let plans = vec![Plan {
+        extras: vec![
+            Extra::Garbage,
+            Extra::Oversized(3 << 20),
+            Extra::UnknownSubscription,
+            Extra::Oversized(70_000),
+            Extra::BinaryNext,
+        ],
+        ..Plan::default()
+    }];
+    let server = WsServer::start(lines, plans, Duration::ZERO);
+    let decoder = DecoderConfig {
+        max_line_len: 64 * 1024,
+        ..DecoderConfig::default()
+    };
+    let (got, m) = run(
+        &server.url("/"),
+        ws_config(all_subscriptions()),
+        decoder,
+        want.len(),
+    );
+    drop(server);
+    assert_eq!(got.iter().map(|c| c.mint).collect::<HashSet<_>>(), want);
+    let want_reasons: BTreeMap<&str, u64> = [("json_syntax", 1), ("too_long", 2)].into();
+    assert_eq!(reasons(&m), want_reasons, "{m:#?}");
+    let f = &m.feeds[0];
+    assert_eq!((f.connects, f.reconnects, f.unrouted), (1, 0, 1), "{f:#?}");
+}
+
+#[test]
+fn silence_and_withheld_pongs_count_stalls_and_reconnect() {
+    let (lines, mints) = lines(13, 60);
+    let want = expected_mints(
+        &mints,
+        &lines,
+        &[Kind::Logs, Kind::Transactions, Kind::Blocks],
+    );
+    let plans = vec![
+        Plan {
+            send: Some(20),
+            then: After::Silence,
+            ..Plan::default()
+        },
+        Plan {
+            send: Some(20),
+            then: After::WithholdPongs,
+            ..Plan::default()
+        },
+        Plan::default(),
+    ];
+    let server = WsServer::start(lines, plans, Duration::ZERO);
+    let (got, m) = run(
+        &server.url("/"),
+        ws_config(all_subscriptions()),
+        DecoderConfig::default(),
+        want.len(),
+    );
+    let log = server.stop();
+    assert_eq!(got.iter().map(|c| c.mint).collect::<HashSet<_>>(), want);
+    let f = &m.feeds[0];
+    // One silence past the 1 s watchdog, one ping unanswered for 300 ms.
+    assert_eq!((f.stalls, f.connects, f.reconnects), (2, 3, 2), "{f:#?}");
+    assert!(log.pings >= 1, "the client pings: {log:?}");
+    assert!(f.downtime_ms > 0);
+}
+
+#[test]
+fn a_refused_handshake_backs_off_longer_and_then_connects() {
+    let (lines, mints) = lines(14, 20);
+    let want = expected_mints(&mints, &lines, &[Kind::Logs]);
+    let plans = vec![
+        Plan {
+            refuse: Some(429),
+            ..Plan::default()
+        },
+        Plan::default(),
+    ];
+    let server = WsServer::start(lines, plans, Duration::ZERO);
+    let logs_only = vec![all_subscriptions().remove(0)];
+    let started = Instant::now();
+    let (got, m) = run(
+        &server.url("/"),
+        ws_config(logs_only),
+        DecoderConfig::default(),
+        want.len(),
+    );
+    let log = server.stop();
+    assert_eq!(got.iter().map(|c| c.mint).collect::<HashSet<_>>(), want);
+    let f = &m.feeds[0];
+    assert_eq!((f.refusals, f.connects), (1, 1), "{f:#?}");
+    assert_eq!((log.connections, log.refused), (2, 1));
+    // The 50 ms backoff cap does not apply to a refusal: at least 5 s passed.
+    assert!(started.elapsed() >= Duration::from_secs(5));
+    assert!(f.downtime_ms >= 5_000, "{f:#?}");
+}
+
+#[test]
+fn an_error_reply_is_counted_and_the_other_subscriptions_go_on() {
+    let (lines, mints) = lines(15, 60);
+    let want = expected_mints(&mints, &lines, &[Kind::Logs, Kind::Transactions]);
+    let plans = vec![Plan {
+        error_on: Some(Kind::Blocks),
+        ..Plan::default()
+    }];
+    let server = WsServer::start(lines, plans, Duration::ZERO);
+    let (got, m) = run(
+        &server.url("/"),
+        ws_config(all_subscriptions()),
+        DecoderConfig::default(),
+        want.len(),
+    );
+    let log = server.stop();
+    assert_eq!(got.iter().map(|c| c.mint).collect::<HashSet<_>>(), want);
+    let f = &m.feeds[0];
+    assert_eq!((f.reply_errors, f.connects), (1, 1), "{f:#?}");
+    assert!(log.unsubscribed > 0);
+}
+
+#[test]
+fn two_racing_endpoints_the_lagging_one_loses_every_launch_by_its_lag() {
+    let (lines, mints) = lines(16, 50);
+    let want = expected_mints(
+        &mints,
+        &lines,
+        &[Kind::Logs, Kind::Transactions, Kind::Blocks],
+    );
+    let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fast = WsServer::start(lines.clone(), vec![Plan::default()], Duration::ZERO);
+    let slow_plan = Plan {
+        gate: Some(release.clone()),
+        ..Plan::default()
+    };
+    let slow = WsServer::start(lines, vec![slow_plan], Duration::ZERO);
+    let feed = |url: &str| {
+        LineFeed::ws(
+            url,
+            ws_config(all_subscriptions()),
+            DecoderConfig::default(),
+        )
+        .unwrap()
+    };
+    let mut engine = Sniffer::builder()
+        .feed(feed(&fast.url("/")))
+        .feed(feed(&slow.url("/")))
+        .build()
+        .unwrap();
+    let rx = engine.take_receiver().unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    // The slow endpoint sends only once the fast one's launches were all seen, 200 ms later.
+    while engine.snapshot().feeds[0].wins < want.len() as u64 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    release.store(true, std::sync::atomic::Ordering::Release);
+    let lag = Duration::from_millis(200);
+    while engine.snapshot().feeds[1].duplicates < want.len() as u64 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    let got: Vec<_> = rx.try_iter().collect();
+    common::assert_accounted(&got, &m);
+    let (a, b) = (&m.feeds[0], &m.feeds[1]);
+    let n = want.len() as u64;
+    assert_eq!(
+        (a.wins, a.duplicates, b.wins, b.duplicates),
+        (n, 0, 0, n),
+        "{m:#?}"
+    );
+    assert_eq!((a.win_share, b.win_share), (1.0, 0.0));
+    assert_eq!(a.lead_ns.count, n);
+    // Every lead is at least the lag (within the histogram's 12.5 %).
+    let floor = lag.as_nanos() as u64 * 7 / 8;
+    assert!(
+        a.lead_ns.p50 >= floor && a.lead_ns.p99 >= a.lead_ns.p50,
+        "{:?}",
+        a.lead_ns
+    );
+    assert_eq!(m.candidates_sent, n);
+}
+
+#[test]
+fn one_launch_on_two_subscriptions_of_one_connection_is_delivered_once() {
+    use serde_json::Value;
+    // The real 2024 create, as a logs notification and as a transaction notification.
+    let logs = samples::logs_notification(
+        samples::SIG,
+        samples::SLOT,
+        Value::Null,
+        &samples::create_logs(),
+    );
+    let tx = samples::transaction_notification(&samples::get_transaction_parsed(Value::Null), 0);
+    let lines = vec![
+        Line::from_text(logs.as_bytes()),
+        Line::from_text(tx.as_bytes()),
+    ];
+    assert_eq!(lines[1].kind, Kind::Transactions);
+    let server = WsServer::start(lines, vec![Plan::default()], Duration::ZERO);
+    let subs = all_subscriptions()[..2].to_vec();
+    let feed = LineFeed::ws(&server.url("/"), ws_config(subs), DecoderConfig::default()).unwrap();
+    let mut engine = Sniffer::builder().feed(feed).build().unwrap();
+    let rx = engine.take_receiver().unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    while engine.snapshot().duplicates_dropped < 1 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    let got: Vec<_> = rx.try_iter().collect();
+    common::assert_accounted(&got, &m);
+    assert_eq!((m.candidates_sent, m.duplicates_dropped), (1, 1), "{m:#?}");
+    assert_eq!(got[0].mint, samples::MINT.parse().unwrap());
+    assert_eq!(
+        (
+            m.feeds[0].wins,
+            m.feeds[0].duplicates,
+            m.feeds[0].lead_ns.count
+        ),
+        (1, 1, 0)
+    );
+}
