@@ -239,8 +239,9 @@ impl SnifferConfig {
         "prune_threshold",
     ];
 
-    /// `SNIFFER_*` variables that are not configuration keys (`SNIFFER_LOG` is the log filter).
-    pub const RESERVED_ENV: &'static [&'static str] = &["SNIFFER_LOG"];
+    /// `SNIFFER_*` variables that are not configuration keys (`SNIFFER_LOG` is the log filter,
+    /// `SNIFFER_X_TOKEN` the gRPC feeds' `x-token`).
+    pub const RESERVED_ENV: &'static [&'static str] = &["SNIFFER_LOG", "SNIFFER_X_TOKEN"];
 
     /// Parses a TOML document; keys it does not set keep their defaults.
     ///

@@ -61,6 +61,8 @@ pub use feed::{
     PayloadSource, ReaderSource, ReplayConfig, ReplaySource, Sighting, SyntheticConfig,
     SyntheticFeed, DEDUP_CAPACITY, DEDUP_WINDOW,
 };
+#[cfg(feature = "geyser")]
+pub use feed::{GeyserConfig, GeyserError, GeyserFeed};
 #[cfg(feature = "ws")]
 pub use feed::{Subscription, WsConfig, WsError, WsSource};
 #[cfg(feature = "http")]

@@ -144,6 +144,11 @@ struct RunArgs {
     /// this SQLite file, with delta flushes every flush_interval [config: flush_*, prune_threshold].
     #[arg(long, env = "SNIFFER_SQLITE")]
     sqlite: Option<PathBuf>,
+    /// Write every delivered candidate as one JSON line (mint, creator, kind, slot, signature,
+    /// score, priority, feed, detect-to-deliver latency) to this file, or `-` for stdout (the
+    /// final metrics JSON then goes only to --metrics-json).
+    #[arg(long, env = "SNIFFER_CANDIDATES")]
+    candidates: Option<PathBuf>,
     /// Show a progress bar on stderr: auto (when stderr is a terminal), always, never.
     #[arg(long, env = "SNIFFER_PROGRESS", default_value = "auto", value_parser = ["auto", "always", "never"])]
     progress: String,
@@ -327,6 +332,24 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .fold(builder, |b, f| b.boxed_feed(f))
         .build()?;
     let rx = engine.take_receiver().context("engine has no receiver")?;
+    let feed_names: Vec<String> = engine
+        .snapshot()
+        .feeds
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    let mut candidates_out = match &args.candidates {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(CandidateWriter::stdout(feed_names)),
+        Some(p) => Some(
+            CandidateWriter::file(p, feed_names)
+                .map_err(|e| UsageError(format!("--candidates {}: {e}", p.display())))?,
+        ),
+    };
+    let metrics_to_stdout = args
+        .candidates
+        .as_ref()
+        .is_none_or(|p| p.as_os_str() != "-");
     let _http = start_http(args.http.as_deref(), &engine)?;
     let progress = progress_bar(&args.progress, &args.feed, syn.duration);
     let received = Arc::new(AtomicU64::new(0));
@@ -348,6 +371,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     let mut n = 0u64;
                     for c in std::iter::once(first).chain(rx.try_iter().take(batch - 1)) {
                         n += 1;
+                        if let Some(w) = &mut candidates_out {
+                            w.write(&c);
+                        }
                         if let Some(h) = &aggregates {
                             if fast_feeds.contains(&c.feed_id) {
                                 let _ = h.record_candidate(&c);
@@ -355,6 +381,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                         }
                     }
                     received.fetch_add(n, Ordering::Relaxed);
+                    if let Some(w) = &mut candidates_out {
+                        w.flush();
+                    }
                     if let Some(d) = delay {
                         std::thread::sleep(d);
                     }
@@ -420,7 +449,12 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.metrics_json {
         write_json_atomically(path, m)?;
     }
-    println!("{}", m.to_json());
+    if let Some(line) = race_summary(m) {
+        tracing::info!("{line}");
+    }
+    if metrics_to_stdout {
+        println!("{}", m.to_json());
+    }
     if !m.accounting_holds() || m.in_flight != 0 {
         anyhow::bail!("accounting invariant broken: {m:?}");
     }
@@ -497,6 +531,86 @@ fn progress_bar(mode: &str, feeds: &[String], duration: Duration) -> indicatif::
     }
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(10));
     bar
+}
+
+/// `--candidates`: one JSON line per delivered candidate, on the consumer thread. A write error
+/// (a closed pipe, a full disk) stops the writing, once, with a warning; consuming goes on.
+struct CandidateWriter {
+    out: Option<Box<dyn std::io::Write + Send>>,
+    feeds: Vec<String>,
+}
+
+impl CandidateWriter {
+    fn stdout(feeds: Vec<String>) -> Self {
+        CandidateWriter {
+            out: Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+            feeds,
+        }
+    }
+
+    fn file(path: &Path, feeds: Vec<String>) -> std::io::Result<Self> {
+        let f = std::fs::File::create(path)?;
+        Ok(CandidateWriter {
+            out: Some(Box::new(std::io::BufWriter::new(f))),
+            feeds,
+        })
+    }
+
+    fn write(&mut self, c: &sniffer::PremintCandidate) {
+        let Some(out) = &mut self.out else { return };
+        let latency_ns = sniffer::monotonic_ns().saturating_sub(c.detected_at_ns);
+        let v = serde_json::json!({
+            "mint": c.mint,
+            "creator": c.creator,
+            "kind": c.kind,
+            "slot": c.slot,
+            "score": c.score,
+            "priority": c.priority,
+            "feed": self.feeds.get(usize::from(c.feed_id)),
+            "latency_ns": latency_ns,
+        });
+        let r = serde_json::to_writer(&mut *out, &v).map_err(std::io::Error::from);
+        if let Err(e) = r.and_then(|()| out.write_all(b"\n")) {
+            self.fail(&e);
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(Err(e)) = self.out.as_mut().map(|o| o.flush()) {
+            self.fail(&e);
+        }
+    }
+
+    fn fail(&mut self, e: &std::io::Error) {
+        tracing::warn!(error = %e, "writing candidates failed; no more are written");
+        self.out = None;
+    }
+}
+
+/// One line on who won the race between feeds (two or more): each feed's wins, share and lead
+/// over the later copies.
+fn race_summary(m: &MetricsSnapshot) -> Option<String> {
+    if m.feeds.len() < 2 {
+        return None;
+    }
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let parts: Vec<String> = m
+        .feeds
+        .iter()
+        .map(|f| {
+            format!(
+                "{} won {} ({:.1}%) lead p50 {:.2}ms p99 {:.2}ms, {} late copies, {} reconnects",
+                f.name,
+                f.wins,
+                f.win_share * 100.0,
+                ms(f.lead_ns.p50),
+                ms(f.lead_ns.p99),
+                f.duplicates,
+                f.reconnects
+            )
+        })
+        .collect();
+    Some(format!("race: {}", parts.join("; ")))
 }
 
 /// Writes JSON to a temporary file beside `path`, then renames it: readers never see half a file.

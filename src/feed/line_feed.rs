@@ -58,15 +58,9 @@ pub(crate) const MAX_STEPS_PER_POLL: usize = 16;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct LineFeed {
-    name: String,
     source: Box<dyn LineSource>,
-    decoder: Decoder,
     line: Vec<u8>,
-    out: Vec<Decoded>,
-    observer: Option<DecodeObserver>,
-    recorder: Option<Recorder>,
-    /// Receive time of the recording's origin: the first poll.
-    record_start_ns: Option<u64>,
+    delivery: Delivery,
     /// The source has been handed its feed's counters (at the first poll).
     attached: bool,
     can_wait: bool,
@@ -75,10 +69,94 @@ pub struct LineFeed {
 impl std::fmt::Debug for LineFeed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LineFeed")
-            .field("name", &self.name)
-            .field("decoder", &self.decoder)
-            .field("recording", &self.recorder.is_some())
+            .field("name", &self.delivery.name)
+            .field("decoder", &self.delivery.decoder)
+            .field("recording", &self.delivery.recorder.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+/// What every decoding feed does with one input once decoded: record it (with its receive
+/// time), push its launches through the sink (dedup included), and show launches and trades to
+/// the observer. Shared by [`LineFeed`] and the gRPC feed.
+pub(crate) struct Delivery {
+    pub(crate) name: String,
+    pub(crate) decoder: Decoder,
+    pub(crate) out: Vec<Decoded>,
+    observer: Option<DecodeObserver>,
+    recorder: Option<Recorder>,
+    /// Receive time of the recording's origin: the first poll.
+    record_start_ns: Option<u64>,
+}
+
+impl Delivery {
+    pub(crate) fn new(name: String, decoder: DecoderConfig) -> Self {
+        Delivery {
+            name,
+            decoder: Decoder::with_config(decoder),
+            out: Vec::new(),
+            observer: None,
+            recorder: None,
+            record_start_ns: None,
+        }
+    }
+
+    pub(crate) fn set_observer(&mut self, observer: DecodeObserver) {
+        self.observer = Some(observer);
+    }
+
+    pub(crate) fn record_to(&mut self, path: &Path) -> io::Result<()> {
+        self.recorder = Some(Recorder::create(path)?);
+        Ok(())
+    }
+
+    /// True while a recording is being written (the gRPC feed renders lines only then).
+    pub(crate) fn recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Starts the recording's clock (at the first poll, so a replay starts with the feed).
+    pub(crate) fn start_clock(&mut self) {
+        if self.recorder.is_some() && self.record_start_ns.is_none() {
+            self.record_start_ns = Some(monotonic_ns());
+        }
+    }
+
+    /// Records `line` received at `now` (`None`: an overlong line whose bytes were not kept).
+    pub(crate) fn record(&mut self, now: u64, line: Option<&[u8]>) {
+        let Some(rec) = &mut self.recorder else {
+            return;
+        };
+        let at = now.saturating_sub(*self.record_start_ns.get_or_insert(now));
+        let r = match line {
+            Some(l) => rec.line(at, l),
+            None => rec.too_long(at),
+        };
+        if let Err(e) = r {
+            tracing::warn!(feed = %self.name, error = %e, "recording failed; recording stops");
+            self.recorder = None;
+        }
+    }
+
+    /// Pushes what the decoder put in `out` (received at `now`) and shows it to the observer.
+    pub(crate) fn deliver(&mut self, sink: &mut FeedSink<'_>, now: u64) {
+        for d in &self.out {
+            sink.push_decoded(d, now);
+        }
+        if let Some(observe) = &mut self.observer {
+            let trades = self.decoder.last_trades();
+            if !self.out.is_empty() || !trades.is_empty() {
+                observe(&self.out, trades, self.decoder.last_slot());
+            }
+        }
+    }
+
+    pub(crate) fn finish_recording(&mut self) {
+        if let Some(rec) = &mut self.recorder {
+            if let Err(e) = rec.flush() {
+                tracing::warn!(feed = %self.name, error = %e, "flushing the recording failed");
+            }
+        }
     }
 }
 
@@ -86,15 +164,10 @@ impl LineFeed {
     /// Decodes the lines of `source`.
     pub fn new(source: impl LineSource, decoder: DecoderConfig) -> Self {
         LineFeed {
-            name: source.name().to_owned(),
+            delivery: Delivery::new(source.name().to_owned(), decoder),
             can_wait: source.can_wait(),
             source: Box::new(source),
-            decoder: Decoder::with_config(decoder),
             line: Vec::new(),
-            out: Vec::new(),
-            observer: None,
-            recorder: None,
-            record_start_ns: None,
             attached: false,
         }
     }
@@ -151,7 +224,7 @@ impl LineFeed {
 
     /// Calls `observer` after every line that decoded (see [`DecodeObserver`]).
     pub fn with_observer(mut self, observer: DecodeObserver) -> Self {
-        self.observer = Some(observer);
+        self.delivery.set_observer(observer);
         self
     }
 
@@ -161,38 +234,14 @@ impl LineFeed {
     ///
     /// The I/O error when the file cannot be created.
     pub fn record_to(mut self, path: &Path) -> io::Result<Self> {
-        self.recorder = Some(Recorder::create(path)?);
+        self.delivery.record_to(path)?;
         Ok(self)
-    }
-
-    fn record(&mut self, now: u64, too_long: bool) {
-        let Some(rec) = &mut self.recorder else {
-            return;
-        };
-        let at = now.saturating_sub(*self.record_start_ns.get_or_insert(now));
-        let r = if too_long {
-            rec.too_long(at)
-        } else {
-            rec.line(at, &self.line)
-        };
-        if let Err(e) = r {
-            tracing::warn!(feed = %self.name, error = %e, "recording failed; recording stops");
-            self.recorder = None;
-        }
-    }
-
-    fn finish_recording(&mut self) {
-        if let Some(rec) = &mut self.recorder {
-            if let Err(e) = rec.flush() {
-                tracing::warn!(feed = %self.name, error = %e, "flushing the recording failed");
-            }
-        }
     }
 }
 
 impl Feed for LineFeed {
     fn name(&self) -> &str {
-        &self.name
+        &self.delivery.name
     }
 
     fn can_wait(&self) -> bool {
@@ -200,9 +249,7 @@ impl Feed for LineFeed {
     }
 
     fn poll(&mut self, sink: &mut FeedSink<'_>) -> FeedPoll {
-        if self.recorder.is_some() && self.record_start_ns.is_none() {
-            self.record_start_ns = Some(monotonic_ns());
-        }
+        self.delivery.start_clock();
         if !self.attached {
             self.source.attach(sink.stats());
             self.attached = true;
@@ -214,31 +261,22 @@ impl Feed for LineFeed {
                 LinePoll::Line => {
                     let now = monotonic_ns();
                     stats.message_at(self.line.len(), now);
-                    self.record(now, false);
+                    let d = &mut self.delivery;
+                    d.record(now, Some(&self.line));
                     sink.tx_seen(1);
-                    self.out.clear();
-                    let decoded = self.decoder.decode_line(&self.line, &mut self.out);
-                    let routed = self.source.route(&self.line, self.decoder.last_envelope());
+                    d.out.clear();
+                    let decoded = d.decoder.decode_line(&self.line, &mut d.out);
+                    let routed = self.source.route(&self.line, d.decoder.last_envelope());
                     match decoded {
                         Ok(_) if !routed => {}
-                        Ok(_) => {
-                            for d in &self.out {
-                                sink.push_decoded(d, now);
-                            }
-                            if let Some(observe) = &mut self.observer {
-                                let trades = self.decoder.last_trades();
-                                if !self.out.is_empty() || !trades.is_empty() {
-                                    observe(&self.out, trades, self.decoder.last_slot());
-                                }
-                            }
-                        }
+                        Ok(_) => d.deliver(sink, now),
                         Err(m) => sink.malformed_reason(m),
                     }
                 }
                 LinePoll::TooLong => {
                     let now = monotonic_ns();
                     stats.message_at(0, now);
-                    self.record(now, true);
+                    self.delivery.record(now, None);
                     sink.tx_seen(1);
                     sink.malformed_reason(Malformed::TooLong);
                 }
@@ -259,7 +297,7 @@ impl Feed for LineFeed {
                     };
                 }
                 LinePoll::Finished => {
-                    self.finish_recording();
+                    self.delivery.finish_recording();
                     return FeedPoll::Finished;
                 }
             }

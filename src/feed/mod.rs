@@ -11,9 +11,11 @@
 
 pub(crate) mod decode;
 mod dedup;
+#[cfg(feature = "geyser")]
+mod geyser;
 mod line_feed;
 mod lines;
-#[cfg(feature = "ws")]
+#[cfg(any(feature = "ws", feature = "geyser"))]
 mod live;
 mod payload;
 mod record;
@@ -34,6 +36,8 @@ use crate::metrics::FeedStats;
 use decode::Malformed;
 
 pub use dedup::{DedupTable, Sighting, DEDUP_CAPACITY, DEDUP_WINDOW};
+#[cfg(feature = "geyser")]
+pub use geyser::{GeyserConfig, GeyserError, GeyserFeed};
 pub use line_feed::{DecodeObserver, LineFeed};
 pub use lines::{Clock, LinePoll, LineSource, ManualClock, MonotonicClock};
 pub use payload::{Expected, PayloadConfig, PayloadGenerator, PayloadMix, PayloadSource};

@@ -105,6 +105,7 @@ pub(crate) struct FeedMetrics {
     pub(crate) reply_errors: Counter,
     pub(crate) refusals: Counter,
     pub(crate) unrouted: Counter,
+    pub(crate) resumed_skipped: Counter,
     /// `monotonic_ns` of the last message (0: none yet).
     last_message_ns: Counter,
     /// Completed disconnected periods.
@@ -167,6 +168,7 @@ impl FeedMetrics {
             reply_errors: self.reply_errors.get(),
             refusals: self.refusals.get(),
             unrouted: self.unrouted.get(),
+            resumed_skipped: self.resumed_skipped.get(),
         }
     }
 }
@@ -253,6 +255,11 @@ impl FeedStats {
         self.0.unrouted.incr();
     }
 
+    /// A resumed subscription replayed a transaction already handled (skipped).
+    pub fn resumed_skipped(&self) {
+        self.0.resumed_skipped.incr();
+    }
+
     /// The counters now.
     pub fn snapshot(&self) -> FeedSnapshot {
         self.0.snapshot(0, self.0.wins.get(), monotonic_ns())
@@ -327,6 +334,10 @@ pub struct FeedSnapshot {
     /// Notifications for unknown subscriptions (skipped).
     #[serde(default)]
     pub unrouted: u64,
+    /// Transactions a resumed gRPC subscription (`from_slot`) replayed that had been handled
+    /// before the reconnect (skipped, not delivered twice).
+    #[serde(default)]
+    pub resumed_skipped: u64,
 }
 
 #[cfg(test)]

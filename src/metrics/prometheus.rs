@@ -216,7 +216,151 @@ impl MetricsSnapshot {
             "Age of candidates when the batcher took them, in nanoseconds.",
             &s.age_at_dequeue_ns,
         );
+        feeds(&mut out, &s.feeds);
         out
+    }
+}
+
+/// A label value with `\`, `"` and newlines escaped, as the text format requires.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Per-feed series, labelled `feed` (the name, secrets removed) and `id` (its position).
+fn feeds(out: &mut String, feeds: &[super::FeedSnapshot]) {
+    if feeds.is_empty() {
+        return;
+    }
+    type Get = fn(&super::FeedSnapshot) -> f64;
+    let families: [(&str, &str, Get, &str); 15] = [
+        (
+            "sniffer_feed_messages_total",
+            "counter",
+            |f| f.messages as f64,
+            "Messages (lines, frames, updates) a feed read.",
+        ),
+        (
+            "sniffer_feed_bytes_total",
+            "counter",
+            |f| f.bytes as f64,
+            "Bytes of the messages a feed read.",
+        ),
+        (
+            "sniffer_feed_connects_total",
+            "counter",
+            |f| f.connects as f64,
+            "Connections a live feed made.",
+        ),
+        (
+            "sniffer_feed_reconnects_total",
+            "counter",
+            |f| f.reconnects as f64,
+            "Connections after the first.",
+        ),
+        (
+            "sniffer_feed_stalls_total",
+            "counter",
+            |f| f.stalls as f64,
+            "Read-watchdog firings (silence or a missing pong).",
+        ),
+        (
+            "sniffer_feed_refusals_total",
+            "counter",
+            |f| f.refusals as f64,
+            "Connections the server refused (401/403/429, Unauthenticated).",
+        ),
+        (
+            "sniffer_feed_reply_errors_total",
+            "counter",
+            |f| f.reply_errors as f64,
+            "Error replies to the feed's requests.",
+        ),
+        (
+            "sniffer_feed_unrouted_total",
+            "counter",
+            |f| f.unrouted as f64,
+            "Notifications for unknown subscriptions.",
+        ),
+        (
+            "sniffer_feed_resumed_skipped_total",
+            "counter",
+            |f| f.resumed_skipped as f64,
+            "Transactions a resumed subscription replayed, skipped.",
+        ),
+        (
+            "sniffer_feed_downtime_seconds_total",
+            "counter",
+            |f| f.downtime_ms as f64 / 1e3,
+            "Time a live feed spent disconnected.",
+        ),
+        (
+            "sniffer_feed_connected",
+            "gauge",
+            |f| f64::from(u8::from(f.connected)),
+            "1 while a live feed is connected.",
+        ),
+        (
+            "sniffer_feed_last_message_age_seconds",
+            "gauge",
+            |f| f.last_message_age_ms.map_or(f64::NAN, |ms| ms as f64 / 1e3),
+            "Time since the feed's last message (NaN before the first).",
+        ),
+        (
+            "sniffer_feed_wins_total",
+            "counter",
+            |f| f.wins as f64,
+            "Launches this feed saw first.",
+        ),
+        (
+            "sniffer_feed_duplicates_total",
+            "counter",
+            |f| f.duplicates as f64,
+            "Launches this feed saw after another sighting.",
+        ),
+        (
+            "sniffer_feed_win_share",
+            "gauge",
+            |f| f.win_share,
+            "This feed's share of first sightings.",
+        ),
+    ];
+    for (name, ty, get, help) in families {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {ty}");
+        for f in feeds {
+            let _ = writeln!(
+                out,
+                r#"{name}{{feed="{}",id="{}"}} {}"#,
+                label(&f.name),
+                f.id,
+                get(f)
+            );
+        }
+    }
+    let name = "sniffer_feed_lead_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} How much earlier this feed saw the launches it won than the later copies."
+    );
+    let _ = writeln!(out, "# TYPE {name} summary");
+    for f in feeds {
+        let l = &f.lead_ns;
+        let labels = format!(r#"feed="{}",id="{}""#, label(&f.name), f.id);
+        for (q, v) in [("0.5", l.p50), ("0.99", l.p99), ("1", l.max)] {
+            let _ = writeln!(
+                out,
+                r#"{name}{{{labels},quantile="{q}"}} {}"#,
+                v as f64 / 1e9
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{name}_sum{{{labels}}} {}",
+            (l.mean * l.count) as f64 / 1e9
+        );
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", l.count);
     }
 }
 

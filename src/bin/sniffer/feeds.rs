@@ -13,9 +13,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use sniffer::{
-    DecodeObserver, DecoderConfig, Feed, Format, LineFeed, LinePoll, LineSource, Malformed,
-    PayloadConfig, ReplayConfig, ReplaySource, SnifferConfig, Subscription, SyntheticConfig,
-    SyntheticFeed, WsConfig, MAX_LINE_LEN,
+    DecodeObserver, DecoderConfig, Feed, Format, GeyserConfig, GeyserFeed, LineFeed, LinePoll,
+    LineSource, Malformed, PayloadConfig, ReplayConfig, ReplaySource, SnifferConfig, Subscription,
+    SyntheticConfig, SyntheticFeed, WsConfig, MAX_LINE_LEN,
 };
 
 use super::UsageError;
@@ -185,6 +185,38 @@ pub(crate) fn build(
                 LineFeed::ws(s, ws, args.decoder())
                     .map_err(|e| UsageError(format!("feed {i} (WebSocket): {e}")))?
             }
+            s if is_live(s) => {
+                let mut grpc = GeyserConfig {
+                    x_token: std::env::var(X_TOKEN_ENV).ok().filter(|t| !t.is_empty()),
+                    ..GeyserConfig::from(cfg)
+                };
+                let accounts: Vec<_> = args
+                    .subscribe
+                    .iter()
+                    .filter_map(|s| match s {
+                        Subscription::Transactions(a) => Some(a.clone()),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect();
+                if !accounts.is_empty() {
+                    grpc.accounts = accounts;
+                }
+                let feed = GeyserFeed::new(s, grpc, args.decoder())
+                    .map_err(|e| UsageError(format!("feed {i} (gRPC): {e}")))?;
+                let feed = match observer {
+                    Some(make) => feed.with_observer(make()),
+                    None => feed,
+                };
+                let feed = match record_path(args, specs.len(), i) {
+                    Some(path) => feed.record_to(&path).map_err(|e| {
+                        UsageError(format!("cannot create {}: {e}", path.display()))
+                    })?,
+                    None => feed,
+                };
+                feeds.push(Box::new(feed));
+                continue;
+            }
             s => match s.strip_prefix("replay:") {
                 Some(path) if !path.is_empty() => {
                     let cfg = ReplayConfig {
@@ -200,7 +232,7 @@ pub(crate) fn build(
                     let shown = spec.split(['?', '/']).next().unwrap_or_default();
                     return Err(UsageError(format!(
                         "unknown feed `{shown}…` (synthetic, synthetic:payloads, replay:PATH, stdin, \
-                         ws://HOST/PATH, wss://HOST/PATH)"
+                         ws://HOST/PATH, wss://HOST/PATH, grpc://HOST:PORT, grpcs://HOST:PORT)"
                     )));
                 }
             },
@@ -209,23 +241,29 @@ pub(crate) fn build(
             Some(make) => line_feed.with_observer(make()),
             None => line_feed,
         };
-        let line_feed = match &args.record {
-            Some(path) => {
-                let path = if specs.len() > 1 {
-                    PathBuf::from(format!("{}.{i}", path.display()))
-                } else {
-                    path.clone()
-                };
-                line_feed
-                    .record_to(&path)
-                    .map_err(|e| UsageError(format!("cannot create {}: {e}", path.display())))?
-            }
+        let line_feed = match record_path(args, specs.len(), i) {
+            Some(path) => line_feed
+                .record_to(&path)
+                .map_err(|e| UsageError(format!("cannot create {}: {e}", path.display())))?,
             None => line_feed,
         };
         feeds.push(Box::new(line_feed));
     }
     Ok(feeds)
 }
+
+/// Where feed `i` of `n` records: `--record PATH`, or `PATH.<i>` with several feeds.
+fn record_path(args: &FeedArgs, n: usize, i: usize) -> Option<PathBuf> {
+    let path = args.record.as_ref()?;
+    Some(if n > 1 {
+        PathBuf::from(format!("{}.{i}", path.display()))
+    } else {
+        path.clone()
+    })
+}
+
+/// The environment variable holding the gRPC `x-token` (never a flag: flags show in `ps`).
+pub(crate) const X_TOKEN_ENV: &str = "SNIFFER_X_TOKEN";
 
 /// `sniffer decode FILE`.
 #[derive(Args, Debug)]

@@ -1,0 +1,683 @@
+//! [`GeyserFeed`]: a live Yellowstone gRPC (Geyser) feed, `grpc://HOST:PORT` or `grpcs://...`
+//! (rustls, webpki roots), on its feed thread with a small current-thread tokio runtime of its
+//! own (tonic needs one; nothing else in the engine does).
+//!
+//! It subscribes to transactions that mention the launch programs (pump.fun, PumpSwap, Raydium
+//! AMM v4; `vote: false`, `failed: false`, commitment `processed` by default), with the
+//! `x-token` header from [`GeyserConfig::x_token`] (the CLI reads `SNIFFER_X_TOKEN`; the token
+//! is never displayed). Each `SubscribeUpdateTransaction` goes through
+//! [`Decoder::begin_parsed`](crate::Decoder::begin_parsed) (static keys, loaded addresses,
+//! outer and inner instructions, logs, `err`) into the same detection rules as the JSON
+//! formats.
+//!
+//! Staying connected: the server's pings are answered on the request stream; no transaction for
+//! `stall_timeout` counts a stall and reconnects; reconnects back off with jitter (longer after
+//! `Unauthenticated`, `PermissionDenied` or `ResourceExhausted`). A reconnect resumes with
+//! `from_slot` a couple of slots before the highest slot seen, and every transaction whose
+//! signature was already handled in those slots is skipped (counted in `resumed_skipped`), so
+//! a transaction is never delivered twice; a server that refuses `from_slot` is resubscribed
+//! without it (and says so).
+//!
+//! Recording (`--record`) renders each transaction as a `getTransaction` line in the `json`
+//! encoding, which the JSON decoder turns into the same launches: a gRPC session replays with
+//! `--feed replay:PATH`.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::AsciiMetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::service::Interceptor;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint as TonicEndpoint};
+use tonic::{Code, Status, Streaming};
+use yellowstone_grpc_proto::geyser::geyser_client::GeyserClient;
+use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
+use yellowstone_grpc_proto::geyser::{
+    CommitmentLevel, SubscribeRequest, SubscribeRequestFilterTransactions, SubscribeRequestPing,
+    SubscribeUpdate, SubscribeUpdateTransaction,
+};
+
+use super::decode::{amm, pump, DecoderConfig, Malformed};
+use super::line_feed::Delivery;
+use super::live::{Backoff, Endpoint, EndpointError};
+use super::{Feed, FeedPoll, FeedSink};
+use crate::candidate::monotonic_ns;
+use crate::config::{Commitment, SnifferConfig};
+use crate::metrics::FeedStats;
+use crate::{DecodeObserver, Pubkey};
+
+/// Longest wait for an update in one poll.
+const READ_SLICE: Duration = Duration::from_millis(5);
+/// Slots before the highest one seen that a reconnect asks the server to replay.
+const RESUME_SLACK: u64 = 2;
+/// Slots of signatures kept to skip what a resumed subscription replays.
+const SEEN_SLOTS: u64 = 64;
+/// Largest update accepted from the server (tonic's default is 4 MiB).
+const MAX_MESSAGE: usize = 64 << 20;
+const SCHEMES: &[(&str, bool, u16)] = &[("grpc", false, 10000), ("grpcs", true, 443)];
+
+/// Settings of one gRPC feed.
+#[derive(Clone)]
+pub struct GeyserConfig {
+    /// Accounts a transaction must mention (`account_include`); default: the launch programs.
+    pub accounts: Vec<Pubkey>,
+    /// Commitment of the subscription.
+    pub commitment: Commitment,
+    /// The `x-token` header (never displayed).
+    pub x_token: Option<String>,
+    /// Silence (no transaction) that counts a stall and reconnects.
+    pub stall_timeout: Duration,
+    /// First reconnect delay.
+    pub backoff_min: Duration,
+    /// Longest reconnect delay.
+    pub backoff_max: Duration,
+    /// Longest time to connect and subscribe.
+    pub connect_timeout: Duration,
+}
+
+impl fmt::Debug for GeyserConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeyserConfig")
+            .field("accounts", &self.accounts)
+            .field("commitment", &self.commitment)
+            .field("x_token", &self.x_token.as_ref().map(|_| "<redacted>"))
+            .field("stall_timeout", &self.stall_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for GeyserConfig {
+    fn default() -> Self {
+        GeyserConfig::from(&SnifferConfig::default())
+    }
+}
+
+impl From<&SnifferConfig> for GeyserConfig {
+    /// The engine's live-feed keys, the launch programs, no token, a 10 s connect timeout.
+    fn from(c: &SnifferConfig) -> Self {
+        GeyserConfig {
+            accounts: vec![pump::PROGRAM, amm::PUMP_SWAP_PROGRAM, amm::RAYDIUM_AMM_V4],
+            commitment: c.commitment,
+            x_token: None,
+            stall_timeout: c.feed_stall_timeout,
+            backoff_min: c.reconnect_backoff_min,
+            backoff_max: c.reconnect_backoff_max,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why a gRPC feed could not be set up (before any connection is tried).
+#[derive(Debug)]
+pub struct GeyserError(String);
+
+impl fmt::Display for GeyserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for GeyserError {}
+
+impl From<EndpointError> for GeyserError {
+    fn from(e: EndpointError) -> Self {
+        GeyserError(e.0)
+    }
+}
+
+/// Adds the `x-token` header to every request.
+#[derive(Clone)]
+struct XToken(Option<AsciiMetadataValue>);
+
+impl Interceptor for XToken {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(t) = &self.0 {
+            req.metadata_mut().insert("x-token", t.clone());
+        }
+        Ok(req)
+    }
+}
+
+type Client = GeyserClient<InterceptedService<Channel, XToken>>;
+type Connected = (mpsc::Sender<SubscribeRequest>, Streaming<SubscribeUpdate>);
+type Connecting = Pin<Box<dyn Future<Output = Result<Connected, Status>> + Send>>;
+
+enum Conn {
+    Down { retry_at: Instant },
+    Connecting { fut: Connecting, deadline: Instant },
+    Up(Box<Session>),
+}
+
+struct Session {
+    requests: mpsc::Sender<SubscribeRequest>,
+    updates: Streaming<SubscribeUpdate>,
+    last_data: Instant,
+    got_data: bool,
+}
+
+/// Signatures handled in the last [`SEEN_SLOTS`] slots, to skip what a resume replays.
+#[derive(Default)]
+struct Seen {
+    by_slot: VecDeque<(u64, Vec<[u8; 64]>)>,
+    index: HashMap<[u8; 64], u64>,
+    highest: u64,
+}
+
+impl Seen {
+    fn contains(&self, sig: &[u8]) -> bool {
+        <[u8; 64]>::try_from(sig).is_ok_and(|s| self.index.contains_key(&s))
+    }
+
+    fn insert(&mut self, slot: u64, sig: &[u8]) {
+        let Ok(sig) = <[u8; 64]>::try_from(sig) else {
+            return;
+        };
+        self.highest = self.highest.max(slot);
+        match self.by_slot.iter_mut().find(|(s, _)| *s == slot) {
+            Some((_, v)) => v.push(sig),
+            None => self.by_slot.push_back((slot, vec![sig])),
+        }
+        self.index.insert(sig, slot);
+        let floor = self.highest.saturating_sub(SEEN_SLOTS);
+        while self.by_slot.front().is_some_and(|(s, _)| *s < floor) {
+            if let Some((_, sigs)) = self.by_slot.pop_front() {
+                for s in sigs {
+                    self.index.remove(&s);
+                }
+            }
+        }
+    }
+}
+
+/// A live Yellowstone gRPC feed; see the module documentation.
+///
+/// Dropping it closes the stream and its runtime (no thread of its own).
+pub struct GeyserFeed {
+    endpoint: Endpoint,
+    cfg: GeyserConfig,
+    rt: tokio::runtime::Runtime,
+    conn: Conn,
+    backoff: Backoff,
+    stats: Option<FeedStats>,
+    delivery: Delivery,
+    seen: Seen,
+    /// The server accepted `from_slot` (until it refuses it once).
+    from_slot_ok: bool,
+    /// Reconnecting: resume from this slot.
+    resume_from: Option<u64>,
+    line: Vec<u8>,
+}
+
+impl fmt::Debug for GeyserFeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeyserFeed")
+            .field("endpoint", &self.endpoint)
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GeyserFeed {
+    /// A feed of `url` (`grpc://HOST:PORT` or `grpcs://HOST[:PORT]`); nothing connects until the
+    /// first poll.
+    ///
+    /// # Errors
+    ///
+    /// [`GeyserError`] for a bad URL (the message never repeats its path, query or
+    /// credentials), a token that is not a valid header value, no accounts, or a runtime that
+    /// cannot start.
+    pub fn new(url: &str, cfg: GeyserConfig, decoder: DecoderConfig) -> Result<Self, GeyserError> {
+        let endpoint = Endpoint::parse(url, SCHEMES)?;
+        if cfg.accounts.is_empty() {
+            return Err(GeyserError("no accounts to subscribe to".into()));
+        }
+        if let Some(t) = &cfg.x_token {
+            t.parse::<AsciiMetadataValue>()
+                .map_err(|_| GeyserError("the x-token is not a valid header value".into()))?;
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| GeyserError(format!("cannot start the feed's runtime: {e}")))?;
+        Ok(GeyserFeed {
+            delivery: Delivery::new(endpoint.to_string(), decoder),
+            backoff: Backoff::new(cfg.backoff_min, cfg.backoff_max),
+            endpoint,
+            cfg,
+            rt,
+            conn: Conn::Down {
+                retry_at: Instant::now(),
+            },
+            stats: None,
+            seen: Seen::default(),
+            from_slot_ok: true,
+            resume_from: None,
+            line: Vec::new(),
+        })
+    }
+
+    /// Calls `observer` after every transaction that decoded (see [`DecodeObserver`]).
+    pub fn with_observer(mut self, observer: DecodeObserver) -> Self {
+        self.delivery.set_observer(observer);
+        self
+    }
+
+    /// Also records every transaction, as a `getTransaction` JSON line with its receive time,
+    /// to `path` (truncated first): `--feed replay:PATH` replays the session.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error when the file cannot be created.
+    pub fn record_to(mut self, path: &Path) -> std::io::Result<Self> {
+        self.delivery.record_to(path)?;
+        Ok(self)
+    }
+
+    fn stats(&self) -> &FeedStats {
+        self.stats.as_ref().expect("attached at the first poll")
+    }
+
+    fn request(&self) -> SubscribeRequest {
+        let filter = SubscribeRequestFilterTransactions {
+            vote: Some(false),
+            failed: Some(false),
+            account_include: self.cfg.accounts.iter().map(Pubkey::to_string).collect(),
+            ..Default::default()
+        };
+        let commitment = match self.cfg.commitment {
+            Commitment::Processed => CommitmentLevel::Processed,
+            Commitment::Confirmed => CommitmentLevel::Confirmed,
+            Commitment::Finalized => CommitmentLevel::Finalized,
+        };
+        SubscribeRequest {
+            transactions: HashMap::from([("sniffer".to_owned(), filter)]),
+            commitment: Some(commitment as i32),
+            from_slot: self.resume_from.filter(|_| self.from_slot_ok),
+            ..Default::default()
+        }
+    }
+
+    fn start_connect(&mut self) {
+        let tls = self.endpoint.tls;
+        let uri = format!(
+            "{}://{}{}",
+            if tls { "https" } else { "http" },
+            self.endpoint.authority(),
+            self.endpoint.path_and_query.trim_end_matches('/'),
+        );
+        let token = self
+            .cfg
+            .x_token
+            .as_deref()
+            .and_then(|t| t.parse::<AsciiMetadataValue>().ok());
+        let request = self.request();
+        let timeout = self.cfg.connect_timeout;
+        let fut = async move {
+            let bad = |e: &dyn fmt::Display| Status::unavailable(e.to_string());
+            let mut ep = TonicEndpoint::from_shared(uri)
+                .map_err(|_| Status::invalid_argument("bad endpoint"))?
+                .connect_timeout(timeout)
+                .tcp_nodelay(true)
+                .http2_keep_alive_interval(Duration::from_secs(15))
+                .keep_alive_timeout(Duration::from_secs(10))
+                .keep_alive_while_idle(true);
+            if tls {
+                ep = ep
+                    .tls_config(ClientTlsConfig::new().with_webpki_roots())
+                    .map_err(|e| bad(&e))?;
+            }
+            let channel = ep.connect().await.map_err(|e| bad(&e))?;
+            let mut client: Client = GeyserClient::with_interceptor(channel, XToken(token))
+                .max_decoding_message_size(MAX_MESSAGE);
+            let (tx, rx) = mpsc::channel(16);
+            tx.send(request)
+                .await
+                .map_err(|_| Status::internal("request stream closed"))?;
+            let updates = client
+                .subscribe(ReceiverStream::new(rx))
+                .await?
+                .into_inner();
+            Ok((tx, updates))
+        };
+        self.conn = Conn::Connecting {
+            fut: Box::pin(fut),
+            deadline: Instant::now() + self.cfg.connect_timeout,
+        };
+    }
+
+    fn down(&mut self, delay: Duration) {
+        if let Some(s) = &self.stats {
+            s.disconnected();
+        }
+        // Resume where this connection left off.
+        if self.seen.highest > 0 {
+            self.resume_from = Some(self.seen.highest.saturating_sub(RESUME_SLACK));
+        }
+        self.conn = Conn::Down {
+            retry_at: Instant::now() + delay,
+        };
+    }
+
+    fn fail(&mut self, what: &str, status: &Status) {
+        let refused = matches!(
+            status.code(),
+            Code::Unauthenticated | Code::PermissionDenied | Code::ResourceExhausted
+        );
+        if status.code() == Code::InvalidArgument && self.from_slot_ok && self.resume_from.is_some()
+        {
+            self.from_slot_ok = false;
+            tracing::warn!(feed = %self.delivery.name, "the server refused from_slot; resubscribing without it (transactions sent while disconnected are lost)");
+            self.down(Duration::ZERO);
+            return;
+        }
+        // Status messages come from the server or the transport; they never hold our token.
+        let message: String = status
+            .message()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        if refused {
+            if let Some(s) = &self.stats {
+                s.refused();
+            }
+            let delay = self.backoff.refused_delay(None);
+            tracing::warn!(feed = %self.delivery.name, code = ?status.code(), error = %message, retry_in_ms = delay.as_millis() as u64, "{what}: refused (check the x-token / plan limits); backing off");
+            self.down(delay);
+        } else {
+            let delay = self.backoff.next_delay();
+            tracing::warn!(feed = %self.delivery.name, code = ?status.code(), error = %message, retry_in_ms = delay.as_millis() as u64, "{what}");
+            self.down(delay);
+        }
+    }
+
+    /// Decodes one transaction update and delivers it.
+    fn on_transaction(
+        &mut self,
+        sink: &mut FeedSink<'_>,
+        t: &SubscribeUpdateTransaction,
+        now: u64,
+    ) {
+        let Some(info) = &t.transaction else {
+            sink.tx_seen(1);
+            sink.malformed_reason(Malformed::WrongShape);
+            return;
+        };
+        if info.is_vote {
+            return;
+        }
+        if self.seen.contains(&info.signature) {
+            self.stats().resumed_skipped();
+            return;
+        }
+        self.seen.insert(t.slot, &info.signature);
+        sink.tx_seen(1);
+        if self.delivery.recording() {
+            render_json(t, &mut self.line);
+            let line = std::mem::take(&mut self.line);
+            self.delivery.record(now, Some(&line));
+            self.line = line;
+        }
+        self.delivery.out.clear();
+        let d = &mut self.delivery;
+        match decode_update(d, t) {
+            Ok(()) => d.deliver(sink, now),
+            Err(m) => sink.malformed_reason(m),
+        }
+    }
+}
+
+/// Feeds one update's transaction through the parsed-transaction entry of the decoder.
+fn decode_update(d: &mut Delivery, t: &SubscribeUpdateTransaction) -> Result<(), Malformed> {
+    let info = t.transaction.as_ref().ok_or(Malformed::WrongShape)?;
+    let tx = info.transaction.as_ref().ok_or(Malformed::WrongShape)?;
+    let msg = tx.message.as_ref().ok_or(Malformed::WrongShape)?;
+    let meta = info.meta.as_ref();
+    let failed = meta.is_some_and(|m| m.err.is_some());
+    let mut p = d.decoder.begin_parsed(t.slot, &info.signature, failed)?;
+    for k in &msg.account_keys {
+        p.account_key(k)?;
+    }
+    if let Some(meta) = meta {
+        // The update carries the complete loaded lists (empty for a legacy transaction).
+        p.loaded_addresses_known();
+        for k in &meta.loaded_writable_addresses {
+            p.loaded_writable(k)?;
+        }
+        for k in &meta.loaded_readonly_addresses {
+            p.loaded_readonly(k)?;
+        }
+    }
+    for ix in &msg.instructions {
+        p.instruction(ix.program_id_index, &ix.accounts, &ix.data)?;
+    }
+    if let Some(meta) = meta {
+        for group in &meta.inner_instructions {
+            for ix in &group.instructions {
+                p.instruction(ix.program_id_index, &ix.accounts, &ix.data)?;
+            }
+        }
+        for log in &meta.log_messages {
+            p.log(log)?;
+        }
+    }
+    p.finish(&mut d.out).map(drop)
+}
+
+/// Renders a transaction update as a `getTransaction` result in the `json` encoding (base58
+/// keys, index accounts, base58 data), which the JSON decoder reads into the same launches.
+fn render_json(t: &SubscribeUpdateTransaction, out: &mut Vec<u8>) {
+    use serde_json::json;
+    let b58 = |b: &[u8]| bs58::encode(b).into_string();
+    let keys = |v: &[Vec<u8>]| v.iter().map(|k| b58(k)).collect::<Vec<_>>();
+    let ix =
+        |p: u32, a: &[u8], d: &[u8]| json!({"programIdIndex": p, "accounts": a, "data": b58(d)});
+    let info = t.transaction.as_ref();
+    let tx = info.and_then(|i| i.transaction.as_ref());
+    let msg = tx.and_then(|t| t.message.as_ref());
+    let meta = info.and_then(|i| i.meta.as_ref());
+    let v = json!({
+        "slot": t.slot,
+        "transaction": {
+            "signatures": [b58(info.map(|i| &i.signature[..]).unwrap_or_default())],
+            "message": {
+                "accountKeys": msg.map(|m| keys(&m.account_keys)).unwrap_or_default(),
+                "instructions": msg.map(|m| m.instructions.iter()
+                    .map(|i| ix(i.program_id_index, &i.accounts, &i.data)).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            }
+        },
+        "meta": meta.map(|m| json!({
+            "err": m.err.as_ref().map(|e| json!({"err": b58(&e.err)})),
+            "logMessages": m.log_messages,
+            "innerInstructions": m.inner_instructions.iter().map(|g| json!({
+                "index": g.index,
+                "instructions": g.instructions.iter()
+                    .map(|i| ix(i.program_id_index, &i.accounts, &i.data)).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "loadedAddresses": {
+                "writable": keys(&m.loaded_writable_addresses),
+                "readonly": keys(&m.loaded_readonly_addresses),
+            },
+        })),
+    });
+    out.clear();
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &v);
+}
+
+impl Feed for GeyserFeed {
+    fn name(&self) -> &str {
+        &self.delivery.name
+    }
+
+    fn can_wait(&self) -> bool {
+        false
+    }
+
+    fn poll(&mut self, sink: &mut FeedSink<'_>) -> FeedPoll {
+        if self.stats.is_none() {
+            let s = sink.stats();
+            s.disconnected();
+            self.stats = Some(s);
+        }
+        self.delivery.start_clock();
+        let now = Instant::now();
+        match &mut self.conn {
+            Conn::Down { retry_at } => {
+                if now >= *retry_at {
+                    self.start_connect();
+                }
+                FeedPoll::Idle
+            }
+            Conn::Connecting { fut, deadline } => {
+                let deadline = *deadline;
+                let r = self
+                    .rt
+                    .block_on(async { tokio::time::timeout(READ_SLICE, fut.as_mut()).await });
+                match r {
+                    Err(_) if Instant::now() >= deadline => {
+                        self.fail("connect timed out", &Status::deadline_exceeded("no answer"));
+                    }
+                    Err(_) => {}
+                    Ok(Ok((requests, updates))) => {
+                        let from_slot = self.resume_from.filter(|_| self.from_slot_ok);
+                        tracing::info!(feed = %self.delivery.name, ?from_slot, "connected");
+                        self.stats().connected();
+                        self.conn = Conn::Up(Box::new(Session {
+                            requests,
+                            updates,
+                            last_data: Instant::now(),
+                            got_data: false,
+                        }));
+                    }
+                    Ok(Err(status)) => self.fail("subscribe failed", &status),
+                }
+                FeedPoll::Ready
+            }
+            Conn::Up(s) => {
+                if now.duration_since(s.last_data) >= self.cfg.stall_timeout {
+                    if let Some(st) = &self.stats {
+                        st.stall();
+                    }
+                    tracing::warn!(feed = %self.delivery.name, "no transaction: stalled; reconnecting");
+                    let delay = self.backoff.next_delay();
+                    self.down(delay);
+                    return FeedPoll::Ready;
+                }
+                let updates = &mut s.updates;
+                let r = self
+                    .rt
+                    .block_on(async { tokio::time::timeout(READ_SLICE, updates.message()).await });
+                let update = match r {
+                    Err(_) => return FeedPoll::Ready,
+                    Ok(Ok(Some(u))) => u,
+                    Ok(Ok(None)) => {
+                        self.fail(
+                            "the server ended the stream",
+                            &Status::unavailable("end of stream"),
+                        );
+                        return FeedPoll::Ready;
+                    }
+                    Ok(Err(status)) => {
+                        self.fail("stream error", &status);
+                        return FeedPoll::Ready;
+                    }
+                };
+                self.on_update(sink, update);
+                FeedPoll::Ready
+            }
+        }
+    }
+}
+
+impl GeyserFeed {
+    fn on_update(&mut self, sink: &mut FeedSink<'_>, update: SubscribeUpdate) {
+        let recv_ns = monotonic_ns();
+        let bytes = prost::Message::encoded_len(&update);
+        let Conn::Up(s) = &mut self.conn else {
+            return;
+        };
+        match update.update_oneof {
+            Some(UpdateOneof::Transaction(t)) => {
+                s.last_data = Instant::now();
+                if !s.got_data {
+                    s.got_data = true;
+                    self.backoff.reset();
+                }
+                self.stats().message_at(bytes, recv_ns);
+                self.on_transaction(sink, &t, recv_ns);
+            }
+            Some(UpdateOneof::Ping(_)) => {
+                let pong = SubscribeRequest {
+                    ping: Some(SubscribeRequestPing { id: 1 }),
+                    ..Default::default()
+                };
+                if s.requests.try_send(pong).is_err() {
+                    tracing::debug!(feed = %self.delivery.name, "request stream full: a ping went unanswered");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_forgets_old_slots_only() {
+        let mut s = Seen::default();
+        s.insert(100, &[1; 64]);
+        s.insert(150, &[2; 64]);
+        assert!(s.contains(&[1; 64]) && s.contains(&[2; 64]));
+        s.insert(100 + SEEN_SLOTS + 1, &[3; 64]);
+        assert!(!s.contains(&[1; 64]));
+        assert!(s.contains(&[2; 64]) && s.contains(&[3; 64]));
+        assert!(!s.contains(&[9; 3]));
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug() {
+        let cfg = GeyserConfig {
+            x_token: Some("hunter2-token".into()),
+            ..GeyserConfig::default()
+        };
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+        let feed = GeyserFeed::new(
+            "grpcs://h.example:443/secret-path",
+            cfg,
+            DecoderConfig::default(),
+        )
+        .unwrap();
+        let shown = format!("{feed:?} {}", feed.name());
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("secret-path"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_urls_and_tokens_are_refused_without_echo() {
+        let e = GeyserFeed::new(
+            "http://h/secret",
+            GeyserConfig::default(),
+            DecoderConfig::default(),
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("secret"));
+        let cfg = GeyserConfig {
+            x_token: Some("bad\ntoken".into()),
+            ..GeyserConfig::default()
+        };
+        let e = GeyserFeed::new("grpc://h:1", cfg, DecoderConfig::default()).unwrap_err();
+        assert!(!e.to_string().contains("token\n"));
+    }
+}
