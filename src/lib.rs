@@ -62,7 +62,7 @@ pub use feed::{
     SyntheticFeed, DEDUP_CAPACITY, DEDUP_WINDOW,
 };
 #[cfg(feature = "http")]
-pub use http::HttpServer;
+pub use http::{HttpLimits, HttpServer};
 pub use ingest::IngestHandle;
 pub use metrics::{
     health_line, FeedSnapshot, Health, HealthStatus, LatencyHistogram, LatencySummary, LeadSummary,
