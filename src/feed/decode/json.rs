@@ -8,7 +8,9 @@
 //!   `programIdIndex` + index accounts or `programId` + key accounts, base58 `data`), `meta.{err,
 //!   logMessages, innerInstructions, loadedAddresses.{writable, readonly}}`;
 //! - `blockSubscribe` notifications: `params.result.{context.slot, value.{slot, block.
-//!   transactions[].{transaction: ["<base64>", "base64"], meta}}}`.
+//!   transactions[].{transaction: ["<base64>", "base64"], meta}}}`. Each transaction of a block
+//!   is decoded on its own: one that cannot be decoded is skipped with its reason
+//!   ([`Decoder::last_skipped`](super::Decoder::last_skipped)) and the others are kept.
 //!
 //! Auto-detection is structural: `value.logs` is a logs notification, `value.block` a block
 //! notification, `transaction` a transaction result; a scalar or null `result` (a subscription
@@ -64,6 +66,8 @@ pub(crate) struct Cx<'a> {
     pub(crate) ctx_slot: Option<u64>,
     pub(crate) value_slot: Option<u64>,
     pub(crate) value_failed: bool,
+    /// Transactions of a block that could not be decoded and were skipped, with their reasons.
+    pub(crate) skipped: &'a mut Vec<Malformed>,
 }
 
 impl Cx<'_> {
@@ -499,10 +503,23 @@ impl<'de> Visitor<'de> for BlockTxsV<'_, '_> {
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(BlockTxV { cx: &mut *self.cx })?
-            .is_some()
-        {}
+        let cx = self.cx;
+        // Each transaction is captured whole (a borrowed `RawValue`) and decoded on its own:
+        // one that cannot be decoded is counted and skipped, and the rest of the block is kept.
+        // Only a line that is not JSON at all loses the whole block.
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            let (launches, trades) = (cx.out.len(), cx.tx.last_trades.len());
+            let mut de = serde_json::Deserializer::from_str(raw.get());
+            let r = BlockTxV { cx: &mut *cx }
+                .deserialize(&mut de)
+                .and_then(|()| de.end());
+            if let Err(e) = r {
+                let reason = cx.err.take().unwrap_or_else(|| Malformed::from_json(&e));
+                cx.out.truncate(launches);
+                cx.tx.last_trades.truncate(trades);
+                cx.skipped.push(reason);
+            }
+        }
         Ok(())
     }
 }

@@ -130,6 +130,7 @@ pub struct Decoder {
     cfg: DecoderConfig,
     tx: Tx,
     scorer: Scorer,
+    skipped: Vec<Malformed>,
 }
 
 impl fmt::Debug for Decoder {
@@ -161,6 +162,7 @@ impl Decoder {
             cfg,
             tx: Tx::default(),
             scorer: Scorer::new(cfg.score),
+            skipped: Vec::new(),
         }
     }
 
@@ -180,6 +182,7 @@ impl Decoder {
     pub fn decode_line(&mut self, line: &[u8], out: &mut Vec<Decoded>) -> Result<usize, Malformed> {
         self.tx.reset();
         self.tx.last_trades.clear();
+        self.skipped.clear();
         if line.len() > self.cfg.max_line_len {
             return Err(Malformed::TooLong);
         }
@@ -200,6 +203,7 @@ impl Decoder {
             ctx_slot: None,
             value_slot: None,
             value_failed: false,
+            skipped: &mut self.skipped,
         };
         match json::decode(&mut cx) {
             Ok(()) => Ok(out.len() - start),
@@ -207,9 +211,17 @@ impl Decoder {
                 out.truncate(start);
                 self.tx.reset();
                 self.tx.last_trades.clear();
+                self.skipped.clear();
                 Err(m)
             }
         }
+    }
+
+    /// The transactions of the last line (a block notification) that could not be decoded and
+    /// were skipped, with their reasons; the rest of the block was decoded. Empty for other
+    /// lines, and for a line rejected whole (that one error is `decode_line`'s).
+    pub fn last_skipped(&self) -> &[Malformed] {
+        &self.skipped
     }
 
     /// The slot of the last line decoded (0 when it carried none).
