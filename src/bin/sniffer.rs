@@ -732,3 +732,26 @@ fn progress_bar(mode: &str, feeds: &[String], duration: Duration) -> indicatif::
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(10));
     bar
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_within_the_window_are_one_request() {
+        let s = Signals::default();
+        assert!(!s.received());
+        assert_eq!(s.arrived(), SignalVerdict::First);
+        assert!(s.received());
+        assert_eq!(s.arrived(), SignalVerdict::SameBurst);
+        assert_eq!(s.arrived(), SignalVerdict::SameBurst);
+        // A signal a second after the first one is a new request: exit at once.
+        let earlier = Signals {
+            first: AtomicU64::new(1),
+            epoch: Instant::now()
+                .checked_sub(Duration::from_secs(1))
+                .expect("the clock is past one second"),
+        };
+        assert_eq!(earlier.arrived(), SignalVerdict::Again);
+    }
+}
