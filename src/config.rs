@@ -250,12 +250,7 @@ impl SnifferConfig {
     /// [`ConfigError::Parse`] for bad TOML, [`ConfigError::UnknownKey`] for a key that is not in
     /// [`SnifferConfig::KEYS`], [`ConfigError::Invalid`] for a value of the wrong type.
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::Parse {
-                source_name: "toml".into(),
-                message: e.message().to_string(),
-            })?;
+        let table = parse_toml(text)?;
         Self::from_table(table, "file")
     }
 
@@ -302,13 +297,7 @@ impl SnifferConfig {
         toml_text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut table: toml::Table =
-            toml_text
-                .parse()
-                .map_err(|e: toml::de::Error| ConfigError::Parse {
-                    source_name: "toml".into(),
-                    message: e.message().to_string(),
-                })?;
+        let mut table = parse_toml(toml_text)?;
         check_keys(&table, "file")?;
         for (name, raw) in env {
             let Some(key) = name.strip_prefix("SNIFFER_") else {
@@ -378,6 +367,22 @@ impl SnifferConfig {
     ///
     /// As [`SnifferConfig::validate`].
     pub fn validate_with_cores(&self, cores: &[usize]) -> Result<(), ConfigError> {
+        self.validate_with(cores, available_memory())
+    }
+
+    /// Most slots of one queue (the stream ring, or one output lane): 2^24, 3 GiB of slots.
+    pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
+
+    /// Bytes one queue slot takes: the record plus the queue's stamp, padded to the record's
+    /// alignment (crossbeam's array slots hold a stamp next to the value).
+    const SLOT_BYTES: u64 = (std::mem::size_of::<crate::candidate::PremintCandidate>()
+        + std::mem::align_of::<crate::candidate::PremintCandidate>())
+        as u64;
+
+    /// The queues may take at most this share (percent) of the memory available at start.
+    const MAX_MEMORY_PCT: u64 = 50;
+
+    fn validate_with(&self, cores: &[usize], memory: Option<u64>) -> Result<(), ConfigError> {
         fn bad(key: &'static str, value: impl ToString, reason: &str) -> ConfigError {
             ConfigError::Invalid {
                 key,
@@ -391,6 +396,43 @@ impl SnifferConfig {
         }
         if self.output_lane_capacity == 0 {
             return Err(bad("output_lane_capacity", 0, "must be at least 1"));
+        }
+        // The queues are allocated whole when the engine starts: a capacity the machine cannot
+        // hold must fail here, naming the key, not abort the process in the allocator.
+        let queues = [
+            ("stream_buffer_capacity", self.stream_buffer_capacity, 1),
+            ("output_lane_capacity", self.output_lane_capacity, 2),
+        ];
+        for (key, cap, _) in queues {
+            if cap > Self::MAX_QUEUE_CAPACITY {
+                return Err(bad(
+                    key,
+                    cap,
+                    &format!("must be at most {}", Self::MAX_QUEUE_CAPACITY),
+                ));
+            }
+        }
+        if let Some(avail) = memory {
+            let bytes = |cap: usize, n: u64| cap as u64 * n * Self::SLOT_BYTES;
+            let total: u64 = queues.iter().map(|(_, c, n)| bytes(*c, *n)).sum();
+            if total > avail / 100 * Self::MAX_MEMORY_PCT {
+                let (key, cap, _) = queues
+                    .iter()
+                    .copied()
+                    .max_by_key(|(_, c, n)| bytes(*c, *n))
+                    .unwrap_or(queues[0]);
+                return Err(bad(
+                    key,
+                    cap,
+                    &format!(
+                        "the stream ring and the two output lanes would take {} MiB, more than \
+                         {} % of the memory available ({} MiB)",
+                        total >> 20,
+                        Self::MAX_MEMORY_PCT,
+                        avail >> 20
+                    ),
+                ));
+            }
         }
         if self.batch_size == 0 {
             return Err(bad("batch_size", 0, "must be at least 1"));
@@ -505,6 +547,39 @@ impl SnifferConfig {
     }
 }
 
+/// Parses TOML text. The parser's own messages for an integer out of range or a duplicate key do
+/// not say which key: the error's span does, so the key and its text are taken from the line it
+/// points at.
+fn parse_toml(text: &str) -> Result<toml::Table, ConfigError> {
+    text.parse().map_err(|e: toml::de::Error| {
+        let message = e.message().trim().to_string();
+        let Some(span) = e.span() else {
+            return ConfigError::Parse {
+                source_name: "toml".into(),
+                message,
+            };
+        };
+        let start = span.start.min(text.len());
+        let line_no = text[..start].matches('\n').count() + 1;
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line = text[line_start..].lines().next().unwrap_or("").trim();
+        if let Some((key, value)) = line.split_once('=') {
+            let key = key.trim().trim_matches('"');
+            if let Some(known) = SnifferConfig::KEYS.iter().find(|k| **k == key) {
+                return ConfigError::Invalid {
+                    key: known,
+                    value: value.trim().to_string(),
+                    reason: format!("line {line_no}: {message}"),
+                };
+            }
+        }
+        ConfigError::Parse {
+            source_name: "toml".into(),
+            message: format!("line {line_no}: `{line}`: {message}"),
+        }
+    })
+}
+
 fn check_keys(table: &toml::Table, source_name: &str) -> Result<(), ConfigError> {
     match table
         .keys()
@@ -516,6 +591,15 @@ fn check_keys(table: &toml::Table, source_name: &str) -> Result<(), ConfigError>
         }),
         None => Ok(()),
     }
+}
+
+/// `MemAvailable` from `/proc/meminfo`, in bytes; `None` where it cannot be read (the fixed
+/// [`SnifferConfig::MAX_QUEUE_CAPACITY`] still applies there).
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 /// An environment value as a TOML value: scalars and arrays parse as TOML, anything else is a string.
@@ -556,6 +640,56 @@ mod tests {
         fields.sort_unstable();
         keys.sort_unstable();
         assert_eq!(fields, keys);
+    }
+
+    #[test]
+    fn capacities_are_bounded_by_a_maximum_and_by_memory() {
+        let cfg = |ring: usize, lane: usize| SnifferConfig {
+            stream_buffer_capacity: ring,
+            output_lane_capacity: lane,
+            ..SnifferConfig::default()
+        };
+        let max = SnifferConfig::MAX_QUEUE_CAPACITY;
+        let err = cfg(max + 1, 2048).validate_with(&[0], None).unwrap_err();
+        assert_eq!(err.key(), Some("stream_buffer_capacity"));
+        let err = cfg(2048, usize::MAX).validate_with(&[0], None).unwrap_err();
+        assert_eq!(err.key(), Some("output_lane_capacity"));
+        assert!(err.to_string().contains(&usize::MAX.to_string()), "{err}");
+        cfg(max, max).validate_with(&[0], None).unwrap();
+        // 1 GiB available: the queues may take 512 MiB, about 2.8 M slots of 192 bytes.
+        let gib = 1 << 30;
+        assert_eq!(SnifferConfig::SLOT_BYTES, 192);
+        cfg(1 << 20, 1 << 19)
+            .validate_with(&[0], Some(gib))
+            .unwrap();
+        let err = cfg(1 << 21, 1 << 19)
+            .validate_with(&[0], Some(gib))
+            .unwrap_err();
+        assert_eq!(err.key(), Some("stream_buffer_capacity"));
+        assert!(
+            err.to_string().contains("memory available (1024 MiB)"),
+            "{err}"
+        );
+        let err = cfg(2048, 1 << 21)
+            .validate_with(&[0], Some(gib))
+            .unwrap_err();
+        assert_eq!(err.key(), Some("output_lane_capacity"));
+    }
+
+    #[test]
+    fn toml_errors_without_a_key_in_the_message_name_the_key() {
+        let err = SnifferConfig::from_toml_str(
+            "batch_size = 10\nstream_buffer_capacity = 99999999999999999999\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.key(), Some("stream_buffer_capacity"), "{err}");
+        assert!(err.to_string().contains("99999999999999999999"), "{err}");
+        assert!(err.to_string().contains("line 2"), "{err}");
+        let err = SnifferConfig::from_toml_str("batch_size = 10\nbatch_size = 20\n").unwrap_err();
+        assert_eq!(err.key(), Some("batch_size"), "{err}");
+        assert!(err.to_string().contains("line 2"), "{err}");
+        let err = SnifferConfig::from_sources("turbo = = 1\n", Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("turbo"), "{err}");
     }
 
     #[test]

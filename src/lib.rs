@@ -66,7 +66,7 @@ pub use feed::{GeyserConfig, GeyserError, GeyserFeed};
 #[cfg(feature = "ws")]
 pub use feed::{Subscription, WsConfig, WsError, WsSource};
 #[cfg(feature = "http")]
-pub use http::HttpServer;
+pub use http::{HttpLimits, HttpServer};
 pub use ingest::IngestHandle;
 pub use metrics::{
     health_line, FeedSnapshot, FeedStats, Health, HealthStatus, LatencyHistogram, LatencySummary,

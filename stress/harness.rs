@@ -362,10 +362,21 @@ pub(crate) fn run(
                 .expect("spawn producer")
         })
         .collect();
-    // This thread samples the ring depth and the memory while the load runs.
-    let mut samples = Vec::new();
-    let mut rss = vec![(Duration::ZERO, rss_kib())];
+    // This thread samples the ring depth and the memory while the load runs. Its buffers are
+    // allocated and written once before the first RSS sample: grown while the load ran (24
+    // bytes a millisecond, 720 KB over 30 s), they were the whole RSS "growth" that
+    // overload_10x measured (issue 14). A long run samples less often instead of growing. The
+    // fill value is not zero, so that the pages are really written now (a zeroed allocation
+    // would only be mapped when first used).
+    let max_samples = MAX_DEPTH_SAMPLES;
+    let sample_every = (load.duration / max_samples as u32).max(Duration::from_millis(1));
+    let mut samples = vec![(Duration::MAX, u64::MAX); max_samples];
+    samples.clear();
+    let mut rss = vec![(Duration::MAX, u64::MAX); MAX_RSS_SAMPLES];
+    rss.clear();
+    rss.push((Duration::ZERO, rss_kib()));
     let mut next_rss = Duration::from_millis(250);
+    let mut next_sample = Duration::ZERO;
     let mut max_depth = 0;
     loop {
         let elapsed = started.elapsed();
@@ -375,8 +386,11 @@ pub(crate) fn run(
         }
         let depth = engine.ring_len() as u64;
         max_depth = max_depth.max(depth);
-        samples.push((elapsed, depth));
-        if elapsed >= next_rss {
+        if elapsed >= next_sample && samples.len() < samples.capacity() {
+            samples.push((elapsed, depth));
+            next_sample = elapsed + sample_every;
+        }
+        if elapsed >= next_rss && rss.len() < rss.capacity() {
             rss.push((elapsed, rss_kib()));
             next_rss += Duration::from_millis(250);
         }
@@ -409,6 +423,11 @@ pub(crate) fn run(
         rss_kib: rss,
     }
 }
+
+/// Ring-depth samples kept per run (1 ms apart, or further apart for long runs).
+const MAX_DEPTH_SAMPLES: usize = 32_768;
+/// RSS samples kept per run (250 ms apart).
+const MAX_RSS_SAMPLES: usize = 4096;
 
 /// Percentiles of a histogram, for the JSON report.
 pub(crate) fn summary(h: &Histogram<u64>) -> LatencySummary {

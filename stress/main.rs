@@ -31,8 +31,9 @@ struct Args {
     /// Short runs that assert correctness only (what `make test` uses).
     #[arg(long)]
     smoke: bool,
-    /// Duration of the soak scenario.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    /// Duration of the soak scenario: whole rounds of `--soak-of` run until it has passed (the
+    /// last round may end after it); must be greater than zero.
+    #[arg(long, default_value = "60s", value_parser = parse_soak_duration)]
     duration: Duration,
     /// The scenario `soak` repeats until `--duration` has passed.
     #[arg(long, default_value = "overload_10x")]
@@ -86,6 +87,15 @@ fn spinner(scenario: &str) -> indicatif::ProgressBar {
     bar.set_message(format!("running {scenario}"));
     bar.enable_steady_tick(Duration::from_millis(100));
     bar
+}
+
+/// A humantime duration greater than zero: a zero soak would still run one whole round.
+fn parse_soak_duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if d.is_zero() => Err("must be greater than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn main() -> ExitCode {

@@ -88,7 +88,10 @@ fn wrong_types_name_the_key_and_value() {
         SnifferConfig::from_sources("", env(&[("SNIFFER_BATCH_TIMEOUT", "soon")])).unwrap_err();
     assert_eq!(err.key(), Some("batch_timeout"));
     assert!(err.to_string().contains("soon"), "{err}");
+    // TOML that does not parse still names the key of the line it breaks on.
     let err = SnifferConfig::from_toml_str("batch_size = [").unwrap_err();
+    assert_eq!(err.key(), Some("batch_size"), "{err}");
+    let err = SnifferConfig::from_toml_str("[[[").unwrap_err();
     assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
 }
 

@@ -6,11 +6,60 @@ use samples::*;
 use serde_json::{json, Value};
 use sniffer::{Decoder, DecoderConfig, Format, Malformed, MAX_LINE_LEN};
 
+/// Why the line, or the one transaction of a block, was rejected.
 fn reason(format: Format, line: &[u8]) -> Malformed {
     let mut out = Vec::new();
-    let r = Decoder::new(format).decode_line(line, &mut out);
+    let mut dec = Decoder::new(format);
+    let r = dec.decode_line(line, &mut out);
     assert!(out.is_empty(), "nothing is appended on error");
-    r.expect_err("line should be rejected")
+    match r {
+        Err(m) => m,
+        // A block is decoded transaction by transaction: its bad one is skipped and reported.
+        Ok(0) => match dec.last_skipped() {
+            [m] => *m,
+            other => panic!("line should be rejected, or its transaction skipped: {other:?}"),
+        },
+        Ok(n) => panic!("line should be rejected, got {n} launches"),
+    }
+}
+
+#[test]
+fn one_bad_transaction_does_not_discard_its_block() {
+    let line = block_notification(&[
+        (
+            pump_swap_pool_wire(),
+            json!({"err": null, "logMessages": [],
+                "loadedAddresses": {"writable": [POOL_MINT], "readonly": []}}),
+        ),
+        ("!!!notbase64".to_owned(), json!(null)),
+        (b64(&[0u8]), json!(null)),
+        (raydium_pool_wire(), json!({"err": null})),
+    ]);
+    let mut dec = Decoder::new(Format::Auto);
+    let mut out = Vec::new();
+    assert_eq!(dec.decode_line(line.as_bytes(), &mut out), Ok(2));
+    assert_eq!(
+        dec.last_skipped(),
+        [Malformed::InvalidBase64, Malformed::BadWire]
+    );
+    let kinds: Vec<_> = out.iter().map(|d| d.candidate.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            sniffer::LaunchKind::PumpSwapPool,
+            sniffer::LaunchKind::RaydiumPool
+        ]
+    );
+    assert!(out.iter().all(|d| d.candidate.slot == BLOCK_SLOT));
+    // The next line starts clean.
+    out.clear();
+    let ok = block_notification(&[(raydium_pool_wire(), json!({"err": null}))]);
+    assert_eq!(dec.decode_line(ok.as_bytes(), &mut out), Ok(1));
+    assert!(dec.last_skipped().is_empty());
+    // A block that is not JSON is still rejected whole.
+    let torn = &line[..line.len() / 2];
+    assert!(dec.decode_line(torn.as_bytes(), &mut out).is_err());
+    assert!(dec.last_skipped().is_empty());
 }
 
 fn logs_line(logs: &[String]) -> String {

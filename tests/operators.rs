@@ -176,6 +176,121 @@ mod http {
         let report = engine.shutdown(Duration::from_secs(5));
         assert!(report.metrics.accounting_holds());
     }
+
+    /// Sends `request` raw and reads the whole answer (the server closes after one request).
+    fn raw(addr: std::net::SocketAddr, request: &[u8]) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        // A server that answers early (431) may reset the rest of a huge request: fine.
+        let _ = s.write_all(request);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn status_of(answer: &str) -> u16 {
+        answer
+            .get(9..12)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"))
+    }
+
+    #[test]
+    fn head_is_served_other_methods_get_405_and_huge_heads_431() {
+        let engine = Sniffer::builder().build().unwrap();
+        let server = HttpServer::start("127.0.0.1:0", engine.metrics_source()).unwrap();
+        let addr = server.local_addr();
+
+        let head = raw(addr, b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(status_of(&head), 200, "{head}");
+        let (headers, body) = head.split_once("\r\n\r\n").unwrap();
+        assert!(body.is_empty(), "HEAD has no body: {body:?}");
+        assert!(headers
+            .to_ascii_lowercase()
+            .contains("content-type: text/plain"));
+
+        for method in ["POST", "PUT", "DELETE", "OPTIONS"] {
+            let answer = raw(
+                addr,
+                format!("{method} /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+                    .as_bytes(),
+            );
+            assert_eq!(status_of(&answer), 405, "{method}: {answer}");
+            assert!(
+                answer.to_ascii_lowercase().contains("allow: get, head"),
+                "{answer}"
+            );
+        }
+
+        // A 1 MiB header: refused with 431, and the server is still there.
+        let mut huge = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+        huge.extend(std::iter::repeat_n(b'a', 1 << 20));
+        huge.extend_from_slice(b"\r\n\r\n");
+        let answer = raw(addr, &huge);
+        assert_eq!(status_of(&answer), 431, "{answer}");
+        let ok = raw(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(status_of(&ok), 200);
+        drop(server);
+        assert!(engine
+            .shutdown(Duration::from_secs(5))
+            .metrics
+            .accounting_holds());
+    }
+
+    #[test]
+    fn connections_are_capped_and_idle_ones_closed() {
+        use std::io::Read;
+        let engine = Sniffer::builder().build().unwrap();
+        let limits = sniffer::HttpLimits {
+            max_connections: 2,
+            request_timeout: Duration::from_millis(300),
+            ..sniffer::HttpLimits::default()
+        };
+        let server =
+            HttpServer::start_with("127.0.0.1:0", engine.metrics_source(), limits).unwrap();
+        let addr = server.local_addr();
+        let idle: Vec<_> = (0..2)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        // Both permits are taken once the server has accepted both: a third is turned away.
+        // (Bounded: until the two idle ones have been accepted, a third may still be served.)
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let answer = raw(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+            if status_of(&answer) == 503 {
+                break;
+            }
+            assert_eq!(status_of(&answer), 200);
+            assert!(std::time::Instant::now() < until, "never capped");
+        }
+        // The idle connections are closed by the server (not by us): read sees the end.
+        for mut s in idle {
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            let mut buf = Vec::new();
+            let _ = s.read_to_end(&mut buf);
+            let text = String::from_utf8_lossy(&buf);
+            assert!(
+                !text.contains("200 OK"),
+                "an idle client got no answer: {text}"
+            );
+        }
+        // And their permits came back.
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let answer = raw(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+            if status_of(&answer) == 200 {
+                break;
+            }
+            assert!(std::time::Instant::now() < until, "permits never came back");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(server);
+        assert!(engine
+            .shutdown(Duration::from_secs(5))
+            .metrics
+            .accounting_holds());
+    }
 }
 
 #[cfg(feature = "tokio")]

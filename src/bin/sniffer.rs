@@ -6,20 +6,25 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use crossbeam_channel::RecvTimeoutError;
 use sniffer::{
-    health_line, unix_ms, AggregateSink, AggregateStore, DecodeObserver, MetricsSnapshot,
-    SinkConfig, Sniffer, SnifferConfig, Window,
+    health_line, unix_ms, AggregateSink, AggregateStore, DecodeObserver, SinkConfig, Sniffer,
+    SnifferConfig, Window,
 };
 
 // A crate root resolves `mod` paths from its own directory (src/bin/), hence the explicit path.
 #[path = "sniffer/feeds.rs"]
 mod feeds;
+#[path = "sniffer/metrics_file.rs"]
+mod metrics_file;
+
+use metrics_file::MetricsFile;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -196,15 +201,27 @@ fn main() -> ExitCode {
             };
         }
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SNIFFER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    // The signal handler comes first, before logging, configuration and threads: a signal that
+    // arrives while the run is still starting makes it drain instead of killing the process.
+    let signals = Arc::new(Signals::default());
+    if matches!(cli.command, Command::Run(_)) {
+        if let Err(e) = signals.install() {
+            say(format_args!("error: installing the signal handler: {e}"));
+            return ExitCode::from(1);
+        }
+    }
+    match log_filter() {
+        Ok(filter) => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init(),
+        Err(e) => {
+            say(format_args!("error: {e}"));
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(args, &signals),
         Command::CheckConfig { file } => check_config(&file),
         Command::Decode(args) => feeds::decode(&args),
         Command::Query { db, window, limit } => query(&db, &window, limit),
@@ -212,21 +229,134 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) if e.downcast_ref::<UsageError>().is_some() => {
-            eprintln!("error: {e:#}");
+            say(format_args!("error: {e:#}"));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say(format_args!("error: {e:#}"));
             ExitCode::from(1)
         }
     }
+}
+
+/// Writes one line to stderr, ignoring failures: a closed or broken stderr must not turn into a
+/// panic (`eprintln!` panics when the write fails).
+fn say(msg: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{msg}");
+}
+
+/// Writes one line to stdout. A reader that went away (`| head`) is not an error: whoever
+/// closed the pipe did not want the rest, so the caller carries on (exit 0).
+fn print_line(line: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
+        _ => Ok(()),
+    }
+}
+
+/// The log filter from `SNIFFER_LOG` (`info` when unset or empty).
+///
+/// # Errors
+///
+/// A value that does not parse, or a bare word that is neither a level nor one of this crate's
+/// targets: `EnvFilter` would read `SNIFFER_LOG=verbose` as "only the target `verbose`" and
+/// silence every log line, which is the silent failure this check exists to prevent.
+fn log_filter() -> Result<tracing_subscriber::EnvFilter, String> {
+    const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+    let value = match std::env::var("SNIFFER_LOG") {
+        Err(std::env::VarError::NotPresent) => String::new(),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err("SNIFFER_LOG is not valid UTF-8".into())
+        }
+        Ok(v) => v,
+    };
+    if value.trim().is_empty() {
+        return Ok(tracing_subscriber::EnvFilter::new("info"));
+    }
+    for d in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let bare = !d.contains('=') && !d.contains('[');
+        if bare && !LEVELS.contains(&d.to_ascii_lowercase().as_str()) && !d.starts_with("sniffer") {
+            return Err(format!(
+                "SNIFFER_LOG: `{d}` is neither a level ({}) nor TARGET=LEVEL",
+                LEVELS.join(", ")
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(&value)
+        .map_err(|e| format!("SNIFFER_LOG: invalid filter `{value}`: {e}"))
+}
+
+/// SIGINT, SIGTERM and SIGHUP seen by `run`. The first one drains; signals within
+/// [`Signals::WINDOW`] of it are the same request (GNU `timeout` signals the child and then its
+/// whole process group, so one `timeout` delivers two SIGTERMs microseconds apart); one that
+/// comes later exits at once with 130.
+#[derive(Debug)]
+struct Signals {
+    /// Nanoseconds after `epoch` of the first signal, plus one (0 = none yet). Written by the
+    /// handler thread with a compare-exchange, read by the main thread.
+    first: AtomicU64,
+    epoch: Instant,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals {
+            first: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+}
+
+impl Signals {
+    const WINDOW: Duration = Duration::from_millis(500);
+
+    fn install(self: &Arc<Self>) -> Result<(), ctrlc::Error> {
+        let me = self.clone();
+        ctrlc::set_handler(move || {
+            if me.arrived() == SignalVerdict::Again {
+                say(format_args!("second signal: exiting without draining"));
+                std::process::exit(130);
+            }
+        })
+    }
+
+    fn arrived(&self) -> SignalVerdict {
+        let now = u64::try_from(self.epoch.elapsed().as_nanos())
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1);
+        match self
+            .first
+            .compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => SignalVerdict::First,
+            Err(first) if now.saturating_sub(first) < Self::WINDOW.as_nanos() as u64 => {
+                SignalVerdict::SameBurst
+            }
+            Err(_) => SignalVerdict::Again,
+        }
+    }
+
+    fn received(&self) -> bool {
+        self.first.load(Ordering::SeqCst) != 0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SignalVerdict {
+    First,
+    SameBurst,
+    Again,
 }
 
 fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
     SnifferConfig::from_file(file)
         .and_then(|c| c.validate())
         .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
-    println!("{}: ok", file.display());
+    print_line(&format!("{}: ok", file.display()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -267,8 +397,20 @@ fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
     Ok(cfg)
 }
 
-fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     let cfg = build_config(&args)?;
+    // Every check on paths and feed specs comes before anything is opened, created or started.
+    feeds::check_specs(&args.feed, &args.feed_opts)?;
+    let mut metrics_file = match &args.metrics_json {
+        Some(path) => {
+            let mut taken = feeds::paths_in_use(&args.feed, &args.feed_opts);
+            if let Some(db) = &args.sqlite {
+                taken.push(("--sqlite", db.clone()));
+            }
+            Some(MetricsFile::check(path, &taken)?)
+        }
+        None => None,
+    };
     let syn = feeds::Synthetic {
         rate: args.rate,
         duration: args.duration.unwrap_or(DEFAULT_SYNTHETIC_DURATION),
@@ -306,7 +448,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .filter(|(_, spec)| feeds::is_fast_synthetic(spec, &args.feed_opts))
         .map(|(i, _)| i as u16)
         .collect();
-    let feeds = feeds::build(
+    let mut built = feeds::build(
         &args.feed,
         &args.feed_opts,
         &cfg,
@@ -314,20 +456,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         observer.as_ref().map(|f| f as &dyn Fn() -> DecodeObserver),
     )?;
 
-    let signals = Arc::new(AtomicU32::new(0));
-    {
-        let signals = signals.clone();
-        ctrlc::set_handler(move || {
-            if signals.fetch_add(1, Ordering::SeqCst) >= 1 {
-                eprintln!("second signal: exiting without draining");
-                std::process::exit(130);
-            }
-        })
-        .context("installing the signal handler")?;
-    }
-
     let builder = Sniffer::builder().config(cfg.clone());
-    let mut engine = feeds
+    let mut engine = std::mem::take(&mut built.feeds)
         .into_iter()
         .fold(builder, |b, f| b.boxed_feed(f))
         .build()?;
@@ -353,10 +483,10 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let _http = start_http(args.http.as_deref(), &engine)?;
     let progress = progress_bar(&args.progress, &args.feed, syn.duration);
     let received = Arc::new(AtomicU64::new(0));
-    let consumer_done = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(ConsumerStop::default());
     let consumer = {
         let received = received.clone();
-        let done = consumer_done.clone();
+        let stop = stop.clone();
         let delay = args.consumer_delay;
         let batch = cfg.batch_size;
         let aggregates = sink
@@ -366,8 +496,14 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         std::thread::Builder::new()
             .name("sniffer-consumer".into())
             .spawn(move || {
-                // Take a batch (one blocking receive, then what is ready), then pause if asked.
-                while let Ok(first) = rx.recv() {
+                // Take a batch (one receive, then what is ready), then pause if asked; stop at
+                // the end of the lanes or at the shutdown deadline, whichever comes first.
+                while !stop.passed() {
+                    let first = match rx.recv_timeout(ConsumerStop::POLL) {
+                        Ok(c) => c,
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    };
                     let mut n = 0u64;
                     for c in std::iter::once(first).chain(rx.try_iter().take(batch - 1)) {
                         n += 1;
@@ -385,10 +521,10 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                         w.flush();
                     }
                     if let Some(d) = delay {
-                        std::thread::sleep(d);
+                        stop.sleep(d);
                     }
                 }
-                done.store(true, Ordering::Release);
+                rx
             })
             .context("spawning the consumer thread")?
     };
@@ -400,7 +536,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Live feeds never finish: the run ends at --duration, or at a signal.
     let run_until = args.duration.map(|d| started + d);
     while !engine.feeds_finished()
-        && signals.load(Ordering::SeqCst) == 0
+        && !signals.received()
         && run_until.is_none_or(|t| Instant::now() < t)
     {
         std::thread::sleep(Duration::from_millis(10));
@@ -417,55 +553,166 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 if m.paused { " PAUSED" } else { "" }
             ));
         }
-        if let (Some(path), Some(every)) = (&args.metrics_json, args.metrics_interval) {
+        if let (Some(file), Some(every)) = (&mut metrics_file, args.metrics_interval) {
             if last_dump.elapsed() >= every {
-                write_json_atomically(path, &engine.snapshot())?;
+                file.dump_periodic(&engine.snapshot());
                 last_dump = Instant::now();
             }
         }
     }
     progress.finish_and_clear();
-    if signals.load(Ordering::SeqCst) > 0 {
+    if signals.received() {
         tracing::info!("signal received: draining");
     }
-    let report = engine.shutdown(cfg.graceful_shutdown_timeout);
-    consumer
+
+    // The whole exit fits in graceful_shutdown_timeout: the engine and the consumer share it,
+    // less a slice kept for the aggregates sink's final flush.
+    let budget = cfg.graceful_shutdown_timeout;
+    let sink_share = if sink.is_some() {
+        (budget / 5).min(Duration::from_secs(1))
+    } else {
+        Duration::ZERO
+    };
+    let shutdown_started = Instant::now();
+    stop.set(shutdown_started + (budget - sink_share));
+    let report = engine.shutdown(budget - sink_share);
+    let rx = consumer
         .join()
         .map_err(|_| anyhow::anyhow!("consumer thread panicked"))?;
+    // Every engine thread is joined: nothing more enters the lanes. What the consumer did not
+    // take by the deadline was delivered by the engine (it is in `candidates_sent`) but never
+    // read by this process's bot: count it, so that the check below stays exact.
+    let unread = rx.try_iter().count() as u64;
+    drop(rx);
+    let received = received.load(Ordering::Relaxed);
     let m = &report.metrics;
     tracing::info!("final {}", health_line(&first, m));
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         shutdown_ms = report.elapsed.as_millis() as u64,
         delivered = report.delivered(),
-        abandoned = report.abandoned(),
-        received = received.load(Ordering::Relaxed),
+        dropped_shutdown = m.dropped_shutdown,
+        abandoned_high = report.high.abandoned,
+        abandoned_low = report.low.abandoned,
+        rejected_at_close = report.rejected_at_close,
+        received,
+        unread,
         "run finished"
     );
-    if let Some(sink) = sink {
-        let r = sink.shutdown(cfg.graceful_shutdown_timeout);
-        tracing::info!(report = %serde_json::to_string(&r).unwrap_or_default(), "aggregates sink");
+    if unread > 0 {
+        tracing::warn!(
+            unread,
+            "the consumer stopped at the shutdown deadline: {unread} delivered candidates were \
+             left unread in the output lanes"
+        );
     }
-    if let Some(path) = &args.metrics_json {
-        write_json_atomically(path, m)?;
+    let mut failures = Vec::new();
+    if let Some(sink) = sink {
+        let left = (shutdown_started + budget).saturating_duration_since(Instant::now());
+        let r = sink.shutdown(left);
+        let text = serde_json::to_string(&r).unwrap_or_default();
+        if r.complete {
+            tracing::info!(report = %text, "aggregates sink");
+        } else {
+            tracing::error!(
+                touched_left = r.touched_left,
+                input_left = r.input_left,
+                report = %text,
+                "aggregates sink: the final flush did not finish; these aggregates are lost"
+            );
+            failures.push(format!(
+                "aggregates lost at shutdown ({} mints not written, {} events not applied)",
+                r.touched_left, r.input_left
+            ));
+        }
+    }
+    if let Some(file) = &mut metrics_file {
+        if let Err(e) = file.write(m) {
+            tracing::error!(error = %e, "writing the final metrics to --metrics-json failed");
+            failures.push(format!("--metrics-json {}: {e}", file.path().display()));
+        }
+        if file.failures() > 0 {
+            tracing::warn!(
+                failures = file.failures(),
+                "periodic --metrics-json dumps failed during the run"
+            );
+        }
     }
     if let Some(line) = race_summary(m) {
         tracing::info!("{line}");
     }
     if metrics_to_stdout {
-        println!("{}", m.to_json());
+        print_line(&m.to_json())?;
     }
     if !m.accounting_holds() || m.in_flight != 0 {
         anyhow::bail!("accounting invariant broken: {m:?}");
     }
-    if received.load(Ordering::Relaxed) != m.candidates_sent {
+    if received + unread != m.candidates_sent {
         anyhow::bail!(
-            "consumer received {} but the engine reports {} sent",
-            received.load(Ordering::Relaxed),
+            "consumer received {received} (+{unread} left unread) but the engine reports {} sent",
             m.candidates_sent
         );
     }
+    let mut bad_input = false;
+    for (name, e) in built.replay_errors() {
+        tracing::error!(feed = %name, error = %e, "the replay ended early");
+        bad_input |= e.kind() == std::io::ErrorKind::InvalidData;
+        failures.push(format!("{name}: {e}"));
+    }
+    if !failures.is_empty() {
+        let msg = failures.join("; ");
+        return Err(if bad_input {
+            UsageError(msg).into()
+        } else {
+            anyhow::anyhow!(msg)
+        });
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// When the CLI's consumer stops: at the end of the lanes, or at the shutdown deadline, so that
+/// a slow (or stuck) consumer cannot hold the exit past `graceful_shutdown_timeout`.
+#[derive(Debug, Default)]
+struct ConsumerStop {
+    deadline: std::sync::OnceLock<Instant>,
+    lock: std::sync::Mutex<()>,
+    cv: std::sync::Condvar,
+}
+
+impl ConsumerStop {
+    /// Longest wait of one receive, so the deadline is noticed while the lanes are idle.
+    const POLL: Duration = Duration::from_millis(20);
+
+    fn set(&self, at: Instant) {
+        let _ = self.deadline.set(at);
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.cv.notify_all();
+    }
+
+    fn passed(&self) -> bool {
+        self.deadline.get().is_some_and(|d| Instant::now() >= *d)
+    }
+
+    /// Sleeps `d`, cut short by the deadline.
+    fn sleep(&self, d: Duration) {
+        let until = Instant::now() + d;
+        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let now = Instant::now();
+            let end = match self.deadline.get() {
+                Some(dl) => until.min(*dl),
+                None => until,
+            };
+            if now >= end {
+                return;
+            }
+            guard = self
+                .cv
+                .wait_timeout(guard, end - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
 }
 
 fn query(db: &Path, window: &str, limit: usize) -> anyhow::Result<ExitCode> {
@@ -477,7 +724,7 @@ fn query(db: &Path, window: &str, limit: usize) -> anyhow::Result<ExitCode> {
         _ => Window::M5,
     };
     for row in store.top_by_buy_volume(window, limit)? {
-        println!("{}", serde_json::to_string(&row)?);
+        print_line(&serde_json::to_string(&row)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -589,7 +836,7 @@ impl CandidateWriter {
 
 /// One line on who won the race between feeds (two or more): each feed's wins, share and lead
 /// over the later copies.
-fn race_summary(m: &MetricsSnapshot) -> Option<String> {
+fn race_summary(m: &sniffer::MetricsSnapshot) -> Option<String> {
     if m.feeds.len() < 2 {
         return None;
     }
@@ -613,11 +860,25 @@ fn race_summary(m: &MetricsSnapshot) -> Option<String> {
     Some(format!("race: {}", parts.join("; ")))
 }
 
-/// Writes JSON to a temporary file beside `path`, then renames it: readers never see half a file.
-fn write_json_atomically(path: &Path, snapshot: &MetricsSnapshot) -> anyhow::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, snapshot.to_json())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_within_the_window_are_one_request() {
+        let s = Signals::default();
+        assert!(!s.received());
+        assert_eq!(s.arrived(), SignalVerdict::First);
+        assert!(s.received());
+        assert_eq!(s.arrived(), SignalVerdict::SameBurst);
+        assert_eq!(s.arrived(), SignalVerdict::SameBurst);
+        // A signal a second after the first one is a new request: exit at once.
+        let earlier = Signals {
+            first: AtomicU64::new(1),
+            epoch: Instant::now()
+                .checked_sub(Duration::from_secs(1))
+                .expect("the clock is past one second"),
+        };
+        assert_eq!(earlier.arrived(), SignalVerdict::Again);
+    }
 }

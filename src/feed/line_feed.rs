@@ -1,6 +1,7 @@
 //! [`LineFeed`]: a [`Feed`] made of a [`LineSource`] and a [`Decoder`]: every line is counted in
 //! `tx_seen`, decoded, and either pushed (one candidate per launch, through the sink's dedup) or
-//! counted in `tx_malformed` with its reason. Optionally records every line it received, with its
+//! counted in `tx_malformed` with its reason (a block's undecodable transactions count there
+//! one by one, while the block's other launches are pushed). Optionally records every line it received, with its
 //! receive time, in the format of `record.rs`.
 //!
 //! One poll handles at most [`MAX_LINES_PER_POLL`] lines and [`MAX_STEPS_PER_POLL`] partial reads
@@ -140,6 +141,10 @@ impl Delivery {
 
     /// Pushes what the decoder put in `out` (received at `now`) and shows it to the observer.
     pub(crate) fn deliver(&mut self, sink: &mut FeedSink<'_>, now: u64) {
+        // A block's undecodable transactions: each counted, the rest kept.
+        for &m in self.decoder.last_skipped() {
+            sink.malformed_reason(m);
+        }
         for d in &self.out {
             sink.push_decoded(d, now);
         }

@@ -155,6 +155,12 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// The underlying reader.
+    #[cfg(test)]
+    pub(crate) fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
     /// Scans the buffered bytes, reading at most one chunk first when none are buffered. Bytes of
     /// the current line are appended to `out`, which the caller empties after each line.
     pub(crate) fn step(&mut self, out: &mut Vec<u8>) -> io::Result<Step> {

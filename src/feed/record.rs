@@ -9,7 +9,10 @@
 //! Raw lines are written byte for byte (they cannot hold `\n`: lines are split on it), so the
 //! replay decodes exactly what the original feed decoded, malformed lines included, in the same
 //! order, and so produces the same candidates, scores and per-reason counts. The timestamps let
-//! the replay reproduce the original pace (times a speed factor).
+//! the replay reproduce the original pace (times a speed factor). A header of another version is
+//! refused, and a paced replay refuses an entry more than an hour after the one before it
+//! ([`MAX_GAP_NS`]): both are files this build did not write, and a corrupt time would make the
+//! replay sleep for years.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -17,6 +20,11 @@ use std::path::Path;
 
 /// First line of a recording.
 pub(crate) const HEADER: &[u8] = b"#sniffer-record v1";
+/// What every version's header starts with.
+const HEADER_PREFIX: &[u8] = b"#sniffer-record ";
+/// Longest gap between two consecutive entries a paced replay accepts: a longer one is taken
+/// for a corrupt time (the replay would otherwise sleep for years), not for a quiet feed.
+pub(crate) const MAX_GAP_NS: u64 = 3600 * 1_000_000_000;
 const TOO_LONG: &[u8] = b" too_long";
 
 /// One parsed entry of a recording.
@@ -49,6 +57,13 @@ pub(crate) fn parse_entry(e: &[u8]) -> Entry {
 /// True when `first_line` is a recording's header.
 pub(crate) fn is_header(first_line: &[u8]) -> bool {
     first_line.trim_ascii_end() == HEADER
+}
+
+/// The header of a recording of another version than this build's, when `first_line` is one.
+pub(crate) fn other_version(first_line: &[u8]) -> Option<String> {
+    let line = first_line.trim_ascii_end();
+    (line.starts_with(HEADER_PREFIX) && line != HEADER)
+        .then(|| String::from_utf8_lossy(line).into_owned())
 }
 
 /// Writes a recording. Buffered; dropping it flushes what was written (errors are then ignored:
@@ -102,5 +117,11 @@ mod tests {
         assert_eq!(parse_entry(b"99999999999999999999999\tx"), Entry::Raw);
         assert!(is_header(b"#sniffer-record v1\r"));
         assert!(!is_header(b"#sniffer-record v2"));
+        assert_eq!(
+            other_version(b"#sniffer-record v2\r").as_deref(),
+            Some("#sniffer-record v2")
+        );
+        assert_eq!(other_version(b"#sniffer-record v1"), None);
+        assert_eq!(other_version(b"{\"a\":1}"), None);
     }
 }

@@ -122,6 +122,15 @@ impl ReplaySource {
         let mut first = Vec::new();
         let step = reader.read_line(&mut first)?;
         let recording = step == Step::Line && record::is_header(&first);
+        if let Some(header) = record::other_version(&first).filter(|_| step == Step::Line) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "a recording with header `{header}`; this build reads `{}`",
+                    String::from_utf8_lossy(record::HEADER)
+                ),
+            ));
+        }
         let speed = if cfg.speed.is_finite() && cfg.speed > 0.0 {
             cfg.speed
         } else {
@@ -150,8 +159,8 @@ impl ReplaySource {
         if !recording {
             // The first line of a plain file is data.
             match step {
-                Step::Line => src.hold(Held::Line, first),
-                Step::TooLong => src.hold(Held::TooLong, first),
+                Step::Line => src.hold(Held::Line, first)?,
+                Step::TooLong => src.hold(Held::TooLong, first)?,
                 Step::Pending | Step::Eof => {}
             }
         }
@@ -169,25 +178,51 @@ impl ReplaySource {
         self.read_error.as_ref()
     }
 
-    fn hold(&mut self, what: Held, mut line: Vec<u8>) {
+    /// Holds the next line until it is due.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidData` for a recorded time more than [`record::MAX_GAP_NS`] after the previous
+    /// one, when pacing.
+    fn hold(&mut self, what: Held, mut line: Vec<u8>) -> io::Result<()> {
         let mut due = 0;
         if self.recording && what == Held::Line {
             match record::parse_entry(&line) {
                 Entry::Line { ns, start } => {
+                    self.check_gap(ns)?;
                     line.drain(..start);
                     due = ns;
                 }
                 Entry::TooLong { ns } => {
+                    self.check_gap(ns)?;
                     line.clear();
                     self.held = Some((Held::TooLong, self.due(ns)));
                     self.held_buf = line;
-                    return;
+                    return Ok(());
                 }
                 Entry::Raw => due = self.last_ns,
             }
         }
         self.held = Some((what, self.due(due)));
         self.held_buf = line;
+        Ok(())
+    }
+
+    fn check_gap(&self, ns: u64) -> io::Result<()> {
+        if self.speed > 0.0 && ns.saturating_sub(self.last_ns) > record::MAX_GAP_NS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "recorded time {ns} ns is {} after the entry before it (at {} ns): more than \
+                     the 1 h a recording may pause; not a time this build recorded",
+                    humantime::format_duration(std::time::Duration::from_nanos(
+                        ns.saturating_sub(self.last_ns)
+                    )),
+                    self.last_ns
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Due time (relative to the start) of the next line, recorded at `ns`.
@@ -203,6 +238,15 @@ impl ReplaySource {
         } else {
             0
         }
+    }
+}
+
+impl ReplaySource {
+    fn fail(&mut self, e: io::Error) -> LinePoll {
+        tracing::warn!(feed = %self.name, error = %e, "replay stopped");
+        self.read_error = Some(e);
+        self.finished = true;
+        LinePoll::Finished
     }
 }
 
@@ -224,8 +268,16 @@ impl LineSource for ReplaySource {
                     self.held_buf = line;
                     return LinePoll::Pending;
                 }
-                Ok(Step::Line) => self.hold(Held::Line, line),
-                Ok(Step::TooLong) => self.hold(Held::TooLong, line),
+                Ok(Step::Line) => {
+                    if let Err(e) = self.hold(Held::Line, line) {
+                        return self.fail(e);
+                    }
+                }
+                Ok(Step::TooLong) => {
+                    if let Err(e) = self.hold(Held::TooLong, line) {
+                        return self.fail(e);
+                    }
+                }
                 Ok(Step::Eof) => {
                     self.finished = true;
                     return LinePoll::Finished;
@@ -351,6 +403,40 @@ mod tests {
         clock.advance_ns(500_000);
         assert_eq!(drain(&mut src), (vec!["x3".into()], LinePoll::Finished));
         std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn unknown_versions_and_absurd_times_are_refused() {
+        let p = temp_file("v9", "#sniffer-record v9\n0\ta\n");
+        let e = ReplaySource::open(&p, ReplayConfig::default()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("v9"), "{e}");
+
+        let body = "#sniffer-record v1\n0\ta\n3600000000000\tb\n3600000000001 too_long\n\
+                    7200000000002\tc\n";
+        let p = temp_file("gap", body);
+        let clock = ManualClock::default();
+        let mut src =
+            ReplaySource::with_clock(&p, ReplayConfig::default(), Arc::new(clock.clone())).unwrap();
+        assert_eq!(drain(&mut src), (vec!["a".into()], LinePoll::Idle));
+        clock.advance_ns(3_600_000_000_001);
+        assert_eq!(
+            drain(&mut src),
+            (vec!["b".into(), "<too long>".into()], LinePoll::Finished),
+            "an hour and 1 ns after the last entry is refused"
+        );
+        let e = src.read_error().expect("the reason is kept");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("7200000000002"), "{e}");
+
+        // Flat out, times do not matter: every entry is replayed.
+        let flat = ReplayConfig {
+            speed: 0.0,
+            ..Default::default()
+        };
+        let mut src = ReplaySource::with_clock(&p, flat, Arc::new(ManualClock::default())).unwrap();
+        assert_eq!(drain(&mut src).0.len(), 4);
+        assert!(src.read_error().is_none());
     }
 
     #[test]

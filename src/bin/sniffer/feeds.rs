@@ -8,6 +8,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -112,6 +113,110 @@ impl FeedArgs {
     }
 }
 
+/// The replay files named by `specs`.
+fn replay_paths(specs: &[String]) -> impl Iterator<Item = &Path> {
+    specs
+        .iter()
+        .filter_map(|s| s.strip_prefix("replay:"))
+        .filter(|p| !p.is_empty())
+        .map(Path::new)
+}
+
+/// The file `--record` writes for feed `i` of `n` (PATH, or PATH.<i> with several feeds).
+fn record_path(base: &Path, i: usize, n: usize) -> PathBuf {
+    if n > 1 {
+        PathBuf::from(format!("{}.{i}", base.display()))
+    } else {
+        base.to_path_buf()
+    }
+}
+
+/// Checks the feed specs against each other before anything is opened: one `stdin` at most
+/// (two readers of one stream tear its lines apart), and no `--record` file that is also a
+/// replayed input (recording truncates it while the replay reads it).
+pub(crate) fn check_specs(specs: &[String], args: &FeedArgs) -> Result<(), UsageError> {
+    if specs.iter().filter(|s| s.as_str() == "stdin").count() > 1 {
+        return Err(UsageError(
+            "--feed stdin given more than once: standard input can be read by one feed only".into(),
+        ));
+    }
+    if let Some(base) = &args.record {
+        for i in 0..specs.len() {
+            let rec = record_path(base, i, specs.len());
+            let rec_resolved = super::metrics_file::resolved(&rec);
+            if let Some(input) =
+                replay_paths(specs).find(|p| super::metrics_file::resolved(p) == rec_resolved)
+            {
+                return Err(UsageError(format!(
+                    "--record {} would overwrite the replayed input {}",
+                    rec.display(),
+                    input.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The files the feeds read or write, as `(flag, path)`, for other outputs to stay clear of.
+pub(crate) fn paths_in_use(specs: &[String], args: &FeedArgs) -> Vec<(&'static str, PathBuf)> {
+    let mut v: Vec<(&'static str, PathBuf)> = replay_paths(specs)
+        .map(|p| ("--feed replay:", p.to_path_buf()))
+        .collect();
+    if let Some(base) = &args.record {
+        for i in 0..specs.len() {
+            v.push(("--record", record_path(base, i, specs.len())));
+        }
+    }
+    v
+}
+
+/// A replay source that keeps the read error that ended it where the CLI can see it after the
+/// run (the engine owns the feed until then).
+struct WatchedReplay {
+    inner: ReplaySource,
+    error: Arc<Mutex<Option<std::io::Error>>>,
+}
+
+impl LineSource for WatchedReplay {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> LinePoll {
+        let poll = self.inner.next_line(buf);
+        if poll == LinePoll::Finished {
+            if let Some(e) = self.inner.read_error() {
+                let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+                if slot.is_none() {
+                    *slot = Some(std::io::Error::new(e.kind(), e.to_string()));
+                }
+            }
+        }
+        poll
+    }
+}
+
+/// The feeds of a run, and where the replays report a read error that ended them early.
+pub(crate) struct Built {
+    pub(crate) feeds: Vec<Box<dyn Feed>>,
+    replays: Vec<(String, Arc<Mutex<Option<std::io::Error>>>)>,
+}
+
+impl Built {
+    /// `(feed spec, error)` for every replay that ended on a read error (or a corrupt
+    /// recording).
+    pub(crate) fn replay_errors(&self) -> Vec<(String, std::io::Error)> {
+        self.replays
+            .iter()
+            .filter_map(|(name, slot)| {
+                let e = slot.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+                Some((name.clone(), e))
+            })
+            .collect()
+    }
+}
+
 /// Builds the feeds named by `specs`; each decoded feed gets an observer from `observer` (the
 /// aggregates sink's tap), when one is given.
 pub(crate) fn build(
@@ -120,7 +225,7 @@ pub(crate) fn build(
     cfg: &SnifferConfig,
     syn: Synthetic,
     observer: Option<&dyn Fn() -> DecodeObserver>,
-) -> Result<Vec<Box<dyn Feed>>, UsageError> {
+) -> Result<Built, UsageError> {
     if !(args.speed.is_finite() && args.speed >= 0.0) {
         return Err(UsageError(format!(
             "--speed must be >= 0, got {}",
@@ -137,6 +242,7 @@ pub(crate) fn build(
         return Err(UsageError("--max-line-len must be > 0".into()));
     }
     let mut feeds: Vec<Box<dyn Feed>> = Vec::new();
+    let mut replays = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let line_feed = match spec.as_str() {
             "synthetic" if args.synthetic == SyntheticKind::Fast => {
@@ -208,10 +314,13 @@ pub(crate) fn build(
                     Some(make) => feed.with_observer(make()),
                     None => feed,
                 };
-                let feed = match record_path(args, specs.len(), i) {
-                    Some(path) => feed.record_to(&path).map_err(|e| {
-                        UsageError(format!("cannot create {}: {e}", path.display()))
-                    })?,
+                let feed = match &args.record {
+                    Some(base) => {
+                        let path = record_path(base, i, specs.len());
+                        feed.record_to(&path).map_err(|e| {
+                            UsageError(format!("cannot create {}: {e}", path.display()))
+                        })?
+                    }
                     None => feed,
                 };
                 feeds.push(Box::new(feed));
@@ -222,10 +331,13 @@ pub(crate) fn build(
                     let cfg = ReplayConfig {
                         speed: args.speed,
                         plain_rate: args.plain_rate,
-                        ..ReplayConfig::default()
+                        max_line_len: args.max_line_len,
                     };
-                    LineFeed::replay(Path::new(path), cfg, args.decoder())
-                        .map_err(|e| UsageError(format!("cannot read {path}: {e}")))?
+                    let inner = ReplaySource::open(Path::new(path), cfg)
+                        .map_err(|e| UsageError(format!("cannot read {path}: {e}")))?;
+                    let error = Arc::new(Mutex::new(None));
+                    replays.push((spec.clone(), error.clone()));
+                    LineFeed::new(WatchedReplay { inner, error }, args.decoder())
                 }
                 _ => {
                     // Only what precedes a path or query: a mistyped URL may carry a key.
@@ -241,25 +353,18 @@ pub(crate) fn build(
             Some(make) => line_feed.with_observer(make()),
             None => line_feed,
         };
-        let line_feed = match record_path(args, specs.len(), i) {
-            Some(path) => line_feed
-                .record_to(&path)
-                .map_err(|e| UsageError(format!("cannot create {}: {e}", path.display())))?,
+        let line_feed = match &args.record {
+            Some(path) => {
+                let path = record_path(path, i, specs.len());
+                line_feed
+                    .record_to(&path)
+                    .map_err(|e| UsageError(format!("cannot create {}: {e}", path.display())))?
+            }
             None => line_feed,
         };
         feeds.push(Box::new(line_feed));
     }
-    Ok(feeds)
-}
-
-/// Where feed `i` of `n` records: `--record PATH`, or `PATH.<i>` with several feeds.
-fn record_path(args: &FeedArgs, n: usize, i: usize) -> Option<PathBuf> {
-    let path = args.record.as_ref()?;
-    Some(if n > 1 {
-        PathBuf::from(format!("{}.{i}", path.display()))
-    } else {
-        path.clone()
-    })
+    Ok(Built { feeds, replays })
 }
 
 /// The environment variable holding the gRPC `x-token` (never a flag: flags show in `ps`).
@@ -311,6 +416,9 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
                 found.clear();
                 match dec.decode_line(&line, &mut found) {
                     Ok(_) => {
+                        for &m in dec.last_skipped() {
+                            count(m);
+                        }
                         for d in &found {
                             launches += 1;
                             let c = &d.candidate;
@@ -361,7 +469,7 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
         .filter(|(_, n)| *n > 0)
         .map(|(m, n)| (m.as_str().to_owned(), n.into()))
         .collect();
-    eprintln!(
+    super::say(format_args!(
         "{}",
         serde_json::json!({
             "lines": lines,
@@ -369,6 +477,6 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
             "malformed": malformed.iter().sum::<u64>(),
             "malformed_by_reason": reasons,
         })
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

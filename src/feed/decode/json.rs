@@ -8,7 +8,9 @@
 //!   `programIdIndex` + index accounts or `programId` + key accounts, base58 `data`), `meta.{err,
 //!   logMessages, innerInstructions, loadedAddresses.{writable, readonly}}`;
 //! - `blockSubscribe` notifications: `params.result.{context.slot, value.{slot, block.
-//!   transactions[].{transaction: ["<base64>", "base64"], meta}}}`;
+//!   transactions[].{transaction: ["<base64>", "base64"], meta}}}`. Each transaction of a block
+//!   is decoded on its own: one that cannot be decoded is skipped with its reason
+//!   ([`Decoder::last_skipped`](super::Decoder::last_skipped)) and the others are kept;
 //! - `transactionNotification` (Helius-style `transactionSubscribe`): `params.result.{transaction:
 //!   {transaction, meta, version}, signature, slot}`, the inner object read as a `getTransaction`
 //!   result (json or jsonParsed, legacy or v0) and finished with the slot beside it.
@@ -83,6 +85,8 @@ pub(crate) struct Cx<'a> {
     /// A `transactionNotification`'s transaction was read; it is finished with the slot that
     /// sits beside it in `params.result`, which may come later in the text.
     pub(crate) pending_tx: bool,
+    /// Transactions of a block that could not be decoded and were skipped, with their reasons.
+    pub(crate) skipped: &'a mut Vec<Malformed>,
 }
 
 impl Cx<'_> {
@@ -598,10 +602,23 @@ impl<'de> Visitor<'de> for BlockTxsV<'_, '_> {
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(BlockTxV { cx: &mut *self.cx })?
-            .is_some()
-        {}
+        let cx = self.cx;
+        // Each transaction is captured whole (a borrowed `RawValue`) and decoded on its own:
+        // one that cannot be decoded is counted and skipped, and the rest of the block is kept.
+        // Only a line that is not JSON at all loses the whole block.
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            let (launches, trades) = (cx.out.len(), cx.tx.last_trades.len());
+            let mut de = serde_json::Deserializer::from_str(raw.get());
+            let r = BlockTxV { cx: &mut *cx }
+                .deserialize(&mut de)
+                .and_then(|()| de.end());
+            if let Err(e) = r {
+                let reason = cx.err.take().unwrap_or_else(|| Malformed::from_json(&e));
+                cx.out.truncate(launches);
+                cx.tx.last_trades.truncate(trades);
+                cx.skipped.push(reason);
+            }
+        }
         Ok(())
     }
 }

@@ -155,6 +155,7 @@ pub struct Decoder {
     tx: Tx,
     scorer: Scorer,
     envelope: Envelope,
+    skipped: Vec<Malformed>,
 }
 
 impl fmt::Debug for Decoder {
@@ -187,6 +188,7 @@ impl Decoder {
             tx: Tx::default(),
             scorer: Scorer::new(cfg.score),
             envelope: Envelope::Other,
+            skipped: Vec::new(),
         }
     }
 
@@ -206,6 +208,7 @@ impl Decoder {
     pub fn decode_line(&mut self, line: &[u8], out: &mut Vec<Decoded>) -> Result<usize, Malformed> {
         self.tx.reset();
         self.tx.last_trades.clear();
+        self.skipped.clear();
         if line.len() > self.cfg.max_line_len {
             return Err(Malformed::TooLong);
         }
@@ -232,6 +235,7 @@ impl Decoder {
             reply_result: None,
             reply_error: false,
             pending_tx: false,
+            skipped: &mut self.skipped,
         };
         let r = json::decode(&mut cx);
         self.envelope = if cx.notification {
@@ -253,6 +257,7 @@ impl Decoder {
                 out.truncate(start);
                 self.tx.reset();
                 self.tx.last_trades.clear();
+                self.skipped.clear();
                 Err(m)
             }
         }
@@ -302,7 +307,15 @@ impl Decoder {
         self.tx.slot = slot;
         self.tx.signature = Signature(sig);
         self.tx.failed = failed;
+        self.skipped.clear();
         Ok(ParsedTx { dec: self })
+    }
+
+    /// The transactions of the last line (a block notification) that could not be decoded and
+    /// were skipped, with their reasons; the rest of the block was decoded. Empty for other
+    /// lines, and for a line rejected whole (that one error is `decode_line`'s).
+    pub fn last_skipped(&self) -> &[Malformed] {
+        &self.skipped
     }
 
     /// The slot of the last line decoded (0 when it carried none).
