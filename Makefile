@@ -19,9 +19,11 @@ test-unit:
 	$(CARGO) test --all-targets --all-features
 	$(CARGO) test --doc --all-features
 
-## loom explores every interleaving of our own atomic state machines (not crossbeam's).
+## loom explores every interleaving of our own atomic state machines (not crossbeam's). Our cfg is
+## `sniffer_loom`, not `loom`: tokio (under the live feeds) switches to its own loom mode under
+## `--cfg loom` and configures its networking out.
 test-loom:
-	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test --release --lib -- --test-threads=1 loom_
+	RUSTFLAGS="--cfg sniffer_loom" CARGO_TARGET_DIR=target/loom $(CARGO) test --release --lib -- --test-threads=1 loom_
 
 test-stress-smoke:
 	@mkdir -p $(OUT)

@@ -92,6 +92,17 @@ fn decode(c: &mut Criterion) {
         vec![get_transaction_parsed(Value::Null)],
     );
     bench_format(c, "tx_json_v0", Format::Tx, vec![get_transaction_json_v0()]);
+    // Helius transactionSubscribe: the create (jsonParsed and json v0) and a routed buy.
+    bench_format(
+        c,
+        "tx_notification",
+        Format::Tx,
+        vec![
+            transaction_notification(&get_transaction_parsed(Value::Null), 7),
+            transaction_notification(&get_transaction_json_v0(), 7),
+            routed_buy_notification(),
+        ],
+    );
     bench_format(c, "block", Format::Block, block_lines());
     bench_format(
         c,

@@ -30,7 +30,7 @@ fn candidate(i: u64) -> PremintCandidate {
     PremintCandidate {
         seq: i,
         slot: i,
-        priority: if i % 4 == 0 {
+        priority: if i.is_multiple_of(4) {
             Priority::High
         } else {
             Priority::Low

@@ -46,7 +46,7 @@ fn trade(mint: u32, user: u32, sol: u64) -> TradeEvent {
         mint: key(mint),
         sol_amount: sol,
         token_amount: 1,
-        is_buy: user % 3 != 0,
+        is_buy: !user.is_multiple_of(3),
         user: key(1_000_000 + user),
         ..Default::default()
     }

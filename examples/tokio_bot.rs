@@ -29,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut n = 0u64;
     while let Some(candidate) = stream.recv().await {
         n += 1;
-        if n % 10_000 == 0 {
+        if n.is_multiple_of(10_000) {
             println!("{n} candidates, latest slot {}", candidate.slot);
         }
     }

@@ -274,7 +274,7 @@ const LEVELS: Levels = Levels {
     resume_pct: 40,
 };
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(sniffer_loom)))]
 mod tests {
     use super::*;
 
@@ -408,7 +408,7 @@ mod tests {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, sniffer_loom))]
 mod tests {
     use super::*;
     use loom::sync::Arc;

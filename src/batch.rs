@@ -333,7 +333,7 @@ impl Batcher {
                 }
             }
             round = round.wrapping_add(1);
-            if batch.len() >= size || round % GATE_EVERY == 0 || self.gate.is_paused() {
+            if batch.len() >= size || round.is_multiple_of(GATE_EVERY) || self.gate.is_paused() {
                 self.gate.observe(self.ring.len(), now, &self.metrics.gate);
             }
             if self.deadline.passed() {

@@ -4,8 +4,11 @@
 //! reported but not asserted with `--smoke` or when `CI` is set (shared, noisy machines).
 
 mod harness;
+mod live;
 mod output;
 mod scenarios;
+#[path = "../tests/wsserver/mod.rs"]
+mod wsserver;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

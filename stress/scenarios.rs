@@ -27,6 +27,7 @@ pub(crate) const ALL: &[&str] = &[
     "policy_delivery",
     "latency",
     "max_throughput",
+    "live_latency",
 ];
 
 pub(crate) fn run_scenario(name: &str, smoke: bool) -> Option<Outcome> {
@@ -46,6 +47,9 @@ pub(crate) fn run_scenario(name: &str, smoke: bool) -> Option<Outcome> {
         }
         "latency" => latency(scale(Duration::from_secs(3), Duration::from_millis(400))),
         "max_throughput" => max_throughput(if smoke { 200_000 } else { 2_000_000 }),
+        "live_latency" => {
+            crate::live::live_latency(scale(Duration::from_secs(2), Duration::from_millis(100)))
+        }
         _ => return None,
     })
 }

@@ -380,3 +380,54 @@ fn one_launch_on_two_subscriptions_of_one_connection_is_delivered_once() {
         (1, 1, 0)
     );
 }
+
+#[test]
+fn wss_over_rustls_with_a_private_root_delivers_every_launch() {
+    let (lines, mints) = lines(17, 30);
+    let want = expected_mints(
+        &mints,
+        &lines,
+        &[Kind::Logs, Kind::Transactions, Kind::Blocks],
+    );
+    let (tls, cert) = wsserver::self_signed_tls();
+    let server = WsServer::start_tls(lines, vec![Plan::default()], Duration::ZERO, tls);
+    let ws = WsConfig {
+        extra_roots: vec![cert],
+        ..ws_config(all_subscriptions())
+    };
+    let (got, m) = run(
+        &server.tls_url("/?api-key=x"),
+        ws,
+        DecoderConfig::default(),
+        want.len(),
+    );
+    drop(server);
+    assert_eq!(got.iter().map(|c| c.mint).collect::<HashSet<_>>(), want);
+    let f = &m.feeds[0];
+    assert_eq!((f.connects, f.reconnects), (1, 0), "{f:#?}");
+    assert!(f.name.starts_with("wss://localhost:"), "{}", f.name);
+}
+
+#[test]
+fn wss_refuses_a_certificate_it_does_not_trust() {
+    let (lines, _) = lines(18, 5);
+    let (tls, _) = wsserver::self_signed_tls();
+    let server = WsServer::start_tls(lines, vec![Plan::default()], Duration::ZERO, tls);
+    let feed = LineFeed::ws(
+        &server.tls_url("/"),
+        ws_config(all_subscriptions()),
+        DecoderConfig::default(),
+    )
+    .unwrap();
+    let mut engine = Sniffer::builder().feed(feed).build().unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    while server.log().connections < 2 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let m = engine.snapshot();
+    let _ = engine.take_receiver();
+    drop(engine);
+    // The handshake failed (unknown issuer) and was retried; it never connected.
+    assert!(server.log().connections >= 2);
+    assert_eq!(m.feeds[0].connects, 0, "{:?}", m.feeds[0]);
+}

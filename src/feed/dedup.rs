@@ -44,7 +44,7 @@ use crate::sync::{spin_wait, AtomicU64};
 use crate::Pubkey;
 
 /// Slots probed per key (2 under loom, to keep the model small; the logic is the same).
-pub(crate) const PROBE: usize = if cfg!(loom) { 2 } else { 16 };
+pub(crate) const PROBE: usize = if cfg!(sniffer_loom) { 2 } else { 16 };
 /// Scans of a key's run before it is given up as untracked (each retry follows a lost CAS).
 pub(crate) const MAX_ATTEMPTS: usize = 4;
 /// Default number of slots (4 MiB): 262 144 launches in flight per window before evictions.
@@ -226,7 +226,7 @@ impl DedupTable {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(sniffer_loom)))]
 mod tests {
     use super::*;
 
@@ -304,7 +304,7 @@ mod tests {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, sniffer_loom))]
 mod loom_tests {
     use super::*;
     use loom::sync::Arc;

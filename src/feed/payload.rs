@@ -144,7 +144,7 @@ impl PayloadGenerator {
     pub fn next_line(&mut self, out: &mut Vec<u8>) -> Expected {
         out.clear();
         let r = self.rng.next_u64();
-        if r % 8 == 0 {
+        if r.is_multiple_of(8) {
             self.slot += 1;
         }
         if (r >> 8) % 1_000_000 < self.malformed_ppm {
@@ -244,7 +244,7 @@ impl PayloadGenerator {
             format!("Program data: {}", b64.encode(&self.scratch)),
             format!("Program {} success", pump::PROGRAM_STR),
         ];
-        let buy = if n % 2 == 0 {
+        let buy = if n.is_multiple_of(2) {
             let lamports = 10_000_000 + (self.rng.next_u64() % 3_000_000_000);
             logs.push(format!("Program {} invoke [1]", pump::PROGRAM_STR));
             logs.push("Program log: Instruction: Buy".to_owned());

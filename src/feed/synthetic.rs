@@ -86,7 +86,7 @@ impl SyntheticFeed {
     /// The next candidate the feed would emit.
     pub fn generate(&mut self) -> PremintCandidate {
         let r = self.rng.next_u64();
-        if r % 8 == 0 {
+        if r.is_multiple_of(8) {
             self.slot += 1;
         }
         let kind = match r % 10 {

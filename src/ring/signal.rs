@@ -7,7 +7,7 @@
 //! waiter count. The two fences are totally ordered, so either the waiter sees the change or the
 //! notifier sees the waiter; a lost wake-up needs both to miss, which the fences forbid. The mutex
 //! and condition variable are touched only when somebody is actually asleep. The protocol is
-//! modelled with loom in `tests` below (`cargo test --cfg loom --lib ring::signal`).
+//! modelled with loom in `tests` below (`cargo test --cfg sniffer_loom --lib ring::signal`).
 
 use std::time::Instant;
 
@@ -83,7 +83,7 @@ impl Signal {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, sniffer_loom))]
 mod tests {
     use super::Signal;
     use loom::sync::atomic::AtomicUsize;

@@ -120,7 +120,7 @@ impl Waiter {
                     return Pause::Park;
                 }
                 self.rounds = self.rounds.wrapping_add(1);
-                if self.rounds % BACKOFF_YIELD_EVERY == 0 {
+                if self.rounds.is_multiple_of(BACKOFF_YIELD_EVERY) {
                     std::thread::yield_now();
                 } else {
                     for _ in 0..YIELD_WINDOW_SPINS {

@@ -17,7 +17,7 @@ pub fn tagged(producer: u16, n: u64, priority: Priority) -> PremintCandidate {
 
 /// Priority pattern used by the tests: every third candidate is High.
 pub fn priority_of(n: u64) -> Priority {
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         Priority::High
     } else {
         Priority::Low

@@ -6,7 +6,7 @@
 // Each test binary uses a different subset, and `pub` is how the including crate sees the items.
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +16,62 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tungstenite::{Message, WebSocket};
+
+/// The server side of a connection: plain TCP, or rustls over TCP (for `wss://`).
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// A self-signed certificate for `localhost` and a server config presenting it; the DER is
+/// what a client adds to its roots. (Tests only: rcgen is a dev-dependency.)
+#[cfg(test)]
+pub fn self_signed_tls() -> (Arc<rustls::ServerConfig>, Vec<u8>) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = ck.cert.der().to_vec();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone().into()], key)
+        .unwrap();
+    (Arc::new(cfg), cert)
+}
 
 /// The subscription a notification belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -186,6 +242,25 @@ impl WsServer {
     /// Serves `lines` with one plan per connection, pacing lines `interval` apart (zero: flat
     /// out).
     pub fn start(lines: Vec<Line>, plans: Vec<Plan>, interval: Duration) -> WsServer {
+        Self::start_with(lines, plans, interval, None)
+    }
+
+    /// The same over TLS (`wss://localhost:PORT`).
+    pub fn start_tls(
+        lines: Vec<Line>,
+        plans: Vec<Plan>,
+        interval: Duration,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> WsServer {
+        Self::start_with(lines, plans, interval, Some(tls))
+    }
+
+    fn start_with(
+        lines: Vec<Line>,
+        plans: Vec<Plan>,
+        interval: Duration,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> WsServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -194,7 +269,7 @@ impl WsServer {
         let (s, l) = (stop.clone(), log.clone());
         let thread = std::thread::Builder::new()
             .name("test-ws-server".into())
-            .spawn(move || serve(listener, lines, plans, interval, s, l))
+            .spawn(move || serve(listener, lines, plans, interval, tls, s, l))
             .unwrap();
         WsServer {
             addr,
@@ -207,6 +282,11 @@ impl WsServer {
     /// `ws://127.0.0.1:PORT` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)
+    }
+
+    /// `wss://localhost:PORT` + `path` (the name the self-signed certificate carries).
+    pub fn tls_url(&self, path: &str) -> String {
+        format!("wss://localhost:{}{path}", self.addr.port())
     }
 
     pub fn log(&self) -> Log {
@@ -237,6 +317,7 @@ fn serve(
     lines: Vec<Line>,
     plans: Vec<Plan>,
     interval: Duration,
+    tls: Option<Arc<rustls::ServerConfig>>,
     stop: Arc<AtomicBool>,
     log: Arc<Mutex<Log>>,
 ) {
@@ -258,14 +339,24 @@ fn serve(
             .unwrap_or_default();
         conn += 1;
         log.lock().unwrap().connections += 1;
-        next = connection(tcp, &plan, &lines, next, interval, conn, &stop, &log);
+        let _ = tcp.set_nonblocking(false);
+        let _ = tcp.set_nodelay(true);
+        let _ = tcp.set_read_timeout(Some(Duration::from_millis(1)));
+        let stream = match &tls {
+            None => Stream::Plain(tcp),
+            Some(cfg) => match rustls::ServerConnection::new(cfg.clone()) {
+                Ok(c) => Stream::Tls(Box::new(rustls::StreamOwned::new(c, tcp))),
+                Err(_) => continue,
+            },
+        };
+        next = connection(stream, &plan, &lines, next, interval, conn, &stop, &log);
     }
 }
 
 /// Serves one connection; returns the index of the next line not yet sent.
 #[allow(clippy::too_many_arguments)]
 fn connection(
-    tcp: TcpStream,
+    stream: Stream,
     plan: &Plan,
     lines: &[Line],
     mut next: usize,
@@ -274,10 +365,6 @@ fn connection(
     stop: &AtomicBool,
     log: &Mutex<Log>,
 ) -> usize {
-    tcp.set_nonblocking(false).unwrap();
-    tcp.set_nodelay(true).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_millis(1)))
-        .unwrap();
     let refuse = plan.refuse;
     let path = Arc::new(Mutex::new(String::new()));
     let seen_path = path.clone();
@@ -296,7 +383,7 @@ fn connection(
             }
         }
     };
-    let mut ws = match accept(tcp, callback) {
+    let mut ws = match accept(stream, callback) {
         Some(ws) => ws,
         None => {
             let mut l = log.lock().unwrap();
@@ -352,6 +439,17 @@ fn connection(
         }
     }
     let sub_of = |k: Kind| subs.iter().find(|(kind, _)| *kind == k).map(|(_, s)| *s);
+    // From here on the socket is non-blocking: a read-timeout wait is rounded up to the kernel's
+    // tick (4-8 ms here), which would cap the pace at ~150 lines/s. A send that would block
+    // stays queued in tungstenite and goes out with the next flush.
+    if ws.get_ref().tcp().set_nonblocking(true).is_err() {
+        return next;
+    }
+    let send = |ws: &mut WebSocket<Stream>, msg: Message| match ws.send(msg) {
+        Ok(()) => true,
+        Err(tungstenite::Error::Io(e)) => e.kind() == ErrorKind::WouldBlock,
+        Err(_) => false,
+    };
     let mut binary_next = false;
     for e in &plan.extras {
         let msg = match e {
@@ -367,7 +465,7 @@ fn connection(
                 Message::text(l.to_string())
             }
         };
-        if ws.send(msg).is_err() {
+        if !send(&mut ws, msg) {
             return next;
         }
     }
@@ -375,17 +473,22 @@ fn connection(
     let until = plan
         .send
         .map_or(lines.len(), |n| (next + n).min(lines.len()));
-    let mut last_send = Instant::now();
+    let start = Instant::now();
     let mut i = from;
     let mut reading = true;
     let mut last_heartbeat = Instant::now();
+    let mut last_read = Instant::now();
     loop {
         if stop.load(Ordering::Acquire) {
             let _ = ws.close(None);
             let _ = ws.flush();
             return next;
         }
-        if reading {
+        // Non-blocking reads (pings, close): every iteration when idle, every millisecond while
+        // lines stream. Queued sends are flushed on the way.
+        let streaming = i < until;
+        if reading && (!streaming || last_read.elapsed() >= Duration::from_millis(1)) {
+            last_read = Instant::now();
             match ws.read() {
                 Ok(Message::Ping(_)) => log.lock().unwrap().pings += 1,
                 Ok(Message::Close(_)) => return next,
@@ -400,10 +503,23 @@ fn connection(
                 .gate
                 .as_ref()
                 .is_some_and(|g| !g.load(Ordering::Acquire));
-            if held || (!interval.is_zero() && last_send.elapsed() < interval) {
+            if held {
+                std::thread::sleep(Duration::from_micros(200));
                 continue;
             }
-            last_send = Instant::now();
+            // Lines go out on a fixed schedule (no drift): sleep most of a long gap, spin the
+            // end of it.
+            let due = start + interval * (i - from) as u32;
+            let now = Instant::now();
+            if now < due {
+                let left = due - now;
+                if left > Duration::from_micros(300) {
+                    std::thread::sleep(left - Duration::from_micros(200));
+                } else {
+                    std::hint::spin_loop();
+                }
+                continue;
+            }
             let line = &lines[i];
             let Some(sub) = sub_of(line.kind) else {
                 log.lock().unwrap().unsubscribed += 1;
@@ -421,7 +537,7 @@ fn connection(
                 Message::text(text)
             };
             let at = sniffer::monotonic_ns();
-            if ws.send(msg).is_err() {
+            if !send(&mut ws, msg) {
                 return next;
             }
             log.lock().unwrap().sent.push((i, at));
@@ -434,15 +550,18 @@ fn connection(
                 // No close frame: the peer sees the TCP connection end after what was sent.
                 // Drain until it hangs up, so that closing never resets unread data.
                 let tcp = ws.get_mut();
-                let _ = tcp.shutdown(std::net::Shutdown::Write);
+                let _ = tcp.tcp().shutdown(std::net::Shutdown::Write);
                 let until = Instant::now() + Duration::from_secs(2);
                 let mut sink = [0u8; 4096];
                 while Instant::now() < until {
-                    match std::io::Read::read(tcp, &mut sink) {
+                    match tcp.read(&mut sink) {
                         Ok(0) => break,
                         Ok(_) => {}
                         Err(e)
-                            if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                            if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                        {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
                         Err(_) => break,
                     }
                 }
@@ -455,7 +574,7 @@ fn connection(
                     last_heartbeat = Instant::now();
                     if let Some(sub) = sub_of(Kind::Logs).or(subs.first().map(|s| s.1)) {
                         let hb = heartbeat(sub);
-                        if ws.send(Message::text(hb)).is_err() {
+                        if !send(&mut ws, Message::text(hb)) {
                             return next;
                         }
                         log.lock().unwrap().heartbeats += 1;
@@ -463,13 +582,18 @@ fn connection(
                 }
             }
         }
-        if !reading {
+        if !streaming {
+            match ws.flush() {
+                Ok(()) => {}
+                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => return next,
+            }
             std::thread::sleep(Duration::from_millis(1));
         }
     }
 }
 
-fn accept<C>(tcp: TcpStream, callback: C) -> Option<WebSocket<TcpStream>>
+fn accept<C>(tcp: Stream, callback: C) -> Option<WebSocket<Stream>>
 where
     C: tungstenite::handshake::server::Callback,
 {
