@@ -184,3 +184,49 @@ fn run_with_sqlite_then_query_reads_the_aggregates() {
             .all(|r| r["mint"].as_str().is_some_and(|s| s.len() >= 32)));
     }
 }
+
+#[test]
+fn one_recording_as_two_feeds_gives_the_same_aggregates_as_one_feed() {
+    let rec = temp_path("agg-source.rec");
+    let out = sniffer()
+        .args([
+            "run",
+            "--feed",
+            "synthetic:payloads",
+            "--rate",
+            "4000",
+            "--duration",
+            "400ms",
+        ])
+        .args(["--policy", "block", "--record"])
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let totals = |feeds: usize| {
+        let db = temp_path(&format!("agg-{feeds}-feeds.db"));
+        let _ = std::fs::remove_file(&db);
+        let spec = format!("replay:{}", rec.display());
+        let mut cmd = sniffer();
+        cmd.args(["run", "--speed", "0", "--policy", "block"]);
+        for _ in 0..feeds {
+            cmd.args(["--feed", &spec]);
+        }
+        let out = cmd.arg("--sqlite").arg(&db).output().unwrap();
+        assert_ok(&out);
+        let rows = sniffer::AggregateStore::open_read_only(&db)
+            .unwrap()
+            .all_rows()
+            .unwrap();
+        let trades: u64 = rows.iter().map(|r| r.trade_count).sum();
+        let buys: u64 = rows.iter().map(|r| r.buy_lamports_total).sum();
+        (rows.len(), trades, buys)
+    };
+    let one = totals(1);
+    assert!(one.1 > 0, "the recording holds trades: {one:?}");
+    assert_eq!(
+        totals(2),
+        one,
+        "a second feed of the same stream counts nothing twice"
+    );
+}

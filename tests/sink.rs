@@ -628,3 +628,93 @@ fn a_file_that_is_not_a_database_is_an_error_not_a_panic() {
     assert!(AggregateSink::start(&path, SinkConfig::default()).is_err());
     assert!(AggregateStore::open_read_only(dir.path().join("missing.db")).is_err());
 }
+
+#[test]
+fn the_same_trade_from_two_feeds_counts_once_and_distinct_trades_all_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agg.db");
+    let sink = AggregateSink::start(&path, fast_config()).unwrap();
+    let (a, b) = (sink.handle(), sink.handle());
+    let t = TradeEvent {
+        timestamp: Some(1_700_000_000),
+        virtual_sol_reserves: Some(31_000_000_000),
+        ..trade(1, 1, 500, true)
+    };
+    // The same trade as two feeds deliver it, then two real trades that differ only in the
+    // reserves after them (the same trader buying the same amount twice in one second).
+    a.record_trade(&t, 9, 1_700_000_000_100).unwrap();
+    b.record_trade(&t, 9, 1_700_000_000_300).unwrap();
+    let again = TradeEvent {
+        virtual_sol_reserves: Some(31_000_000_500),
+        ..t
+    };
+    a.record_trade(&again, 9, 1_700_000_000_400).unwrap();
+    wait_for(&sink, "applied", |s| s.events_applied == 3);
+    let report = sink.shutdown(Duration::from_secs(5));
+    assert!(report.complete);
+    assert_eq!(report.snapshot.trade_duplicates, 1);
+    expect_trade_counts(&path, &[(key(1), 2)].into_iter().collect());
+    let row = AggregateStore::open_read_only(&path)
+        .unwrap()
+        .get(&key(1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.buy_lamports_total, 1000);
+}
+
+#[test]
+fn last_seen_is_the_trades_on_chain_time_not_the_receive_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agg.db");
+    let sink = AggregateSink::start(&path, fast_config()).unwrap();
+    let h = sink.handle();
+    let chain_s = 1_700_000_000i64;
+    let t = TradeEvent {
+        timestamp: Some(chain_s),
+        ..trade(2, 1, 7, true)
+    };
+    // Received 45 s after the block time (a slow feed, or a replay).
+    h.record_trade(&t, 3, chain_s * 1000 + 45_000).unwrap();
+    // A trade without a timestamp keeps its receive time; one from the far future is clamped
+    // to a minute past its receive time.
+    h.record_trade(&trade(3, 1, 7, true), 3, 1_800_000_000_000)
+        .unwrap();
+    let future = TradeEvent {
+        timestamp: Some(4_000_000_000),
+        ..trade(4, 1, 7, true)
+    };
+    h.record_trade(&future, 3, 1_800_000_000_000).unwrap();
+    let report = sink.shutdown(Duration::from_secs(5));
+    assert!(report.complete);
+    let store = AggregateStore::open_read_only(&path).unwrap();
+    let seen = |m: u32| store.get(&key(m)).unwrap().unwrap().last_seen_ms;
+    assert_eq!(seen(2), chain_s * 1000);
+    assert_eq!(seen(3), 1_800_000_000_000);
+    assert_eq!(seen(4), 1_800_000_060_000);
+}
+
+#[test]
+fn the_periodic_full_flush_writes_a_mint_no_delta_flush_would_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agg.db");
+    // Delta flushes an hour apart: only the full-flush timer can write before shutdown.
+    let cfg = SinkConfig {
+        flush_interval: Duration::from_secs(3600),
+        full_flush_interval: Duration::from_millis(20),
+        ..fast_config()
+    };
+    let sink = AggregateSink::start(&path, cfg).unwrap();
+    sink.handle()
+        .record_candidate(&launch(5, 6, 7, LaunchKind::PumpCreate))
+        .unwrap();
+    wait_for(&sink, "a full flush wrote the row", |s| {
+        s.full_flushes >= 1 && s.rows_written >= 1
+    });
+    let s = sink.snapshot();
+    assert_eq!(s.delta_flushes, 0, "{s:?}");
+    // The row is in the database while the sink still runs.
+    let store = AggregateStore::open_read_only(&path).unwrap();
+    assert_eq!(store.get(&key(5)).unwrap().unwrap().launch_slot, Some(7));
+    drop(store);
+    assert!(sink.shutdown(Duration::from_secs(5)).complete);
+}

@@ -174,6 +174,14 @@ struct SinkMetrics {
     pruned_mints: Counter,
     reloaded_mints: Counter,
     reload_failures: Counter,
+    /// Sink thread: trades already applied from another feed (or twice from one), skipped.
+    trade_duplicates: Counter,
+    /// Sink thread: input watermark crossings, once per episode.
+    input_warn_events: Counter,
+    input_critical_events: Counter,
+    /// Sink thread: the input's depth when it last looked, and its capacity (set at start).
+    input_depth: Counter,
+    input_capacity: Counter,
     live_mints: Counter,
     touched_pending: Counter,
     /// Locked once per flush by the sink thread and by snapshots; never on the hot path.
@@ -198,6 +206,11 @@ impl Default for SinkMetrics {
             pruned_mints: Counter::default(),
             reloaded_mints: Counter::default(),
             reload_failures: Counter::default(),
+            trade_duplicates: Counter::default(),
+            input_warn_events: Counter::default(),
+            input_critical_events: Counter::default(),
+            input_depth: Counter::default(),
+            input_capacity: Counter::default(),
             live_mints: Counter::default(),
             touched_pending: Counter::default(),
             flush_latency: Mutex::new(
@@ -234,6 +247,11 @@ impl SinkMetrics {
             input_closed: self.input_closed.get(),
             reloaded_mints: self.reloaded_mints.get(),
             reload_failures: self.reload_failures.get(),
+            trade_duplicates: self.trade_duplicates.get(),
+            input_depth: self.input_depth.get(),
+            input_capacity: self.input_capacity.get(),
+            input_warn_events: self.input_warn_events.get(),
+            input_critical_events: self.input_critical_events.get(),
         }
     }
 }
@@ -284,6 +302,22 @@ pub struct SinkSnapshot {
     /// Look-ups of stored mints that failed (the mint then starts from zero in memory; the
     /// upsert still keeps its stored identity fields).
     pub reload_failures: u64,
+    /// Trades skipped because the same trade was already applied: the same transaction seen
+    /// over two feeds, or over two subscriptions of one (first sighting wins, as for launches).
+    #[serde(default)]
+    pub trade_duplicates: u64,
+    /// Events in the input when the sink thread last looked.
+    #[serde(default)]
+    pub input_depth: u64,
+    /// Events the input holds.
+    #[serde(default)]
+    pub input_capacity: u64,
+    /// Times the input filled past the warn level (80 %), once per episode (re-armed below 40 %).
+    #[serde(default)]
+    pub input_warn_events: u64,
+    /// Times it filled past the critical level (95 %), once per episode (re-armed below 80 %).
+    #[serde(default)]
+    pub input_critical_events: u64,
 }
 
 /// What a shutdown did.
@@ -452,6 +486,7 @@ impl AggregateSink {
             metrics.live_mints.set(state.live_mints() as u64);
         }
         let (tx, rx) = bounded(cfg.input_capacity);
+        metrics.input_capacity.set(cfg.input_capacity as u64);
         let (stop_tx, stop_rx) = bounded(1);
         let now = Instant::now();
         let core = Core {
@@ -460,6 +495,8 @@ impl AggregateSink {
             backoff: cfg.retry_backoff,
             retry_at: None,
             full_due: false,
+            seen_trades: RecentTrades::new(),
+            input_marks: InputMarks::default(),
             state,
             store,
             cfg,
@@ -525,6 +562,15 @@ impl Drop for AggregateSink {
     }
 }
 
+/// When a trade happened: its on-chain timestamp when it carries one (not later than the receive
+/// time plus a minute: a bad clock must not pin `last_seen` in the future), else `now_ms`.
+fn trade_time_ms(t: &TradeEvent, now_ms: i64) -> i64 {
+    match t.timestamp {
+        Some(s) if s > 0 => s.saturating_mul(1000).min(now_ms.saturating_add(60_000)),
+        _ => now_ms,
+    }
+}
+
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -542,6 +588,96 @@ struct Core {
     backoff: Duration,
     /// A full flush is due (its timer passed) and has not succeeded yet.
     full_due: bool,
+    /// Trades applied recently, by identity: first sighting wins across feeds.
+    seen_trades: RecentTrades,
+    input_marks: InputMarks,
+}
+
+/// The sink input's watermark episodes, with the ring's hysteresis: warn at 80 % (re-armed
+/// below 40 %), critical at 95 % (re-armed below 80 %).
+#[derive(Debug, Default)]
+struct InputMarks {
+    warned: bool,
+    critical: bool,
+}
+
+impl InputMarks {
+    /// Looks at the depth; returns which episodes began now (warn, critical).
+    fn observe(&mut self, depth: usize, cap: usize) -> (bool, bool) {
+        let pct = depth * 100 / cap.max(1);
+        let warn = !self.warned && pct >= 80;
+        if warn {
+            self.warned = true;
+        } else if self.warned && pct < 40 {
+            self.warned = false;
+        }
+        let critical = !self.critical && pct >= 95;
+        if critical {
+            self.critical = true;
+        } else if self.critical && pct < 80 {
+            self.critical = false;
+        }
+        (warn, critical)
+    }
+}
+
+/// How long a trade's identity is remembered, and how many at most: copies of one transaction
+/// over several feeds arrive seconds apart at most.
+const TRADE_MEMORY_MS: i64 = 10 * 60 * 1000;
+const TRADE_MEMORY_MAX: usize = 1 << 18;
+
+/// The identities of recently applied trades (a keyed 64-bit hash of the trade's content), with
+/// the time each was applied, oldest first.
+struct RecentTrades {
+    keys: std::collections::HashSet<u64>,
+    order: std::collections::VecDeque<(i64, u64)>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl RecentTrades {
+    fn new() -> Self {
+        RecentTrades {
+            keys: std::collections::HashSet::new(),
+            order: std::collections::VecDeque::new(),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    /// A trade's identity, the same whichever feed or format carried it: the mint, the trader,
+    /// the direction, the amounts, the on-chain time and the curve's reserves after the trade
+    /// (which move with every trade on that curve).
+    fn key(&self, t: &TradeEvent) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        t.mint.0.hash(&mut h);
+        t.user.0.hash(&mut h);
+        (t.is_buy, t.sol_amount, t.token_amount, t.timestamp).hash(&mut h);
+        (
+            t.virtual_sol_reserves,
+            t.virtual_token_reserves,
+            t.real_sol_reserves,
+            t.real_token_reserves,
+        )
+            .hash(&mut h);
+        h.finish()
+    }
+
+    /// True the first time `t` is offered (within the memory); false for a copy.
+    fn first(&mut self, t: &TradeEvent, now_ms: i64) -> bool {
+        while let Some(&(at, k)) = self.order.front() {
+            if now_ms - at < TRADE_MEMORY_MS && self.order.len() < TRADE_MEMORY_MAX {
+                break;
+            }
+            self.order.pop_front();
+            self.keys.remove(&k);
+        }
+        let k = self.key(t);
+        if !self.keys.insert(k) {
+            return false;
+        }
+        self.order.push_back((now_ms, k));
+        true
+    }
 }
 
 impl Core {
@@ -554,6 +690,7 @@ impl Core {
             select! {
                 recv(rx) -> ev => {
                     if let Ok(ev) = ev {
+                        self.watch_input(rx.len() + 1);
                         self.apply(ev);
                         for ev in rx.try_iter().take(DRAIN_BURST) {
                             self.apply(ev);
@@ -579,6 +716,13 @@ impl Core {
     }
 
     fn apply(&mut self, ev: SinkEvent) {
+        if let SinkEvent::Trade { trade, now_ms, .. } = &ev {
+            if !self.seen_trades.first(trade, *now_ms) {
+                self.metrics.trade_duplicates.incr();
+                self.metrics.events_applied.incr();
+                return;
+            }
+        }
         let mint = match &ev {
             SinkEvent::Launch { candidate, .. } => candidate.mint,
             SinkEvent::Trade { trade, .. } => trade.mint,
@@ -606,9 +750,31 @@ impl Core {
                 trade,
                 slot,
                 now_ms,
-            } => self.state.record_trade(&trade, slot, now_ms),
+            } => {
+                let at = trade_time_ms(&trade, now_ms);
+                self.state.record_trade(&trade, slot, at)
+            }
         }
         self.metrics.events_applied.incr();
+    }
+
+    /// The input's watermarks (see [`InputMarks`]); one count and one log line per episode.
+    fn watch_input(&mut self, depth: usize) {
+        let cap = self.cfg.input_capacity.max(1);
+        self.metrics.input_depth.set(depth as u64);
+        let (warn, critical) = self.input_marks.observe(depth, cap);
+        if warn {
+            self.metrics.input_warn_events.incr();
+            tracing::warn!(
+                depth,
+                capacity = cap,
+                "aggregates sink: input past 80 %; events will be refused if it fills"
+            );
+        }
+        if critical {
+            self.metrics.input_critical_events.incr();
+            tracing::error!(depth, capacity = cap, "aggregates sink: input past 95 %");
+        }
     }
 
     /// One flush (delta, or full when due), then pruning.
@@ -742,5 +908,38 @@ impl Core {
             complete: touched_left == 0 && input_left == 0,
             snapshot,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InputMarks;
+
+    #[test]
+    fn input_watermarks_fire_once_per_episode_with_hysteresis() {
+        let mut m = InputMarks::default();
+        let cap = 100;
+        let fired: Vec<(bool, bool)> = [50, 80, 90, 79, 85, 96, 99, 81, 96, 79, 96, 39, 80]
+            .into_iter()
+            .map(|d| m.observe(d, cap))
+            .collect();
+        assert_eq!(
+            fired,
+            [
+                (false, false), // 50
+                (true, false),  // 80: warn
+                (false, false), // 90
+                (false, false), // 79: still in the warn episode (re-arms below 40)
+                (false, false), // 85
+                (false, true),  // 96: critical
+                (false, false), // 99
+                (false, false), // 81: critical re-arms only below 80
+                (false, false), // 96
+                (false, false), // 79: critical re-armed
+                (false, true),  // 96: a second critical episode
+                (false, false), // 39: warn re-armed (critical too)
+                (true, false),  // 80: a second warn episode
+            ]
+        );
     }
 }
