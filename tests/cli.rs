@@ -230,3 +230,25 @@ fn one_recording_as_two_feeds_gives_the_same_aggregates_as_one_feed() {
         "a second feed of the same stream counts nothing twice"
     );
 }
+
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes_and_flags_take_their_environment() {
+    // SNIFFER_POLICY is the --policy flag's fallback (it used to be rejected as an unknown key).
+    let out = sniffer()
+        .env("SNIFFER_LOG", "info")
+        .env("SNIFFER_POLICY", "block")
+        .env("SNIFFER_CAPACITY", "4096")
+        .args(["run", "--duration", "200ms", "--rate", "2000"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("run finished"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "ANSI escape in piped logs: {err:?}"
+    );
+    let m: MetricsSnapshot = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m.stream_buffer_capacity, 4096);
+    assert_eq!(m.dropped_full_buffer, 0, "block drops nothing");
+}

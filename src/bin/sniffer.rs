@@ -57,10 +57,10 @@ enum Command {
         /// The SQLite file.
         db: PathBuf,
         /// Window: 1m, 5m or 1h.
-        #[arg(long, default_value = "5m", value_parser = ["1m", "5m", "1h"])]
+        #[arg(long, env = "SNIFFER_QUERY_WINDOW", default_value = "5m", value_parser = ["1m", "5m", "1h"])]
         window: String,
         /// How many launches.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, env = "SNIFFER_QUERY_LIMIT", default_value_t = 10)]
         limit: usize,
     },
 }
@@ -115,25 +115,25 @@ struct RunArgs {
     #[arg(long, env = "SNIFFER_CONSUMER_DELAY", value_parser = humantime::parse_duration)]
     consumer_delay: Option<Duration>,
     /// Overflow policy of the stream ring [config: drop_policy].
-    #[arg(long, value_parser = ["drop_newest", "drop_oldest", "block"])]
+    #[arg(long, env = "SNIFFER_POLICY", value_parser = ["drop_newest", "drop_oldest", "block"])]
     policy: Option<String>,
     /// Batch send mode [config: batch_send_mode].
-    #[arg(long, value_parser = ["sync", "async"])]
+    #[arg(long, env = "SNIFFER_MODE", value_parser = ["sync", "async"])]
     mode: Option<String>,
     /// Wait strategy of idle threads [config: wait_strategy].
-    #[arg(long, value_parser = ["backoff", "spin", "yield", "park"])]
+    #[arg(long, env = "SNIFFER_WAIT", value_parser = ["backoff", "spin", "yield", "park"])]
     wait: Option<String>,
     /// Stream ring capacity [config: stream_buffer_capacity].
-    #[arg(long)]
+    #[arg(long, env = "SNIFFER_CAPACITY")]
     capacity: Option<usize>,
     /// Batch size [config: batch_size].
-    #[arg(long)]
+    #[arg(long, env = "SNIFFER_BATCH_SIZE")]
     batch_size: Option<usize>,
     /// Graceful shutdown timeout [config: graceful_shutdown_timeout].
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SNIFFER_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration)]
     shutdown_timeout: Option<Duration>,
     /// Interval of the health line [config: health_interval].
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SNIFFER_HEALTH_INTERVAL", value_parser = humantime::parse_duration)]
     health_interval: Option<Duration>,
     /// Write the metrics snapshot (JSON) here, atomically: periodically with --metrics-interval,
     /// and at the end.
@@ -211,10 +211,15 @@ fn main() -> ExitCode {
         }
     }
     match log_filter() {
-        Ok(filter) => tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_env_filter(filter)
-            .init(),
+        Ok(filter) => {
+            use std::io::IsTerminal;
+            // Colour codes only for a terminal: a file or a pipe gets plain text.
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_env_filter(filter)
+                .init()
+        }
         Err(e) => {
             say(format_args!("error: {e}"));
             return ExitCode::from(2);
@@ -863,6 +868,27 @@ fn race_summary(m: &sniffer::MetricsSnapshot) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_flag_has_an_environment_fallback() {
+        use clap::CommandFactory;
+        let mut missing = Vec::new();
+        for sub in Cli::command().get_subcommands() {
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_positional() || matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_env().is_none() {
+                    missing.push(format!("{} --{id}", sub.get_name()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "flags without SNIFFER_* fallback: {missing:?}"
+        );
+    }
 
     #[test]
     fn signals_within_the_window_are_one_request() {

@@ -376,10 +376,10 @@ pub(crate) struct DecodeArgs {
     /// A JSON-lines file (logsNotification, getTransaction, blockNotification) or a recording.
     file: PathBuf,
     /// Input format.
-    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    #[arg(long, env = "SNIFFER_FORMAT", default_value = "auto", value_parser = parse_format)]
     format: Format,
     /// Longest input line accepted, bytes.
-    #[arg(long, default_value_t = MAX_LINE_LEN)]
+    #[arg(long, env = "SNIFFER_MAX_LINE_LEN", default_value_t = MAX_LINE_LEN)]
     max_line_len: usize,
 }
 
