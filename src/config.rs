@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::BatchSendMode;
 use crate::error::ConfigError;
-use crate::ring::{DropPolicy, WaitStrategy};
+use crate::ring::DropPolicy;
+use crate::wait::WaitStrategy;
 
 /// The engine's configuration. `Default` gives the seed defaults listed in DESIGN.md.
 ///

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::metrics::{HealthStatus, MetricsSource};
+use crate::engine::{HealthStatus, MetricsSource};
 
 /// The running listener. Dropping it stops the listener thread and joins it.
 pub struct HttpServer {

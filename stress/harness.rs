@@ -307,7 +307,7 @@ fn produce(
         match r {
             Ok(()) => accepted += 1,
             Err(IngestError::Full(_) | IngestError::Stale(_)) => {}
-            Err(IngestError::Timeout(_)) | Err(IngestError::Closed(_)) => {
+            Err(_) => {
                 // Handed back uncounted: not offered to the engine after all.
                 offered -= 1;
                 break;

@@ -209,17 +209,12 @@ fn stalled_then_recovering_consumer_under_each_policy() {
             });
             let mut engine = Sniffer::builder().config(cfg).feed(feed).build().unwrap();
             let rx = engine.take_receiver().unwrap();
+            let h = engine.ingest_handle();
             let consumer = std::thread::spawn(move || {
-                let mut n = 0u64;
-                let mut stalled = false;
-                while let Ok(_c) = rx.recv() {
-                    n += 1;
-                    if n == 1000 && !stalled {
-                        stalled = true;
-                        std::thread::sleep(Duration::from_millis(300));
-                    }
-                }
-                n
+                // Stalled until the full queues have paused the feed, then recovering: the pause
+                // is waited for, not hoped for within a sleep.
+                wait_for("the gate to pause the feed", || h.is_paused());
+                rx.iter().count() as u64
             });
             assert!(
                 engine.wait_feeds(Duration::from_secs(60)),

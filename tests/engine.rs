@@ -380,7 +380,9 @@ fn handler_runs_on_sender_thread_in_both_modes_and_panics_are_counted() {
         assert_eq!(seen.load(Ordering::Relaxed), 900);
         let names = names.lock().unwrap();
         match mode {
-            BatchSendMode::Sync => assert_eq!(*names, ["sniffer-batcher".to_string()].into()),
+            BatchSendMode::Sync | BatchSendMode::Direct => {
+                assert_eq!(*names, ["sniffer-batcher".to_string()].into())
+            }
             BatchSendMode::Async => assert_eq!(
                 *names,
                 [

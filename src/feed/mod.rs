@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Acquire};
 use crate::candidate::PremintCandidate;
 use crate::error::IngestError;
 use crate::ingest::IngestHandle;
-use decode::Malformed;
+use decode::{LaunchMeta, Malformed};
 
 pub use dedup::{DedupTable, Sighting, DEDUP_CAPACITY, DEDUP_WINDOW};
 pub use line_feed::{DecodeObserver, LineFeed};
@@ -89,72 +89,52 @@ impl<'a> FeedSink<'a> {
     /// is recorded. Returns whether the candidate was stored.
     pub fn push_decoded(&mut self, d: &crate::Decoded, recv_ns: u64) -> bool {
         if let Some(table) = self.dedup {
-            let metrics = self.handle.metrics();
-            let feeds = metrics.feeds.get();
-            let feed = |id: u16| feeds.and_then(|f| f.get(usize::from(id)));
             let s = table.observe(&d.candidate.mint, &d.signature, self.feed_id, recv_ns);
-            match s {
-                Sighting::First => {
-                    if let Some(f) = feed(self.feed_id) {
-                        f.wins.incr();
-                    }
-                }
-                Sighting::Duplicate { winner, lead_ns } => {
-                    metrics.ingest.duplicates.incr();
-                    if let Some(f) = feed(self.feed_id) {
-                        f.duplicates.incr();
-                    }
-                    if let Some(f) = feed(winner) {
-                        f.record_lead(lead_ns);
-                    }
-                    return false;
-                }
-                Sighting::FirstEvicting | Sighting::Untracked => {
-                    let counter = if matches!(s, Sighting::Untracked) {
-                        &metrics.ingest.dedup_untracked
-                    } else {
-                        &metrics.ingest.dedup_evicted_fresh
-                    };
-                    counter.incr();
-                    if let Some(f) = feed(self.feed_id) {
-                        f.wins.incr();
-                    }
-                }
+            self.handle.record_sighting(self.feed_id, s);
+            if matches!(s, Sighting::Duplicate { .. }) {
+                return false;
             }
         }
-        self.push(d.candidate)
+        let mut c = d.candidate;
+        if c.received_unix_ns == 0 {
+            c.received_unix_ns = crate::candidate::unix_ns_at(recv_ns);
+        }
+        self.push_with(c, Some(&d.meta))
     }
 
     /// Counts one input rejected for `reason` (in `tx_malformed` and in
     /// `tx_malformed_by_reason`).
     #[inline]
     pub fn malformed_reason(&mut self, reason: Malformed) {
-        self.handle.record_malformed(1);
-        if let Some(i) = Malformed::ALL.iter().position(|m| *m == reason) {
-            self.handle.metrics().ingest.malformed_by_reason[i].incr();
-        }
+        self.handle.record_malformed_reason(reason);
     }
 
     /// Pushes a candidate under the engine's policy (waiting under `block`), stamped with this
     /// feed's id. Returns whether it was stored; a candidate that was not stored was counted in
     /// exactly one drop counter (a shutdown in progress counts it in `dropped_shutdown`).
     #[inline]
-    pub fn push(&mut self, mut c: PremintCandidate) -> bool {
+    pub fn push(&mut self, c: PremintCandidate) -> bool {
+        self.push_with(c, None)
+    }
+
+    #[inline]
+    fn push_with(&mut self, mut c: PremintCandidate, meta: Option<&LaunchMeta>) -> bool {
         c.feed_id = self.feed_id;
         loop {
-            match self.handle.ingest(c) {
+            let r = match meta {
+                Some(m) => self.handle.ingest_with_meta(c, m),
+                None => self.handle.ingest(c),
+            };
+            match r {
                 Ok(()) => return true,
                 // `block` with a timeout: a pull feed has nobody to hand the candidate back to,
                 // so it keeps waiting (the feed simply stops reading meanwhile).
                 Err(IngestError::Timeout(back)) => c = back,
                 Err(IngestError::Closed(_)) => {
-                    // The feed cannot take it back: it was detected and is lost to the shutdown.
-                    let m = &self.handle.metrics().ingest;
-                    m.issued.incr();
-                    m.dropped_shutdown.incr();
+                    self.handle.record_lost_to_shutdown();
                     return false;
                 }
-                Err(IngestError::Full(_) | IngestError::Stale(_)) => return false,
+                Err(_) => return false,
             }
         }
     }

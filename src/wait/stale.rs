@@ -1,7 +1,8 @@
 //! `drop_stale`: an age bound that combines with any overflow policy. A candidate older than
 //! `max_age`, or more than `max_slot_lag` slots behind the newest slot seen at ingest, is dropped
-//! at enqueue (by the ingest handle) and again at dequeue (by the batcher), and counted in
-//! `dropped_stale`: sniping a late launch is worse than not sniping it.
+//! at enqueue (by the ingest handle), again at dequeue (by the batcher) and once more when the bot
+//! receives it (by the receiver), and counted in `dropped_stale`: sniping a late launch is worse
+//! than not sniping it.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -27,6 +28,12 @@ impl StaleBound {
             max_slot_lag,
             newest_slot: CachePadded::new(AtomicU64::new(0)),
         }
+    }
+
+    /// True when `max_age` is set: checking needs a clock read.
+    #[inline]
+    pub(crate) fn needs_clock(&self) -> bool {
+        self.max_age_ns.is_some()
     }
 
     /// True when no bound is configured (the checks cost nothing then).
