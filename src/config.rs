@@ -53,7 +53,10 @@ pub struct SnifferConfig {
     /// Longest wait of a producer under the `block` policy; absent means wait until room or shutdown.
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub block_timeout: Option<Duration>,
-    /// Send both lanes from the batcher thread (`sync`) or one worker thread per lane (`async`).
+    /// `direct` (ingest pushes straight into the bot's per-priority lanes: one hop, no engine
+    /// thread; the default), `sync` (through the ring and the batcher thread, which sends both
+    /// lanes) or `async` (the batcher hands each lane to its own worker thread). With a handler,
+    /// `direct` runs as `sync`.
     pub batch_send_mode: BatchSendMode,
     /// How idle threads wait for work: `backoff` (spin, yield, park), `spin`, `yield` or `park`.
     pub wait_strategy: WaitStrategy,
@@ -115,7 +118,7 @@ impl Default for SnifferConfig {
             output_lane_capacity: 2048,
             drop_policy: DropPolicy::DropNewest,
             block_timeout: None,
-            batch_send_mode: BatchSendMode::Sync,
+            batch_send_mode: BatchSendMode::Direct,
             wait_strategy: WaitStrategy::Backoff,
             graceful_shutdown_timeout: Duration::from_secs(5),
             watermark_warn_pct: 80,

@@ -258,8 +258,8 @@ pub enum TryRecvError {
 }
 
 /// [`CandidateReceiver::recv`](crate::CandidateReceiver::recv) found the stream ended: the engine
-/// has shut down and both lanes are empty.
-#[non_exhaustive]
+/// has shut down and both lanes are empty. (A unit struct, like crossbeam's: there is nothing to
+/// add to it, so it is not `#[non_exhaustive]`, which would forbid naming it in a pattern.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Error)]
 #[error("the engine has shut down and the lanes are empty")]
 pub struct RecvError;

@@ -109,7 +109,7 @@ struct RunArgs {
     #[arg(long, value_parser = ["drop_newest", "drop_oldest", "block"])]
     policy: Option<String>,
     /// Batch send mode [config: batch_send_mode].
-    #[arg(long, value_parser = ["sync", "async"])]
+    #[arg(long, value_parser = ["direct", "sync", "async"])]
     mode: Option<String>,
     /// Wait strategy of idle threads [config: wait_strategy].
     #[arg(long, value_parser = ["backoff", "spin", "yield", "park"])]
@@ -386,11 +386,15 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if signals.load(Ordering::SeqCst) > 0 {
         tracing::info!("signal received: draining");
     }
+    // Kept past the shutdown (it holds no part of the pipe): the consumer may still skip stale
+    // candidates left in the lanes, so the final figures are read once it has finished.
+    let source = engine.metrics_source();
     let report = engine.shutdown(cfg.graceful_shutdown_timeout);
     consumer
         .join()
         .map_err(|_| anyhow::anyhow!("consumer thread panicked"))?;
-    let m = &report.metrics;
+    let after = source.snapshot();
+    let m = &after;
     tracing::info!("final {}", health_line(&first, m));
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,

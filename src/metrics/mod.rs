@@ -435,6 +435,7 @@ impl LatencySummary {
 /// The accounting invariant, exact after shutdown:
 /// `candidates_detected == candidates_sent + dropped_full_buffer + dropped_oldest + dropped_stale
 /// + dropped_shutdown + in_flight`.
+#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSnapshot {
     /// Transactions (input lines or messages) the feeds read.
