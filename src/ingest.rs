@@ -178,6 +178,53 @@ impl IngestHandle {
             .map_err(IngestError::from)
     }
 
+    /// Like [`IngestHandle::ingest`] for async bots (cargo feature `tokio`): under `block` it
+    /// awaits room instead of blocking the thread, and wakes once the bot has drained the full
+    /// ring (or lane) to half. It waits until room or shutdown (`block_timeout` needs a timer:
+    /// wrap the call in the runtime's timeout). Under the drop policies it never waits.
+    ///
+    /// # Errors
+    ///
+    /// As [`IngestHandle::ingest`], except `Timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # {
+    /// use sniffer::{DropPolicy, PremintCandidate, Sniffer, SnifferConfig};
+    ///
+    /// let cfg = SnifferConfig { drop_policy: DropPolicy::Block, ..SnifferConfig::default() };
+    /// let mut engine = Sniffer::builder().config(cfg).build()?;
+    /// let mut stream = engine.take_receiver().unwrap().into_stream();
+    /// let bot = engine.ingest_handle();
+    /// let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// rt.block_on(async {
+    ///     bot.ingest_async(PremintCandidate { slot: 3, ..Default::default() }).await?;
+    ///     assert_eq!(stream.recv().await.map(|c| c.slot), Some(3));
+    ///     Ok::<(), sniffer::IngestError>(())
+    /// })?;
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub async fn ingest_async(&self, mut c: PremintCandidate) -> Result<(), IngestError> {
+        loop {
+            match self.ingest_inner(c, Wait::No, None) {
+                Ok(()) => return Ok(()),
+                Err(Refused::Push(PushError::Full(back))) if self.policy == DropPolicy::Block => {
+                    c = back;
+                    let ring = match &self.target {
+                        Target::Ring(r) => &**r,
+                        Target::Lanes(l) => l.ring(c.priority),
+                    };
+                    crate::ring::RoomFuture { ring }.await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
     /// Counts transactions read by the caller (the `tx_seen` metric).
     pub fn record_tx_seen(&self, n: u64) {
         self.metrics.ingest.tx_seen.add(n);

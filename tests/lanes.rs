@@ -357,3 +357,44 @@ fn dropping_the_receiver_counts_what_it_left() {
     assert_eq!(m.candidates_sent, 0);
     assert!(m.accounting_holds() && m.in_flight == 0, "{m:#?}");
 }
+
+/// Issue 11 item 4: a tokio bot ingests under `block` without blocking its runtime thread: the
+/// future waits for room in the full lane and nothing is dropped.
+#[cfg(feature = "tokio")]
+#[test]
+fn async_ingest_waits_for_room_under_block() {
+    for mode in [BatchSendMode::Direct, BatchSendMode::Sync] {
+        let mut engine = Sniffer::builder()
+            .config(lane_config(DropPolicy::Block, mode))
+            .build()
+            .unwrap();
+        let rx = engine.take_receiver().unwrap();
+        let h = engine.ingest_handle();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let consumer = std::thread::spawn(move || rx.iter().collect::<Vec<_>>());
+        let (ticks, pushed) = rt.block_on(async {
+            // A second task on the same thread keeps running while the producer waits.
+            let ticker = tokio::spawn(async {
+                let mut n = 0u64;
+                for _ in 0..5 {
+                    tokio::task::yield_now().await;
+                    n += 1;
+                }
+                n
+            });
+            for n in 0..500 {
+                h.ingest_async(tagged(0, n, Priority::Low)).await.unwrap();
+            }
+            (ticker.await.unwrap(), 500u64)
+        });
+        assert_eq!(ticks, 5);
+        let report = engine.shutdown(Duration::from_secs(10));
+        let got = consumer.join().unwrap();
+        assert_delivery(&got, &report.metrics);
+        assert_eq!(got.len() as u64, pushed, "{mode:?}");
+        assert_eq!(report.metrics.dropped_total(), 0, "{mode:?}");
+    }
+}

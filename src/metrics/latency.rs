@@ -64,6 +64,21 @@ impl LatencyRecorder {
         self.record_n(now_ns.saturating_sub(detected_at_ns), 1);
     }
 
+    /// Records the time from each of `detected_at_ns` to `now_ns`, taking the cell once.
+    pub(crate) fn record_all_since(
+        &mut self,
+        detected_at_ns: impl Iterator<Item = u64>,
+        now_ns: u64,
+    ) {
+        let mut h = self.cell.0.lock();
+        for (v, n) in self.aside.drain(..) {
+            h.saturating_record_n(v, n);
+        }
+        for d in detected_at_ns {
+            h.saturating_record(now_ns.saturating_sub(d).clamp(1, LATENCY_MAX_NS));
+        }
+    }
+
     /// Records `value_ns` as `count` observations (a sample standing for `count` deliveries).
     #[inline]
     pub(crate) fn record_n(&mut self, value_ns: u64, count: u64) {

@@ -366,10 +366,9 @@ impl CandidateReceiver {
         let n = buf.len() - start;
         if n > 0 {
             let now = monotonic_ns();
-            let mut rec = self.latency.borrow_mut();
-            for c in &buf[start..] {
-                rec.record_since(c.detected_at_ns, now);
-            }
+            self.latency
+                .borrow_mut()
+                .record_all_since(buf[start..].iter().map(|c| c.detected_at_ns), now);
         }
         n
     }
