@@ -270,7 +270,7 @@ impl TokenProgram {
 /// send its buy.
 ///
 /// `seq` is assigned by the engine when the candidate is accepted (unique per engine, increasing
-/// per producer); `detected_at_ns` is on the [`monotonic_ns`] clock and is filled in at ingest when
+/// per producer within a priority); `detected_at_ns` is on the [`monotonic_ns`] clock and is filled in at ingest when
 /// the producer left it at 0 (a clock read: stamp candidates where they are detected, as the
 /// feeds do); `received_unix_ns` is derived from it when left at 0 (see [`unix_ns_at`]).
 ///

@@ -30,7 +30,8 @@ pub(crate) enum Target {
 /// A cloneable handle that pushes candidates into a running engine.
 ///
 /// `try_ingest` never blocks; `ingest` applies the policy (and so may wait under `block`).
-/// Sequence numbers are unique per engine and increase in push order for each producer.
+/// Sequence numbers are unique per engine and increase in push order for each producer within a
+/// priority (in direct mode each lane numbers its own pushes, the lane being the low bit).
 ///
 /// # Examples
 ///
@@ -260,11 +261,21 @@ impl IngestHandle {
         &self.gate
     }
 
+    /// The clock for the staleness check: read only when `max_age` needs it.
+    #[inline]
+    fn stale_clock(&self) -> u64 {
+        if self.stale.needs_clock() {
+            monotonic_ns()
+        } else {
+            0
+        }
+    }
+
     /// A candidate a pull feed could not store because the engine was shutting down: it was
     /// detected (the feed cannot hand it back) and is lost to the shutdown.
     pub(crate) fn record_lost_to_shutdown(&self) {
         let m = &self.metrics.ingest;
-        m.issued.incr();
+        m.lost_at_shutdown.incr();
         m.dropped_shutdown.incr();
     }
 
@@ -306,22 +317,26 @@ impl IngestHandle {
             Target::Lanes(l) => (l.ring(c.priority), Some(&**l)),
         };
         // Everything below is counted inside the guard: once the ring (or lane) is closed and
-        // its producers are idle, every count is final.
-        let Some(_push) = ring.enter() else {
+        // its producers are idle, every count is final. Issuing the sequence number counts the
+        // candidate as detected, before the push: the consumer may take it before this returns.
+        let Some((_push, n)) = ring.enter_issuing() else {
             return Err(Refused::Push(PushError::Closed(c)));
         };
+        let lane = c.priority.lane();
+        // Direct mode: each lane's gate numbers its own pushes; the lane is the low bit.
+        c.seq = match lanes {
+            Some(_) => n << 1 | lane as u64,
+            None => n,
+        };
         let m = &self.metrics.ingest;
-        // Issuing the sequence number counts the candidate as detected, before the push: the
-        // consumer may take it before this function returns.
-        c.seq = m.issued.next();
         if c.detected_at_ns == 0 {
             c.detected_at_ns = monotonic_ns();
         }
         if c.received_unix_ns == 0 {
             c.received_unix_ns = unix_ns_at(c.detected_at_ns);
         }
-        if !self.stale.is_off() && self.stale.stale_at_enqueue(&c, monotonic_ns()) {
-            m.dropped_stale.incr();
+        if !self.stale.is_off() && self.stale.stale_at_enqueue(&c, self.stale_clock()) {
+            m.dropped_stale[lane].incr();
             return Err(Refused::Stale(c));
         }
         if let Some(meta) = meta.filter(|m| !m.is_empty()) {
@@ -358,10 +373,10 @@ impl IngestHandle {
         match &result {
             Ok(_) => {}
             Err(PushError::Full(_)) if self.policy != DropPolicy::Block => {
-                m.dropped_full_buffer.incr();
+                m.dropped_full_buffer[lane].incr();
             }
             // `block` drops nothing: the caller keeps the candidate, uncounted.
-            Err(_) => m.handed_back.incr(),
+            Err(_) => m.handed_back[lane].incr(),
         }
         result.map(|_| ()).map_err(Refused::Push)
     }

@@ -207,6 +207,7 @@ impl Stages {
                 cfg.wait_strategy,
                 cfg.block_timeout,
                 metrics.clone(),
+                mode == BatchSendMode::Direct,
             ))
         });
         let mut watch = Watch::new(gate.clone());

@@ -72,7 +72,19 @@ impl MetricsSource {
             Some(r) => (r.len(), r.capacity()),
             None => (lane_depths[0] + lane_depths[1], 2 * lane_capacity),
         };
+        let lane_issued = self
+            .lanes
+            .as_ref()
+            .filter(|l| l.is_direct())
+            .map(|l| l.issued());
+        let issued = match (&self.ring, lane_issued) {
+            (Some(r), _) => r.issued(),
+            (None, Some([high, low])) => high + low,
+            (None, None) => 0,
+        };
         let levels = Levels {
+            issued,
+            lane_issued,
             depth,
             capacity,
             lane_depths,

@@ -48,12 +48,6 @@ impl Counter {
         self.0.fetch_add(1, Relaxed);
     }
 
-    /// Adds one and returns the value before.
-    #[inline]
-    pub(crate) fn next(&self) -> u64 {
-        self.0.fetch_add(1, Relaxed)
-    }
-
     /// Adds `n` without a read-modify-write: only for counters with a single writer (the receiver,
     /// a lane's one sender), where a load and a store cost a fraction of a locked add.
     #[inline]
@@ -78,21 +72,22 @@ impl Counter {
 pub(crate) struct IngestMetrics {
     pub(crate) tx_seen: Counter,
     pub(crate) tx_malformed: Counter,
-    /// Sequence numbers issued: every candidate that entered the ring's gate takes one. Its
-    /// `fetch_add` is the sequence number and the detection count at once (one RMW per push).
-    pub(crate) issued: Counter,
+    /// Candidates a pull feed could not store because the engine was shutting down: detected
+    /// (the feed cannot hand them back) without a sequence number from the gate.
+    pub(crate) lost_at_shutdown: Counter,
     /// Issued candidates handed back to the caller uncounted (`block` refusals and timeouts,
-    /// shutdown). `candidates_detected = issued - handed_back`.
-    pub(crate) handed_back: Counter,
-    /// `drop_newest` rejections.
-    pub(crate) dropped_full_buffer: Counter,
+    /// shutdown), per lane. `candidates_detected = issued - handed_back`, where `issued` is the
+    /// count in the ring's (or, in direct mode, the lanes') gate word.
+    pub(crate) handed_back: [Counter; 2],
+    /// `drop_newest` rejections at ingest, per lane.
+    pub(crate) dropped_full_buffer: [Counter; 2],
     pub(crate) dropped_oldest: Counter,
     /// Pushes that found the ring full.
     pub(crate) backpressure_events: Counter,
     /// Candidates a pull feed could not store because the engine was shutting down.
     pub(crate) dropped_shutdown: Counter,
-    /// Candidates older than `max_age` or `max_slot_lag` at enqueue.
-    pub(crate) dropped_stale: Counter,
+    /// Candidates older than `max_age` or `max_slot_lag` at enqueue, per lane.
+    pub(crate) dropped_stale: [Counter; 2],
     /// `try_ingest` calls refused because the gate was paused (handed back, not counted as
     /// detected).
     pub(crate) gate_refusals: Counter,
@@ -139,7 +134,9 @@ impl FeedMetrics {
 /// `failures` and `dropped_shutdown` are written by the sender (the batcher or the lane worker).
 #[derive(Debug, Default)]
 pub(crate) struct LaneMetrics {
-    /// Candidates stored in the lane, or handed to the handler without a panic.
+    /// Candidates stored in the lane, or handed to the handler without a panic, by the lane's one
+    /// sender (the batcher or the lane's worker; `add_owned`). Unused in direct mode, where it is
+    /// derived from the lane gate's issued count (see `Metrics::snapshot`).
     pub(crate) delivered: Counter,
     /// Queued candidates evicted by `drop_oldest` to make room (counted in `dropped_oldest`).
     pub(crate) evicted: Counter,
@@ -225,9 +222,14 @@ impl Default for Metrics {
     }
 }
 
-/// What a snapshot needs from outside the counters: the queues' levels and the gate's clock.
+/// What a snapshot needs from outside the counters: the queues' levels, the sequence numbers
+/// their gates issued, and the gate's clock.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Levels {
+    /// Sequence numbers issued by the ring's gate, or the lanes' gates in direct mode.
+    pub(crate) issued: u64,
+    /// Direct mode: each lane gate's issued count (the lanes' deliveries are derived from it).
+    pub(crate) lane_issued: Option<[u64; 2]>,
     pub(crate) depth: usize,
     pub(crate) capacity: usize,
     pub(crate) lane_depths: [usize; 2],
@@ -253,11 +255,21 @@ impl Metrics {
         let rx_discarded = [rx.discarded[0].get(), rx.discarded[1].get()];
         let [high, low] = &self.lanes;
         let evicted = [high.evicted.get(), low.evicted.get()];
-        // A lane's sent: delivered into it, less what left it without reaching the bot.
+        let ing = &self.ingest;
+        let per_lane = |c: &[Counter; 2]| [c[0].get(), c[1].get()];
+        let handed_back = per_lane(&ing.handed_back);
+        let full = per_lane(&ing.dropped_full_buffer);
+        let stale_in = per_lane(&ing.dropped_stale);
+        // A lane's sent: delivered into it, less what left it without reaching the bot. In direct
+        // mode every issued candidate that ingest did not refuse was delivered into its lane.
+        let delivered = |lane: usize, m: &LaneMetrics| match levels.lane_issued {
+            Some(issued) => {
+                issued[lane].saturating_sub(handed_back[lane] + full[lane] + stale_in[lane])
+            }
+            None => m.delivered.get(),
+        };
         let sent = |lane: usize, m: &LaneMetrics| {
-            m.delivered
-                .get()
-                .saturating_sub(evicted[lane] + rx_stale[lane] + rx_discarded[lane])
+            delivered(lane, m).saturating_sub(evicted[lane] + rx_stale[lane] + rx_discarded[lane])
         };
         let high_sent = sent(0, high);
         let low_sent = sent(1, low);
@@ -268,19 +280,15 @@ impl Metrics {
             + self.batch.abandoned[0].get()
             + self.batch.abandoned[1].get()
             + self.ingest.dropped_shutdown.get();
-        let dropped_stale = rx_stale[0]
-            + rx_stale[1]
-            + self.batch.dropped_stale.get()
-            + self.ingest.dropped_stale.get();
+        let dropped_stale =
+            rx_stale[0] + rx_stale[1] + self.batch.dropped_stale.get() + stale_in[0] + stale_in[1];
         let dropped_oldest = evicted[0] + evicted[1] + self.ingest.dropped_oldest.get();
-        let dropped_full_buffer = self.ingest.dropped_full_buffer.get() + send_failures;
+        let dropped_full_buffer = full[0] + full[1] + send_failures;
         let backpressure_events = high.backpressure.get()
             + low.backpressure.get()
             + self.ingest.backpressure_events.get();
-        // `handed_back` before `issued`: a hand-back in between is then over-counted in flight,
-        // never under-counted.
-        let handed_back = self.ingest.handed_back.get();
-        let candidates_detected = self.ingest.issued.get().saturating_sub(handed_back);
+        let candidates_detected = (levels.issued + self.ingest.lost_at_shutdown.get())
+            .saturating_sub(handed_back[0] + handed_back[1]);
         let uptime_ms = |ns: u64| (ns != 0).then(|| ns.saturating_sub(self.started_ns) / 1_000_000);
         MetricsSnapshot {
             tx_seen: self.ingest.tx_seen.get(),

@@ -61,6 +61,10 @@ pub(crate) enum Room {
 /// The two lanes and their shared wake-up signal.
 pub(crate) struct Lanes {
     rings: [StreamRing; 2],
+    /// Direct mode: the producers' ingest handles send, taking their sequence numbers from the
+    /// lanes' gates, and the lanes' deliveries are derived from those counts. Otherwise one
+    /// sender per lane (the batcher, or the lane's worker) counts `delivered` with plain stores.
+    direct: bool,
     /// The receiver parks here; a store into either lane notifies it.
     signal: Arc<Signal>,
     metrics: Arc<Metrics>,
@@ -85,6 +89,7 @@ impl Lanes {
         wait: WaitStrategy,
         block_timeout: Option<Duration>,
         metrics: Arc<Metrics>,
+        direct: bool,
     ) -> Self {
         let signal = Arc::new(Signal::default());
         let ring = || {
@@ -95,6 +100,7 @@ impl Lanes {
         };
         Lanes {
             rings: [ring(), ring()],
+            direct,
             signal,
             metrics,
             #[cfg(feature = "tokio")]
@@ -163,11 +169,23 @@ impl Lanes {
             other => other,
         };
         if result.is_ok() {
-            m.delivered.incr();
+            if !self.direct {
+                m.delivered.add_owned(1);
+            }
             #[cfg(feature = "tokio")]
             self.wake.wake();
         }
         result.map(|_| ())
+    }
+
+    /// Sequence numbers each lane's gate issued (direct mode).
+    pub(crate) fn issued(&self) -> [u64; 2] {
+        [self.rings[0].issued(), self.rings[1].issued()]
+    }
+
+    /// True in direct mode (see the field).
+    pub(crate) fn is_direct(&self) -> bool {
+        self.direct
     }
 
     /// Candidates waiting in each lane now.
@@ -231,7 +249,8 @@ impl Output {
     ) -> Result<(), ()> {
         match catch_unwind(AssertUnwindSafe(|| h(c))) {
             Ok(()) => {
-                metrics.lanes[c.priority.lane()].delivered.incr();
+                // One sender per lane calls the handler (the batcher, or the lane's worker).
+                metrics.lanes[c.priority.lane()].delivered.add_owned(1);
                 Ok(())
             }
             Err(_) => Err(()),

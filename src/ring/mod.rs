@@ -232,6 +232,18 @@ impl StreamRing {
         self.gate.enter()
     }
 
+    /// [`StreamRing::enter`] that also issues the next sequence number of this ring (see
+    /// `gate.rs`): the ingest path's only two locked instructions besides the queue's own.
+    #[inline]
+    pub(crate) fn enter_issuing(&self) -> Option<(PushGuard<'_>, u64)> {
+        self.gate.enter_issuing()
+    }
+
+    /// Sequence numbers issued by [`StreamRing::enter_issuing`] so far.
+    pub(crate) fn issued(&self) -> u64 {
+        self.gate.issued()
+    }
+
     /// Applies the policy; the caller holds the gate (`enter` returned true).
     #[inline]
     pub(crate) fn push_entered(
