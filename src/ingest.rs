@@ -114,7 +114,7 @@ impl IngestHandle {
     /// counted, the bot decides (retry later, `ingest` anyway, or drop it).
     /// [`TryIngestError::Stale`]: older than `max_age` / `max_slot_lag`; counted in `dropped_stale`.
     /// [`TryIngestError::Closed`]: the engine is shutting down; not counted.
-    #[inline]
+    #[inline(always)]
     pub fn try_ingest(&self, c: PremintCandidate) -> Result<(), TryIngestError> {
         if self.gate.is_paused() {
             self.metrics.ingest.gate_refusals.incr();
@@ -143,7 +143,7 @@ impl IngestHandle {
     /// [`IngestError::Timeout`] (block) and [`IngestError::Closed`] (shutdown) hand back a
     /// candidate that was not counted: the caller still owns it. The backpressure gate does not
     /// apply here: `ingest` is how a bot pushes anyway.
-    #[inline]
+    #[inline(always)]
     pub fn ingest(&self, c: PremintCandidate) -> Result<(), IngestError> {
         self.ingest_inner(c, Wait::Policy, None)
             .map_err(IngestError::from)
@@ -305,7 +305,7 @@ impl IngestHandle {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn ingest_inner(
         &self,
         mut c: PremintCandidate,

@@ -16,8 +16,14 @@ mod stream;
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{
+    AtomicBool,
+    Ordering::{Acquire, Release},
+};
 use std::sync::Arc;
 use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
 
 use crate::candidate::{PremintCandidate, Priority};
 use crate::error::PushError;
@@ -67,6 +73,11 @@ pub(crate) struct Lanes {
     direct: bool,
     /// The receiver parks here; a store into either lane notifies it.
     signal: Arc<Signal>,
+    /// Set by `close`, after the rings' own closed bits. The receiver polls this read-mostly flag
+    /// when it finds the lanes empty instead of the rings' gate words, which the producers write
+    /// on every push: reading those from a spinning receiver pulled the producer's hottest line
+    /// across cores at every empty poll.
+    closed: CachePadded<AtomicBool>,
     metrics: Arc<Metrics>,
     #[cfg(feature = "tokio")]
     pub(crate) wake: stream::AsyncWake,
@@ -101,6 +112,7 @@ impl Lanes {
         Lanes {
             rings: [ring(), ring()],
             direct,
+            closed: CachePadded::new(AtomicBool::new(false)),
             signal,
             metrics,
             #[cfg(feature = "tokio")]
@@ -117,7 +129,7 @@ impl Lanes {
     ///
     /// [`PushError::Full`] (`drop_newest`, or `block` with [`Room::Now`]), [`PushError::Timeout`]
     /// (`block`), [`PushError::Closed`] (shutdown, or the receiver was dropped).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn send(
         &self,
         c: PremintCandidate,
@@ -137,7 +149,7 @@ impl Lanes {
     /// # Errors
     ///
     /// As [`Lanes::send`], except `Closed`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn send_entered(
         &self,
         c: PremintCandidate,
@@ -210,6 +222,7 @@ impl Lanes {
         for r in &self.rings {
             r.close();
         }
+        self.closed.store(true, Release);
         self.signal.notify();
         #[cfg(feature = "tokio")]
         self.wake.close();
@@ -218,7 +231,7 @@ impl Lanes {
     /// True after `close`.
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        self.rings[0].is_closed()
+        self.closed.load(Acquire)
     }
 
     /// True when no send is in progress on either lane.

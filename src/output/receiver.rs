@@ -127,6 +127,7 @@ impl CandidateReceiver {
     /// # Errors
     ///
     /// [`RecvError`] once the engine has shut down and both lanes are empty.
+    #[inline]
     pub fn recv(&self) -> Result<PremintCandidate, RecvError> {
         self.recv_until(None).map_err(|_| RecvError)
     }
@@ -253,6 +254,7 @@ impl CandidateReceiver {
         self.lanes.is_empty()
     }
 
+    #[inline(always)]
     fn recv_until(&self, deadline: Option<Instant>) -> Result<PremintCandidate, RecvTimeoutError> {
         let mut waiter = Waiter::new(self.wait);
         let mut parked = false;
@@ -284,10 +286,9 @@ impl CandidateReceiver {
 
     /// The next candidate by the priority rule, not yet checked for staleness.
     ///
-    /// Lanes are looked at with `is_empty` (two loads) before a pop: a pop that finds its queue
-    /// empty costs a full fence in `ArrayQueue`, and with three Low candidates for one High the
-    /// High lane is often empty.
-    #[inline]
+    /// High is looked at with `is_empty` (two loads) before its pop: a pop that finds its queue
+    /// empty costs a full fence in `ArrayQueue`, and High is the rarer lane.
+    #[inline(always)]
     fn pop_next(&self) -> Option<Taken> {
         let [high, low] = &self.lanes.rings;
         let share = self.low_share;
@@ -308,16 +309,16 @@ impl CandidateReceiver {
                 return Some((0, c));
             }
         }
-        if low.is_empty() {
-            // High may have been filled meanwhile: the empty answer must hold for both lanes.
-            return high.try_pop().map(|c| (0, c));
+        if let Some(c) = low.try_pop() {
+            return Some((1, c));
         }
-        low.try_pop().map(|c| (1, c))
+        // High may have been filled meanwhile: an empty answer must hold for both lanes.
+        high.try_pop().map(|c| (0, c))
     }
 
     /// One receive: skips stale candidates, counts and times the one it returns. `parked`: this
     /// receive slept before it found the candidate (so a clock read costs nothing that matters).
-    #[inline]
+    #[inline(always)]
     fn take_one(&self, parked: bool) -> Result<PremintCandidate, TryRecvError> {
         let rx = &self.metrics.receiver;
         loop {

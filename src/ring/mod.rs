@@ -227,14 +227,14 @@ impl StreamRing {
     }
 
     /// Registers a push in progress, ended when the guard drops; `None` once the ring is closed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn enter(&self) -> Option<PushGuard<'_>> {
         self.gate.enter()
     }
 
     /// [`StreamRing::enter`] that also issues the next sequence number of this ring (see
     /// `gate.rs`): the ingest path's only two locked instructions besides the queue's own.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn enter_issuing(&self) -> Option<(PushGuard<'_>, u64)> {
         self.gate.enter_issuing()
     }
@@ -245,7 +245,7 @@ impl StreamRing {
     }
 
     /// Applies the policy; the caller holds the gate (`enter` returned true).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_entered(
         &self,
         item: PremintCandidate,
@@ -262,7 +262,7 @@ impl StreamRing {
 
     /// Wakes a consumer parked on an empty ring. Spinning and yielding waiters never park, so
     /// with those strategies the fence is skipped.
-    #[inline]
+    #[inline(always)]
     fn item_added(&self) {
         // A fence-less notify that leans on `ArrayQueue`'s SeqCst compare-exchange (as
         // crossbeam-channel's wakers do) saves ~5 ns here, but loom, which models SeqCst accesses
@@ -273,7 +273,7 @@ impl StreamRing {
     }
 
     /// Takes the oldest candidate, if any. Never waits.
-    #[inline]
+    #[inline(always)]
     pub fn try_pop(&self) -> Option<PremintCandidate> {
         let item = self.queue.pop();
         if item.is_some() && self.policy == DropPolicy::Block && self.wait.may_park() {
