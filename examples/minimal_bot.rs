@@ -1,5 +1,7 @@
-//! A minimal embedded bot: build the engine, push candidates from the bot's own decoder thread,
-//! take them High-first on the main thread, shut down and check the books.
+//! A minimal embedded bot: build the engine (direct mode: no engine thread between the bot's
+//! producer and its receiver), push candidates from the bot's own decoder thread, take them
+//! High-first in batches on the main thread, read what a buy needs from each record, shut down
+//! and check the books.
 //!
 //! Run with `cargo run --example minimal_bot`.
 
@@ -37,9 +39,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut high = 0;
     let mut total = 0;
-    while let Ok(c) = rx.recv_timeout(Duration::from_millis(200)) {
-        total += 1;
-        high += usize::from(c.priority == Priority::High);
+    let mut batch = Vec::with_capacity(64);
+    while let Ok(first) = rx.recv_timeout(Duration::from_millis(200)) {
+        // One wait, then whatever else is ready (up to 63 more), High first.
+        batch.clear();
+        batch.push(first);
+        let _ = rx.try_recv_batch(&mut batch, 63);
+        for c in &batch {
+            total += 1;
+            high += usize::from(c.priority == Priority::High);
+            // Everything a buy needs is in the record; name/symbol/uri when a feed decoded them.
+            let _buy = (
+                c.signature,
+                c.mint,
+                c.bonding_curve(),
+                c.associated_bonding_curve(),
+            );
+            let _meta = rx.launch_meta(c);
+        }
     }
     decoder.join().expect("decoder thread");
 

@@ -1,8 +1,10 @@
 //! Backpressure: the hysteresis gate that pauses and resumes pull feeds, the edge-triggered
 //! watermarks on the stream ring and the output lanes, and the paused-too-long alert.
 //!
-//! Every engine thread that sees the ring's fill level may report it to [`Gate::observe`]: feed
-//! threads before each poll, the batcher after popping, the monitor thread on its tick. The gate is
+//! The gate watches every bounded stage: [`Watch::observe`] reads the fill level of the ring and of
+//! each output lane, fires their watermarks, and hands the fullest level to [`Gate::observe`].
+//! Feed threads observe before each poll, the batcher every few rounds, the monitor thread on its
+//! tick. The gate is
 //! a small lock-free state machine in one word: `0` while open, otherwise the instant it paused
 //! (ns, low bit forced to 1). Pausing is a CAS from `0`, resuming a CAS back to `0`, so exactly one
 //! observer wins each transition and counts it, and the pause duration is computed from the same
@@ -11,23 +13,34 @@
 //!
 //! * pause when `100·d >= pause_pct·c`; resume only when `100·d < resume_pct·c`; in between the
 //!   state does not change (no flapping inside the band);
-//! * a watermark fires when `100·d >= pct·c` and is re-armed once the level falls below the next
-//!   level down (warn re-arms below `resume_pct`, critical below `warn_pct`): one event per
-//!   crossing episode, not one per push;
+//! * a watermark fires when `100·d >= pct·c` and is re-armed once the level has stayed below the
+//!   next level down (warn below `resume_pct`, critical below `warn_pct`) for [`REARM_AFTER`]:
+//!   one event per crossing episode, not one per push, and a queue whose level saws up and down
+//!   within that time (a fast consumer draining a lane in big gulps) stays in one episode. The
+//!   same rule holds for the ring and for each lane; the log lines are also rate-limited
+//!   ([`LogLimiter`]: at most one per queue and level per [`LOG_EVERY`], with the number
+//!   suppressed), while the counters count every episode;
 //! * the alert fires once the gate has been paused for `paused_alert_after`, then every
 //!   `paused_alert_interval` until it resumes.
 //!
 //! The gate's protocol (pause/resume CAS and the wake-up of feeds waiting for a resume) is modelled
 //! with loom in `tests` below.
 
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
 use crate::metrics::{Counter, GateMetrics};
-use crate::ring::signal::Signal;
 use crate::sync::{AtomicBool, AtomicU64};
+use crate::wait::Signal;
+
+/// How long a level must stay below a watermark's re-arm level before the watermark can fire
+/// again.
+pub(crate) const REARM_AFTER: Duration = Duration::from_secs(1);
+
+/// Shortest interval between two log lines of one kind (per queue and level).
+pub(crate) const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Fill-level thresholds, in percent of a capacity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +69,6 @@ pub(crate) enum Transition {
 /// The hysteresis gate. See the module docs for the rules.
 #[derive(Debug)]
 pub(crate) struct Gate {
-    capacity: usize,
     levels: Levels,
     alert_after_ns: u64,
     alert_interval_ns: u64,
@@ -67,73 +79,225 @@ pub(crate) struct Gate {
     next_alert_ns: AtomicU64,
     /// Feeds waiting for a resume park here; the resuming observer notifies.
     resumed: Signal,
-    ring_marks: Marks,
+    pause_log: LogLimiter,
 }
 
-/// Edge-triggered watermark state shared by observers of one queue.
+/// Rate-limits one kind of log line: `allow` says whether to write it now and how many were
+/// suppressed since the last one written. Lock-free; any thread may call it.
 #[derive(Debug, Default)]
+pub(crate) struct LogLimiter {
+    /// `now_ns` after which the next line may be written (0: at once).
+    next_ns: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl LogLimiter {
+    /// `Some(suppressed)` when a line may be written at `now_ns`, `None` when it is suppressed
+    /// (and counted).
+    pub(crate) fn allow(&self, now_ns: u64) -> Option<u64> {
+        let next = self.next_ns.load(Acquire);
+        if now_ns >= next
+            && self
+                .next_ns
+                .compare_exchange(
+                    next,
+                    now_ns.saturating_add(duration_ns(LOG_EVERY)).max(1),
+                    AcqRel,
+                    Acquire,
+                )
+                .is_ok()
+        {
+            return Some(self.suppressed.swap(0, AcqRel));
+        }
+        self.suppressed.fetch_add(1, Relaxed);
+        None
+    }
+}
+
+/// One watermark of one queue: armed, or fired and waiting for the level to stay low.
+#[derive(Debug)]
+struct Mark {
+    armed: AtomicBool,
+    /// When the level fell below the re-arm level (0: it is not below it now).
+    low_since_ns: AtomicU64,
+    log: LogLimiter,
+}
+
+impl Mark {
+    fn new() -> Self {
+        Mark {
+            armed: AtomicBool::new(true),
+            low_since_ns: AtomicU64::new(0),
+            log: LogLimiter::default(),
+        }
+    }
+
+    /// Fires when `above` and armed; re-arms after `below_rearm` held for `REARM_AFTER`.
+    /// Returns `Some(suppressed log lines)` when it fired and may log.
+    fn observe(
+        &self,
+        above: bool,
+        below_rearm: bool,
+        now_ns: u64,
+        events: &Counter,
+    ) -> Option<Option<u64>> {
+        // Loads before stores: observers run often, and a store would bounce the line.
+        if above {
+            if self.low_since_ns.load(Relaxed) != 0 {
+                self.low_since_ns.store(0, Relaxed);
+            }
+            if self.armed.load(Relaxed) && self.armed.swap(false, AcqRel) {
+                events.incr();
+                return Some(self.log.allow(now_ns));
+            }
+        } else if !below_rearm {
+            if self.low_since_ns.load(Relaxed) != 0 {
+                self.low_since_ns.store(0, Relaxed);
+            }
+        } else if !self.armed.load(Relaxed) {
+            let since = self.low_since_ns.load(Relaxed);
+            if since == 0 {
+                self.low_since_ns.store(now_ns.max(1), Relaxed);
+            } else if now_ns.saturating_sub(since) >= duration_ns(REARM_AFTER) {
+                self.armed.store(true, Release);
+                self.low_since_ns.store(0, Relaxed);
+            }
+        }
+        None
+    }
+}
+
+/// Edge-triggered watermark state of one queue, shared by its observers.
+#[derive(Debug)]
 pub(crate) struct Marks {
-    warn_armed: AtomicBool,
-    critical_armed: AtomicBool,
+    warn: Mark,
+    critical: Mark,
+}
+
+impl Default for Marks {
+    fn default() -> Self {
+        Marks::new()
+    }
 }
 
 impl Marks {
     pub(crate) fn new() -> Self {
         Marks {
-            warn_armed: AtomicBool::new(true),
-            critical_armed: AtomicBool::new(true),
+            warn: Mark::new(),
+            critical: Mark::new(),
         }
     }
 
-    /// Fires (counts and logs) the watermarks `depth` crosses, re-arms those it fell below.
+    /// Fires (counts, and logs unless rate-limited) the watermarks `depth` crosses, re-arms those
+    /// the level stayed below (see the module docs).
+    #[allow(clippy::too_many_arguments)] // each is one plain number or counter; a struct would only rename them
     pub(crate) fn observe(
         &self,
         name: &str,
         depth: usize,
         capacity: usize,
         levels: Levels,
+        now_ns: u64,
         warn: &Counter,
         critical: &Counter,
     ) {
-        if at_or_above(depth, capacity, levels.critical_pct) {
-            if self.critical_armed.swap(false, AcqRel) {
-                critical.incr();
-                tracing::error!(queue = name, depth, capacity, "critical watermark crossed");
-            }
-        } else if !at_or_above(depth, capacity, levels.warn_pct)
-            && !self.critical_armed.load(Relaxed)
-        {
-            // Load first: observers run often, and a store would bounce the line between them.
-            self.critical_armed.store(true, Relaxed);
+        let at = |pct| at_or_above(depth, capacity, pct);
+        if let Some(Some(suppressed)) = self.critical.observe(
+            at(levels.critical_pct),
+            !at(levels.warn_pct),
+            now_ns,
+            critical,
+        ) {
+            tracing::error!(
+                queue = name,
+                depth,
+                capacity,
+                suppressed,
+                "critical watermark crossed"
+            );
         }
-        if at_or_above(depth, capacity, levels.warn_pct) {
-            if self.warn_armed.swap(false, AcqRel) {
-                warn.incr();
-                tracing::warn!(queue = name, depth, capacity, "warn watermark crossed");
-            }
-        } else if !at_or_above(depth, capacity, levels.resume_pct) && !self.warn_armed.load(Relaxed)
+        if let Some(Some(suppressed)) =
+            self.warn
+                .observe(at(levels.warn_pct), !at(levels.resume_pct), now_ns, warn)
         {
-            self.warn_armed.store(true, Relaxed);
+            tracing::warn!(
+                queue = name,
+                depth,
+                capacity,
+                suppressed,
+                "warn watermark crossed"
+            );
         }
     }
 }
 
+/// A queue's fill level, read on demand: `(depth, capacity)`.
+pub(crate) type LevelFn = Box<dyn Fn() -> (usize, usize) + Send + Sync>;
+
+/// Every bounded stage the gate watches, with its watermarks (see the module docs). Built by the
+/// engine, which owns the queues; this module only reads the levels it is handed.
+pub(crate) struct Watch {
+    gate: std::sync::Arc<Gate>,
+    queues: Vec<(&'static str, LevelFn, Marks)>,
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.queues.iter().map(|q| q.0).collect();
+        f.debug_struct("Watch").field("queues", &names).finish()
+    }
+}
+
+impl Watch {
+    pub(crate) fn new(gate: std::sync::Arc<Gate>) -> Self {
+        Watch {
+            gate,
+            queues: Vec::new(),
+        }
+    }
+
+    /// Watches one more queue, named `name` in logs.
+    pub(crate) fn queue(mut self, name: &'static str, level: LevelFn) -> Self {
+        self.queues.push((name, level, Marks::new()));
+        self
+    }
+
+    /// Reads every level, fires the watermarks, and hands the fullest level to the gate.
+    pub(crate) fn observe(&self, now_ns: u64, m: &GateMetrics) -> Option<Transition> {
+        let mut fullest = (0usize, 1usize);
+        for (name, level, marks) in &self.queues {
+            let (depth, capacity) = level();
+            marks.observe(
+                name,
+                depth,
+                capacity,
+                self.gate.levels,
+                now_ns,
+                &m.watermark_warn_events,
+                &m.watermark_critical_events,
+            );
+            if (depth as u128) * (fullest.1 as u128) > (fullest.0 as u128) * (capacity as u128) {
+                fullest = (depth, capacity.max(1));
+            }
+        }
+        self.gate.observe(fullest.0, fullest.1, now_ns, m)
+    }
+
+    pub(crate) fn gate(&self) -> &Gate {
+        &self.gate
+    }
+}
+
 impl Gate {
-    pub(crate) fn new(
-        capacity: usize,
-        levels: Levels,
-        alert_after: Duration,
-        alert_interval: Duration,
-    ) -> Self {
+    pub(crate) fn new(levels: Levels, alert_after: Duration, alert_interval: Duration) -> Self {
         Gate {
-            capacity,
             levels,
             alert_after_ns: duration_ns(alert_after),
             alert_interval_ns: duration_ns(alert_interval).max(1),
             state: CachePadded::new(AtomicU64::new(0)),
             next_alert_ns: AtomicU64::new(0),
             resumed: Signal::default(),
-            ring_marks: Marks::new(),
+            pause_log: LogLimiter::default(),
         }
     }
 
@@ -143,20 +307,19 @@ impl Gate {
         self.state.load(Acquire) != 0
     }
 
-    /// Applies the rules to one observation of the ring's depth at `now_ns`; counts and logs what
-    /// changed. Safe to call from any number of threads at once.
-    pub(crate) fn observe(&self, depth: usize, now_ns: u64, m: &GateMetrics) -> Option<Transition> {
-        self.ring_marks.observe(
-            "stream_ring",
-            depth,
-            self.capacity,
-            self.levels,
-            &m.watermark_warn_events,
-            &m.watermark_critical_events,
-        );
+    /// Applies the rules to one observation of a fill level (the fullest stage's `depth` of
+    /// `capacity`) at `now_ns`; counts and logs what changed. Safe to call from any number of
+    /// threads at once.
+    pub(crate) fn observe(
+        &self,
+        depth: usize,
+        capacity: usize,
+        now_ns: u64,
+        m: &GateMetrics,
+    ) -> Option<Transition> {
         let state = self.state.load(Acquire);
         if state == 0 {
-            if !at_or_above(depth, self.capacity, self.levels.pause_pct) {
+            if !at_or_above(depth, capacity, self.levels.pause_pct) {
                 return None;
             }
             if self
@@ -169,16 +332,19 @@ impl Gate {
             m.pause_count.incr();
             m.last_pause_ns.set(now_ns);
             m.paused.store(true, Relaxed);
-            tracing::warn!(
-                depth,
-                capacity = self.capacity,
-                "backpressure: pausing pull feeds"
-            );
+            if let Some(suppressed) = self.pause_log.allow(now_ns) {
+                tracing::warn!(
+                    depth,
+                    capacity,
+                    suppressed,
+                    "backpressure: pausing pull feeds"
+                );
+            }
             return Some(Transition::Paused);
         }
         let since = state & !1;
         let paused_for = now_ns.saturating_sub(since);
-        if !at_or_above(depth, self.capacity, self.levels.resume_pct) {
+        if !at_or_above(depth, capacity, self.levels.resume_pct) {
             if self
                 .state
                 .compare_exchange(state, 0, AcqRel, Acquire)
@@ -192,7 +358,7 @@ impl Gate {
             self.resumed.notify();
             tracing::info!(
                 depth,
-                capacity = self.capacity,
+                capacity,
                 paused_ms = paused_for / 1_000_000,
                 "backpressure: resuming pull feeds"
             );
@@ -253,14 +419,6 @@ impl Gate {
     }
 }
 
-/// Watermarks of one output lane, owned by the thread that sends that lane.
-#[derive(Debug)]
-pub(crate) struct LaneMarks {
-    pub(crate) name: &'static str,
-    pub(crate) marks: Marks,
-    pub(crate) levels: Levels,
-}
-
 fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -279,12 +437,18 @@ mod tests {
     use super::*;
 
     fn gate() -> Gate {
-        Gate::new(
-            100,
-            LEVELS,
-            Duration::from_secs(600),
-            Duration::from_secs(60),
-        )
+        Gate::new(LEVELS, Duration::from_secs(600), Duration::from_secs(60))
+    }
+
+    /// The gate tests observe a queue of 100 slots.
+    trait Obs {
+        fn obs(&self, depth: usize, now_ns: u64, m: &GateMetrics) -> Option<Transition>;
+    }
+
+    impl Obs for Gate {
+        fn obs(&self, depth: usize, now_ns: u64, m: &GateMetrics) -> Option<Transition> {
+            self.observe(depth, 100, now_ns, m)
+        }
     }
 
     const MS: u64 = 1_000_000;
@@ -293,23 +457,23 @@ mod tests {
     fn pauses_exactly_at_the_threshold_and_resumes_only_below_resume() {
         let g = gate();
         let m = GateMetrics::default();
-        assert_eq!(g.observe(79, 1, &m), None);
+        assert_eq!(g.obs(79, 1, &m), None);
         assert!(!g.is_paused());
-        assert_eq!(g.observe(80, 2, &m), Some(Transition::Paused));
+        assert_eq!(g.obs(80, 2, &m), Some(Transition::Paused));
         assert!(g.is_paused());
         // Anywhere in the band [40, 80) and above: no change.
         for (t, d) in [(3, 79), (4, 60), (5, 40), (6, 99), (7, 41)] {
-            assert_eq!(g.observe(d, t * MS, &m), None, "depth {d}");
+            assert_eq!(g.obs(d, t * MS, &m), None, "depth {d}");
             assert!(g.is_paused());
         }
         assert_eq!(
-            g.observe(39, 10 * MS, &m),
+            g.obs(39, 10 * MS, &m),
             Some(Transition::Resumed(Duration::from_nanos(10 * MS - 2)))
         );
         assert!(!g.is_paused());
         // Back inside the band from below: stays open.
         for d in [40, 60, 79] {
-            assert_eq!(g.observe(d, 11 * MS, &m), None);
+            assert_eq!(g.obs(d, 11 * MS, &m), None);
         }
         assert_eq!(m.pause_count.get(), 1);
         assert_eq!(m.paused_total_ns.get(), 10 * MS - 2);
@@ -323,7 +487,7 @@ mod tests {
         for i in 0..1000u64 {
             // Oscillates between 45 % and 85 %: one pause, never a resume.
             let depth = if i % 2 == 0 { 85 } else { 45 };
-            if g.observe(depth, i * MS, &m).is_some() {
+            if g.obs(depth, i * MS, &m).is_some() {
                 transitions += 1;
             }
         }
@@ -331,50 +495,130 @@ mod tests {
         assert_eq!(m.pause_count.get(), 1);
     }
 
+    /// The watermarks of one queue, driven with an explicit clock (ms).
+    fn marks_run(marks: &Marks, m: &GateMetrics, steps: &[(u64, usize)]) {
+        for &(t_ms, depth) in steps {
+            marks.observe(
+                "q",
+                depth,
+                100,
+                LEVELS,
+                t_ms * MS,
+                &m.watermark_warn_events,
+                &m.watermark_critical_events,
+            );
+        }
+    }
+
     #[test]
     fn one_watermark_event_per_episode() {
-        let g = gate();
+        let marks = Marks::new();
         let m = GateMetrics::default();
         // Climbs to 100 %, hovers around critical, falls to 50 %, climbs to 85 %.
-        for d in [10, 80, 81, 90, 95, 100, 96, 94, 95, 50, 85] {
-            g.observe(d, 1, &m);
-        }
-        // 94 -> 95 is inside the same critical episode (not below warn); 50 -> 85 inside the same
-        // warn episode (not below resume).
+        marks_run(
+            &marks,
+            &m,
+            &[
+                (1, 10),
+                (2, 80),
+                (3, 81),
+                (4, 90),
+                (5, 95),
+                (6, 100),
+                (7, 96),
+                (8, 94),
+                (9, 95),
+                (10, 50),
+                (11, 85),
+            ],
+        );
+        // 94 -> 95 and 50 -> 85 are inside the same episodes: re-arming needs the level below
+        // the next level down for REARM_AFTER.
         assert_eq!(m.watermark_warn_events.get(), 1);
         assert_eq!(m.watermark_critical_events.get(), 1);
-        // Falling to 50 re-armed critical (below warn): 96 is a new critical episode.
-        g.observe(96, 1, &m);
+        // Below warn (79) for a full REARM_AFTER: critical re-arms, a new crossing counts.
+        let rearm = REARM_AFTER.as_millis() as u64;
+        marks_run(&marks, &m, &[(20, 79), (20 + rearm, 79), (21 + rearm, 96)]);
         assert_eq!(m.watermark_critical_events.get(), 2);
-        g.observe(95, 1, &m);
-        assert_eq!(m.watermark_critical_events.get(), 2);
-        g.observe(79, 1, &m);
-        g.observe(95, 1, &m);
-        assert_eq!(m.watermark_critical_events.get(), 3);
-        // Warn re-arms only below resume (40).
-        g.observe(41, 1, &m);
-        g.observe(80, 1, &m);
+        // Warn re-arms only below resume (40), held for REARM_AFTER.
+        let t = 100 + rearm;
+        marks_run(&marks, &m, &[(t, 41), (t + rearm, 41), (t + rearm + 1, 80)]);
         assert_eq!(m.watermark_warn_events.get(), 1);
-        g.observe(39, 1, &m);
-        g.observe(80, 1, &m);
+        let t = t + 10 * rearm;
+        marks_run(&marks, &m, &[(t, 39), (t + rearm, 39), (t + rearm + 1, 80)]);
         assert_eq!(m.watermark_warn_events.get(), 2);
+    }
+
+    /// Issue 14 item 11: a lane that a fast consumer drains in gulps saws between empty and full
+    /// every few milliseconds. Without time hysteresis that was one critical event (and one ERROR
+    /// line) per gulp; now it is one episode until the level stays low.
+    #[test]
+    fn a_sawing_level_is_one_episode_not_one_event_per_tooth() {
+        let marks = Marks::new();
+        let m = GateMetrics::default();
+        // 3 s of a 2 ms sawtooth: 0 -> 100 % -> 0.
+        let steps: Vec<(u64, usize)> = (0..1500u64)
+            .flat_map(|i| [(2 * i, 100), (2 * i + 1, 0)])
+            .collect();
+        marks_run(&marks, &m, &steps);
+        assert_eq!(m.watermark_critical_events.get(), 1);
+        assert_eq!(m.watermark_warn_events.get(), 1);
+    }
+
+    #[test]
+    fn log_limiter_lets_one_line_through_per_interval_and_counts_the_rest() {
+        let l = LogLimiter::default();
+        let every = LOG_EVERY.as_nanos() as u64;
+        assert_eq!(l.allow(1), Some(0));
+        let suppressed = (2..1000).filter(|&t| l.allow(t).is_none()).count();
+        assert_eq!(suppressed, 998);
+        assert_eq!(
+            l.allow(1 + every),
+            Some(998),
+            "the next line says how many were skipped"
+        );
+        assert_eq!(l.allow(2 + every), None);
+    }
+
+    #[test]
+    fn watch_hands_the_fullest_queue_to_the_gate_and_fires_each_queues_marks() {
+        use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+        use std::sync::Arc;
+        let ring = Arc::new(StdAtomicUsize::new(0));
+        let lane = Arc::new(StdAtomicUsize::new(0));
+        let (r, l) = (ring.clone(), lane.clone());
+        let watch = Watch::new(Arc::new(gate()))
+            .queue("ring", Box::new(move || (r.load(Relaxed), 1000)))
+            .queue("lane", Box::new(move || (l.load(Relaxed), 10)));
+        let m = GateMetrics::default();
+        // The ring is nearly empty, the lane is full: the gate pauses on the lane.
+        lane.store(10, Relaxed);
+        assert_eq!(watch.observe(MS, &m), Some(Transition::Paused));
+        assert_eq!(
+            m.watermark_critical_events.get(),
+            1,
+            "the lane's critical mark"
+        );
+        lane.store(3, Relaxed);
+        assert!(matches!(
+            watch.observe(2 * MS, &m),
+            Some(Transition::Resumed(_))
+        ));
+        ring.store(960, Relaxed);
+        assert_eq!(watch.observe(3 * MS, &m), Some(Transition::Paused));
+        assert_eq!(m.watermark_critical_events.get(), 2, "the ring's own mark");
     }
 
     #[test]
     fn alert_fires_after_the_limit_then_once_per_interval() {
-        let g = Gate::new(
-            100,
-            LEVELS,
-            Duration::from_secs(600),
-            Duration::from_secs(60),
-        );
+        let g = gate();
         let m = GateMetrics::default();
         let s = 1_000_000_000u64;
-        assert_eq!(g.observe(90, 10 * s, &m), Some(Transition::Paused));
+        assert_eq!(g.obs(90, 10 * s, &m), Some(Transition::Paused));
         let mut alerts = Vec::new();
         // Observe every second for 20 minutes while paused.
         for t in 11..=1210u64 {
-            if let Some(Transition::Alert(d)) = g.observe(90, t * s, &m) {
+            if let Some(Transition::Alert(d)) = g.obs(90, t * s, &m) {
                 alerts.push(d.as_secs());
             }
         }
@@ -385,13 +629,13 @@ mod tests {
         assert_eq!(m.paused_alerts.get(), 11);
         // A new episode starts its own clock; the old `next_alert` is ignored.
         assert!(matches!(
-            g.observe(0, 1300 * s, &m),
+            g.obs(0, 1300 * s, &m),
             Some(Transition::Resumed(_))
         ));
-        assert_eq!(g.observe(90, 1301 * s, &m), Some(Transition::Paused));
-        assert_eq!(g.observe(90, 1302 * s, &m), None);
+        assert_eq!(g.obs(90, 1301 * s, &m), Some(Transition::Paused));
+        assert_eq!(g.obs(90, 1302 * s, &m), None);
         assert!(matches!(
-            g.observe(90, 1901 * s, &m),
+            g.obs(90, 1901 * s, &m),
             Some(Transition::Alert(_))
         ));
     }
@@ -399,12 +643,15 @@ mod tests {
     #[test]
     fn integer_thresholds_on_odd_capacities() {
         // 80 % of 7 is 5.6: pause at 6 items, resume below 2.8, i.e. at 2 items.
-        let g = Gate::new(7, LEVELS, Duration::from_secs(1), Duration::from_secs(1));
+        let g = Gate::new(LEVELS, Duration::from_secs(1), Duration::from_secs(1));
         let m = GateMetrics::default();
-        assert_eq!(g.observe(5, 1, &m), None);
-        assert_eq!(g.observe(6, 2, &m), Some(Transition::Paused));
-        assert_eq!(g.observe(3, 3, &m), None);
-        assert!(matches!(g.observe(2, 4, &m), Some(Transition::Resumed(_))));
+        assert_eq!(g.observe(5, 7, 1, &m), None);
+        assert_eq!(g.observe(6, 7, 2, &m), Some(Transition::Paused));
+        assert_eq!(g.observe(3, 7, 3, &m), None);
+        assert!(matches!(
+            g.observe(2, 7, 4, &m),
+            Some(Transition::Resumed(_))
+        ));
     }
 }
 
@@ -419,7 +666,6 @@ mod tests {
     fn loom_gate_transitions_and_wakeup() {
         loom::model(|| {
             let gate = Arc::new(Gate::new(
-                10,
                 LEVELS,
                 Duration::from_secs(60),
                 Duration::from_secs(60),
@@ -428,7 +674,7 @@ mod tests {
             let pausers: Vec<_> = (0..2)
                 .map(|i| {
                     let (g, m) = (gate.clone(), m.clone());
-                    loom::thread::spawn(move || g.observe(9, 10 + i, &m))
+                    loom::thread::spawn(move || g.observe(9, 10, 10 + i, &m))
                 })
                 .collect();
             let won: usize = pausers
@@ -438,7 +684,7 @@ mod tests {
             assert_eq!(won, 1, "exactly one observer pauses");
             assert!(gate.is_paused());
             let (g, m2) = (gate.clone(), m.clone());
-            let resumer = loom::thread::spawn(move || g.observe(0, 20, &m2));
+            let resumer = loom::thread::spawn(move || g.observe(0, 10, 20, &m2));
             // The feed waits for the resume; a lost wake-up would deadlock the model.
             gate.resumed.wait_until(|| !gate.is_paused(), None);
             assert!(matches!(

@@ -11,28 +11,36 @@
 //! abandoned (`dropped_shutdown`) per lane.
 
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender};
 use serde::{Deserialize, Serialize};
 
-use crate::backpressure::{Gate, LaneMarks};
+use crate::backpressure::Watch;
 use crate::candidate::{PremintCandidate, Priority};
-use crate::metrics::{now_ns, LatencyRecorder, Metrics};
-use crate::output::Output;
-use crate::ring::{Pause, StaleBound, StreamRing, WaitStrategy, Waiter};
+use crate::error::PushError;
+use crate::metrics::LatencyRecorder;
+use crate::metrics::{now_ns, Metrics};
+use crate::output::{Lanes, Output, Room};
+use crate::ring::{DropPolicy, StreamRing};
+use crate::wait::{Pause, StaleBound, WaitStrategy, Waiter};
 
-/// How batches are sent.
+/// How candidates travel from ingest to the bot's lanes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchSendMode {
-    /// Both lanes are sent from the batcher thread, High first.
+    /// No engine thread in between: ingest pushes straight into per-priority lanes (bounded rings
+    /// under the drop policy) that the bot reads; batching, the priority order and the Low share
+    /// apply on the receive side. One hop, the fastest (see the README's figures). With a
+    /// handler, which needs a thread to run on, the engine uses `sync` instead.
     #[default]
+    Direct,
+    /// Through the stream ring and the batcher thread, which sends both lanes, High first.
     Sync,
-    /// Each lane has its own worker thread; a slow lane does not hold up the other.
+    /// Through the stream ring and the batcher; each lane has its own worker thread, so a slow
+    /// lane does not hold up the other.
     Async,
 }
 
@@ -41,10 +49,11 @@ impl std::str::FromStr for BatchSendMode {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
+            "direct" => Ok(BatchSendMode::Direct),
             "sync" => Ok(BatchSendMode::Sync),
             "async" => Ok(BatchSendMode::Async),
             other => Err(format!(
-                "unknown batch send mode `{other}` (expected sync or async)"
+                "unknown batch send mode `{other}` (expected direct, sync or async)"
             )),
         }
     }
@@ -84,7 +93,7 @@ const LATENCY_CHUNK: usize = 8;
 /// How one lane's sender treats a full lane.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SendPolicy {
-    pub(crate) block_on_full: bool,
+    pub(crate) drop_policy: DropPolicy,
     pub(crate) max_retries: u32,
     pub(crate) retry_delay: Duration,
 }
@@ -95,17 +104,18 @@ enum Outcome {
     Abandoned,
 }
 
-/// Delivers one lane: to its output channel or to the handler, recording latency.
+/// Delivers one lane: through `output`'s sending side into the bot's lane, or to the handler
+/// (recording latency then: the handler call is the delivery). It keeps only batching, retries
+/// and the shutdown deadline; the lane applies the policy and counts stores and evictions.
 pub(crate) struct LaneSender {
     lane: Priority,
     output: Output,
     metrics: Arc<Metrics>,
     deadline: Arc<Deadline>,
     policy: SendPolicy,
-    recorder: LatencyRecorder,
+    /// Latency of handler deliveries (a receiver records its own).
+    recorder: Option<LatencyRecorder>,
     handler_panics: u64,
-    marks: LaneMarks,
-    lane_capacity: usize,
 }
 
 impl fmt::Debug for LaneSender {
@@ -123,10 +133,8 @@ impl LaneSender {
         metrics: Arc<Metrics>,
         deadline: Arc<Deadline>,
         policy: SendPolicy,
-        marks: LaneMarks,
-        lane_capacity: usize,
     ) -> Self {
-        let recorder = metrics.recorder();
+        let recorder = matches!(output, Output::Handler(_)).then(|| metrics.latency.recorder());
         LaneSender {
             lane,
             output,
@@ -135,24 +143,21 @@ impl LaneSender {
             policy,
             recorder,
             handler_panics: 0,
-            marks,
-            lane_capacity,
         }
     }
 
     /// Delivers the candidates of this lane's priority from `batch`, in order.
     fn deliver_lane(&mut self, batch: &[PremintCandidate]) {
-        let (mut sent, mut failed, mut abandoned) = (0, 0, 0);
+        let (mut failed, mut abandoned) = (0, 0);
         let lane = self.lane;
-        // Latency is recorded per chunk of LATENCY_CHUNK deliveries with one clock read taken
-        // after the chunk: a clock read costs about as much as a delivery here, and reading it
-        // after (not before) the chunk can only overstate a latency, never understate it.
+        // Handler latency is recorded per chunk of LATENCY_CHUNK deliveries with one clock read
+        // taken after the chunk: a clock read costs about as much as a delivery here, and reading
+        // it after (not before) the chunk can only overstate a latency, never understate it.
         let mut chunk = [0u64; LATENCY_CHUNK];
         let mut in_chunk = 0;
         for c in batch.iter().filter(|c| c.priority == lane) {
             match self.deliver(*c) {
                 Outcome::Sent => {
-                    sent += 1;
                     chunk[in_chunk] = c.detected_at_ns;
                     in_chunk += 1;
                     if in_chunk == LATENCY_CHUNK {
@@ -166,24 +171,8 @@ impl LaneSender {
         }
         self.record_chunk(&chunk[..in_chunk]);
         let m = &self.metrics.lanes[self.lane.lane()];
-        m.sent.add(sent);
         m.failures.add(failed);
         m.dropped_shutdown.add(abandoned);
-        if sent > 0 {
-            if let Output::Lanes(lanes) = &self.output {
-                #[cfg(feature = "tokio")]
-                lanes.wake.wake();
-                let g = &self.metrics.gate;
-                self.marks.marks.observe(
-                    self.marks.name,
-                    lanes.tx[self.lane.lane()].len(),
-                    self.lane_capacity,
-                    self.marks.levels,
-                    &g.watermark_warn_events,
-                    &g.watermark_critical_events,
-                );
-            }
-        }
     }
 
     #[inline]
@@ -191,21 +180,19 @@ impl LaneSender {
         if self.deadline.passed() {
             return Outcome::Abandoned;
         }
-        let outcome = match &self.output {
-            Output::Lanes(lanes) => {
-                let tx = &lanes.tx[self.lane.lane()];
-                match tx.try_send(c) {
-                    Ok(()) => Outcome::Sent,
-                    Err(TrySendError::Disconnected(_)) => Outcome::Failed,
-                    Err(TrySendError::Full(c)) => {
-                        let tx = tx.clone();
-                        self.send_slow(&tx, c)
-                    }
-                }
-            }
-            Output::Handler(h) => match catch_unwind(AssertUnwindSafe(|| h(&c))) {
+        match &self.output {
+            Output::Lanes(lanes) => match lanes.send(c, Room::Now, true) {
                 Ok(()) => Outcome::Sent,
-                Err(_) => {
+                Err(PushError::Full(c)) => {
+                    let lanes = lanes.clone();
+                    self.send_slow(&lanes, c)
+                }
+                // The receiver was dropped.
+                Err(_) => Outcome::Failed,
+            },
+            Output::Handler(h) => match Output::call_handler(h, &c, &self.metrics) {
+                Ok(()) => Outcome::Sent,
+                Err(()) => {
                     self.handler_panics += 1;
                     if self.handler_panics.is_power_of_two() {
                         tracing::error!(
@@ -217,25 +204,29 @@ impl LaneSender {
                     Outcome::Failed
                 }
             },
-        };
-        outcome
+        }
     }
 
     fn record_chunk(&mut self, detected: &[u64]) {
+        let Some(rec) = &mut self.recorder else {
+            return;
+        };
         if detected.is_empty() {
             return;
         }
         let now = now_ns();
         for &d in detected {
-            self.recorder.record_since(d, now);
+            rec.record_since(d, now);
         }
     }
 
+    /// The lane was full: under `block` (and while draining for shutdown) wait for room in short
+    /// slices so that the deadline is noticed; under `drop_newest` retry, then count a failure.
+    /// (`drop_oldest` never gets here: the lane evicts its oldest instead.)
     #[cold]
-    fn send_slow(&mut self, tx: &Sender<PremintCandidate>, mut c: PremintCandidate) -> Outcome {
+    fn send_slow(&mut self, lanes: &Lanes, mut c: PremintCandidate) -> Outcome {
         let retries = &self.metrics.lanes[self.lane.lane()].retries;
-        if self.policy.block_on_full || self.deadline.draining() {
-            // Wait for room, in short slices so that the shutdown deadline is noticed.
+        if self.policy.drop_policy == DropPolicy::Block || self.deadline.draining() {
             loop {
                 if self.deadline.passed() {
                     return Outcome::Abandoned;
@@ -245,20 +236,26 @@ impl LaneSender {
                 } else {
                     Duration::from_millis(1)
                 };
-                match tx.send_timeout(c, slice) {
+                let room = if lanes.ring(c.priority).policy() == DropPolicy::Block {
+                    Room::Wait(Some(slice))
+                } else {
+                    std::thread::sleep(slice.min(self.policy.retry_delay));
+                    Room::Now
+                };
+                match lanes.send(c, room, false) {
                     Ok(()) => return Outcome::Sent,
-                    Err(SendTimeoutError::Timeout(back)) => c = back,
-                    Err(SendTimeoutError::Disconnected(_)) => return Outcome::Failed,
+                    Err(PushError::Full(back) | PushError::Timeout(back)) => c = back,
+                    Err(PushError::Closed(_)) => return Outcome::Failed,
                 }
             }
         }
         for _ in 0..self.policy.max_retries {
             retries.incr();
             std::thread::sleep(self.policy.retry_delay);
-            match tx.try_send(c) {
+            match lanes.send(c, Room::Now, false) {
                 Ok(()) => return Outcome::Sent,
-                Err(TrySendError::Full(back)) => c = back,
-                Err(TrySendError::Disconnected(_)) => return Outcome::Failed,
+                Err(PushError::Full(back) | PushError::Timeout(back)) => c = back,
+                Err(PushError::Closed(_)) => return Outcome::Failed,
             }
         }
         Outcome::Failed
@@ -289,7 +286,7 @@ pub(crate) struct Batcher {
     pub(crate) ring: Arc<StreamRing>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) deadline: Arc<Deadline>,
-    pub(crate) gate: Arc<Gate>,
+    pub(crate) watch: Arc<Watch>,
     pub(crate) stale: Arc<StaleBound>,
     pub(crate) policy: BatchPolicy,
     pub(crate) dispatch: Dispatch,
@@ -313,7 +310,7 @@ impl Batcher {
         let size = self.policy.batch_size;
         let mut batch: Vec<PremintCandidate> = Vec::with_capacity(size);
         let mut opened_at: Option<Instant> = None;
-        let mut age = self.metrics.age_recorder();
+        let mut age = self.metrics.age.recorder();
         let mut round = 0u32;
         loop {
             let before = batch.len();
@@ -333,8 +330,11 @@ impl Batcher {
                 }
             }
             round = round.wrapping_add(1);
-            if batch.len() >= size || round.is_multiple_of(GATE_EVERY) || self.gate.is_paused() {
-                self.gate.observe(self.ring.len(), now, &self.metrics.gate);
+            if batch.len() >= size
+                || round.is_multiple_of(GATE_EVERY)
+                || self.watch.gate().is_paused()
+            {
+                self.watch.observe(now, &self.metrics.gate);
             }
             if self.deadline.passed() {
                 self.abandon_rest(&mut batch);

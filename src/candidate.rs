@@ -1,15 +1,21 @@
 //! The record that flows through the engine: [`PremintCandidate`], with its [`Priority`],
-//! [`LaunchKind`] and 32-byte [`Pubkey`].
+//! [`LaunchKind`], [`TokenProgram`], 32-byte [`Pubkey`] and 64-byte [`Signature`].
 //!
 //! The record is fixed-size, `Copy` and heap-free, and it is aligned to a cache line
-//! (`#[repr(C, align(64))]`, 128 bytes): an unaligned 128-byte record makes neighbouring ring slots
-//! share cache lines, which measured 6 M/s against 19 M/s for raw crossbeam on the development
-//! machine. Launch metadata that needs the heap (name, symbol, uri) stays with the decoder.
+//! (`#[repr(C, align(64))]`): an unaligned 128-byte record makes neighbouring ring slots share
+//! cache lines, which measured 6 M/s against 19 M/s for raw crossbeam on the development machine.
+//! It is 256 bytes (four lines) and carries everything a bot needs to send its buy with no further
+//! lookup: the signature, the market it trades against (bonding curve and its token account, or
+//! the pool), the token program, the creator's initial buy, and a wall-clock receive time. The
+//! size was chosen by measurement against a 128-byte record and a 128-byte record plus a cold
+//! side table (`benches/engine.rs`, group `record_size`; the figures are in the README). Launch
+//! metadata of variable length (name, symbol, uri) stays out of the record: the bot reads it
+//! through `CandidateReceiver::launch_meta`.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -106,6 +112,75 @@ impl<'de> Deserialize<'de> for Pubkey {
     }
 }
 
+/// A 64-byte transaction signature (the transaction id), shown in base58.
+///
+/// # Examples
+///
+/// ```
+/// use sniffer::Signature;
+///
+/// let s = "52ar89rghM8EwKZkxFnBMC4LaMReqtVdpxqXxGWBCMYV1DnYdLrdsqJo8Hbn9KjVpckAokqGNHzTSVfK5xuLepdC";
+/// let sig = Signature::from_base58(s).unwrap();
+/// assert_eq!(sig.to_string(), s);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Signature(pub [u8; 64]);
+
+impl Default for Signature {
+    fn default() -> Self {
+        Signature([0; 64])
+    }
+}
+
+impl Signature {
+    /// The all-zero signature (none known).
+    pub const ZERO: Signature = Signature([0; 64]);
+
+    /// The raw bytes.
+    pub const fn as_bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // 64 bytes need at most 88 base58 digits; encode on the stack.
+        let mut buf = [0u8; 96];
+        let n = bs58::encode(&self.0[..])
+            .onto(&mut buf[..])
+            .map_err(|_| fmt::Error)?;
+        f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({self})")
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        if s.len() > 88 {
+            return Err(serde::de::Error::custom(
+                "a signature has at most 88 base58 digits",
+            ));
+        }
+        let mut out = [0u8; 64];
+        match bs58::decode(s.as_ref()).onto(&mut out[..]) {
+            Ok(64) => Ok(Signature(out)),
+            _ => Err(serde::de::Error::custom("not a 64-byte base58 signature")),
+        }
+    }
+}
+
 /// Delivery priority. High candidates are sent before Low ones within each batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -144,20 +219,70 @@ pub enum LaunchKind {
     RaydiumPool = 3,
 }
 
-/// One detected token launch: the fixed-size record the engine moves.
+/// The token program that owns a mint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum TokenProgram {
+    /// Not known from the input.
+    #[default]
+    Unknown = 0,
+    /// SPL Token, `TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA` (pump.fun `create`, Raydium v4).
+    Token = 1,
+    /// Token-2022, `TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb` (pump.fun `create_v2`).
+    Token2022 = 2,
+}
+
+impl TokenProgram {
+    /// SPL Token's program id.
+    pub const TOKEN_ID: Pubkey = Pubkey([
+        6, 221, 246, 225, 215, 101, 161, 147, 217, 203, 225, 70, 206, 235, 121, 172, 28, 180, 133,
+        237, 95, 91, 55, 145, 58, 140, 245, 133, 126, 255, 0, 169,
+    ]);
+    /// Token-2022's program id.
+    pub const TOKEN_2022_ID: Pubkey = Pubkey([
+        6, 221, 246, 225, 238, 117, 143, 222, 24, 66, 93, 188, 228, 108, 205, 218, 182, 26, 252,
+        77, 131, 185, 13, 39, 254, 189, 249, 40, 216, 161, 139, 252,
+    ]);
+
+    /// The token program with this id, if it is one.
+    pub fn of_key(key: &Pubkey) -> Option<TokenProgram> {
+        if *key == Self::TOKEN_ID {
+            Some(TokenProgram::Token)
+        } else if *key == Self::TOKEN_2022_ID {
+            Some(TokenProgram::Token2022)
+        } else {
+            None
+        }
+    }
+
+    /// The program id (`None` when unknown).
+    pub fn id(self) -> Option<Pubkey> {
+        match self {
+            TokenProgram::Unknown => None,
+            TokenProgram::Token => Some(Self::TOKEN_ID),
+            TokenProgram::Token2022 => Some(Self::TOKEN_2022_ID),
+        }
+    }
+}
+
+/// One detected token launch: the fixed-size record the engine moves, with what a bot needs to
+/// send its buy.
 ///
 /// `seq` is assigned by the engine when the candidate is accepted (unique per engine, increasing
-/// per producer); `detected_at_ns` is on the [`monotonic_ns`] clock and is filled in at ingest when
-/// the producer left it at 0.
+/// per producer within a priority); `detected_at_ns` is on the [`monotonic_ns`] clock and is filled in at ingest when
+/// the producer left it at 0 (a clock read: stamp candidates where they are detected, as the
+/// feeds do); `received_unix_ns` is derived from it when left at 0 (see [`unix_ns_at`]).
 ///
 /// # Examples
 ///
 /// ```
-/// use sniffer::{PremintCandidate, Priority};
+/// use sniffer::{LaunchKind, PremintCandidate, Priority};
 ///
 /// let c = PremintCandidate { slot: 284_682_639, priority: Priority::High, ..Default::default() };
-/// assert_eq!(std::mem::size_of_val(&c), 128);
+/// assert_eq!(std::mem::size_of_val(&c), 256);
 /// assert_eq!(std::mem::align_of_val(&c), 64);
+/// assert_eq!(c.bonding_curve(), None, "a default record has no market");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(C, align(64))]
@@ -166,14 +291,26 @@ pub struct PremintCandidate {
     pub mint: Pubkey,
     /// The launch's creator (the signer, or the `creator` argument when present).
     pub creator: Pubkey,
+    /// The launch transaction's first signature (its id); zero when the input had none.
+    pub signature: Signature,
+    /// The account a buy trades against: pump.fun's bonding curve, or the PumpSwap / Raydium pool
+    /// (see [`PremintCandidate::bonding_curve`] and [`PremintCandidate::pool`]); zero when unknown.
+    pub market: Pubkey,
+    /// The market's token account: pump.fun's associated bonding curve, or the pool's vault of
+    /// the launched token; zero when unknown.
+    pub market_token_account: Pubkey,
     /// The slot the transaction landed in.
     pub slot: u64,
     /// Detection time on the [`monotonic_ns`] clock.
     pub detected_at_ns: u64,
+    /// Receive time in nanoseconds since the Unix epoch (wall clock).
+    pub received_unix_ns: u64,
     /// Engine sequence number, assigned at ingest.
     pub seq: u64,
-    /// Lamports of the creator's own buy in the same transaction (0 when none).
+    /// Lamports of the creator's own buy in the launch transaction (0 when none).
     pub creator_buy_lamports: u64,
+    /// Token base units that buy received (0 when none).
+    pub creator_buy_tokens: u64,
     /// Deterministic score (higher is better).
     pub score: u32,
     /// Which feed saw it first.
@@ -182,10 +319,35 @@ pub struct PremintCandidate {
     pub kind: LaunchKind,
     /// Delivery priority.
     pub priority: Priority,
+    /// The mint's token program.
+    pub token_program: TokenProgram,
 }
 
-const _: () = assert!(std::mem::size_of::<PremintCandidate>() == 128);
+const _: () = assert!(std::mem::size_of::<PremintCandidate>() == 256);
 const _: () = assert!(std::mem::align_of::<PremintCandidate>() == 64);
+
+impl PremintCandidate {
+    /// pump.fun's bonding curve, for pump.fun launches with a known market.
+    pub fn bonding_curve(&self) -> Option<Pubkey> {
+        let pump = matches!(self.kind, LaunchKind::PumpCreate | LaunchKind::PumpCreateV2);
+        (pump && self.market != Pubkey::ZERO).then_some(self.market)
+    }
+
+    /// pump.fun's associated bonding curve (the curve's token account), when known.
+    pub fn associated_bonding_curve(&self) -> Option<Pubkey> {
+        let pump = matches!(self.kind, LaunchKind::PumpCreate | LaunchKind::PumpCreateV2);
+        (pump && self.market_token_account != Pubkey::ZERO).then_some(self.market_token_account)
+    }
+
+    /// The pool, for PumpSwap and Raydium launches.
+    pub fn pool(&self) -> Option<Pubkey> {
+        let pool = matches!(
+            self.kind,
+            LaunchKind::PumpSwapPool | LaunchKind::RaydiumPool
+        );
+        (pool && self.market != Pubkey::ZERO).then_some(self.market)
+    }
+}
 
 /// Nanoseconds on the process-wide monotonic clock used for `detected_at_ns` and latency.
 ///
@@ -196,6 +358,33 @@ pub fn monotonic_ns() -> u64 {
     let epoch = *EPOCH.get_or_init(Instant::now);
     // Saturates after 584 years of uptime.
     u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Unix time (ns) of a [`monotonic_ns`] instant: the wall clock read once, with the monotonic
+/// clock, at the process's first call, plus the monotonic time since. No clock read per call, and
+/// never backwards; it drifts from the wall clock only by the machine clock's adjustments since
+/// start-up.
+///
+/// # Examples
+///
+/// ```
+/// let t = sniffer::monotonic_ns();
+/// assert!(sniffer::unix_ns_at(t) > 1_600_000_000_000_000_000);
+/// ```
+pub fn unix_ns_at(monotonic: u64) -> u64 {
+    unix_base_ns().saturating_add(monotonic)
+}
+
+fn unix_base_ns() -> u64 {
+    static BASE: OnceLock<u64> = OnceLock::new();
+    *BASE.get_or_init(|| {
+        let mono = monotonic_ns();
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        wall.saturating_sub(mono)
+    })
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::BatchSendMode;
 use crate::error::ConfigError;
-use crate::ring::{DropPolicy, WaitStrategy};
+use crate::ring::DropPolicy;
+use crate::wait::WaitStrategy;
 
 /// The commitment level a live feed subscribes at.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -90,7 +91,10 @@ pub struct SnifferConfig {
     /// Longest wait of a producer under the `block` policy; absent means wait until room or shutdown.
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub block_timeout: Option<Duration>,
-    /// Send both lanes from the batcher thread (`sync`) or one worker thread per lane (`async`).
+    /// `direct` (ingest pushes straight into the bot's per-priority lanes: one hop, no engine
+    /// thread; the default), `sync` (through the ring and the batcher thread, which sends both
+    /// lanes) or `async` (the batcher hands each lane to its own worker thread). With a handler,
+    /// `direct` runs as `sync`.
     pub batch_send_mode: BatchSendMode,
     /// How idle threads wait for work: `backoff` (spin, yield, park), `spin`, `yield` or `park`.
     pub wait_strategy: WaitStrategy,
@@ -171,7 +175,7 @@ impl Default for SnifferConfig {
             output_lane_capacity: 2048,
             drop_policy: DropPolicy::DropNewest,
             block_timeout: None,
-            batch_send_mode: BatchSendMode::Sync,
+            batch_send_mode: BatchSendMode::Direct,
             wait_strategy: WaitStrategy::Backoff,
             graceful_shutdown_timeout: Duration::from_secs(5),
             watermark_warn_pct: 80,
@@ -656,13 +660,14 @@ mod tests {
         assert_eq!(err.key(), Some("output_lane_capacity"));
         assert!(err.to_string().contains(&usize::MAX.to_string()), "{err}");
         cfg(max, max).validate_with(&[0], None).unwrap();
-        // 1 GiB available: the queues may take 512 MiB, about 2.8 M slots of 192 bytes.
+        // 1 GiB available: the queues may take 512 MiB, about 1.7 M slots of 320 bytes (the
+        // 256-byte record plus the queue's own word, cache-line padded).
         let gib = 1 << 30;
-        assert_eq!(SnifferConfig::SLOT_BYTES, 192);
-        cfg(1 << 20, 1 << 19)
+        assert_eq!(SnifferConfig::SLOT_BYTES, 320);
+        cfg(1 << 19, 1 << 18)
             .validate_with(&[0], Some(gib))
             .unwrap();
-        let err = cfg(1 << 21, 1 << 19)
+        let err = cfg(1 << 21, 1 << 18)
             .validate_with(&[0], Some(gib))
             .unwrap_err();
         assert_eq!(err.key(), Some("stream_buffer_capacity"));
@@ -670,7 +675,7 @@ mod tests {
             err.to_string().contains("memory available (1024 MiB)"),
             "{err}"
         );
-        let err = cfg(2048, 1 << 21)
+        let err = cfg(2048, 1 << 20)
             .validate_with(&[0], Some(gib))
             .unwrap_err();
         assert_eq!(err.key(), Some("output_lane_capacity"));

@@ -7,6 +7,7 @@ use thiserror::Error;
 
 /// Why a string or slice is not a 32-byte public key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum PubkeyParseError {
     /// The text is not base58.
     #[error("invalid base58")]
@@ -21,6 +22,7 @@ pub enum PubkeyParseError {
 
 /// A configuration that cannot be used. Every variant names what was wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A key has a value outside its rules.
     #[error("invalid value `{value}` for `{key}`: {reason}")]
@@ -71,6 +73,7 @@ impl ConfigError {
 
 /// Why the engine could not be built. No thread is left running when this is returned.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum BuildError {
     /// The configuration failed validation.
     #[error(transparent)]
@@ -120,6 +123,7 @@ macro_rules! payload_error {
 
 /// Why [`StreamRing::push`](crate::StreamRing::push) did not store a candidate.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PushError {
     /// The ring is full (`drop_newest`, or a non-waiting push under `block`).
     Full(crate::candidate::PremintCandidate),
@@ -137,6 +141,7 @@ payload_error!(PushError {
 
 /// Why [`IngestHandle::try_ingest`](crate::IngestHandle::try_ingest) did not accept a candidate.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TryIngestError {
     /// The ring is full: under `drop_newest` the candidate was counted in `dropped_full_buffer`;
     /// under `block` nothing was counted and the caller may retry.
@@ -159,6 +164,7 @@ payload_error!(TryIngestError {
 
 /// Why [`IngestHandle::ingest`](crate::IngestHandle::ingest) did not accept a candidate.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IngestError {
     /// Rejected by `drop_newest` (counted in `dropped_full_buffer`).
     Full(crate::candidate::PremintCandidate),
@@ -180,6 +186,7 @@ payload_error!(IngestError {
 /// Why the aggregates database refused an operation. Payload-free: a failed batch stays in the
 /// sink's state (touched) and is retried, so the error never needs to carry rows back.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// Another connection holds the write lock (`SQLITE_BUSY` / `SQLITE_LOCKED`).
     #[error("database is busy: another connection holds the write lock")]
@@ -201,6 +208,7 @@ pub enum StoreError {
 /// A flush that stopped at a failing batch: what was committed before it, and why it failed.
 /// The failed batch and the ones after it are still touched in the state.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 #[error("flush failed after {} rows in {} batches: {error}", written.rows, written.batches)]
 pub struct FlushError {
     /// Committed before the failure.
@@ -211,6 +219,7 @@ pub struct FlushError {
 
 /// Why the aggregates sink could not start. No thread is left running when this is returned.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum SinkError {
     /// The sink configuration failed validation.
     #[error(transparent)]
@@ -226,6 +235,7 @@ pub enum SinkError {
 /// Why a `SinkHandle::record_*` call did not queue its event. Payload-free: the caller still
 /// holds the record it passed by reference. Either way the event is counted, never lost silently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum RecordError {
     /// The sink's input is full: counted in `input_drops`.
     #[error("aggregates sink input is full")]
@@ -233,4 +243,36 @@ pub enum RecordError {
     /// The sink has shut down: counted in `input_closed`.
     #[error("aggregates sink has shut down")]
     Closed,
+}
+
+/// Why [`CandidateReceiver::try_recv`](crate::CandidateReceiver::try_recv) returned nothing.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum TryRecvError {
+    /// Nothing is ready now.
+    #[error("no candidate is ready")]
+    Empty,
+    /// The engine has shut down and both lanes are empty: nothing more will come.
+    #[error("the engine has shut down and the lanes are empty")]
+    Disconnected,
+}
+
+/// [`CandidateReceiver::recv`](crate::CandidateReceiver::recv) found the stream ended: the engine
+/// has shut down and both lanes are empty. (A unit struct, like crossbeam's: there is nothing to
+/// add to it, so it is not `#[non_exhaustive]`, which would forbid naming it in a pattern.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Error)]
+#[error("the engine has shut down and the lanes are empty")]
+pub struct RecvError;
+
+/// Why [`CandidateReceiver::recv_timeout`](crate::CandidateReceiver::recv_timeout) returned
+/// nothing.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum RecvTimeoutError {
+    /// Nothing arrived within the timeout.
+    #[error("timed out waiting for a candidate")]
+    Timeout,
+    /// The engine has shut down and both lanes are empty: nothing more will come.
+    #[error("the engine has shut down and the lanes are empty")]
+    Disconnected,
 }

@@ -31,7 +31,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::metrics::{HealthStatus, MetricsSource};
+use crate::engine::{HealthStatus, MetricsSource};
 
 /// The bounds of an [`HttpServer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -35,25 +35,31 @@ mod feed;
 #[cfg(feature = "http")]
 mod http;
 mod ingest;
+mod meta;
 mod metrics;
 mod output;
 mod pinning;
 mod ring;
 mod sink;
 mod sync;
+mod wait;
 
 pub use batch::BatchSendMode;
-pub use candidate::{monotonic_ns, LaunchKind, PremintCandidate, Priority, Pubkey};
+pub use candidate::{
+    monotonic_ns, unix_ns_at, LaunchKind, PremintCandidate, Priority, Pubkey, Signature,
+    TokenProgram,
+};
 pub use config::{Commitment, SnifferConfig};
-pub use crossbeam_channel::{RecvError, RecvTimeoutError, TryRecvError};
-pub use engine::{LaneReport, ShutdownReport, Sniffer, SnifferBuilder};
+pub use engine::{
+    Health, HealthStatus, LaneReport, MetricsSource, ShutdownReport, Sniffer, SnifferBuilder,
+};
 pub use error::{
     BuildError, ConfigError, FlushError, IngestError, PubkeyParseError, PushError, RecordError,
-    SinkError, StoreError, TryIngestError,
+    RecvError, RecvTimeoutError, SinkError, StoreError, TryIngestError, TryRecvError,
 };
 pub use feed::decode::{
     decode_pump_event, CreateEvent, Decoded, Decoder, DecoderConfig, Envelope, Format, LaunchMeta,
-    Malformed, ParsedTx, PumpEvent, ScoreConfig, Signature, TradeEvent, MAX_LINE_LEN,
+    Malformed, ParsedTx, PumpEvent, ScoreConfig, TradeEvent, MAX_LINE_LEN,
 };
 pub use feed::{
     Clock, DecodeObserver, DedupTable, Expected, Feed, FeedPoll, FeedSink, LineFeed, LinePoll,
@@ -69,19 +75,17 @@ pub use feed::{Subscription, WsConfig, WsError, WsSource};
 pub use http::{HttpLimits, HttpServer};
 pub use ingest::IngestHandle;
 pub use metrics::{
-    health_line, FeedSnapshot, FeedStats, Health, HealthStatus, LatencyHistogram, LatencySummary,
-    LeadSummary, MetricsSnapshot, MetricsSource,
+    health_line, FeedSnapshot, FeedStats, LatencyHistogram, LatencySummary, LeadSummary,
+    MetricsSnapshot,
 };
 #[cfg(feature = "tokio")]
 pub use output::CandidateStream;
-pub use output::{CandidateReceiver, Handler};
+pub use output::{CandidateReceiver, Handler, LATENCY_SAMPLE_EVERY};
 pub use pinning::machine_cores;
-pub use ring::{
-    DropPolicy, StreamRing, WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_EVERY,
-    BACKOFF_YIELD_WINDOW,
-};
+pub use ring::{DropPolicy, StreamRing};
 pub use sink::{
     unix_ms, AggregateSink, AggregateState, AggregateStore, FlushMode, FlushStats, LaunchRow,
     SinkConfig, SinkHandle, SinkReport, SinkSnapshot, Window, WindowStats, COARSE_BUCKET_MS,
     FINE_BUCKET_MS, MAX_TRACKED_TRADERS,
 };
+pub use wait::{WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_EVERY, BACKOFF_YIELD_WINDOW};

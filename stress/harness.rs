@@ -205,16 +205,28 @@ pub(crate) fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// The topology every scenario uses: the engine's batcher pins itself to the first core, the
-/// bot's threads (producers, consumer) go to the last one, as a latency-minded bot would do; a
-/// producer that wakes on the batcher's core would pre-empt it (measured: p50 at 100k/s swung
-/// between ~1 µs and ~10 µs from run to run with unpinned producers).
-fn pin_bot_thread() {
+/// The topology every scenario uses. In sync and async mode the engine's batcher pins itself to
+/// the first core and the bot's threads (producers, consumer) go to the last one, as a
+/// latency-minded bot would do; a producer that wakes on the batcher's core would pre-empt it
+/// (measured: p50 at 100k/s swung between ~1 µs and ~10 µs from run to run with unpinned
+/// producers). In direct mode the engine has no thread: producers take the first core and the
+/// consumer the last, as in the raw crossbeam baseline.
+fn pin_bot_thread(direct: bool, consumer: bool) {
     let cores = sniffer::machine_cores();
     if cores.len() >= 2 {
-        if let Some(&id) = cores.last() {
-            core_affinity::set_for_current(core_affinity::CoreId { id });
-        }
+        let core = if direct && !consumer {
+            cores.first()
+        } else {
+            cores.last()
+        };
+        pin_to(core.copied());
+    }
+}
+
+/// Pins the calling thread to `core` (no-op for `None`).
+pub(crate) fn pin_to(core: Option<usize>) {
+    if let Some(id) = core {
+        core_affinity::set_for_current(core_affinity::CoreId { id });
     }
 }
 
@@ -307,7 +319,7 @@ fn produce(
         match r {
             Ok(()) => accepted += 1,
             Err(IngestError::Full(_) | IngestError::Stale(_)) => {}
-            Err(IngestError::Timeout(_)) | Err(IngestError::Closed(_)) => {
+            Err(_) => {
                 // Handed back uncounted: not offered to the engine after all.
                 offered -= 1;
                 break;
@@ -337,13 +349,14 @@ pub(crate) fn run(
         .build()
         .expect("valid scenario config");
     let rx = engine.take_receiver().expect("receiver");
+    let direct = engine.send_mode() == sniffer::BatchSendMode::Direct;
     let count = Arc::new(AtomicU64::new(0));
     let consumer_thread = {
         let count = count.clone();
         std::thread::Builder::new()
             .name("stress-consumer".into())
             .spawn(move || {
-                pin_bot_thread();
+                pin_bot_thread(direct, true);
                 consume(rx, consumer, batch, count)
             })
             .expect("spawn consumer")
@@ -356,7 +369,7 @@ pub(crate) fn run(
             std::thread::Builder::new()
                 .name(format!("stress-producer-{id}"))
                 .spawn(move || {
-                    pin_bot_thread();
+                    pin_bot_thread(direct, false);
                     produce(h, id, load, stop, started)
                 })
                 .expect("spawn producer")

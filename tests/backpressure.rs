@@ -107,32 +107,39 @@ fn stale_candidates_are_dropped_exactly_at_enqueue_and_dequeue() {
     );
 }
 
+/// A candidate stamped further in the past than `max_age` is refused at enqueue. Its stamp is
+/// made old by waiting until the process clock is past `max_age` (a wait for a condition, not an
+/// assertion skipped behind one): removing the enqueue check makes this test fail.
 #[test]
 fn max_age_drops_old_candidates_at_enqueue() {
+    let max_age = Duration::from_millis(50);
     let cfg = SnifferConfig {
-        max_age: Some(Duration::from_millis(50)),
+        max_age: Some(max_age),
         ..SnifferConfig::default()
     };
     let mut engine = Sniffer::builder().config(cfg).build().unwrap();
     let rx = engine.take_receiver().unwrap();
     let h = engine.ingest_handle();
-    let now = sniffer::monotonic_ns();
+    let margin = Duration::from_millis(10).as_nanos() as u64;
+    let max_age_ns = max_age.as_nanos() as u64;
+    // `monotonic_ns` starts near 0 at process start: wait until a stamp of 1 ns is old enough.
+    wait_for("the process clock to pass max_age", || {
+        sniffer::monotonic_ns() > max_age_ns + margin
+    });
     let fresh = PremintCandidate {
-        detected_at_ns: now,
+        detected_at_ns: sniffer::monotonic_ns(),
         ..tagged(0, 1, Priority::High)
     };
     let old = PremintCandidate {
-        detected_at_ns: now
-            .saturating_sub(Duration::from_secs(10).as_nanos() as u64)
-            .max(1),
+        detected_at_ns: 1,
         ..tagged(0, 2, Priority::High)
     };
     h.ingest(fresh).unwrap();
-    if now > Duration::from_secs(10).as_nanos() as u64 {
-        assert!(matches!(h.ingest(old), Err(IngestError::Stale(_))));
-    }
+    assert!(matches!(h.ingest(old), Err(IngestError::Stale(c)) if c.slot == 2));
     let report = engine.shutdown(Duration::from_secs(5));
-    assert!(report.metrics.accounting_holds());
+    let m = &report.metrics;
+    assert!(m.accounting_holds(), "{m:#?}");
+    assert_eq!(m.dropped_stale, 1);
     assert_eq!(rx.try_iter().map(|c| c.slot).collect::<Vec<_>>(), [1]);
 }
 
@@ -209,22 +216,24 @@ fn stalled_then_recovering_consumer_under_each_policy() {
             });
             let mut engine = Sniffer::builder().config(cfg).feed(feed).build().unwrap();
             let rx = engine.take_receiver().unwrap();
+            let h = engine.ingest_handle();
+            let gate = h.clone();
             let consumer = std::thread::spawn(move || {
-                let mut n = 0u64;
-                let mut stalled = false;
-                while let Ok(_c) = rx.recv() {
-                    n += 1;
-                    if n == 1000 && !stalled {
-                        stalled = true;
-                        std::thread::sleep(Duration::from_millis(300));
-                    }
-                }
-                n
+                // Stalled until the full queues have paused the feed, then recovering: the pause
+                // is waited for, not hoped for within a sleep.
+                wait_for("the gate to pause the feed", || gate.is_paused());
+                rx.iter().count() as u64
             });
             assert!(
                 engine.wait_feeds(Duration::from_secs(60)),
                 "{policy} {mode:?}: feed never finished"
             );
+            // The consumer catches up; the monitor sees the low level and resumes the gate.
+            wait_for("the queues to drain", || {
+                let m = engine.snapshot();
+                m.stream_buffer_depth + m.high_lane_depth + m.low_lane_depth == 0
+            });
+            wait_for("the gate to resume", || !h.is_paused());
             let report = engine.shutdown(Duration::from_secs(10));
             let received = consumer.join().unwrap();
             let m = &report.metrics;

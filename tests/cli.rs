@@ -249,6 +249,7 @@ fn logs_to_a_pipe_carry_no_colour_codes_and_flags_take_their_environment() {
         "ANSI escape in piped logs: {err:?}"
     );
     let m: MetricsSnapshot = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(m.stream_buffer_capacity, 4096);
+    // Direct mode (the default): each priority lane is a ring of stream_buffer_capacity.
+    assert_eq!(m.lane_capacity, 4096);
     assert_eq!(m.dropped_full_buffer, 0, "block drops nothing");
 }

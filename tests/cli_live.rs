@@ -66,6 +66,7 @@ fn essence(jsonl: &[u8]) -> Vec<Value> {
             let o = v.as_object_mut().unwrap();
             o.remove("latency_ns");
             o.remove("feed");
+            o.remove("received_unix_ns");
             v
         })
         .collect()

@@ -21,7 +21,9 @@ fn defaults_are_the_seed_values() {
     assert_eq!(c.send_retry_delay, Duration::from_micros(100));
     assert_eq!(c.stream_buffer_capacity, 2048);
     assert_eq!(c.drop_policy, DropPolicy::DropNewest);
-    assert_eq!(c.batch_send_mode, BatchSendMode::Sync);
+    // The one departure from the seeds' defaults, decided by measurement (README, "Direct mode"):
+    // ingest pushes straight into the bot's lanes. `sync` and `async` remain available.
+    assert_eq!(c.batch_send_mode, BatchSendMode::Direct);
     assert_eq!(c.graceful_shutdown_timeout, Duration::from_secs(5));
     assert_eq!((c.watermark_warn_pct, c.watermark_critical_pct), (80, 95));
     assert_eq!((c.pause_pct, c.resume_pct), (80, 40));

@@ -6,8 +6,26 @@ mod samples;
 use samples::*;
 use serde_json::{json, Value};
 use sniffer::{
-    decode_pump_event, Decoded, Decoder, Format, LaunchKind, Malformed, Priority, Pubkey, PumpEvent,
+    decode_pump_event, Decoded, Decoder, Format, LaunchKind, Malformed, Priority, Pubkey,
+    PumpEvent, TokenProgram,
 };
+
+/// The create instruction's associated bonding curve (account 3 of the real `create`).
+const ASSOCIATED_BONDING_CURVE: &str = "6eTEMemDi58KJE1rPEagqMsgn34xUWTkzdZTKM8EVbYF";
+
+/// The fields a bot needs for its buy, as the 2024 create carries them.
+fn assert_buy_fields_of_the_2024_create(d: &Decoded, with_instruction: bool) {
+    let c = &d.candidate;
+    assert_eq!(c.signature, d.signature, "the record carries the signature");
+    assert_eq!(c.bonding_curve(), Some(key(BONDING_CURVE)));
+    assert_eq!(c.market, key(BONDING_CURVE));
+    // Only the instruction names the associated bonding curve (the event does not).
+    let ata = with_instruction.then(|| key(ASSOCIATED_BONDING_CURVE));
+    assert_eq!(c.associated_bonding_curve(), ata);
+    assert_eq!(c.pool(), None);
+    assert_eq!(c.token_program, TokenProgram::Token);
+    assert_eq!(c.received_unix_ns, 0, "stamped at ingest");
+}
 
 fn key(s: &str) -> Pubkey {
     s.parse().unwrap()
@@ -68,7 +86,10 @@ fn logs_notification_of_the_create_yields_one_candidate() {
         assert_is_the_2024_create(&out[0], SLOT);
         assert!(out[0].signature.to_string().starts_with("52ar89rg"));
         assert_eq!(out[0].signature.to_string(), SIG);
+        assert_eq!(out[0].candidate.signature.to_string(), SIG);
         assert_eq!(out[0].candidate.creator_buy_lamports, 0);
+        assert_eq!(out[0].candidate.creator_buy_tokens, 0);
+        assert_buy_fields_of_the_2024_create(&out[0], false);
     }
 }
 
@@ -81,6 +102,7 @@ fn get_transaction_json_parsed_decodes_instruction_and_events() {
         assert_eq!(out.len(), 1, "{out:?}");
         assert_is_the_2024_create(&out[0], SLOT);
         assert_eq!(out[0].signature.to_string(), SIG);
+        assert_buy_fields_of_the_2024_create(&out[0], true);
     }
 }
 
@@ -191,6 +213,8 @@ fn block_with_a_v0_create_uses_loaded_addresses_and_the_block_slot() {
     assert_eq!(out.len(), 1);
     assert_is_the_2024_create(&out[0], BLOCK_SLOT);
     assert_eq!(out[0].signature.0, [1; 64]);
+    // The bonding curve sits in the address table: resolved through loadedAddresses.
+    assert_buy_fields_of_the_2024_create(&out[0], true);
 }
 
 #[test]
@@ -266,6 +290,9 @@ fn create_followed_by_the_creators_buy_is_one_candidate_with_the_buy_size() {
     assert_eq!(out.len(), 1);
     assert_is_the_2024_create(&out[0], SLOT);
     assert_eq!(out[0].candidate.creator_buy_lamports, 297_300_000);
+    // The real TradeEvent's token amount, re-pointed at the creator.
+    assert_eq!(out[0].candidate.creator_buy_tokens, 5_032_051_139_663);
+    assert_buy_fields_of_the_2024_create(&out[0], false);
     // base 100 + 29 buy points.
     assert_eq!(out[0].candidate.score, 129);
     assert_eq!(out[0].candidate.priority, Priority::Low);
@@ -302,6 +329,10 @@ fn several_launches_in_one_transaction_give_several_candidates() {
     assert_eq!(out[0].candidate.mint, key(MINT));
     assert_eq!(out[1].candidate.mint, Pubkey([42; 32]));
     assert_eq!(out[1].candidate.kind, LaunchKind::PumpCreateV2);
+    // create_v2 makes Token-2022 mints.
+    assert_eq!(out[1].candidate.token_program, TokenProgram::Token2022);
+    assert_eq!(out[0].candidate.token_program, TokenProgram::Token);
+    assert_eq!(out[1].candidate.signature.to_string(), SIG);
 }
 
 #[test]
@@ -392,6 +423,13 @@ fn pump_swap_pool_mint_resolves_through_the_address_table() {
     assert_eq!(c.creator, key(CREATOR));
     assert_eq!(c.slot, BLOCK_SLOT);
     assert!(out[0].meta.is_empty());
+    // The pool is account 0; the sample has no vault or token-program accounts.
+    assert_eq!(c.pool(), Some(Pubkey([11; 32])));
+    assert_eq!(c.bonding_curve(), None);
+    assert_eq!(c.market_token_account, Pubkey::ZERO);
+    assert_eq!(c.token_program, TokenProgram::Unknown);
+    assert_eq!(c.signature, out[0].signature);
+    assert_eq!((c.creator_buy_lamports, c.creator_buy_tokens), (0, 0));
     // Without loadedAddresses the mint is unknown: skipped, not an error.
     let (_, out) = decode(Format::Block, &block_line(pump_swap_pool_wire(), None));
     assert!(out.is_empty());
@@ -417,6 +455,48 @@ fn raydium_initialize2_reports_the_non_wsol_mint() {
     assert_eq!(c.kind, LaunchKind::RaydiumPool);
     assert_eq!(c.mint, key(POOL_MINT));
     assert_eq!(c.creator, key(CREATOR));
+    // amm (account 4); the token is the pc side, so its vault is pool_pc_token_account (11).
+    assert_eq!(c.pool(), Some(Pubkey([105; 32])));
+    assert_eq!(c.market_token_account, Pubkey([112; 32]));
+    assert_eq!(c.signature.0, [9; 64]);
+}
+
+#[test]
+fn create_v2_instruction_names_its_token_2022_program_and_market() {
+    // A create_v2 instruction with the IDL's accounts: mint, mint_authority, bonding_curve,
+    // associated_bonding_curve, global, user, system_program, token_program (Token-2022), ...
+    let mut data = vec![0xd6, 0x90, 0x4c, 0xec, 0x5f, 0x8b, 0x31, 0xb4];
+    for s in ["n2", "S2", "u2"] {
+        data.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        data.extend_from_slice(s.as_bytes());
+    }
+    data.extend_from_slice(&key(CREATOR).0);
+    data.extend_from_slice(&[0, 0]);
+    let token_2022 = TokenProgram::TOKEN_2022_ID.0;
+    let keys = [
+        key(CREATOR).0,
+        [41; 32],
+        [42; 32],
+        [43; 32],
+        [44; 32],
+        [45; 32],
+        [46; 32],
+        token_2022,
+        key(PUMP).0,
+    ];
+    // Accounts: mint 1, authority 2, curve 3, ata 4, global 5, user 0, system 6, token 7.
+    let wire = wire_v0(&keys, &[(8, vec![1, 2, 3, 4, 5, 0, 6, 7], data)], 0);
+    let line = block_notification(&[(wire, json!({"err": null, "logMessages": []}))]);
+    let (_, out) = decode(Format::Block, &line);
+    assert_eq!(out.len(), 1);
+    let c = out[0].candidate;
+    assert_eq!(c.kind, LaunchKind::PumpCreateV2);
+    assert_eq!(c.mint, Pubkey([41; 32]));
+    assert_eq!(c.bonding_curve(), Some(Pubkey([43; 32])));
+    assert_eq!(c.associated_bonding_curve(), Some(Pubkey([44; 32])));
+    assert_eq!(c.token_program, TokenProgram::Token2022);
+    assert_eq!(c.token_program.id(), Some(TokenProgram::TOKEN_2022_ID));
+    assert_eq!(out[0].meta.name(), "n2");
 }
 
 #[test]

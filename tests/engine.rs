@@ -142,8 +142,41 @@ fn accounting_block_async() {
 }
 
 #[test]
+fn accounting_drop_newest_direct() {
+    run_accounting(
+        DropPolicy::DropNewest,
+        BatchSendMode::Direct,
+        WaitStrategy::Backoff,
+    );
+}
+
+#[test]
+fn accounting_drop_oldest_direct() {
+    run_accounting(
+        DropPolicy::DropOldest,
+        BatchSendMode::Direct,
+        WaitStrategy::Backoff,
+    );
+}
+
+#[test]
+fn accounting_block_direct() {
+    run_accounting(
+        DropPolicy::Block,
+        BatchSendMode::Direct,
+        WaitStrategy::Backoff,
+    );
+}
+
+#[test]
 fn accounting_with_park_and_yield_strategies() {
     run_accounting(DropPolicy::Block, BatchSendMode::Sync, WaitStrategy::Park);
+    run_accounting(DropPolicy::Block, BatchSendMode::Direct, WaitStrategy::Park);
+    run_accounting(
+        DropPolicy::DropOldest,
+        BatchSendMode::Direct,
+        WaitStrategy::Spin,
+    );
     run_accounting(
         DropPolicy::DropOldest,
         BatchSendMode::Async,
@@ -380,7 +413,9 @@ fn handler_runs_on_sender_thread_in_both_modes_and_panics_are_counted() {
         assert_eq!(seen.load(Ordering::Relaxed), 900);
         let names = names.lock().unwrap();
         match mode {
-            BatchSendMode::Sync => assert_eq!(*names, ["sniffer-batcher".to_string()].into()),
+            BatchSendMode::Sync | BatchSendMode::Direct => {
+                assert_eq!(*names, ["sniffer-batcher".to_string()].into())
+            }
             BatchSendMode::Async => assert_eq!(
                 *names,
                 [
@@ -467,6 +502,7 @@ fn invalid_config_is_rejected_before_any_thread_starts() {
 #[test]
 fn flush_at_batch_timeout_when_not_flushing_on_idle() {
     let cfg = SnifferConfig {
+        batch_send_mode: BatchSendMode::Sync,
         flush_on_idle: false,
         batch_size: 1000,
         batch_timeout: Duration::from_millis(20),

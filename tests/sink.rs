@@ -585,7 +585,7 @@ fn a_full_input_counts_drops_and_never_blocks() {
         match h.record_trade(&trade(i % 50, 0, 1, true), 1, 1) {
             Ok(()) => ok += 1,
             Err(RecordError::Full) => full += 1,
-            Err(RecordError::Closed) => unreachable!("the sink is running"),
+            Err(e) => unreachable!("the sink is running: {e}"),
         }
     }
     let report = sink.shutdown(Duration::from_secs(10));

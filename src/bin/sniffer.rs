@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use crossbeam_channel::RecvTimeoutError;
+use sniffer::RecvTimeoutError;
 use sniffer::{
     health_line, unix_ms, AggregateSink, AggregateStore, DecodeObserver, SinkConfig, Sniffer,
     SnifferConfig, Window,
@@ -118,7 +118,7 @@ struct RunArgs {
     #[arg(long, env = "SNIFFER_POLICY", value_parser = ["drop_newest", "drop_oldest", "block"])]
     policy: Option<String>,
     /// Batch send mode [config: batch_send_mode].
-    #[arg(long, env = "SNIFFER_MODE", value_parser = ["sync", "async"])]
+    #[arg(long, env = "SNIFFER_MODE", value_parser = ["direct", "sync", "async"])]
     mode: Option<String>,
     /// Wait strategy of idle threads [config: wait_strategy].
     #[arg(long, env = "SNIFFER_WAIT", value_parser = ["backoff", "spin", "yield", "park"])]
@@ -507,7 +507,7 @@ fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
                     let first = match rx.recv_timeout(ConsumerStop::POLL) {
                         Ok(c) => c,
                         Err(RecvTimeoutError::Timeout) => continue,
-                        Err(RecvTimeoutError::Disconnected) => break,
+                        Err(_) => break,
                     };
                     let mut n = 0u64;
                     for c in std::iter::once(first).chain(rx.try_iter().take(batch - 1)) {
@@ -578,6 +578,9 @@ fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     } else {
         Duration::ZERO
     };
+    // Kept past the shutdown (it holds no part of the pipe): the consumer may still skip stale
+    // candidates left in the lanes, so the final figures are read once it has finished.
+    let source = engine.metrics_source();
     let shutdown_started = Instant::now();
     stop.set(shutdown_started + (budget - sink_share));
     let report = engine.shutdown(budget - sink_share);
@@ -590,7 +593,8 @@ fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     let unread = rx.try_iter().count() as u64;
     drop(rx);
     let received = received.load(Ordering::Relaxed);
-    let m = &report.metrics;
+    let after = source.snapshot();
+    let m = &after;
     tracing::info!("final {}", health_line(&first, m));
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -785,7 +789,9 @@ fn progress_bar(mode: &str, feeds: &[String], duration: Duration) -> indicatif::
     bar
 }
 
-/// `--candidates`: one JSON line per delivered candidate, on the consumer thread. A write error
+/// `--candidates`: one JSON line per delivered candidate (what a buy needs: mint, creator,
+/// signature, market and its token account, token program, the creator's buy; score, priority,
+/// feed and detect-to-deliver latency), on the consumer thread. A write error
 /// (a closed pipe, a full disk) stops the writing, once, with a warning; consuming goes on.
 struct CandidateWriter {
     out: Option<Box<dyn std::io::Write + Send>>,
@@ -816,8 +822,15 @@ impl CandidateWriter {
             "creator": c.creator,
             "kind": c.kind,
             "slot": c.slot,
+            "signature": c.signature,
+            "market": c.market,
+            "market_token_account": c.market_token_account,
+            "token_program": c.token_program,
+            "creator_buy_lamports": c.creator_buy_lamports,
+            "creator_buy_tokens": c.creator_buy_tokens,
             "score": c.score,
             "priority": c.priority,
+            "received_unix_ns": c.received_unix_ns,
             "feed": self.feeds.get(usize::from(c.feed_id)),
             "latency_ns": latency_ns,
         });

@@ -31,9 +31,9 @@ use std::time::Duration;
 
 use crate::candidate::PremintCandidate;
 use crate::error::IngestError;
-use crate::ingest::{IngestHandle, Unstored};
+use crate::ingest::IngestHandle;
 use crate::metrics::FeedStats;
-use decode::Malformed;
+use decode::{LaunchMeta, Malformed};
 
 pub use dedup::{DedupTable, Sighting, DEDUP_CAPACITY, DEDUP_WINDOW};
 #[cfg(feature = "geyser")]
@@ -133,65 +133,44 @@ impl<'a> FeedSink<'a> {
     /// is recorded. Returns whether the candidate was stored.
     pub fn push_decoded(&mut self, d: &crate::Decoded, recv_ns: u64) -> bool {
         if let Some(table) = self.dedup {
-            let metrics = self.handle.metrics();
-            let feeds = metrics.feeds.get();
-            let feed = |id: u16| feeds.and_then(|f| f.get(usize::from(id)));
             let s = table.observe(&d.candidate.mint, &d.signature, self.feed_id, recv_ns);
-            match s {
-                Sighting::First => self.stats.0.wins.incr(),
-                Sighting::Duplicate { winner, lead_ns } => {
-                    metrics.ingest.duplicates.incr();
-                    self.stats.0.duplicates.incr();
-                    // A copy of this feed's own earlier sighting (two subscriptions that both
-                    // carry the launch) has no lead to record.
-                    if winner != self.feed_id {
-                        if let Some(f) = feed(winner) {
-                            f.record_lead(lead_ns);
-                        }
-                    }
-                    return false;
-                }
-                Sighting::FirstEvicting | Sighting::Untracked => {
-                    let counter = if matches!(s, Sighting::Untracked) {
-                        &metrics.ingest.dedup_untracked
-                    } else {
-                        &metrics.ingest.dedup_evicted_fresh
-                    };
-                    counter.incr();
-                    self.stats.0.wins.incr();
-                }
+            self.handle.record_sighting(self.feed_id, s);
+            if matches!(s, Sighting::Duplicate { .. }) {
+                return false;
             }
         }
-        self.push(d.candidate)
+        let mut c = d.candidate;
+        if c.received_unix_ns == 0 {
+            c.received_unix_ns = crate::candidate::unix_ns_at(recv_ns);
+        }
+        self.push_with(c, Some(&d.meta))
     }
 
     /// Counts one input rejected for `reason` (in `tx_malformed` and in
     /// `tx_malformed_by_reason`).
     #[inline]
     pub fn malformed_reason(&mut self, reason: Malformed) {
-        self.handle.record_malformed(1);
-        if let Some(i) = Malformed::ALL.iter().position(|m| *m == reason) {
-            self.handle.metrics().ingest.malformed_by_reason[i].incr();
-        }
+        self.handle.record_malformed_reason(reason);
     }
 
     /// Pushes a candidate under the engine's policy (waiting under `block`), stamped with this
     /// feed's id. Returns whether it was stored; a candidate that was not stored was counted in
     /// exactly one drop counter (a shutdown in progress counts it in `dropped_shutdown`).
     #[inline]
-    pub fn push(&mut self, mut c: PremintCandidate) -> bool {
+    pub fn push(&mut self, c: PremintCandidate) -> bool {
+        self.push_with(c, None)
+    }
+
+    #[inline]
+    fn push_with(&mut self, mut c: PremintCandidate, meta: Option<&LaunchMeta>) -> bool {
         c.feed_id = self.feed_id;
         loop {
-            let r = match self.live_wait {
-                Some(t) => self.handle.ingest_timeout(c, t),
-                None => self.handle.ingest(c),
-            };
-            match r {
+            match self.handle.ingest_for_feed(c, meta, self.live_wait) {
                 Ok(()) => return true,
                 // A live feed must get back to its socket: the candidate is lost to the full
                 // ring, and counted like a `drop_newest` rejection.
                 Err(IngestError::Timeout(_)) if self.live_wait.is_some() => {
-                    self.handle.count_unstored(Unstored::LiveTimeout);
+                    self.handle.record_lost_live();
                     return false;
                 }
                 // `block` with a timeout: a pull feed has nobody to hand the candidate back to,
@@ -199,10 +178,10 @@ impl<'a> FeedSink<'a> {
                 Err(IngestError::Timeout(back)) => c = back,
                 Err(IngestError::Closed(_)) => {
                     // The feed cannot take it back: it was detected and is lost to the shutdown.
-                    self.handle.count_unstored(Unstored::Shutdown);
+                    self.handle.record_lost_to_shutdown();
                     return false;
                 }
-                Err(IngestError::Full(_) | IngestError::Stale(_)) => return false,
+                Err(_) => return false,
             }
         }
     }

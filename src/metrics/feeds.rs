@@ -201,9 +201,10 @@ impl FeedStats {
     /// and ends the current downtime.
     pub fn connected(&self) {
         let m = &self.0;
-        if m.connects.next() > 0 {
+        if m.connects.get() > 0 {
             m.reconnects.incr();
         }
+        m.connects.incr();
         let since = m.down_since_ns.get();
         if since != 0 {
             m.downtime_ns

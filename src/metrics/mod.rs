@@ -1,29 +1,31 @@
 //! Engine metrics: cache-padded atomic counters, each written only by the stage that owns it, and
-//! detection-to-delivery latency in hdrhistogram recorders (one per sending thread, merged when a
+//! detection-to-delivery latency in per-thread HdrHistogram cells (`latency.rs`, merged when a
 //! snapshot is taken). [`MetricsSnapshot`] serializes to the JSON names fixed in DESIGN.md.
 //!
 //! Counters use `Relaxed` increments: they are statistics, not synchronisation. A snapshot taken
 //! while the engine runs reads downstream counters before upstream ones, so `in_flight` never goes
 //! negative; after shutdown every thread has been joined and the snapshot is exact.
 //! `prometheus.rs` renders a snapshot in the Prometheus text exposition format.
+//!
+//! This module depends only downward: it reads the counters it owns and the queue levels handed
+//! to it ([`Levels`]); the engine, which owns the ring, the lanes and the gate, assembles those
+//! (`MetricsSource` lives there).
 
 mod feeds;
+mod latency;
 mod prometheus;
-mod source;
 
 pub(crate) use feeds::FeedMetrics;
 pub use feeds::{FeedSnapshot, FeedStats, LeadSummary};
-pub use source::{Health, HealthStatus, MetricsSource};
+pub(crate) use latency::{LatencyCells, LatencyRecorder};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
-use hdrhistogram::sync::{Recorder, SyncHistogram};
 use hdrhistogram::Histogram;
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::candidate::{monotonic_ns, Priority};
@@ -31,9 +33,6 @@ use crate::feed::decode::Malformed;
 
 /// An HdrHistogram of latencies in nanoseconds.
 pub type LatencyHistogram = Histogram<u64>;
-
-/// Highest latency the histograms track (60 s, in ns); larger values are clamped to it.
-const LATENCY_MAX_NS: u64 = 60_000_000_000;
 
 /// A cache-padded counter.
 #[derive(Debug, Default)]
@@ -52,10 +51,13 @@ impl Counter {
         self.0.fetch_add(1, Relaxed);
     }
 
-    /// Adds one and returns the value before.
+    /// Adds `n` without a read-modify-write: only for counters with a single writer (the receiver,
+    /// a lane's one sender), where a load and a store cost a fraction of a locked add.
     #[inline]
-    pub(crate) fn next(&self) -> u64 {
-        self.0.fetch_add(1, Relaxed)
+    pub(crate) fn add_owned(&self, n: u64) {
+        if n != 0 {
+            self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+        }
     }
 
     #[inline]
@@ -73,21 +75,25 @@ impl Counter {
 pub(crate) struct IngestMetrics {
     pub(crate) tx_seen: Counter,
     pub(crate) tx_malformed: Counter,
-    /// Sequence numbers issued: every candidate that entered the ring's gate takes one. Its
-    /// `fetch_add` is the sequence number and the detection count at once (one RMW per push).
-    pub(crate) issued: Counter,
+    /// Candidates a pull feed could not store because the engine was shutting down: detected
+    /// (the feed cannot hand them back) without a sequence number from the gate.
+    pub(crate) lost_at_shutdown: Counter,
+    /// Candidates a live feed gave up on after `live_block_timeout` under `block`: detected
+    /// (handed back by the ring, the feed cannot keep them) and counted in `dropped_full_buffer`.
+    pub(crate) lost_live: Counter,
     /// Issued candidates handed back to the caller uncounted (`block` refusals and timeouts,
-    /// shutdown). `candidates_detected = issued - handed_back`.
-    pub(crate) handed_back: Counter,
-    /// `drop_newest` rejections.
-    pub(crate) dropped_full_buffer: Counter,
+    /// shutdown), per lane. `candidates_detected = issued - handed_back`, where `issued` is the
+    /// count in the ring's (or, in direct mode, the lanes') gate word.
+    pub(crate) handed_back: [Counter; 2],
+    /// `drop_newest` rejections at ingest, per lane.
+    pub(crate) dropped_full_buffer: [Counter; 2],
     pub(crate) dropped_oldest: Counter,
     /// Pushes that found the ring full.
     pub(crate) backpressure_events: Counter,
     /// Candidates a pull feed could not store because the engine was shutting down.
     pub(crate) dropped_shutdown: Counter,
-    /// Candidates older than `max_age` or `max_slot_lag` at enqueue.
-    pub(crate) dropped_stale: Counter,
+    /// Candidates older than `max_age` or `max_slot_lag` at enqueue, per lane.
+    pub(crate) dropped_stale: [Counter; 2],
     /// `try_ingest` calls refused because the gate was paused (handed back, not counted as
     /// detected).
     pub(crate) gate_refusals: Counter,
@@ -101,17 +107,38 @@ pub(crate) struct IngestMetrics {
     pub(crate) dedup_evicted_fresh: Counter,
 }
 
-/// Counters written by whoever sends one output lane (the batcher in sync mode, the lane's
-/// worker in async mode; the engine thread after they were joined, at shutdown).
+/// Counters of one output lane's sending side. `delivered`, `evicted` and `backpressure` are
+/// written by `output` (the lane's own `send`), whoever calls it: the batcher in sync mode, the
+/// lane's worker in async mode, the producers' ingest handles in direct mode. `retries`,
+/// `failures` and `dropped_shutdown` are written by the sender (the batcher or the lane worker).
 #[derive(Debug, Default)]
 pub(crate) struct LaneMetrics {
-    pub(crate) sent: Counter,
+    /// Candidates stored in the lane, or handed to the handler without a panic, by the lane's one
+    /// sender (the batcher or the lane's worker; `add_owned`). Unused in direct mode, where it is
+    /// derived from the lane gate's issued count (see `Metrics::snapshot`).
+    pub(crate) delivered: Counter,
+    /// Queued candidates evicted by `drop_oldest` to make room (counted in `dropped_oldest`).
+    pub(crate) evicted: Counter,
+    /// Sends that found the lane full.
+    pub(crate) backpressure: Counter,
     pub(crate) retries: Counter,
     /// Candidates whose delivery failed after the retries (lane full, receiver gone, handler
     /// panicked): counted here and in `dropped_full_buffer` of the snapshot.
     pub(crate) failures: Counter,
     /// Candidates abandoned in this lane at the shutdown deadline.
     pub(crate) dropped_shutdown: Counter,
+}
+
+/// Counters written only by the bot's [`CandidateReceiver`](crate::CandidateReceiver) (one
+/// thread at a time: the receiver is not `Sync`), per lane.
+#[derive(Debug, Default)]
+pub(crate) struct ReceiverMetrics {
+    /// Candidates handed to the bot.
+    pub(crate) received: [Counter; 2],
+    /// Candidates skipped at receive because they had gone stale (`dropped_stale`).
+    pub(crate) stale: [Counter; 2],
+    /// Candidates left in the lanes when the receiver was dropped (`send_failures`).
+    pub(crate) discarded: [Counter; 2],
 }
 
 /// Counters written by the batcher.
@@ -145,12 +172,14 @@ pub(crate) struct Metrics {
     pub(crate) ingest: IngestMetrics,
     pub(crate) batch: BatchMetrics,
     pub(crate) lanes: [LaneMetrics; 2],
+    pub(crate) receiver: ReceiverMetrics,
     pub(crate) gate: GateMetrics,
     /// One entry per pull feed, set once by the builder; each feed thread holds its own entry.
     pub(crate) feeds: OnceLock<Box<[Arc<FeedMetrics>]>>,
-    latency: Mutex<SyncHistogram<u64>>,
+    /// Detection to delivery: recorded by the receiver or the handler's sending thread.
+    pub(crate) latency: LatencyCells,
     /// Age of candidates when the batcher takes them from the ring.
-    age: Mutex<SyncHistogram<u64>>,
+    pub(crate) age: LatencyCells,
     started: Instant,
     started_ns: u64,
 }
@@ -161,19 +190,25 @@ impl Default for Metrics {
             ingest: IngestMetrics::default(),
             batch: BatchMetrics::default(),
             lanes: Default::default(),
+            receiver: ReceiverMetrics::default(),
             gate: GateMetrics::default(),
             feeds: OnceLock::new(),
-            latency: Mutex::new(new_histogram().into()),
-            age: Mutex::new(new_histogram().into()),
+            latency: LatencyCells::default(),
+            age: LatencyCells::default(),
             started: Instant::now(),
             started_ns: monotonic_ns(),
         }
     }
 }
 
-/// What a snapshot needs from outside the counters: the queues' levels and the gate's clock.
+/// What a snapshot needs from outside the counters: the queues' levels, the sequence numbers
+/// their gates issued, and the gate's clock.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Levels {
+    /// Sequence numbers issued by the ring's gate, or the lanes' gates in direct mode.
+    pub(crate) issued: u64,
+    /// Direct mode: each lane gate's issued count (the lanes' deliveries are derived from it).
+    pub(crate) lane_issued: Option<[u64; 2]>,
     pub(crate) depth: usize,
     pub(crate) capacity: usize,
     pub(crate) lane_depths: [usize; 2],
@@ -182,70 +217,58 @@ pub(crate) struct Levels {
     pub(crate) paused_total_ns: u64,
 }
 
-fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3).expect("constant histogram bounds are valid")
-}
-
-/// A sending thread's latency recorder: wait-free on `record`, merged into the engine's
-/// histogram at snapshot time.
-#[derive(Debug)]
-pub(crate) struct LatencyRecorder(Recorder<u64>);
-
-impl LatencyRecorder {
-    /// Records the time from `detected_at_ns` to `now_ns`.
-    #[inline]
-    pub(crate) fn record_since(&mut self, detected_at_ns: u64, now_ns: u64) {
-        let v = now_ns
-            .saturating_sub(detected_at_ns)
-            .clamp(1, LATENCY_MAX_NS);
-        // In range by construction; a failure could only come from the bounds and is ignored.
-        let _ = self.0.record(v);
-    }
-}
-
 impl Metrics {
-    pub(crate) fn recorder(&self) -> LatencyRecorder {
-        LatencyRecorder(self.latency.lock().recorder())
-    }
-
-    /// A recorder for the age of candidates at dequeue (the batcher's).
-    pub(crate) fn age_recorder(&self) -> LatencyRecorder {
-        LatencyRecorder(self.age.lock().recorder())
-    }
-
-    /// A copy of the merged latency histogram (waits at most `refresh_wait` for the recorders).
-    pub(crate) fn latency_histogram(&self, refresh_wait: Duration) -> Histogram<u64> {
-        let mut h = self.latency.lock();
-        h.refresh_timeout(refresh_wait);
-        Histogram::clone(&h)
+    /// A copy of the merged detection-to-delivery latency histogram.
+    pub(crate) fn latency_histogram(&self) -> Histogram<u64> {
+        self.latency.merged()
     }
 
     /// Reads every counter.
-    pub(crate) fn snapshot(&self, levels: Levels, refresh_wait: Duration) -> MetricsSnapshot {
-        let summarise = |h: &Mutex<SyncHistogram<u64>>| {
-            let mut h = h.lock();
-            h.refresh_timeout(refresh_wait);
-            LatencySummary::from_histogram(&h)
-        };
-        let latency = summarise(&self.latency);
-        let age = summarise(&self.age);
+    pub(crate) fn snapshot(&self, levels: Levels) -> MetricsSnapshot {
+        let latency = LatencySummary::from_histogram(&self.latency.merged());
+        let age = LatencySummary::from_histogram(&self.age.merged());
         // Downstream first, upstream last: a candidate is counted upstream before downstream.
+        // Receiver first: what it skipped or discarded was delivered into the lane before.
+        let rx = &self.receiver;
+        let rx_stale = [rx.stale[0].get(), rx.stale[1].get()];
+        let rx_discarded = [rx.discarded[0].get(), rx.discarded[1].get()];
         let [high, low] = &self.lanes;
-        let high_sent = high.sent.get();
-        let low_sent = low.sent.get();
-        let send_failures = high.failures.get() + low.failures.get();
+        let evicted = [high.evicted.get(), low.evicted.get()];
+        let ing = &self.ingest;
+        let per_lane = |c: &[Counter; 2]| [c[0].get(), c[1].get()];
+        let handed_back = per_lane(&ing.handed_back);
+        let full = per_lane(&ing.dropped_full_buffer);
+        let stale_in = per_lane(&ing.dropped_stale);
+        // A lane's sent: delivered into it, less what left it without reaching the bot. In direct
+        // mode every issued candidate that ingest did not refuse was delivered into its lane.
+        let delivered = |lane: usize, m: &LaneMetrics| match levels.lane_issued {
+            Some(issued) => {
+                issued[lane].saturating_sub(handed_back[lane] + full[lane] + stale_in[lane])
+            }
+            None => m.delivered.get(),
+        };
+        let sent = |lane: usize, m: &LaneMetrics| {
+            delivered(lane, m).saturating_sub(evicted[lane] + rx_stale[lane] + rx_discarded[lane])
+        };
+        let high_sent = sent(0, high);
+        let low_sent = sent(1, low);
+        let send_failures =
+            high.failures.get() + low.failures.get() + rx_discarded[0] + rx_discarded[1];
         let dropped_shutdown = high.dropped_shutdown.get()
             + low.dropped_shutdown.get()
             + self.batch.abandoned[0].get()
             + self.batch.abandoned[1].get()
             + self.ingest.dropped_shutdown.get();
-        let dropped_stale = self.batch.dropped_stale.get() + self.ingest.dropped_stale.get();
-        let dropped_oldest = self.ingest.dropped_oldest.get();
-        let dropped_full_buffer = self.ingest.dropped_full_buffer.get() + send_failures;
-        // `handed_back` before `issued`: a hand-back in between is then over-counted in flight,
-        // never under-counted.
-        let handed_back = self.ingest.handed_back.get();
-        let candidates_detected = self.ingest.issued.get().saturating_sub(handed_back);
+        let dropped_stale =
+            rx_stale[0] + rx_stale[1] + self.batch.dropped_stale.get() + stale_in[0] + stale_in[1];
+        let dropped_oldest = evicted[0] + evicted[1] + self.ingest.dropped_oldest.get();
+        let lost_live = self.ingest.lost_live.get();
+        let dropped_full_buffer = full[0] + full[1] + send_failures + lost_live;
+        let backpressure_events = high.backpressure.get()
+            + low.backpressure.get()
+            + self.ingest.backpressure_events.get();
+        let candidates_detected = (levels.issued + self.ingest.lost_at_shutdown.get() + lost_live)
+            .saturating_sub(handed_back[0] + handed_back[1]);
         let uptime_ms = |ns: u64| (ns != 0).then(|| ns.saturating_sub(self.started_ns) / 1_000_000);
         MetricsSnapshot {
             tx_seen: self.ingest.tx_seen.get(),
@@ -259,7 +282,7 @@ impl Metrics {
             high_lane_depth: levels.lane_depths[Priority::High.lane()] as u64,
             low_lane_depth: levels.lane_depths[Priority::Low.lane()] as u64,
             lane_capacity: levels.lane_capacity as u64,
-            backpressure_events: self.ingest.backpressure_events.get(),
+            backpressure_events,
             dropped_full_buffer,
             dropped_oldest,
             dropped_stale,
@@ -355,6 +378,7 @@ impl LatencySummary {
 /// The accounting invariant, exact after shutdown:
 /// `candidates_detected == candidates_sent + dropped_full_buffer + dropped_oldest + dropped_stale
 /// + dropped_shutdown + in_flight`.
+#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSnapshot {
     /// Transactions (input lines or messages) the feeds read.

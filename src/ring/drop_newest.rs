@@ -5,7 +5,7 @@ use super::StreamRing;
 use crate::candidate::PremintCandidate;
 use crate::error::PushError;
 
-#[inline]
+#[inline(always)]
 pub(super) fn push(
     ring: &StreamRing,
     item: PremintCandidate,

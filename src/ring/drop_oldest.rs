@@ -6,7 +6,7 @@
 use super::StreamRing;
 use crate::candidate::PremintCandidate;
 
-#[inline]
+#[inline(always)]
 pub(super) fn push(ring: &StreamRing, item: PremintCandidate) -> Option<PremintCandidate> {
     let evicted = ring.queue.force_push(item);
     if evicted.is_none() {

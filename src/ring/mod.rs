@@ -8,33 +8,35 @@
 //! see `benches/ring.rs`), and it carries no waker bookkeeping on the fast path. Waiting is ours:
 //! [`WaitStrategy`] for the busy part and a [`Signal`](signal::Signal) event count for parking.
 //!
-//! The ring also owns the producers' side of shutdown: a `gate` word counts pushes in progress and
-//! carries a closed bit. After [`StreamRing::close`] no push can store an item, and once
-//! [`StreamRing::producers_idle`] is true every item that was ever stored is visible to the
-//! consumer, so the drain at shutdown is exact.
+//! The ring also owns the producers' side of shutdown (`gate.rs`): after [`StreamRing::close`] no
+//! push can store an item, and once [`StreamRing::producers_idle`] is true every item that was
+//! ever stored is visible to the consumer, so the drain at shutdown is exact.
+//!
+//! The same ring, one per priority, is an output lane (`output.rs`): in direct mode the producers
+//! push straight into the lanes and the bot pops from them; the lanes then share one `not_empty`
+//! signal so that a receiver waits on both at once.
 
 mod block;
 mod drop_newest;
 mod drop_oldest;
-mod drop_stale;
-pub(crate) mod signal;
-mod wait;
+mod gate;
+#[cfg(feature = "tokio")]
+mod room;
 
 use std::fmt;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use crossbeam_utils::CachePadded;
 use serde::{Deserialize, Serialize};
 
 use crate::candidate::PremintCandidate;
 use crate::error::PushError;
-use crate::sync::AtomicUsize;
-pub(crate) use drop_stale::StaleBound;
-use signal::Signal;
-pub(crate) use wait::{Pause, Waiter};
-pub use wait::{WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_EVERY, BACKOFF_YIELD_WINDOW};
+use crate::wait::{Pause, Signal, WaitStrategy, Waiter};
+use gate::ProducerGate;
+pub(crate) use gate::PushGuard;
+#[cfg(feature = "tokio")]
+pub(crate) use room::RoomFuture;
 
 /// What a push into a full ring does. The names are exact (they differ across the ecosystem).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,10 +88,6 @@ impl std::str::FromStr for DropPolicy {
     }
 }
 
-/// The closed bit of `StreamRing::gate`; the rest of the word counts pushes in progress (×2).
-const CLOSED: usize = 1;
-const ONE_PUSH: usize = 2;
-
 /// A bounded ring of candidates with an overflow policy.
 ///
 /// Any number of producers may push; the engine has one consumer (the batcher), but popping from
@@ -113,14 +111,16 @@ pub struct StreamRing {
     policy: DropPolicy,
     wait: WaitStrategy,
     block_timeout: Option<Duration>,
-    /// Closed bit + 2 × pushes in progress. Producers `fetch_add`/`fetch_sub` it around a push
-    /// (Acquire on entry, Release on exit); `close` sets the bit (AcqRel); the drainer reads it with
-    /// Acquire, so a zero count means every stored item happens-before the drain.
-    gate: CachePadded<AtomicUsize>,
-    /// The consumer parks here; producers notify after storing an item.
-    not_empty: Signal,
+    /// Closed bit + pushes in progress (see `gate.rs`).
+    gate: ProducerGate,
+    /// The consumer parks here; producers notify after storing an item. Shared by the two output
+    /// lanes, whose receiver waits on both.
+    not_empty: Arc<Signal>,
     /// Producers under `block` park here; the consumer notifies after taking an item.
     not_full: Signal,
+    /// Async producers under `block` wait here (cargo feature `tokio`).
+    #[cfg(feature = "tokio")]
+    room: room::Room,
 }
 
 impl fmt::Debug for StreamRing {
@@ -147,10 +147,18 @@ impl StreamRing {
             policy,
             wait: WaitStrategy::default(),
             block_timeout: None,
-            gate: CachePadded::new(AtomicUsize::new(0)),
-            not_empty: Signal::default(),
+            gate: ProducerGate::default(),
+            not_empty: Arc::new(Signal::default()),
             not_full: Signal::default(),
+            #[cfg(feature = "tokio")]
+            room: room::Room::default(),
         }
+    }
+
+    /// Wakes consumers through `signal` (shared with another ring) instead of its own.
+    pub(crate) fn with_signal(mut self, signal: Arc<Signal>) -> Self {
+        self.not_empty = signal;
+        self
     }
 
     /// Sets how waiting producers and consumers wait.
@@ -212,33 +220,32 @@ impl StreamRing {
         may_wait: bool,
         timeout: Option<Duration>,
     ) -> Result<Option<PremintCandidate>, PushError> {
-        if !self.enter() {
-            return Err(PushError::Closed(item));
+        match self.enter() {
+            Some(_push) => self.push_entered(item, may_wait, timeout),
+            None => Err(PushError::Closed(item)),
         }
-        let result = self.push_entered(item, may_wait, timeout);
-        self.exit();
-        result
     }
 
-    /// Registers a push in progress; false (and nothing registered) when the ring is closed.
-    /// Every `true` must be followed by [`StreamRing::exit`].
-    #[inline]
-    pub(crate) fn enter(&self) -> bool {
-        if self.gate.fetch_add(ONE_PUSH, Acquire) & CLOSED != 0 {
-            self.gate.fetch_sub(ONE_PUSH, Release);
-            return false;
-        }
-        true
+    /// Registers a push in progress, ended when the guard drops; `None` once the ring is closed.
+    #[inline(always)]
+    pub(crate) fn enter(&self) -> Option<PushGuard<'_>> {
+        self.gate.enter()
     }
 
-    /// Ends a push registered by [`StreamRing::enter`].
-    #[inline]
-    pub(crate) fn exit(&self) {
-        self.gate.fetch_sub(ONE_PUSH, Release);
+    /// [`StreamRing::enter`] that also issues the next sequence number of this ring (see
+    /// `gate.rs`): the ingest path's only two locked instructions besides the queue's own.
+    #[inline(always)]
+    pub(crate) fn enter_issuing(&self) -> Option<(PushGuard<'_>, u64)> {
+        self.gate.enter_issuing()
+    }
+
+    /// Sequence numbers issued by [`StreamRing::enter_issuing`] so far.
+    pub(crate) fn issued(&self) -> u64 {
+        self.gate.issued()
     }
 
     /// Applies the policy; the caller holds the gate (`enter` returned true).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_entered(
         &self,
         item: PremintCandidate,
@@ -255,19 +262,26 @@ impl StreamRing {
 
     /// Wakes a consumer parked on an empty ring. Spinning and yielding waiters never park, so
     /// with those strategies the fence is skipped.
-    #[inline]
+    #[inline(always)]
     fn item_added(&self) {
+        // A fence-less notify that leans on `ArrayQueue`'s SeqCst compare-exchange (as
+        // crossbeam-channel's wakers do) saves ~5 ns here, but loom, which models SeqCst accesses
+        // as acquire/release, cannot check it (it reports the lost wake-up): the fence stays.
         if self.wait.may_park() {
             self.not_empty.notify();
         }
     }
 
     /// Takes the oldest candidate, if any. Never waits.
-    #[inline]
+    #[inline(always)]
     pub fn try_pop(&self) -> Option<PremintCandidate> {
         let item = self.queue.pop();
         if item.is_some() && self.policy == DropPolicy::Block && self.wait.may_park() {
             self.not_full.notify_if(|| self.drained_to_half());
+        }
+        #[cfg(feature = "tokio")]
+        if item.is_some() && self.policy == DropPolicy::Block {
+            self.room.wake_if(|| self.drained_to_half());
         }
         item
     }
@@ -301,19 +315,22 @@ impl StreamRing {
     /// `block` are released with their item, and a waiting consumer wakes up. Queued items stay
     /// and can still be popped.
     pub fn close(&self) {
-        self.gate.fetch_or(CLOSED, AcqRel);
+        self.gate.close();
         self.not_full.notify();
         self.not_empty.notify();
+        #[cfg(feature = "tokio")]
+        self.room.wake_if(|| true);
     }
 
     /// True after [`StreamRing::close`].
+    #[inline]
     pub fn is_closed(&self) -> bool {
-        self.gate.load(Acquire) & CLOSED != 0
+        self.gate.is_closed()
     }
 
     /// True when no push is in progress. After `close`, once this is true no item can be added.
     pub fn producers_idle(&self) -> bool {
-        self.gate.load(Acquire) < ONE_PUSH
+        self.gate.producers_idle()
     }
 
     /// Items queued now. Reads the queue's head and tail indices only: no write, no lock.

@@ -44,22 +44,41 @@ pub(crate) struct PoolLayout {
     pub(crate) creator: usize,
     /// Fewer accounts than this and the program would have rejected the instruction.
     pub(crate) min_accounts: usize,
+    /// The pool account.
+    pub(crate) pool: usize,
+    /// The pool's vaults of `mint` and of `other_mint`.
+    pub(crate) vaults: (usize, usize),
+    /// The token programs of `mint` and `other_mint` (Raydium v4 has one for both).
+    pub(crate) token_programs: (usize, usize),
 }
 
+/// PumpSwap `create_pool` (IDL): pool, global_config, creator, base_mint, quote_mint, lp_mint,
+/// user_base_token_account, user_quote_token_account, user_pool_token_account,
+/// pool_base_token_account, pool_quote_token_account, system_program, token_2022_program,
+/// base_token_program, quote_token_program, ...
 const PUMP_SWAP_LAYOUT: PoolLayout = PoolLayout {
     kind: LaunchKind::PumpSwapPool,
     mint: 3,
     other_mint: 4,
     creator: 2,
     min_accounts: 5,
+    pool: 0,
+    vaults: (9, 10),
+    token_programs: (13, 14),
 };
 
+/// Raydium AMM v4 `initialize2`: token_program, associated token program, system, rent, amm,
+/// amm_authority, amm_open_orders, lp_mint, coin_mint, pc_mint, pool_coin_token_account,
+/// pool_pc_token_account, ..., user_wallet (17).
 const RAYDIUM_LAYOUT: PoolLayout = PoolLayout {
     kind: LaunchKind::RaydiumPool,
     mint: 8,
     other_mint: 9,
     creator: 17,
     min_accounts: 18,
+    pool: 4,
+    vaults: (10, 11),
+    token_programs: (0, 0),
 };
 
 /// The layout of a PumpSwap instruction when it is `create_pool`.

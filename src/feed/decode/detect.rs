@@ -26,7 +26,7 @@ use super::pump::{self, PumpEvent, TradeEvent};
 use super::record::{Decoded, LaunchMeta, Signature};
 use super::score::Scorer;
 use super::Malformed;
-use crate::{LaunchKind, PremintCandidate, Pubkey};
+use crate::{LaunchKind, PremintCandidate, Pubkey, TokenProgram};
 
 /// Deepest invocation stack tracked in logs; Solana stops at 5 CPI levels, more means bad input.
 const MAX_LOG_DEPTH: usize = 16;
@@ -95,6 +95,11 @@ struct Launch {
     user: Pubkey,
     kind: LaunchKind,
     meta: LaunchMeta,
+    /// Bonding curve (pump.fun) or pool; zero when unknown.
+    market: Pubkey,
+    /// Associated bonding curve (pump.fun) or the pool's vault of the mint; zero when unknown.
+    market_token_account: Pubkey,
+    token_program: TokenProgram,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -315,6 +320,13 @@ impl Tx {
                 user: e.user,
                 kind,
                 meta: LaunchMeta::new(e.name, e.symbol, e.uri),
+                market: e.bonding_curve,
+                // Not in the event: it comes from the instruction when the input has one.
+                market_token_account: Pubkey::ZERO,
+                token_program: e
+                    .token_program
+                    .and_then(|k| TokenProgram::of_key(&k))
+                    .unwrap_or_default(),
             }),
             Some(PumpEvent::Trade(t)) => match src {
                 Src::Log => self.trades_log.push(t),
@@ -326,7 +338,7 @@ impl Tx {
     }
 
     /// Adds a launch, merging with an earlier one of the same mint: the more specific kind, the
-    /// first non-empty metadata and the first non-zero creator win.
+    /// first non-empty metadata and the first non-zero creator, market and token program win.
     fn add_launch(&mut self, l: Launch) {
         if let Some(old) = self.launches.iter_mut().find(|o| o.mint == l.mint) {
             if old.kind == LaunchKind::PumpCreate && l.kind == LaunchKind::PumpCreateV2 {
@@ -340,6 +352,15 @@ impl Tx {
             }
             if old.user == Pubkey::ZERO {
                 old.user = l.user;
+            }
+            if old.market == Pubkey::ZERO {
+                old.market = l.market;
+            }
+            if old.market_token_account == Pubkey::ZERO {
+                old.market_token_account = l.market_token_account;
+            }
+            if old.token_program == TokenProgram::Unknown {
+                old.token_program = l.token_program;
             }
         } else {
             self.launches.push(l);
@@ -415,6 +436,14 @@ impl Tx {
                     return Ok(());
                 };
                 let user = self.account(line, &ix, user_at)?.unwrap_or_default();
+                let token_program_at = if args.v2 {
+                    pump::CREATE_V2_TOKEN_PROGRAM_ACCOUNT
+                } else {
+                    pump::CREATE_TOKEN_PROGRAM_ACCOUNT
+                };
+                // An account this transaction does not resolve (an address table we were not
+                // given) is simply unknown here.
+                let key = |n| self.account(line, &ix, n).ok().flatten();
                 let l = Launch {
                     mint,
                     creator: args.creator.unwrap_or(user),
@@ -425,6 +454,12 @@ impl Tx {
                         LaunchKind::PumpCreate
                     },
                     meta: LaunchMeta::new(args.name, args.symbol, args.uri),
+                    market: key(pump::CREATE_BONDING_CURVE_ACCOUNT).unwrap_or_default(),
+                    market_token_account: key(pump::CREATE_ASSOCIATED_BONDING_CURVE_ACCOUNT)
+                        .unwrap_or_default(),
+                    token_program: key(token_program_at)
+                        .and_then(|k| TokenProgram::of_key(&k))
+                        .unwrap_or_default(),
                 };
                 self.add_launch(l);
             }
@@ -451,17 +486,25 @@ impl Tx {
         ) else {
             return Ok(());
         };
-        let mint = if a == amm::WSOL { b } else { a };
+        let mint_is_other = a == amm::WSOL;
+        let mint = if mint_is_other { b } else { a };
         let creator = match self.account(line, ix, p.creator)? {
             Some(c) => c,
             None => self.fee_payer(line),
         };
+        let key = |n| self.account(line, ix, n).ok().flatten();
+        let pick = |(ours, other): (usize, usize)| if mint_is_other { other } else { ours };
         self.add_launch(Launch {
             mint,
             creator,
             user: creator,
             kind: p.kind,
             meta: LaunchMeta::default(),
+            market: key(p.pool).unwrap_or_default(),
+            market_token_account: key(pick(p.vaults)).unwrap_or_default(),
+            token_program: key(pick(p.token_programs))
+                .and_then(|k| TokenProgram::of_key(&k))
+                .unwrap_or_default(),
         });
         Ok(())
     }
@@ -517,22 +560,39 @@ impl Tx {
             &self.trades_log
         };
         for l in &self.launches {
-            let buy = trades
+            let (buy, tokens) = trades
                 .iter()
                 .filter(|t| {
                     t.is_buy && t.mint == l.mint && (t.user == l.creator || t.user == l.user)
                 })
-                .fold(0u64, |acc, t| acc.saturating_add(t.sol_amount));
+                .fold((0u64, 0u64), |(sol, tok), t| {
+                    (
+                        sol.saturating_add(t.sol_amount),
+                        tok.saturating_add(t.token_amount),
+                    )
+                });
             let (score, priority) = scorer.score(l.kind, l.creator, buy);
+            // pump.fun's `create` makes SPL Token mints and `create_v2` Token-2022 ones: the
+            // kind says it when neither the event nor the instruction named the program.
+            let token_program = match (l.token_program, l.kind) {
+                (TokenProgram::Unknown, LaunchKind::PumpCreate) => TokenProgram::Token,
+                (TokenProgram::Unknown, LaunchKind::PumpCreateV2) => TokenProgram::Token2022,
+                (known, _) => known,
+            };
             out.push(Decoded {
                 candidate: PremintCandidate {
                     mint: l.mint,
                     creator: l.creator,
+                    signature: self.signature,
+                    market: l.market,
+                    market_token_account: l.market_token_account,
                     slot: self.slot,
                     creator_buy_lamports: buy,
+                    creator_buy_tokens: tokens,
                     score,
                     kind: l.kind,
                     priority,
+                    token_program,
                     ..PremintCandidate::default()
                 },
                 signature: self.signature,

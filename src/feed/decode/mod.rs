@@ -36,7 +36,8 @@ use std::fmt;
 pub use malformed::Malformed;
 pub use parsed::ParsedTx;
 pub use pump::{decode_pump_event, CreateEvent, PumpEvent, TradeEvent};
-pub use record::{Decoded, LaunchMeta, Signature};
+pub(crate) use record::Signature;
+pub use record::{Decoded, LaunchMeta};
 pub use score::ScoreConfig;
 
 use detect::Tx;

@@ -32,6 +32,12 @@ pub(crate) const CREATE_MINT_ACCOUNT: usize = 0;
 pub(crate) const CREATE_USER_ACCOUNT: usize = 7;
 /// `create_v2` moved `user` up: it dropped the Metaplex accounts.
 pub(crate) const CREATE_V2_USER_ACCOUNT: usize = 5;
+/// The bonding curve and its token account (the associated bonding curve), in both versions.
+pub(crate) const CREATE_BONDING_CURVE_ACCOUNT: usize = 2;
+pub(crate) const CREATE_ASSOCIATED_BONDING_CURVE_ACCOUNT: usize = 3;
+/// The token program: SPL Token for `create`, Token-2022 for `create_v2`.
+pub(crate) const CREATE_TOKEN_PROGRAM_ACCOUNT: usize = 9;
+pub(crate) const CREATE_V2_TOKEN_PROGRAM_ACCOUNT: usize = 7;
 
 /// The arguments of `create` / `create_v2`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

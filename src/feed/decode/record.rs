@@ -12,25 +12,7 @@ use serde::{Serialize, Serializer};
 use super::Malformed;
 use crate::PremintCandidate;
 
-/// A 64-byte transaction signature (the transaction id), shown in base58.
-///
-/// # Examples
-///
-/// ```
-/// use sniffer::Signature;
-///
-/// let s = "52ar89rghM8EwKZkxFnBMC4LaMReqtVdpxqXxGWBCMYV1DnYdLrdsqJo8Hbn9KjVpckAokqGNHzTSVfK5xuLepdC";
-/// let sig = Signature::from_base58(s).unwrap();
-/// assert_eq!(sig.to_string(), s);
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Signature(pub [u8; 64]);
-
-impl Default for Signature {
-    fn default() -> Self {
-        Signature([0; 64])
-    }
-}
+pub(crate) use crate::candidate::Signature;
 
 impl Signature {
     /// Parses a base58 signature.
@@ -52,34 +34,6 @@ impl Signature {
             return Err(Malformed::SignatureLength);
         }
         Ok(Signature(out))
-    }
-
-    /// The raw bytes.
-    pub const fn as_bytes(&self) -> &[u8; 64] {
-        &self.0
-    }
-}
-
-impl fmt::Display for Signature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // 64 bytes need at most 88 base58 digits; encode on the stack.
-        let mut buf = [0u8; 96];
-        let n = bs58::encode(&self.0[..])
-            .onto(&mut buf[..])
-            .map_err(|_| fmt::Error)?;
-        f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
-    }
-}
-
-impl fmt::Debug for Signature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({self})")
-    }
-}
-
-impl Serialize for Signature {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
     }
 }
 
@@ -170,6 +124,44 @@ impl LaunchMeta {
     /// True when no field is set.
     pub fn is_empty(&self) -> bool {
         self.name.len == 0 && self.symbol.len == 0 && self.uri.len == 0
+    }
+
+    /// Size of [`LaunchMeta::encode`]: 8 header bytes (lengths, truncation flags) + the caps.
+    pub(crate) const BYTES: usize = 8 + Self::NAME_CAP + Self::SYMBOL_CAP + Self::URI_CAP;
+
+    /// A fixed-size copy for the side table (`meta.rs`).
+    pub(crate) fn encode(&self) -> [u8; Self::BYTES] {
+        let mut b = [0u8; Self::BYTES];
+        b[0..2].copy_from_slice(&self.name.len.to_le_bytes());
+        b[2..4].copy_from_slice(&self.symbol.len.to_le_bytes());
+        b[4..6].copy_from_slice(&self.uri.len.to_le_bytes());
+        b[6] = u8::from(self.name.truncated)
+            | u8::from(self.symbol.truncated) << 1
+            | u8::from(self.uri.truncated) << 2;
+        let (n, rest) = b[8..].split_at_mut(Self::NAME_CAP);
+        let (s, u) = rest.split_at_mut(Self::SYMBOL_CAP);
+        n.copy_from_slice(&self.name.buf);
+        s.copy_from_slice(&self.symbol.buf);
+        u.copy_from_slice(&self.uri.buf);
+        b
+    }
+
+    /// The inverse of [`LaunchMeta::encode`]; lengths past a cap are cut to it.
+    pub(crate) fn decode(b: &[u8; Self::BYTES]) -> Self {
+        let len = |i: usize, cap: usize| u16::from_le_bytes([b[i], b[i + 1]]).min(cap as u16);
+        let mut m = LaunchMeta::default();
+        m.name.len = len(0, Self::NAME_CAP);
+        m.symbol.len = len(2, Self::SYMBOL_CAP);
+        m.uri.len = len(4, Self::URI_CAP);
+        m.name.truncated = b[6] & 1 != 0;
+        m.symbol.truncated = b[6] & 2 != 0;
+        m.uri.truncated = b[6] & 4 != 0;
+        let (n, rest) = b[8..].split_at(Self::NAME_CAP);
+        let (s, u) = rest.split_at(Self::SYMBOL_CAP);
+        m.name.buf.copy_from_slice(n);
+        m.symbol.buf.copy_from_slice(s);
+        m.uri.buf.copy_from_slice(u);
+        m
     }
 }
 

@@ -47,9 +47,11 @@ impl Signal {
 
     #[cold]
     fn notify_slow(&self) {
-        // Taking the lock orders this notification after a waiter's last check of the condition:
-        // a waiter checks and goes to sleep while holding the lock.
-        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Taking (and releasing) the lock orders this notification after a waiter's last check of
+        // the condition: a waiter checks and goes to sleep while holding the lock. The wake-up is
+        // sent after the release, so the woken thread does not run into a held lock and sleep a
+        // second time (one futex wake per notification, not a wake plus a lock hand-off).
+        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
         self.cv.notify_all();
     }
 

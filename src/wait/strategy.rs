@@ -4,7 +4,7 @@
 //! default, [`WaitStrategy::Backoff`], spins briefly (exponential `spin_loop` hints, as
 //! crossbeam-utils' `Backoff`), then for a bounded window mixes short spins with a yield of the
 //! core every few rounds so that a co-located thread can run, then parks on a
-//! [`Signal`](super::signal::Signal). Pure spinning is opt-in.
+//! `Signal`. Pure spinning is opt-in.
 
 use std::time::{Duration, Instant};
 

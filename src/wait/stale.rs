@@ -1,7 +1,8 @@
 //! `drop_stale`: an age bound that combines with any overflow policy. A candidate older than
 //! `max_age`, or more than `max_slot_lag` slots behind the reference slot, is dropped at enqueue
-//! (by the ingest handle) and again at dequeue (by the batcher), and counted in `dropped_stale`:
-//! sniping a late launch is worse than not sniping it.
+//! (by the ingest handle), again at dequeue (by the batcher) and once more when the bot receives
+//! it (by the receiver), and counted in `dropped_stale`: sniping a late launch is worse than not
+//! sniping it.
 //!
 //! The reference slot is the newest slot seen at ingest, with one guard: one absurd slot (a
 //! corrupt line saying slot 2^64-1) must not make every later launch stale. A slot more than
@@ -67,6 +68,12 @@ impl StaleBound {
             max_slot_lag,
             slots: CachePadded::new(SlotReference::default()),
         }
+    }
+
+    /// True when `max_age` is set: checking needs a clock read.
+    #[inline]
+    pub(crate) fn needs_clock(&self) -> bool {
+        self.max_age_ns.is_some()
     }
 
     /// True when no bound is configured (the checks cost nothing then).

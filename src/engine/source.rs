@@ -1,26 +1,32 @@
 //! [`MetricsSource`]: a cheap, cloneable handle that takes snapshots of a running engine from any
 //! thread (the monitor, an HTTP listener, a bot's own reporter), and judges its health.
+//!
+//! It lives with the engine, which owns the queues: it reads their levels and hands them to
+//! `metrics/`, which depends on nothing above it. It holds no sending side of anything: the end
+//! of the bot's stream is the lanes' closed bit, so a source kept past shutdown (an HTTP server's)
+//! never keeps a receiver waiting.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Levels, Metrics, MetricsSnapshot};
 use crate::backpressure::Gate;
 use crate::candidate::monotonic_ns;
-use crate::output::Output;
+use crate::metrics::{Levels, Metrics, MetricsSnapshot};
+use crate::output::Lanes;
 use crate::ring::StreamRing;
 
-/// Takes snapshots of one engine; clone it freely, it outlives the engine's threads.
+/// Takes snapshots of one engine; clone it freely, it outlives the engine's threads and never
+/// keeps the engine's pipe alive.
 #[derive(Clone)]
 pub struct MetricsSource {
     pub(crate) metrics: Arc<Metrics>,
-    pub(crate) ring: Arc<StreamRing>,
+    /// The stream ring (`None` in direct mode).
+    pub(crate) ring: Option<Arc<StreamRing>>,
+    /// The bot's lanes (`None` with a handler).
+    pub(crate) lanes: Option<Arc<Lanes>>,
     pub(crate) gate: Arc<Gate>,
-    pub(crate) output: Output,
-    pub(crate) lane_capacity: usize,
     pub(crate) warn_pct: u8,
 }
 
@@ -28,6 +34,7 @@ impl fmt::Debug for MetricsSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MetricsSource")
             .field("ring", &self.ring)
+            .field("lanes", &self.lanes)
             .finish_non_exhaustive()
     }
 }
@@ -56,22 +63,37 @@ pub struct Health {
 }
 
 impl MetricsSource {
-    /// Reads every metric now, waiting at most 2 ms for latency recorders to hand in their data.
+    /// Reads every metric now. Never waits for the engine's threads.
     pub fn snapshot(&self) -> MetricsSnapshot {
-        self.snapshot_waiting(Duration::from_millis(2))
-    }
-
-    pub(crate) fn snapshot_waiting(&self, refresh_wait: Duration) -> MetricsSnapshot {
+        let lane_depths = self.lanes.as_ref().map_or([0, 0], |l| l.depths());
+        let lane_capacity = self.lanes.as_ref().map_or(0, |l| l.capacity());
+        // In direct mode the lanes are the only buffer: they are reported as the stream buffer too.
+        let (depth, capacity) = match &self.ring {
+            Some(r) => (r.len(), r.capacity()),
+            None => (lane_depths[0] + lane_depths[1], 2 * lane_capacity),
+        };
+        let lane_issued = self
+            .lanes
+            .as_ref()
+            .filter(|l| l.is_direct())
+            .map(|l| l.issued());
+        let issued = match (&self.ring, lane_issued) {
+            (Some(r), _) => r.issued(),
+            (None, Some([high, low])) => high + low,
+            (None, None) => 0,
+        };
         let levels = Levels {
-            depth: self.ring.len(),
-            capacity: self.ring.capacity(),
-            lane_depths: self.output.lane_depths(),
-            lane_capacity: self.lane_capacity,
+            issued,
+            lane_issued,
+            depth,
+            capacity,
+            lane_depths,
+            lane_capacity,
             paused_total_ns: self
                 .gate
                 .paused_total_ns(monotonic_ns(), &self.metrics.gate),
         };
-        self.metrics.snapshot(levels, refresh_wait)
+        self.metrics.snapshot(levels)
     }
 
     /// Paused when the gate is paused; degraded when the ring or a lane is at or above the warn

@@ -1,0 +1,816 @@
+//! [`Sniffer`]: the engine's builder, thread lifecycle and graceful shutdown.
+//!
+//! `build()` validates the configuration, builds the stages from it (`Stages`: the stream ring
+//! or, in direct mode, only the bot's lanes; the gate and what it watches; metrics), plans a core
+//! for every thread from the list captured once at start-up, then starts named threads that pin
+//! themselves first thing: the batcher and, in async mode, one worker per lane (none in direct
+//! mode), the monitor, and one thread per pull feed. Every thread starts through one helper; if
+//! one cannot start, the start guard shuts down and joins whatever already did.
+//!
+//! `shutdown(timeout)` stops the feeds, closes the ring (releasing producers blocked under
+//! `block`), lets the batcher and the workers drain until the deadline, closes the lanes, joins
+//! every thread and returns a [`ShutdownReport`] whose counts add up to the accounting invariant.
+
+mod source;
+
+pub use source::{Health, HealthStatus, MetricsSource};
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::backpressure::{Gate, Levels as GateLevels, Watch};
+use crate::batch::{
+    run_lane_worker, BatchPolicy, BatchSendMode, Batcher, Deadline, Dispatch, LaneSender,
+    SendPolicy,
+};
+use crate::candidate::{monotonic_ns, PremintCandidate, Priority};
+use crate::config::SnifferConfig;
+use crate::error::{BuildError, ConfigError};
+use crate::feed::{DedupTable, Feed, FeedPoll, FeedSink};
+use crate::ingest::{IngestHandle, IngestParts, Target};
+use crate::meta::MetaTable;
+use crate::metrics::{
+    health_line, FeedMetrics, FeedStats, LatencyHistogram, Metrics, MetricsSnapshot,
+};
+use crate::output::{CandidateReceiver, Handler, Lanes, Output, ReceiverParts};
+use crate::pinning::{pin_current, CorePlan};
+use crate::ring::{DropPolicy, StreamRing};
+use crate::wait::{StaleBound, WaitStrategy};
+
+/// Builds a [`Sniffer`]; nothing starts until [`SnifferBuilder::build`] has validated everything.
+#[must_use]
+pub struct SnifferBuilder {
+    config: SnifferConfig,
+    handler: Option<Handler>,
+    feeds: Vec<Box<dyn Feed>>,
+    /// Multi-feed dedup: `None` = on when there are two feeds or more.
+    dedup: Option<bool>,
+}
+
+impl fmt::Debug for SnifferBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnifferBuilder")
+            .field("config", &self.config)
+            .field("handler", &self.handler.is_some())
+            .field("feeds", &self.feeds.len())
+            .field("dedup", &self.dedup)
+            .finish()
+    }
+}
+
+impl SnifferBuilder {
+    /// Uses this configuration (replacing the defaults).
+    pub fn config(mut self, config: SnifferConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Pins the engine threads to these cores, in start order (batcher, lane workers, feeds),
+    /// sharing them round-robin when there are more threads than cores.
+    pub fn pin_at_core(mut self, cores: impl IntoIterator<Item = usize>) -> Self {
+        self.config.core_ids = cores.into_iter().collect();
+        self.config.pin_threads = true;
+        self
+    }
+
+    /// Delivers every candidate by calling `handler` on the sending thread (the batcher in sync
+    /// and direct mode, the lane's worker in async mode) instead of through a
+    /// [`CandidateReceiver`]. A panicking handler call counts its candidate in `send_failures`.
+    pub fn handler<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&PremintCandidate) + Send + Sync + 'static,
+    {
+        self.handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// Adds a pull feed, run on its own thread. Its id is its position among the feeds.
+    pub fn feed(mut self, feed: impl Feed) -> Self {
+        self.feeds.push(Box::new(feed));
+        self
+    }
+
+    /// Adds a boxed pull feed.
+    pub fn boxed_feed(mut self, feed: Box<dyn Feed>) -> Self {
+        self.feeds.push(feed);
+        self
+    }
+
+    /// Turns first-sighting dedup of the pull feeds' decoded launches on or off (default: on),
+    /// across feeds and within one feed. Decoded launches ([`FeedSink::push_decoded`]) are
+    /// deduplicated by mint and signature; the snapshot lists each feed's wins, duplicates, win
+    /// share and lead time.
+    pub fn dedup(mut self, on: bool) -> Self {
+        self.dedup = Some(on);
+        self
+    }
+
+    /// Validates the configuration and starts the engine.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::Config`] before any thread starts; [`BuildError::Spawn`] if the system
+    /// refuses a thread, after the threads already started were shut down and joined.
+    pub fn build(self) -> Result<Sniffer, BuildError> {
+        let cfg = self.config;
+        cfg.validate()?;
+        if self.feeds.len() > usize::from(u16::MAX) {
+            return Err(ConfigError::Invalid {
+                key: "feeds",
+                value: self.feeds.len().to_string(),
+                reason: "at most 65535 feeds".into(),
+            }
+            .into());
+        }
+        let stages = Stages::new(&cfg, self.handler.is_some());
+        // First sighting wins across feeds, and within one feed too: two subscriptions on one
+        // connection (logs and transactions) carry the same launch twice.
+        let dedup = self
+            .dedup
+            .unwrap_or(!self.feeds.is_empty())
+            .then(|| Arc::new(DedupTable::default()));
+        let feed_metrics: Box<[Arc<FeedMetrics>]> = self
+            .feeds
+            .iter()
+            .map(|f| Arc::new(FeedMetrics::named(f.name(), f.can_wait())))
+            .collect();
+        let _ = stages.metrics.feeds.set(feed_metrics.clone());
+        let workers = match stages.mode {
+            BatchSendMode::Direct => 0,
+            BatchSendMode::Sync => 1,
+            BatchSendMode::Async => 3,
+        };
+        let mut cores = CorePlan::new(cfg.pin_threads, &cfg.core_ids, workers + self.feeds.len());
+        let mut starting = Starting(Some(Sniffer::assemble(cfg, &stages)));
+        let engine = starting.engine();
+        let output = match (&stages.lanes, self.handler) {
+            (_, Some(h)) => Output::Handler(h),
+            (Some(lanes), None) => Output::Lanes(lanes.clone()),
+            (None, None) => unreachable!("lanes exist whenever there is no handler"),
+        };
+        engine.start_senders(&stages, output, &mut cores)?;
+        engine.start_monitor()?;
+        for (i, feed) in self.feeds.into_iter().enumerate() {
+            let stats = FeedStats(feed_metrics[i].clone());
+            engine.start_feed(feed, i as u16, stats, dedup.clone(), cores.next_core())?;
+        }
+        Ok(starting.finish())
+    }
+}
+
+/// The stages built from a configuration, before any thread starts.
+struct Stages {
+    mode: BatchSendMode,
+    metrics: Arc<Metrics>,
+    /// The stream ring (`None` in direct mode).
+    ring: Option<Arc<StreamRing>>,
+    /// The bot's lanes (`None` with a handler).
+    lanes: Option<Arc<Lanes>>,
+    gate: Arc<Gate>,
+    watch: Arc<Watch>,
+    stale: Arc<StaleBound>,
+    meta: Arc<MetaTable>,
+    deadline: Arc<Deadline>,
+}
+
+impl Stages {
+    fn new(cfg: &SnifferConfig, has_handler: bool) -> Self {
+        // A handler needs a thread to run on: direct mode becomes sync.
+        let mode = match cfg.batch_send_mode {
+            BatchSendMode::Direct if has_handler => BatchSendMode::Sync,
+            m => m,
+        };
+        let metrics = Arc::new(Metrics::default());
+        let levels = GateLevels {
+            warn_pct: cfg.watermark_warn_pct,
+            critical_pct: cfg.watermark_critical_pct,
+            pause_pct: cfg.pause_pct,
+            resume_pct: cfg.resume_pct,
+        };
+        let gate = Arc::new(Gate::new(
+            levels,
+            cfg.paused_alert_after,
+            cfg.paused_alert_interval,
+        ));
+        let ring = (mode != BatchSendMode::Direct).then(|| {
+            Arc::new(
+                StreamRing::new(cfg.stream_buffer_capacity, cfg.drop_policy)
+                    .with_wait_strategy(cfg.wait_strategy)
+                    .with_block_timeout(cfg.block_timeout),
+            )
+        });
+        // In direct mode the lanes are the stream buffer: one ring of `stream_buffer_capacity`
+        // per priority.
+        let lane_capacity = match mode {
+            BatchSendMode::Direct => cfg.stream_buffer_capacity,
+            _ => cfg.output_lane_capacity,
+        };
+        let lanes = (!has_handler).then(|| {
+            Arc::new(Lanes::new(
+                lane_capacity,
+                cfg.drop_policy,
+                cfg.wait_strategy,
+                cfg.block_timeout,
+                metrics.clone(),
+                mode == BatchSendMode::Direct,
+            ))
+        });
+        let mut watch = Watch::new(gate.clone());
+        if let Some(r) = &ring {
+            let r = r.clone();
+            watch = watch.queue("stream_ring", Box::new(move || (r.len(), r.capacity())));
+        }
+        if let Some(l) = &lanes {
+            for (name, p) in [("high_lane", Priority::High), ("low_lane", Priority::Low)] {
+                let l = l.clone();
+                watch = watch.queue(name, Box::new(move || (l.depths()[p.lane()], l.capacity())));
+            }
+        }
+        Stages {
+            mode,
+            metrics,
+            ring,
+            lanes,
+            gate,
+            watch: Arc::new(watch),
+            stale: Arc::new(StaleBound::new(cfg.max_age, cfg.max_slot_lag)),
+            meta: Arc::new(MetaTable::default()),
+            deadline: Arc::new(Deadline::default()),
+        }
+    }
+
+    fn ingest(&self, cfg: &SnifferConfig) -> IngestHandle {
+        let target = match (&self.ring, &self.lanes) {
+            (Some(r), _) => Target::Ring(r.clone()),
+            (None, Some(l)) => Target::Lanes(l.clone()),
+            (None, None) => unreachable!("direct mode always has lanes"),
+        };
+        IngestHandle::new(IngestParts {
+            target,
+            policy: cfg.drop_policy,
+            block_timeout: cfg.block_timeout,
+            metrics: self.metrics.clone(),
+            gate: self.gate.clone(),
+            stale: self.stale.clone(),
+            meta: self.meta.clone(),
+        })
+    }
+}
+
+/// Shuts down and joins whatever started if the build fails part-way (dropped without
+/// `finish`).
+struct Starting(Option<Sniffer>);
+
+impl Starting {
+    fn engine(&mut self) -> &mut Sniffer {
+        self.0.as_mut().expect("taken only by finish")
+    }
+
+    fn finish(mut self) -> Sniffer {
+        self.0.take().expect("finished once")
+    }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        if let Some(mut engine) = self.0.take() {
+            engine.shutdown_inner(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The monitor thread: reports the ring's level to the gate on a short tick (so a pause still
+/// resumes, and the paused-too-long alert still fires, when no feed or batcher is observing), and
+/// emits the health line every `health_interval` through `tracing` at info.
+struct Monitor {
+    source: MetricsSource,
+    watch: Arc<Watch>,
+    health_interval: Duration,
+    stop: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Monitor {
+    const TICK: Duration = Duration::from_millis(20);
+
+    fn run(self) {
+        let (lock, cv) = &*self.stop;
+        let mut prev = self.snapshot();
+        let mut next_health = Instant::now() + self.health_interval;
+        let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while !*stopped {
+            stopped = cv
+                .wait_timeout(stopped, Self::TICK)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            if *stopped {
+                break;
+            }
+            self.watch
+                .observe(monotonic_ns(), &self.source.metrics.gate);
+            if Instant::now() >= next_health {
+                let cur = self.snapshot();
+                tracing::info!("{}", health_line(&prev, &cur));
+                prev = cur;
+                next_health += self.health_interval;
+            }
+        }
+    }
+
+    fn snapshot(&self) -> MetricsSnapshot {
+        self.source.snapshot()
+    }
+}
+
+fn lane_name(lane: Priority) -> &'static str {
+    match lane {
+        Priority::High => "high",
+        Priority::Low => "low",
+    }
+}
+
+/// A pull feed's thread: poll until finished or told to stop, idling with short sleeps. Before
+/// each poll it reports the levels to the gate; while the gate is paused a feed that can wait
+/// does not poll (it simply stops reading, so nothing is lost) and waits for the resume. A live
+/// feed is never paused: it keeps reading its socket and the drop policy decides.
+fn run_feed(
+    feed: &mut dyn Feed,
+    mut sink: FeedSink<'_>,
+    handle: &IngestHandle,
+    watch: &Watch,
+    stop: &AtomicBool,
+    wait: WaitStrategy,
+) {
+    let gate = handle.gate();
+    let pausable = feed.can_wait();
+    while !stop.load(Ordering::Acquire) {
+        watch.observe(monotonic_ns(), &handle.metrics().gate);
+        if pausable && gate.is_paused() {
+            // Re-check the level now and then: the resume may come from this thread.
+            gate.wait_resumed(
+                || stop.load(Ordering::Acquire),
+                Instant::now() + Duration::from_millis(10),
+            );
+            continue;
+        }
+        match feed.poll(&mut sink) {
+            FeedPoll::Ready => {}
+            FeedPoll::Idle => match wait {
+                WaitStrategy::Spin => std::hint::spin_loop(),
+                WaitStrategy::Yield => thread::yield_now(),
+                WaitStrategy::Backoff | WaitStrategy::Park => {
+                    thread::sleep(Duration::from_micros(100))
+                }
+            },
+            FeedPoll::Finished => break,
+        }
+    }
+}
+
+/// The running engine. Dropping it shuts it down with `graceful_shutdown_timeout` and joins every
+/// thread it started.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sniffer::{PremintCandidate, Priority, Sniffer, SnifferConfig};
+///
+/// let mut engine = Sniffer::builder().config(SnifferConfig::default()).build()?;
+/// let rx = engine.take_receiver().unwrap();
+/// let bot = engine.ingest_handle();
+/// bot.ingest(PremintCandidate { priority: Priority::Low, ..Default::default() })?;
+/// bot.ingest(PremintCandidate { priority: Priority::High, ..Default::default() })?;
+/// let report = engine.shutdown(Duration::from_secs(5));
+/// assert_eq!(report.delivered(), 2);
+/// assert_eq!(rx.try_iter().count(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Sniffer {
+    config: SnifferConfig,
+    /// The metrics and the queues' levels, shared with the monitor thread.
+    source: MetricsSource,
+    watch: Arc<Watch>,
+    deadline: Arc<Deadline>,
+    monitor_stop: Arc<(Mutex<bool>, Condvar)>,
+    ingest: IngestHandle,
+    receiver: Option<CandidateReceiver>,
+    stop_feeds: Arc<AtomicBool>,
+    feeds_running: Arc<AtomicUsize>,
+    feed_threads: Vec<JoinHandle<()>>,
+    engine_threads: Vec<JoinHandle<()>>,
+    report: Option<ShutdownReport>,
+}
+
+impl fmt::Debug for Sniffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sniffer")
+            .field("source", &self.source)
+            .field(
+                "threads",
+                &(self.feed_threads.len() + self.engine_threads.len()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sniffer {
+    /// A builder with the default configuration.
+    pub fn builder() -> SnifferBuilder {
+        SnifferBuilder {
+            config: SnifferConfig::default(),
+            handler: None,
+            feeds: Vec::new(),
+            dedup: None,
+        }
+    }
+
+    /// The engine around its stages, with no thread started yet.
+    fn assemble(config: SnifferConfig, st: &Stages) -> Sniffer {
+        let receiver = st.lanes.as_ref().map(|lanes| {
+            CandidateReceiver::new(ReceiverParts {
+                lanes: lanes.clone(),
+                metrics: st.metrics.clone(),
+                stale: st.stale.clone(),
+                meta: st.meta.clone(),
+                wait: config.wait_strategy,
+                low_share_pct: config.low_share_pct,
+            })
+        });
+        Sniffer {
+            source: MetricsSource {
+                metrics: st.metrics.clone(),
+                ring: st.ring.clone(),
+                lanes: st.lanes.clone(),
+                gate: st.gate.clone(),
+                warn_pct: config.watermark_warn_pct,
+            },
+            watch: st.watch.clone(),
+            deadline: st.deadline.clone(),
+            monitor_stop: Arc::new((Mutex::new(false), Condvar::new())),
+            ingest: st.ingest(&config),
+            receiver,
+            stop_feeds: Arc::new(AtomicBool::new(false)),
+            feeds_running: Arc::new(AtomicUsize::new(0)),
+            feed_threads: Vec::new(),
+            engine_threads: Vec::new(),
+            report: None,
+            config,
+        }
+    }
+
+    /// The batcher and, in async mode, one worker per lane; nothing in direct mode.
+    fn start_senders(
+        &mut self,
+        st: &Stages,
+        output: Output,
+        cores: &mut CorePlan,
+    ) -> Result<(), BuildError> {
+        let Some(ring) = &st.ring else {
+            return Ok(());
+        };
+        let cfg = self.config.clone();
+        let policy = SendPolicy {
+            drop_policy: cfg.drop_policy,
+            max_retries: cfg.send_max_retries,
+            retry_delay: cfg.send_retry_delay,
+        };
+        let sender = |lane| {
+            LaneSender::new(
+                lane,
+                output.clone(),
+                st.metrics.clone(),
+                st.deadline.clone(),
+                policy,
+            )
+        };
+        let dispatch = match st.mode {
+            BatchSendMode::Async => {
+                // A few batches of slack per lane; spare vectors come back for reuse.
+                let (recycle_tx, recycle_rx) = crossbeam_channel::bounded(8);
+                let mut handoff = Vec::new();
+                for lane in Priority::ALL {
+                    let (tx, rx) = crossbeam_channel::bounded(4);
+                    handoff.push(tx);
+                    let (lane_sender, recycle, wait) =
+                        (sender(lane), recycle_tx.clone(), cfg.wait_strategy);
+                    let name = format!("sniffer-lane-{}", lane_name(lane));
+                    self.spawn(name, cores.next_core(), move || {
+                        run_lane_worker(lane_sender, rx, recycle, wait)
+                    })?;
+                }
+                let [high, low]: [_; 2] = handoff.try_into().expect("two lanes");
+                Dispatch::Async {
+                    handoff: [high, low],
+                    recycle: recycle_rx,
+                }
+            }
+            _ => Dispatch::Sync(Box::new([sender(Priority::High), sender(Priority::Low)])),
+        };
+        let batcher = Batcher {
+            ring: ring.clone(),
+            metrics: st.metrics.clone(),
+            deadline: st.deadline.clone(),
+            watch: st.watch.clone(),
+            stale: st.stale.clone(),
+            policy: BatchPolicy {
+                batch_size: cfg.batch_size,
+                batch_timeout: cfg.batch_timeout,
+                flush_on_idle: cfg.flush_on_idle,
+            },
+            dispatch,
+        };
+        self.spawn("sniffer-batcher".into(), cores.next_core(), move || {
+            batcher.run()
+        })
+    }
+
+    /// The monitor. Not pinned: it wakes a few times a second and must not take a hot thread's
+    /// core.
+    fn start_monitor(&mut self) -> Result<(), BuildError> {
+        let monitor = Monitor {
+            source: self.source.clone(),
+            watch: self.watch.clone(),
+            health_interval: self.config.health_interval,
+            stop: self.monitor_stop.clone(),
+        };
+        self.spawn("sniffer-monitor".into(), None, move || monitor.run())
+    }
+
+    /// One pull feed's thread.
+    fn start_feed(
+        &mut self,
+        mut feed: Box<dyn Feed>,
+        feed_id: u16,
+        stats: FeedStats,
+        dedup: Option<Arc<DedupTable>>,
+        core: Option<usize>,
+    ) -> Result<(), BuildError> {
+        let handle = self.ingest.clone();
+        let watch = self.watch.clone();
+        let stop = self.stop_feeds.clone();
+        let running = self.feeds_running.clone();
+        let wait = self.config.wait_strategy;
+        // A live feed under `block` waits at most this long per candidate (see `Feed::can_wait`).
+        let live_wait = (self.config.drop_policy == DropPolicy::Block && !feed.can_wait())
+            .then_some(self.config.live_block_timeout);
+        let name = format!("sniffer-feed-{}", feed.name());
+        running.fetch_add(1, Ordering::AcqRel);
+        let started = self.spawn(name, core, move || {
+            let sink = FeedSink::new(&handle, feed_id, &stop, stats).with_dedup(dedup.as_deref());
+            let sink = match live_wait {
+                Some(t) => sink.live(t),
+                None => sink,
+            };
+            run_feed(feed.as_mut(), sink, &handle, &watch, &stop, wait);
+            running.fetch_sub(1, Ordering::AcqRel);
+        });
+        match started {
+            Ok(()) => {
+                // Feeds are stopped and joined before the engine threads.
+                let h = self.engine_threads.pop().expect("just spawned");
+                self.feed_threads.push(h);
+                Ok(())
+            }
+            Err(e) => {
+                self.feeds_running.fetch_sub(1, Ordering::AcqRel);
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts a named thread that pins itself to `core` first thing.
+    fn spawn(
+        &mut self,
+        name: String,
+        core: Option<usize>,
+        f: impl FnOnce() + Send + 'static,
+    ) -> Result<(), BuildError> {
+        let thread_name = name.clone();
+        let handle = thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                pin_current(core, &thread_name);
+                f();
+            })
+            .map_err(|source| BuildError::Spawn {
+                thread: name,
+                source,
+            })?;
+        self.engine_threads.push(handle);
+        Ok(())
+    }
+
+    /// A handle for pushing candidates from the bot's own threads.
+    pub fn ingest_handle(&self) -> IngestHandle {
+        self.ingest.clone()
+    }
+
+    /// The receiver of delivered candidates; `None` after the first call or when a handler was
+    /// set.
+    pub fn take_receiver(&mut self) -> Option<CandidateReceiver> {
+        self.receiver.take()
+    }
+
+    /// The configuration the engine runs with.
+    pub fn config(&self) -> &SnifferConfig {
+        &self.config
+    }
+
+    /// How candidates travel in this engine: the configured mode, except that direct mode with
+    /// a handler runs as `sync`.
+    pub fn send_mode(&self) -> BatchSendMode {
+        match (self.config.batch_send_mode, &self.source.ring) {
+            (BatchSendMode::Direct, Some(_)) => BatchSendMode::Sync,
+            (m, _) => m,
+        }
+    }
+
+    /// Reads every metric now (exact after shutdown; see [`MetricsSnapshot`]).
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        self.source.snapshot()
+    }
+
+    /// A cloneable handle for taking snapshots and health verdicts from other threads. It keeps
+    /// nothing of the pipe alive: the receiver still sees the end of the stream at shutdown.
+    pub fn metrics_source(&self) -> MetricsSource {
+        self.source.clone()
+    }
+
+    /// A copy of the detection-to-delivery latency histogram (ns), for percentile files and plots.
+    pub fn latency_histogram(&self) -> LatencyHistogram {
+        self.source.metrics.latency_histogram()
+    }
+
+    /// Candidates waiting in the stream ring now (in the lanes in direct mode; a cheap read, no
+    /// snapshot).
+    pub fn ring_len(&self) -> usize {
+        self.ingest.ring_len()
+    }
+
+    /// True once every pull feed has finished (or there were none).
+    pub fn feeds_finished(&self) -> bool {
+        self.feeds_running.load(Ordering::Acquire) == 0
+    }
+
+    /// Waits until every pull feed has finished, at most `timeout`; returns whether they did.
+    pub fn wait_feeds(&self, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        while !self.feeds_finished() {
+            if Instant::now() >= until {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
+    /// Stops the feeds, drains the ring, the open batch and the lane workers for at most
+    /// `timeout`, closes the lanes, joins every thread and reports what was delivered and what
+    /// was abandoned.
+    ///
+    /// Candidates already in the output lanes stay there for the receiver, which returns them
+    /// and then reports the end of the stream. A handler call in progress at the deadline is
+    /// waited for (it cannot be interrupted).
+    pub fn shutdown(mut self, timeout: Duration) -> ShutdownReport {
+        self.shutdown_inner(timeout)
+    }
+
+    fn shutdown_inner(&mut self, timeout: Duration) -> ShutdownReport {
+        if let Some(report) = &self.report {
+            return report.clone();
+        }
+        let started = Instant::now();
+        let timeout_ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        self.deadline.set(monotonic_ns().saturating_add(timeout_ns));
+        self.stop_feeds.store(true, Ordering::Release);
+        self.source.gate.wake_all();
+        match &self.source.ring {
+            Some(ring) => ring.close(),
+            // Direct mode: the lanes are the ring; closing them refuses new pushes and releases
+            // producers blocked under `block`. What is in them stays for the receiver.
+            None => {
+                if let Some(lanes) = &self.source.lanes {
+                    lanes.close();
+                }
+            }
+        }
+        {
+            let (lock, cv) = &*self.monitor_stop;
+            *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            cv.notify_all();
+        }
+        for h in self
+            .feed_threads
+            .drain(..)
+            .chain(self.engine_threads.drain(..))
+        {
+            let name = h.thread().name().unwrap_or("?").to_string();
+            if h.join().is_err() {
+                tracing::error!(thread = %name, "engine thread panicked");
+            }
+        }
+        // Every sender is joined: the lanes get nothing more.
+        if let Some(lanes) = &self.source.lanes {
+            lanes.close();
+        }
+        // Every producer has left its gate and every engine thread is joined: counts are final.
+        let idle = || {
+            self.source.ring.as_ref().is_none_or(|r| r.producers_idle())
+                && self
+                    .source
+                    .lanes
+                    .as_ref()
+                    .is_none_or(|l| l.producers_idle())
+        };
+        while !idle() {
+            thread::yield_now();
+        }
+        let metrics = self.source.snapshot();
+        let depths = self.source.lanes.as_ref().map_or([0, 0], |l| l.depths());
+        let lane = |p: Priority| {
+            let m = &self.source.metrics.lanes[p.lane()];
+            LaneReport {
+                delivered: match p {
+                    Priority::High => metrics.high_sent,
+                    Priority::Low => metrics.low_sent,
+                },
+                abandoned: m.dropped_shutdown.get()
+                    + self.source.metrics.batch.abandoned[p.lane()].get(),
+                failed: m.failures.get(),
+                left_in_lane: depths[p.lane()] as u64,
+            }
+        };
+        let report = ShutdownReport {
+            elapsed: started.elapsed(),
+            timeout,
+            high: lane(Priority::High),
+            low: lane(Priority::Low),
+            rejected_at_close: self.source.metrics.ingest.dropped_shutdown.get(),
+            latency: self.source.metrics.latency_histogram(),
+            metrics,
+        };
+        self.report = Some(report.clone());
+        report
+    }
+}
+
+impl Drop for Sniffer {
+    fn drop(&mut self) {
+        if self.report.is_none() {
+            self.shutdown_inner(self.config.graceful_shutdown_timeout);
+        }
+    }
+}
+
+/// One output lane's outcome at shutdown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LaneReport {
+    /// Candidates delivered on this lane over the engine's life.
+    pub delivered: u64,
+    /// Candidates of this lane abandoned at the shutdown deadline.
+    pub abandoned: u64,
+    /// Candidates of this lane whose delivery failed after the retries.
+    pub failed: u64,
+    /// Delivered candidates still waiting in the lane for the receiver.
+    pub left_in_lane: u64,
+}
+
+/// What [`Sniffer::shutdown`] did.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ShutdownReport {
+    /// How long the shutdown took.
+    pub elapsed: Duration,
+    /// The time budget it was given.
+    pub timeout: Duration,
+    /// The High lane.
+    pub high: LaneReport,
+    /// The Low lane.
+    pub low: LaneReport,
+    /// Candidates a pull feed produced after the ring had closed (counted in `dropped_shutdown`).
+    pub rejected_at_close: u64,
+    /// The final metrics; the accounting invariant holds with `in_flight == 0`.
+    pub metrics: MetricsSnapshot,
+    /// The final detection-to-delivery latency histogram (ns).
+    #[serde(skip)]
+    pub latency: LatencyHistogram,
+}
+
+impl ShutdownReport {
+    /// Candidates delivered on both lanes.
+    pub fn delivered(&self) -> u64 {
+        self.high.delivered + self.low.delivered
+    }
+
+    /// Candidates abandoned at the deadline on both lanes.
+    pub fn abandoned(&self) -> u64 {
+        self.high.abandoned + self.low.abandoned
+    }
+
+    /// True when nothing was abandoned: the drain finished within the timeout.
+    pub fn drained(&self) -> bool {
+        self.abandoned() == 0 && self.rejected_at_close == 0
+    }
+}
