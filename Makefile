@@ -2,7 +2,7 @@
 CARGO ?= cargo
 OUT ?= out
 
-.PHONY: run test test-unit test-loom test-stress-smoke bench stress lint fmt clean
+.PHONY: run test test-deps test-unit test-loom test-stress-smoke bench stress lint fmt clean
 
 ## The main job: the engine on the built-in synthetic feed (100k/s for 3 s), health lines on
 ## stderr, the final metrics JSON on stdout and in $(OUT)/metrics.json.
@@ -13,7 +13,17 @@ run:
 
 ## Every test: unit, integration, property and doc tests, the loom models, and a short smoke run
 ## of the stress harness that asserts its correctness bounds (accounting, ordering).
-test: test-unit test-loom test-stress-smoke
+test: test-deps test-unit test-loom test-stress-smoke
+
+## Programs the tests run: promtool (Debian's `prometheus` package) and nats-server. Installed
+## with apt when missing and running as root (a fresh CI machine); otherwise named, and `make
+## test` stops.
+test-deps:
+	@command -v promtool >/dev/null && command -v nats-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends prometheus nats-server >/dev/null; \
+	  else echo "make test needs promtool (Debian: prometheus) and nats-server"; exit 1; fi; }
 
 test-unit:
 	$(CARGO) test --all-targets --all-features

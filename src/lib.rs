@@ -76,7 +76,7 @@ pub use http::{HttpLimits, HttpServer};
 pub use ingest::IngestHandle;
 pub use metrics::{
     health_line, FeedSnapshot, FeedStats, LatencyHistogram, LatencySummary, LeadSummary,
-    MetricsSnapshot,
+    MetricsSnapshot, LATENCY_BUCKETS_NS,
 };
 #[cfg(feature = "tokio")]
 pub use output::CandidateStream;
@@ -85,7 +85,7 @@ pub use pinning::machine_cores;
 pub use ring::{DropPolicy, StreamRing};
 pub use sink::{
     unix_ms, AggregateSink, AggregateState, AggregateStore, FlushMode, FlushStats, LaunchRow,
-    SinkConfig, SinkHandle, SinkReport, SinkSnapshot, Window, WindowStats, COARSE_BUCKET_MS,
-    FINE_BUCKET_MS, MAX_TRACKED_TRADERS,
+    SinkConfig, SinkHandle, SinkReport, SinkSnapshot, SinkStats, Window, WindowStats,
+    COARSE_BUCKET_MS, FINE_BUCKET_MS, MAX_TRACKED_TRADERS,
 };
 pub use wait::{WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_EVERY, BACKOFF_YIELD_WINDOW};

@@ -195,6 +195,23 @@ fn the_real_create_as_a_grpc_update_is_the_same_launch_as_its_json() {
         (b.mint, b.creator, b.slot, b.kind, b.score, b.priority)
     );
     assert_eq!(a.mint, MINT.parse().unwrap());
+    // What a buy needs came through the parsed path too.
+    assert_eq!(
+        (
+            a.signature,
+            a.market,
+            a.market_token_account,
+            a.token_program
+        ),
+        (
+            b.signature,
+            b.market,
+            b.market_token_account,
+            b.token_program
+        )
+    );
+    assert_eq!(a.signature.to_string(), SIG);
+    assert_eq!(a.bonding_curve(), Some(BONDING_CURVE.parse().unwrap()));
     // The subscription asked for what a sniper needs.
     let req = &log.requests[0];
     let f = &req.transactions["sniffer"];

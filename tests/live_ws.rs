@@ -431,3 +431,31 @@ fn wss_refuses_a_certificate_it_does_not_trust() {
     assert!(server.log().connections >= 2);
     assert_eq!(m.feeds[0].connects, 0, "{:?}", m.feeds[0]);
 }
+
+#[test]
+fn a_disconnected_live_feed_degrades_health() {
+    // Nothing listens on this port: the feed never connects.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("ws://127.0.0.1:{port}/");
+    let feed = LineFeed::ws(
+        &url,
+        ws_config(all_subscriptions()),
+        DecoderConfig::default(),
+    )
+    .unwrap();
+    let engine = Sniffer::builder().feed(feed).build().unwrap();
+    let h = engine.metrics_source().health();
+    assert_eq!(h.status, sniffer::HealthStatus::Degraded, "{:?}", h.reasons);
+    assert!(
+        h.reasons
+            .iter()
+            .any(|r| r.contains("live feed ws://127.0.0.1:") && r.contains("disconnected")),
+        "{:?}",
+        h.reasons
+    );
+    drop(engine);
+}

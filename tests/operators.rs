@@ -23,7 +23,10 @@ fn parse_prometheus(text: &str) -> (HashMap<String, f64>, HashMap<String, String
             helps.insert(name.to_string(), help.to_string());
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, ty) = rest.split_once(' ').expect("TYPE has a type");
-            assert!(["counter", "gauge", "summary"].contains(&ty), "{line}");
+            assert!(
+                ["counter", "gauge", "summary", "histogram"].contains(&ty),
+                "{line}"
+            );
             assert!(helps.contains_key(name), "HELP before TYPE for {name}");
             types.insert(name.to_string(), ty.to_string());
         } else {
@@ -34,7 +37,10 @@ fn parse_prometheus(text: &str) -> (HashMap<String, f64>, HashMap<String, String
                     && name.starts_with("sniffer_"),
                 "{name}"
             );
-            let family = name.trim_end_matches("_sum").trim_end_matches("_count");
+            let family = name
+                .trim_end_matches("_sum")
+                .trim_end_matches("_count")
+                .trim_end_matches("_bucket");
             assert!(
                 types.contains_key(name) || types.contains_key(family),
                 "no TYPE for {name}"
@@ -92,16 +98,55 @@ fn prometheus_text_parses_and_matches_the_snapshot() {
     }
     assert_eq!(samples["sniffer_candidates_sent_total"], 500.0);
     assert_eq!(types["sniffer_stream_buffer_depth"], "gauge");
-    assert_eq!(types["sniffer_latency_ns"], "summary");
+    assert_eq!(types["sniffer_latency_seconds"], "histogram");
     assert_eq!(
-        samples["sniffer_latency_ns_count"],
+        samples["sniffer_latency_seconds_count"],
         m.latency_ns.count as f64
     );
     assert_eq!(
-        samples[r#"sniffer_latency_ns{quantile="0.99"}"#],
-        m.latency_ns.p99 as f64
+        samples[r#"sniffer_latency_seconds_bucket{le="+Inf"}"#],
+        m.latency_ns.count as f64
+    );
+    assert_eq!(types["sniffer_latency_quantiles_seconds"], "summary");
+    assert_eq!(
+        samples[r#"sniffer_latency_quantiles_seconds{quantile="0.99"}"#],
+        m.latency_ns.p99 as f64 / 1e9
     );
     assert_eq!(samples["sniffer_paused"], 0.0);
+}
+
+/// promtool (Debian's `prometheus` package; `.ci/run` and `make test` install it) checks the
+/// exposition of a real run: syntax, metric types, names, units.
+#[test]
+fn promtool_accepts_the_exposition() {
+    let promtool = std::env::var("PROMTOOL").unwrap_or_else(|_| "promtool".into());
+    let mut m = busy_snapshot();
+    // Feeds and a sink, so that every family is present.
+    m.feeds = vec![sniffer::FeedSnapshot {
+        name: "ws://127.0.0.1:1/…".into(),
+        live: true,
+        ..Default::default()
+    }];
+    m.sink = Some(sniffer::SinkSnapshot::default());
+    let text = m.to_prometheus();
+    let mut child = std::process::Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{promtool} is needed (apt-get install prometheus): {e}"));
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool: {report}"
+    );
 }
 
 #[cfg(feature = "http")]

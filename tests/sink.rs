@@ -718,3 +718,48 @@ fn the_periodic_full_flush_writes_a_mint_no_delta_flush_would_yet() {
     drop(store);
     assert!(sink.shutdown(Duration::from_secs(5)).complete);
 }
+
+#[test]
+fn a_joined_sink_shows_in_the_engines_snapshot_and_degrades_health_while_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agg.db");
+    let sink = AggregateSink::start(&path, fast_config()).unwrap();
+    let engine = sniffer::Sniffer::builder()
+        .aggregates(sink.stats())
+        .build()
+        .unwrap();
+    let source = engine.metrics_source();
+    assert_eq!(source.health().status, sniffer::HealthStatus::Healthy);
+    // Another connection holds the write lock: the sink's flushes fail and are retried.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    sink.handle()
+        .record_candidate(&launch(1, 2, 3, LaunchKind::PumpCreate))
+        .unwrap();
+    wait_for(&sink, "a failing flush", |s| s.failing);
+    let h = source.health();
+    assert_eq!(h.status, sniffer::HealthStatus::Degraded, "{:?}", h.reasons);
+    assert!(
+        h.reasons
+            .iter()
+            .any(|r| r.contains("aggregates sink flushes failing")),
+        "{:?}",
+        h.reasons
+    );
+    let snap = h
+        .snapshot
+        .sink
+        .expect("the sink's metrics are in the engine's snapshot");
+    assert!(snap.busy_failures >= 1 && snap.touched_pending == 1);
+    assert!(source
+        .snapshot()
+        .to_prometheus()
+        .contains("sniffer_sink_failing 1\n"));
+    other.execute_batch("ROLLBACK").unwrap();
+    wait_for(&sink, "the retry succeeded", |s| {
+        !s.failing && s.touched_pending == 0
+    });
+    assert_eq!(source.health().status, sniffer::HealthStatus::Healthy);
+    drop(engine);
+    assert!(sink.shutdown(Duration::from_secs(5)).complete);
+}

@@ -461,7 +461,11 @@ fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
         observer.as_ref().map(|f| f as &dyn Fn() -> DecodeObserver),
     )?;
 
-    let builder = Sniffer::builder().config(cfg.clone());
+    let mut builder = Sniffer::builder().config(cfg.clone());
+    if let Some(s) = &sink {
+        // The sink's metrics join the engine's snapshot, Prometheus and /health.
+        builder = builder.aggregates(s.stats());
+    }
     let mut engine = std::mem::take(&mut built.feeds)
         .into_iter()
         .fold(builder, |b, f| b.boxed_feed(f))

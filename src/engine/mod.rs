@@ -38,6 +38,7 @@ use crate::metrics::{
 use crate::output::{CandidateReceiver, Handler, Lanes, Output, ReceiverParts};
 use crate::pinning::{pin_current, CorePlan};
 use crate::ring::{DropPolicy, StreamRing};
+use crate::sink::SinkStats;
 use crate::wait::{StaleBound, WaitStrategy};
 
 /// Builds a [`Sniffer`]; nothing starts until [`SnifferBuilder::build`] has validated everything.
@@ -48,6 +49,8 @@ pub struct SnifferBuilder {
     feeds: Vec<Box<dyn Feed>>,
     /// Multi-feed dedup: `None` = on when there are two feeds or more.
     dedup: Option<bool>,
+    /// The aggregates sink's metrics, joined to this engine's snapshots and health.
+    sink: Option<SinkStats>,
 }
 
 impl fmt::Debug for SnifferBuilder {
@@ -99,6 +102,14 @@ impl SnifferBuilder {
         self
     }
 
+    /// Joins an aggregates sink's metrics to this engine's: its snapshot carries them (`sink`),
+    /// Prometheus exports them and `/health` degrades when the sink's input is filling or its
+    /// flushes are failing. The handle holds no part of the sink.
+    pub fn aggregates(mut self, stats: SinkStats) -> Self {
+        self.sink = Some(stats);
+        self
+    }
+
     /// Turns first-sighting dedup of the pull feeds' decoded launches on or off (default: on),
     /// across feeds and within one feed. Decoded launches ([`FeedSink::push_decoded`]) are
     /// deduplicated by mint and signature; the snapshot lists each feed's wins, duplicates, win
@@ -144,7 +155,7 @@ impl SnifferBuilder {
             BatchSendMode::Async => 3,
         };
         let mut cores = CorePlan::new(cfg.pin_threads, &cfg.core_ids, workers + self.feeds.len());
-        let mut starting = Starting(Some(Sniffer::assemble(cfg, &stages)));
+        let mut starting = Starting(Some(Sniffer::assemble(cfg, &stages, self.sink)));
         let engine = starting.engine();
         let output = match (&stages.lanes, self.handler) {
             (_, Some(h)) => Output::Handler(h),
@@ -424,11 +435,12 @@ impl Sniffer {
             handler: None,
             feeds: Vec::new(),
             dedup: None,
+            sink: None,
         }
     }
 
     /// The engine around its stages, with no thread started yet.
-    fn assemble(config: SnifferConfig, st: &Stages) -> Sniffer {
+    fn assemble(config: SnifferConfig, st: &Stages, sink: Option<SinkStats>) -> Sniffer {
         let receiver = st.lanes.as_ref().map(|lanes| {
             CandidateReceiver::new(ReceiverParts {
                 lanes: lanes.clone(),
@@ -446,6 +458,7 @@ impl Sniffer {
                 lanes: st.lanes.clone(),
                 gate: st.gate.clone(),
                 warn_pct: config.watermark_warn_pct,
+                sink,
             },
             watch: st.watch.clone(),
             deadline: st.deadline.clone(),

@@ -16,6 +16,7 @@ use crate::candidate::monotonic_ns;
 use crate::metrics::{Levels, Metrics, MetricsSnapshot};
 use crate::output::Lanes;
 use crate::ring::StreamRing;
+use crate::sink::SinkStats;
 
 /// Takes snapshots of one engine; clone it freely, it outlives the engine's threads and never
 /// keeps the engine's pipe alive.
@@ -28,6 +29,10 @@ pub struct MetricsSource {
     pub(crate) lanes: Option<Arc<Lanes>>,
     pub(crate) gate: Arc<Gate>,
     pub(crate) warn_pct: u8,
+    /// The aggregates sink's metrics, when one was joined ([`SnifferBuilder::aggregates`]).
+    ///
+    /// [`SnifferBuilder::aggregates`]: crate::SnifferBuilder::aggregates
+    pub(crate) sink: Option<SinkStats>,
 }
 
 impl fmt::Debug for MetricsSource {
@@ -93,11 +98,14 @@ impl MetricsSource {
                 .gate
                 .paused_total_ns(monotonic_ns(), &self.metrics.gate),
         };
-        self.metrics.snapshot(levels)
+        let mut s = self.metrics.snapshot(levels);
+        s.sink = self.sink.as_ref().map(SinkStats::snapshot);
+        s
     }
 
     /// Paused when the gate is paused; degraded when the ring or a lane is at or above the warn
-    /// watermark; healthy otherwise.
+    /// watermark, a live feed is disconnected, or a joined aggregates sink's input is past the
+    /// warn level or its flushes are failing; healthy otherwise.
     pub fn health(&self) -> Health {
         let s = self.snapshot();
         let mut reasons = Vec::new();
@@ -113,6 +121,26 @@ impl MetricsSource {
                 reasons.push(format!(
                     "{name} lane at {depth}/{} (warn at {warn} %)",
                     s.lane_capacity
+                ));
+            }
+        }
+        for f in s.feeds.iter().filter(|f| f.live && !f.connected) {
+            reasons.push(format!(
+                "live feed {} disconnected ({} ms down in all)",
+                f.name, f.downtime_ms
+            ));
+        }
+        if let Some(k) = &s.sink {
+            if k.input_capacity > 0 && k.input_depth * 100 >= warn * k.input_capacity {
+                reasons.push(format!(
+                    "aggregates sink input at {}/{} (warn at {warn} %)",
+                    k.input_depth, k.input_capacity
+                ));
+            }
+            if k.failing {
+                reasons.push(format!(
+                    "aggregates sink flushes failing ({} mints waiting)",
+                    k.touched_pending
                 ));
             }
         }

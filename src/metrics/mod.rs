@@ -225,8 +225,9 @@ impl Metrics {
 
     /// Reads every counter.
     pub(crate) fn snapshot(&self, levels: Levels) -> MetricsSnapshot {
-        let latency = LatencySummary::from_histogram(&self.latency.merged());
-        let age = LatencySummary::from_histogram(&self.age.merged());
+        let (latency_h, age_h) = (self.latency.merged(), self.age.merged());
+        let latency = LatencySummary::from_histogram(&latency_h);
+        let age = LatencySummary::from_histogram(&age_h);
         // Downstream first, upstream last: a candidate is counted upstream before downstream.
         // Receiver first: what it skipped or discarded was delivered into the lane before.
         let rx = &self.receiver;
@@ -309,6 +310,9 @@ impl Metrics {
             gate_refusals: self.ingest.gate_refusals.get(),
             latency_ns: latency,
             age_at_dequeue_ns: age,
+            latency_buckets: buckets(&latency_h),
+            age_at_dequeue_buckets: buckets(&age_h),
+            sink: None,
             uptime_ms: self.started.elapsed().as_millis() as u64,
             tx_malformed_by_reason: Malformed::ALL
                 .iter()
@@ -334,6 +338,45 @@ impl Metrics {
             .map(|(id, f)| f.snapshot(id as u16, total_wins, now))
             .collect()
     }
+}
+
+/// The fixed upper bounds (ns) of the latency histograms Prometheus gets: 1 us to 1 s in 1-2.5-5
+/// steps (values above the last go to `+Inf` only).
+pub const LATENCY_BUCKETS_NS: [u64; 19] = [
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+];
+
+/// Cumulative counts at [`LATENCY_BUCKETS_NS`] (HdrHistogram's values are exact to 3 digits, so
+/// the counts are exact at these round bounds).
+fn buckets(h: &Histogram<u64>) -> Vec<u64> {
+    LATENCY_BUCKETS_NS
+        .iter()
+        .map(|&le| {
+            if h.is_empty() {
+                0
+            } else {
+                h.count_between(0, le)
+            }
+        })
+        .collect()
 }
 
 /// Percentiles of detection-to-delivery latency, in nanoseconds.
@@ -462,6 +505,16 @@ pub struct MetricsSnapshot {
     /// Per feed: connection health, messages, wins, duplicates, win share and lead time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feeds: Vec<FeedSnapshot>,
+    /// Cumulative counts of `latency_ns` at the fixed bounds of [`LATENCY_BUCKETS_NS`] (what
+    /// Prometheus' histogram needs; summaries cannot be aggregated across processes).
+    #[serde(default)]
+    pub latency_buckets: Vec<u64>,
+    /// The same for `age_at_dequeue_ns`.
+    #[serde(default)]
+    pub age_at_dequeue_buckets: Vec<u64>,
+    /// The aggregates sink's metrics, when one was joined to the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sink: Option<crate::sink::SinkSnapshot>,
 }
 
 impl MetricsSnapshot {

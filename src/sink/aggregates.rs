@@ -182,6 +182,8 @@ struct SinkMetrics {
     /// Sink thread: the input's depth when it last looked, and its capacity (set at start).
     input_depth: Counter,
     input_capacity: Counter,
+    /// Sink thread: 1 while a failed flush waits for its retry.
+    failing: Counter,
     live_mints: Counter,
     touched_pending: Counter,
     /// Locked once per flush by the sink thread and by snapshots; never on the hot path.
@@ -211,6 +213,7 @@ impl Default for SinkMetrics {
             input_critical_events: Counter::default(),
             input_depth: Counter::default(),
             input_capacity: Counter::default(),
+            failing: Counter::default(),
             live_mints: Counter::default(),
             touched_pending: Counter::default(),
             flush_latency: Mutex::new(
@@ -252,6 +255,7 @@ impl SinkMetrics {
             input_capacity: self.input_capacity.get(),
             input_warn_events: self.input_warn_events.get(),
             input_critical_events: self.input_critical_events.get(),
+            failing: self.failing.get() != 0,
         }
     }
 }
@@ -318,6 +322,9 @@ pub struct SinkSnapshot {
     /// Times it filled past the critical level (95 %), once per episode (re-armed below 80 %).
     #[serde(default)]
     pub input_critical_events: u64,
+    /// True while a failed flush waits for its retry (the database is busy or full).
+    #[serde(default)]
+    pub failing: bool,
 }
 
 /// What a shutdown did.
@@ -441,6 +448,25 @@ impl SinkHandle {
     }
 }
 
+/// A read-only handle on the sink's metrics, for an engine's snapshots and `/health`
+/// ([`SnifferBuilder::aggregates`](crate::SnifferBuilder::aggregates)). It holds no part of the
+/// sink's input: keeping it never keeps the sink alive.
+#[derive(Clone)]
+pub struct SinkStats(Arc<SinkMetrics>);
+
+impl fmt::Debug for SinkStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkStats").finish_non_exhaustive()
+    }
+}
+
+impl SinkStats {
+    /// The sink's metrics now.
+    pub fn snapshot(&self) -> SinkSnapshot {
+        self.0.snapshot()
+    }
+}
+
 /// The aggregates sink: a named thread (`sniffer-sink`) that keeps per-mint rolling state off the
 /// hot path and persists it to SQLite (see the module docs of `sink` for the whole story).
 ///
@@ -522,6 +548,11 @@ impl AggregateSink {
     /// The sink's metrics now.
     pub fn snapshot(&self) -> SinkSnapshot {
         self.handle.metrics.snapshot()
+    }
+
+    /// A read-only handle on the sink's metrics (see [`SinkStats`]).
+    pub fn stats(&self) -> SinkStats {
+        SinkStats(Arc::clone(&self.handle.metrics))
     }
 
     /// Stops the sink: applies the queued events, writes every touched mint (retrying failed
@@ -794,6 +825,7 @@ impl Core {
         match self.flush(mode, now_ms) {
             Ok(_) => {
                 self.retry_at = None;
+                self.metrics.failing.set(0);
                 self.backoff = self.cfg.retry_backoff;
                 if full {
                     self.full_due = false;
@@ -806,6 +838,7 @@ impl Core {
                     humantime::format_duration(self.backoff)
                 );
                 self.retry_at = Some(now + self.backoff);
+                self.metrics.failing.set(1);
                 self.backoff = (self.backoff * 2).min(self.cfg.max_retry_backoff);
             }
         }

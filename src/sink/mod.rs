@@ -26,7 +26,9 @@ mod aggregates;
 mod state;
 mod store;
 
-pub use aggregates::{unix_ms, AggregateSink, SinkConfig, SinkHandle, SinkReport, SinkSnapshot};
+pub use aggregates::{
+    unix_ms, AggregateSink, SinkConfig, SinkHandle, SinkReport, SinkSnapshot, SinkStats,
+};
 pub use state::{
     AggregateState, LaunchRow, Window, WindowStats, COARSE_BUCKET_MS, FINE_BUCKET_MS,
     MAX_TRACKED_TRADERS,
