@@ -309,7 +309,7 @@ impl Monitor {
     fn run(self) {
         let (lock, cv) = &*self.stop;
         let mut prev = self.snapshot();
-        let mut next_health = Instant::now() + self.health_interval;
+        let mut schedule = HealthSchedule::new(monotonic_ns(), self.health_interval);
         let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
         while !*stopped {
             stopped = cv
@@ -319,19 +319,52 @@ impl Monitor {
             if *stopped {
                 break;
             }
-            self.watch
-                .observe(monotonic_ns(), &self.source.metrics.gate);
-            if Instant::now() >= next_health {
+            let now = monotonic_ns();
+            self.watch.observe(now, &self.source.metrics.gate);
+            if schedule.due(now) {
                 let cur = self.snapshot();
                 tracing::info!("{}", health_line(&prev, &cur));
                 prev = cur;
-                next_health += self.health_interval;
             }
         }
     }
 
     fn snapshot(&self) -> MetricsSnapshot {
         self.source.snapshot()
+    }
+}
+
+/// When the health line is due: every `interval` from the start, at most once per check, and a
+/// monitor held up for several intervals (a suspended process, a starved core) writes one line
+/// and starts counting again from then, instead of writing a burst of stale lines.
+#[derive(Debug)]
+struct HealthSchedule {
+    next_ns: u64,
+    interval_ns: u64,
+}
+
+impl HealthSchedule {
+    fn new(start_ns: u64, interval: Duration) -> Self {
+        let interval_ns = u64::try_from(interval.as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        HealthSchedule {
+            next_ns: start_ns.saturating_add(interval_ns),
+            interval_ns,
+        }
+    }
+
+    fn due(&mut self, now_ns: u64) -> bool {
+        if now_ns < self.next_ns {
+            return false;
+        }
+        let next = self.next_ns.saturating_add(self.interval_ns);
+        self.next_ns = if now_ns >= next {
+            now_ns.saturating_add(self.interval_ns)
+        } else {
+            next
+        };
+        true
     }
 }
 
@@ -825,5 +858,36 @@ impl ShutdownReport {
     /// True when nothing was abandoned: the drain finished within the timeout.
     pub fn drained(&self) -> bool {
         self.abandoned() == 0 && self.rejected_at_close == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HealthSchedule;
+    use std::time::Duration;
+
+    #[test]
+    fn the_health_line_comes_every_interval_without_bursts() {
+        const S: u64 = 1_000_000_000;
+        let mut h = HealthSchedule::new(0, Duration::from_secs(1));
+        let due: Vec<bool> = [
+            S / 2,
+            S,
+            S + S / 2,
+            2 * S,
+            2 * S + 1,
+            7 * S + S / 3,
+            7 * S + S / 2,
+            8 * S,
+            8 * S + S / 3,
+        ]
+        .into_iter()
+        .map(|t| h.due(t))
+        .collect();
+        // On time at 1 s and 2 s; held up until 7.33 s: one line, then every second from there.
+        assert_eq!(
+            due,
+            [false, true, false, true, false, true, false, false, true]
+        );
     }
 }

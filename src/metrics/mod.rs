@@ -535,13 +535,31 @@ impl MetricsSnapshot {
     }
 }
 
-/// One human-readable health line: throughput since `prev`, totals, drops, ring and pause state.
+/// One human-readable health line: throughput since `prev`, totals, drops, ring and pause state,
+/// live feeds connected.
+///
+/// # Examples
+///
+/// ```
+/// use sniffer::{health_line, MetricsSnapshot};
+///
+/// let mut prev = MetricsSnapshot::default();
+/// (prev.uptime_ms, prev.candidates_sent) = (1_000, 100);
+/// let mut cur = MetricsSnapshot::default();
+/// (cur.uptime_ms, cur.candidates_sent) = (3_000, 700);
+/// assert!(health_line(&prev, &cur).starts_with("health: 300/s sent;"));
+/// ```
 pub fn health_line(prev: &MetricsSnapshot, cur: &MetricsSnapshot) -> String {
     let secs = (cur.uptime_ms.saturating_sub(prev.uptime_ms) as f64 / 1000.0).max(1e-3);
     let rate = cur.candidates_sent.saturating_sub(prev.candidates_sent) as f64 / secs;
+    let live = cur.feeds.iter().filter(|f| f.live).count();
+    let up = cur.feeds.iter().filter(|f| f.live && f.connected).count();
     format!(
-        "health: {rate:.0}/s sent; detected={} sent={} (high={} low={}) dropped[full={} oldest={} stale={} shutdown={}] \
-         batches={} retries={} failures={} ring={}/{} paused={} p50={}ns p99={}ns",
+        "health: {rate:.0}/s sent; seen={} malformed={} detected={} sent={} (high={} low={}) \
+         dropped[full={} oldest={} stale={} shutdown={}] duplicates={} \
+         batches={} retries={} failures={} ring={}/{} paused={} live_feeds_up={up}/{live} p50={}ns p99={}ns",
+        cur.tx_seen,
+        cur.tx_malformed,
         cur.candidates_detected,
         cur.candidates_sent,
         cur.high_sent,
@@ -550,6 +568,7 @@ pub fn health_line(prev: &MetricsSnapshot, cur: &MetricsSnapshot) -> String {
         cur.dropped_oldest,
         cur.dropped_stale,
         cur.dropped_shutdown,
+        cur.duplicates_dropped,
         cur.batches_sent,
         cur.send_retries,
         cur.send_failures,
@@ -565,4 +584,61 @@ pub fn health_line(prev: &MetricsSnapshot, cur: &MetricsSnapshot) -> String {
 #[inline]
 pub(crate) fn now_ns() -> u64 {
     monotonic_ns()
+}
+
+#[cfg(test)]
+mod health_tests {
+    use super::*;
+
+    #[test]
+    fn the_health_line_names_every_field() {
+        let prev = MetricsSnapshot {
+            uptime_ms: 10_000,
+            candidates_sent: 1_000,
+            ..MetricsSnapshot::default()
+        };
+        let cur = MetricsSnapshot {
+            uptime_ms: 12_000,
+            tx_seen: 9_000,
+            tx_malformed: 7,
+            candidates_detected: 3_010,
+            candidates_sent: 3_000,
+            high_sent: 600,
+            low_sent: 2_400,
+            dropped_full_buffer: 4,
+            dropped_oldest: 3,
+            dropped_stale: 2,
+            dropped_shutdown: 1,
+            duplicates_dropped: 11,
+            batches_sent: 30,
+            send_retries: 5,
+            send_failures: 4,
+            stream_buffer_depth: 12,
+            stream_buffer_capacity: 2048,
+            latency_ns: LatencySummary {
+                p50: 700,
+                p99: 9_000,
+                ..LatencySummary::default()
+            },
+            feeds: vec![
+                FeedSnapshot {
+                    live: true,
+                    connected: true,
+                    ..FeedSnapshot::default()
+                },
+                FeedSnapshot {
+                    live: true,
+                    ..FeedSnapshot::default()
+                },
+                FeedSnapshot::default(),
+            ],
+            ..MetricsSnapshot::default()
+        };
+        assert_eq!(
+            health_line(&prev, &cur),
+            "health: 1000/s sent; seen=9000 malformed=7 detected=3010 sent=3000 (high=600 low=2400) \
+             dropped[full=4 oldest=3 stale=2 shutdown=1] duplicates=11 batches=30 retries=5 \
+             failures=4 ring=12/2048 paused=false live_feeds_up=1/2 p50=700ns p99=9000ns"
+        );
+    }
 }
