@@ -8,7 +8,7 @@ OUT ?= out
 ## stderr, the final metrics JSON on stdout and in $(OUT)/metrics.json.
 run:
 	@mkdir -p $(OUT)
-	$(CARGO) run --release --quiet --bin sniffer -- run --feed synthetic --rate 100000 --duration 3s \
+	$(CARGO) run --release --quiet --features cli --bin sniffer -- run --feed synthetic --rate 100000 --duration 3s \
 		--health-interval 1s --metrics-json $(OUT)/metrics.json
 
 ## Every test: unit, integration, property and doc tests, the loom models, and a short smoke run
@@ -37,14 +37,14 @@ test-loom:
 
 test-stress-smoke:
 	@mkdir -p $(OUT)
-	$(CARGO) run --release --quiet --bin sniffer-stress -- --smoke --json $(OUT)/stress-smoke.json
+	$(CARGO) run --release --quiet --features cli --bin sniffer-stress -- --smoke --json $(OUT)/stress-smoke.json
 
 bench:
-	$(CARGO) bench
+	$(CARGO) bench --all-features
 
 stress:
 	@mkdir -p $(OUT)
-	$(CARGO) run --release --bin sniffer-stress -- --scenario all --json $(OUT)/stress.json
+	$(CARGO) run --release --features cli --bin sniffer-stress -- --scenario all --json $(OUT)/stress.json
 
 lint:
 	$(CARGO) fmt --all -- --check

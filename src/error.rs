@@ -183,6 +183,7 @@ payload_error!(IngestError {
     Closed => "engine is shutting down",
 });
 
+#[cfg(feature = "sqlite")]
 /// Why the aggregates database refused an operation. Payload-free: a failed batch stays in the
 /// sink's state (touched) and is retried, so the error never needs to carry rows back.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -205,6 +206,7 @@ pub enum StoreError {
     Sqlite(String),
 }
 
+#[cfg(feature = "sqlite")]
 /// A flush that stopped at a failing batch: what was committed before it, and why it failed.
 /// The failed batch and the ones after it are still touched in the state.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -217,6 +219,7 @@ pub struct FlushError {
     pub error: StoreError,
 }
 
+#[cfg(feature = "sqlite")]
 /// Why the aggregates sink could not start. No thread is left running when this is returned.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -232,6 +235,7 @@ pub enum SinkError {
     Spawn(#[source] std::io::Error),
 }
 
+#[cfg(feature = "sqlite")]
 /// Why a `SinkHandle::record_*` call did not queue its event. Payload-free: the caller still
 /// holds the record it passed by reference. Either way the event is counted, never lost silently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]

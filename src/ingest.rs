@@ -191,7 +191,7 @@ impl IngestHandle {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(feature = "tokio")]
+    /// # #[cfg(feature = "stream")]
     /// # {
     /// use sniffer::{DropPolicy, PremintCandidate, Sniffer, SnifferConfig};
     ///
@@ -208,7 +208,7 @@ impl IngestHandle {
     /// # }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    #[cfg(feature = "tokio")]
+    #[cfg(feature = "stream")]
     pub async fn ingest_async(&self, mut c: PremintCandidate) -> Result<(), IngestError> {
         loop {
             match self.ingest_inner(c, Wait::No, None) {

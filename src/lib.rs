@@ -40,6 +40,7 @@ mod metrics;
 mod output;
 mod pinning;
 mod ring;
+#[cfg(feature = "sqlite")]
 mod sink;
 mod sync;
 mod wait;
@@ -54,9 +55,11 @@ pub use engine::{
     Health, HealthStatus, LaneReport, MetricsSource, ShutdownReport, Sniffer, SnifferBuilder,
 };
 pub use error::{
-    BuildError, ConfigError, FlushError, IngestError, PubkeyParseError, PushError, RecordError,
-    RecvError, RecvTimeoutError, SinkError, StoreError, TryIngestError, TryRecvError,
+    BuildError, ConfigError, IngestError, PubkeyParseError, PushError, RecvError, RecvTimeoutError,
+    TryIngestError, TryRecvError,
 };
+#[cfg(feature = "sqlite")]
+pub use error::{FlushError, RecordError, SinkError, StoreError};
 pub use feed::decode::{
     decode_pump_event, CreateEvent, Decoded, Decoder, DecoderConfig, Envelope, Format, LaunchMeta,
     Malformed, ParsedTx, PumpEvent, ScoreConfig, TradeEvent, MAX_LINE_LEN,
@@ -78,11 +81,12 @@ pub use metrics::{
     health_line, FeedSnapshot, FeedStats, LatencyHistogram, LatencySummary, LeadSummary,
     MetricsSnapshot, LATENCY_BUCKETS_NS,
 };
-#[cfg(feature = "tokio")]
+#[cfg(feature = "stream")]
 pub use output::CandidateStream;
 pub use output::{CandidateReceiver, Handler, LATENCY_SAMPLE_EVERY};
 pub use pinning::machine_cores;
 pub use ring::{DropPolicy, StreamRing};
+#[cfg(feature = "sqlite")]
 pub use sink::{
     unix_ms, AggregateSink, AggregateState, AggregateStore, FlushMode, FlushStats, LaunchRow,
     SinkConfig, SinkHandle, SinkReport, SinkSnapshot, SinkStats, Window, WindowStats,

@@ -360,7 +360,7 @@ fn dropping_the_receiver_counts_what_it_left() {
 
 /// Issue 11 item 4: a tokio bot ingests under `block` without blocking its runtime thread: the
 /// future waits for room in the full lane and nothing is dropped.
-#[cfg(feature = "tokio")]
+#[cfg(feature = "stream")]
 #[test]
 fn async_ingest_waits_for_room_under_block() {
     for mode in [BatchSendMode::Direct, BatchSendMode::Sync] {

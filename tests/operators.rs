@@ -338,7 +338,7 @@ mod http {
     }
 }
 
-#[cfg(feature = "tokio")]
+#[cfg(feature = "stream")]
 mod stream {
     use super::*;
     use sniffer::{BatchSendMode, SnifferConfig};

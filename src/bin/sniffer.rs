@@ -742,25 +742,12 @@ fn query(db: &Path, window: &str, limit: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(feature = "http")]
 fn start_http(addr: Option<&str>, engine: &Sniffer) -> anyhow::Result<Option<sniffer::HttpServer>> {
     let Some(addr) = addr else { return Ok(None) };
     let server = sniffer::HttpServer::start(addr, engine.metrics_source())
         .map_err(|e| UsageError(format!("--http {addr}: {e}")))?;
     tracing::info!(addr = %server.local_addr(), "serving /metrics and /health");
     Ok(Some(server))
-}
-
-#[cfg(not(feature = "http"))]
-fn start_http(addr: Option<&str>, _engine: &Sniffer) -> anyhow::Result<Option<()>> {
-    match addr {
-        None => Ok(None),
-        Some(_) => Err(UsageError(
-            "--http needs the HTTP listener: build with `cargo build --release --features http`"
-                .into(),
-        )
-        .into()),
-    }
 }
 
 /// A progress bar on stderr: elapsed time against the synthetic duration (a spinner for other

@@ -38,6 +38,7 @@ use crate::metrics::{
 use crate::output::{CandidateReceiver, Handler, Lanes, Output, ReceiverParts};
 use crate::pinning::{pin_current, CorePlan};
 use crate::ring::{DropPolicy, StreamRing};
+#[cfg(feature = "sqlite")]
 use crate::sink::SinkStats;
 use crate::wait::{StaleBound, WaitStrategy};
 
@@ -50,6 +51,7 @@ pub struct SnifferBuilder {
     /// Multi-feed dedup: `None` = on when there are two feeds or more.
     dedup: Option<bool>,
     /// The aggregates sink's metrics, joined to this engine's snapshots and health.
+    #[cfg(feature = "sqlite")]
     sink: Option<SinkStats>,
 }
 
@@ -105,6 +107,7 @@ impl SnifferBuilder {
     /// Joins an aggregates sink's metrics to this engine's: its snapshot carries them (`sink`),
     /// Prometheus exports them and `/health` degrades when the sink's input is filling or its
     /// flushes are failing. The handle holds no part of the sink.
+    #[cfg(feature = "sqlite")]
     pub fn aggregates(mut self, stats: SinkStats) -> Self {
         self.sink = Some(stats);
         self
@@ -155,7 +158,11 @@ impl SnifferBuilder {
             BatchSendMode::Async => 3,
         };
         let mut cores = CorePlan::new(cfg.pin_threads, &cfg.core_ids, workers + self.feeds.len());
-        let mut starting = Starting(Some(Sniffer::assemble(cfg, &stages, self.sink)));
+        #[cfg(feature = "sqlite")]
+        let sink = self.sink;
+        #[cfg(not(feature = "sqlite"))]
+        let sink = None;
+        let mut starting = Starting(Some(Sniffer::assemble(cfg, &stages, sink)));
         let engine = starting.engine();
         let output = match (&stages.lanes, self.handler) {
             (_, Some(h)) => Output::Handler(h),
@@ -468,12 +475,17 @@ impl Sniffer {
             handler: None,
             feeds: Vec::new(),
             dedup: None,
+            #[cfg(feature = "sqlite")]
             sink: None,
         }
     }
 
     /// The engine around its stages, with no thread started yet.
-    fn assemble(config: SnifferConfig, st: &Stages, sink: Option<SinkStats>) -> Sniffer {
+    fn assemble(
+        config: SnifferConfig,
+        st: &Stages,
+        sink: Option<crate::engine::source::SinkStatsOpt>,
+    ) -> Sniffer {
         let receiver = st.lanes.as_ref().map(|lanes| {
             CandidateReceiver::new(ReceiverParts {
                 lanes: lanes.clone(),

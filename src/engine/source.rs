@@ -16,7 +16,15 @@ use crate::candidate::monotonic_ns;
 use crate::metrics::{Levels, Metrics, MetricsSnapshot};
 use crate::output::Lanes;
 use crate::ring::StreamRing;
+#[cfg(feature = "sqlite")]
 use crate::sink::SinkStats;
+
+/// The aggregates sink's metrics handle, or nothing without the `sqlite` feature.
+#[cfg(feature = "sqlite")]
+pub(crate) type SinkStatsOpt = SinkStats;
+/// The aggregates sink's metrics handle, or nothing without the `sqlite` feature.
+#[cfg(not(feature = "sqlite"))]
+pub(crate) type SinkStatsOpt = std::convert::Infallible;
 
 /// Takes snapshots of one engine; clone it freely, it outlives the engine's threads and never
 /// keeps the engine's pipe alive.
@@ -32,7 +40,8 @@ pub struct MetricsSource {
     /// The aggregates sink's metrics, when one was joined ([`SnifferBuilder::aggregates`]).
     ///
     /// [`SnifferBuilder::aggregates`]: crate::SnifferBuilder::aggregates
-    pub(crate) sink: Option<SinkStats>,
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))] // read only with the sink
+    pub(crate) sink: Option<SinkStatsOpt>,
 }
 
 impl fmt::Debug for MetricsSource {
@@ -98,8 +107,12 @@ impl MetricsSource {
                 .gate
                 .paused_total_ns(monotonic_ns(), &self.metrics.gate),
         };
+        #[allow(unused_mut)] // the sink's metrics join only with the `sqlite` feature
         let mut s = self.metrics.snapshot(levels);
-        s.sink = self.sink.as_ref().map(SinkStats::snapshot);
+        #[cfg(feature = "sqlite")]
+        {
+            s.sink = self.sink.as_ref().map(SinkStats::snapshot);
+        }
         s
     }
 
@@ -130,6 +143,7 @@ impl MetricsSource {
                 f.name, f.downtime_ms
             ));
         }
+        #[cfg(feature = "sqlite")]
         if let Some(k) = &s.sink {
             if k.input_capacity > 0 && k.input_depth * 100 >= warn * k.input_capacity {
                 reasons.push(format!(

@@ -112,6 +112,7 @@ impl Delivery {
     }
 
     /// True while a recording is being written (the gRPC feed renders lines only then).
+    #[cfg(feature = "geyser")]
     pub(crate) fn recording(&self) -> bool {
         self.recorder.is_some()
     }

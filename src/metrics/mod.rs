@@ -312,6 +312,7 @@ impl Metrics {
             age_at_dequeue_ns: age,
             latency_buckets: buckets(&latency_h),
             age_at_dequeue_buckets: buckets(&age_h),
+            #[cfg(feature = "sqlite")]
             sink: None,
             uptime_ms: self.started.elapsed().as_millis() as u64,
             tx_malformed_by_reason: Malformed::ALL
@@ -512,7 +513,8 @@ pub struct MetricsSnapshot {
     /// The same for `age_at_dequeue_ns`.
     #[serde(default)]
     pub age_at_dequeue_buckets: Vec<u64>,
-    /// The aggregates sink's metrics, when one was joined to the engine.
+    /// The aggregates sink's metrics, when one was joined to the engine (`sqlite` feature).
+    #[cfg(feature = "sqlite")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sink: Option<crate::sink::SinkSnapshot>,
 }

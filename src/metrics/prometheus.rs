@@ -18,6 +18,7 @@
 use std::fmt::Write as _;
 
 use super::{FeedSnapshot, LatencySummary, MetricsSnapshot, LATENCY_BUCKETS_NS};
+#[cfg(feature = "sqlite")]
 use crate::sink::SinkSnapshot;
 
 /// Writes one family's `# HELP` and `# TYPE` lines.
@@ -287,6 +288,7 @@ impl MetricsSnapshot {
             }
         }
         feeds(&mut out, &s.feeds);
+        #[cfg(feature = "sqlite")]
         if let Some(k) = &s.sink {
             sink(&mut out, k);
         }
@@ -464,6 +466,7 @@ fn feeds(out: &mut String, feeds: &[FeedSnapshot]) {
 }
 
 /// The aggregates sink's series (`sniffer_sink_*`).
+#[cfg(feature = "sqlite")]
 fn sink(out: &mut String, k: &SinkSnapshot) {
     let counters: [(&str, u64, &str); 18] = [
         (
@@ -604,7 +607,7 @@ fn sink(out: &mut String, k: &SinkSnapshot) {
     let _ = writeln!(out, "{name}_count {}", l.count);
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::*;
 

@@ -11,7 +11,7 @@
 //! waiting.
 
 mod receiver;
-#[cfg(feature = "tokio")]
+#[cfg(feature = "stream")]
 mod stream;
 
 use std::fmt;
@@ -33,7 +33,7 @@ use crate::wait::{Signal, WaitStrategy};
 
 pub(crate) use receiver::ReceiverParts;
 pub use receiver::{CandidateReceiver, LATENCY_SAMPLE_EVERY};
-#[cfg(feature = "tokio")]
+#[cfg(feature = "stream")]
 pub use stream::CandidateStream;
 
 /// A handler run on the sending thread for every delivered candidate (no extra hop).
@@ -79,7 +79,7 @@ pub(crate) struct Lanes {
     /// across cores at every empty poll.
     closed: CachePadded<AtomicBool>,
     metrics: Arc<Metrics>,
-    #[cfg(feature = "tokio")]
+    #[cfg(feature = "stream")]
     pub(crate) wake: stream::AsyncWake,
 }
 
@@ -115,7 +115,7 @@ impl Lanes {
             closed: CachePadded::new(AtomicBool::new(false)),
             signal,
             metrics,
-            #[cfg(feature = "tokio")]
+            #[cfg(feature = "stream")]
             wake: stream::AsyncWake::default(),
         }
     }
@@ -184,7 +184,7 @@ impl Lanes {
             if !self.direct {
                 m.delivered.add_owned(1);
             }
-            #[cfg(feature = "tokio")]
+            #[cfg(feature = "stream")]
             self.wake.wake();
         }
         result.map(|_| ())
@@ -224,7 +224,7 @@ impl Lanes {
         }
         self.closed.store(true, Release);
         self.signal.notify();
-        #[cfg(feature = "tokio")]
+        #[cfg(feature = "stream")]
         self.wake.close();
     }
 

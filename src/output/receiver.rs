@@ -440,7 +440,7 @@ impl IntoIterator for CandidateReceiver {
     }
 }
 
-#[cfg(feature = "tokio")]
+#[cfg(feature = "stream")]
 impl CandidateReceiver {
     pub(crate) fn lanes(&self) -> &Lanes {
         &self.lanes

@@ -20,7 +20,7 @@ mod block;
 mod drop_newest;
 mod drop_oldest;
 mod gate;
-#[cfg(feature = "tokio")]
+#[cfg(feature = "stream")]
 mod room;
 
 use std::fmt;
@@ -35,7 +35,7 @@ use crate::error::PushError;
 use crate::wait::{Pause, Signal, WaitStrategy, Waiter};
 use gate::ProducerGate;
 pub(crate) use gate::PushGuard;
-#[cfg(feature = "tokio")]
+#[cfg(feature = "stream")]
 pub(crate) use room::RoomFuture;
 
 /// What a push into a full ring does. The names are exact (they differ across the ecosystem).
@@ -119,7 +119,7 @@ pub struct StreamRing {
     /// Producers under `block` park here; the consumer notifies after taking an item.
     not_full: Signal,
     /// Async producers under `block` wait here (cargo feature `tokio`).
-    #[cfg(feature = "tokio")]
+    #[cfg(feature = "stream")]
     room: room::Room,
 }
 
@@ -150,7 +150,7 @@ impl StreamRing {
             gate: ProducerGate::default(),
             not_empty: Arc::new(Signal::default()),
             not_full: Signal::default(),
-            #[cfg(feature = "tokio")]
+            #[cfg(feature = "stream")]
             room: room::Room::default(),
         }
     }
@@ -279,7 +279,7 @@ impl StreamRing {
         if item.is_some() && self.policy == DropPolicy::Block && self.wait.may_park() {
             self.not_full.notify_if(|| self.drained_to_half());
         }
-        #[cfg(feature = "tokio")]
+        #[cfg(feature = "stream")]
         if item.is_some() && self.policy == DropPolicy::Block {
             self.room.wake_if(|| self.drained_to_half());
         }
@@ -318,7 +318,7 @@ impl StreamRing {
         self.gate.close();
         self.not_full.notify();
         self.not_empty.notify();
-        #[cfg(feature = "tokio")]
+        #[cfg(feature = "stream")]
         self.room.wake_if(|| true);
     }
 
