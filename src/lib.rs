@@ -36,6 +36,8 @@ mod feed;
 mod http;
 mod ingest;
 mod metrics;
+#[cfg(feature = "nats")]
+pub mod nats;
 mod output;
 mod pinning;
 mod ring;
@@ -44,7 +46,7 @@ mod sync;
 
 pub use batch::BatchSendMode;
 pub use candidate::{monotonic_ns, LaunchKind, PremintCandidate, Priority, Pubkey};
-pub use config::{Commitment, SnifferConfig};
+pub use config::{Commitment, NatsDiscard, NatsStorage, SnifferConfig};
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, TryRecvError};
 pub use engine::{LaneReport, ShutdownReport, Sniffer, SnifferBuilder};
 pub use error::{
@@ -70,7 +72,7 @@ pub use http::{HttpLimits, HttpServer};
 pub use ingest::IngestHandle;
 pub use metrics::{
     health_line, FeedSnapshot, FeedStats, Health, HealthStatus, LatencyHistogram, LatencySummary,
-    LeadSummary, MetricsSnapshot, MetricsSource,
+    LeadSummary, MetricsSnapshot, MetricsSource, PublishSnapshot,
 };
 #[cfg(feature = "tokio")]
 pub use output::CandidateStream;

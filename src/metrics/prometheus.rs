@@ -24,7 +24,7 @@ impl MetricsSnapshot {
     pub fn to_prometheus(&self) -> String {
         use Kind::{Counter, Gauge};
         let s = self;
-        let rows: [(&str, Kind, u64, &str); 28] = [
+        let rows: [(&str, Kind, u64, &str); 36] = [
             (
                 "tx_seen",
                 Counter,
@@ -188,6 +188,54 @@ impl MetricsSnapshot {
                 "Total time paused, in milliseconds.",
             ),
             (
+                "publish_offered",
+                Counter,
+                s.publish_offered,
+                "Candidates offered to the NATS publisher.",
+            ),
+            (
+                "published",
+                Counter,
+                s.published,
+                "Candidates acknowledged by the JetStream stream (duplicates included).",
+            ),
+            (
+                "publish_duplicates",
+                Counter,
+                s.publish_duplicates,
+                "Publishes the stream acknowledged as duplicates of a stored message id.",
+            ),
+            (
+                "publish_dropped",
+                Counter,
+                s.publish_dropped,
+                "Candidates refused by the publisher's full queue.",
+            ),
+            (
+                "publish_failed",
+                Counter,
+                s.publish_failed,
+                "Publishes given up (refused by the stream, or unacknowledged at shutdown).",
+            ),
+            (
+                "publish_stream_full",
+                Counter,
+                s.publish_stream_full,
+                "Publishes a full stream refused (part of publish_failed).",
+            ),
+            (
+                "publish_retries",
+                Counter,
+                s.publish_retries,
+                "Publishes sent again after a failure.",
+            ),
+            (
+                "publish_pending",
+                Gauge,
+                s.publish_pending,
+                "Candidates offered to the publisher and not settled yet.",
+            ),
+            (
                 "uptime_ms",
                 Gauge,
                 s.uptime_ms,
@@ -234,7 +282,7 @@ fn feeds(out: &mut String, feeds: &[super::FeedSnapshot]) {
         return;
     }
     type Get = fn(&super::FeedSnapshot) -> f64;
-    let families: [(&str, &str, Get, &str); 15] = [
+    let families: [(&str, &str, Get, &str); 16] = [
         (
             "sniffer_feed_messages_total",
             "counter",
@@ -288,6 +336,12 @@ fn feeds(out: &mut String, feeds: &[super::FeedSnapshot]) {
             "counter",
             |f| f.resumed_skipped as f64,
             "Transactions a resumed subscription replayed, skipped.",
+        ),
+        (
+            "sniffer_feed_lost_total",
+            "counter",
+            |f| f.lost as f64,
+            "Messages the transport dropped before the feed read them (a lower bound).",
         ),
         (
             "sniffer_feed_downtime_seconds_total",
