@@ -5,11 +5,15 @@
 //! events relayed to the owner's thread through a bounded channel, and the stream created when
 //! missing.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 use async_nats::{ConnectOptions, Event};
 use crossbeam_channel::{Receiver, Sender};
+use tokio_stream::Stream;
 
 use super::url::NatsUrl;
 use super::wire::STREAM_SUBJECTS;
@@ -210,4 +214,25 @@ pub(crate) fn log_event(who: &str, event: &Event) {
         // credentials (they are sent once, in CONNECT, and never echoed).
         other => tracing::warn!(nats = who, event = %other, "connection event"),
     }
+}
+
+/// The stream's next item if it is ready now (`Some(None)`: the stream ended), `None` when it
+/// would wait. Not `timeout(Duration::ZERO, ..)`: tokio's timer rounds deadlines up to the next
+/// millisecond, so a zero timeout parks the thread for up to 1 ms (measured: +1 ms on every
+/// delivery through a NATS feed).
+pub(crate) async fn ready<S: Stream + Unpin>(s: &mut S) -> Option<Option<S::Item>> {
+    std::future::poll_fn(|cx| match Pin::new(&mut *s).poll_next(cx) {
+        Poll::Ready(item) => Poll::Ready(Some(item)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
+/// The future's output if it is ready now, `None` when it would wait (see [`ready`]).
+pub(crate) async fn ready_now<F: Future + Unpin>(f: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| match Pin::new(&mut *f).poll(cx) {
+        Poll::Ready(out) => Poll::Ready(Some(out)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
 }

@@ -54,6 +54,10 @@ pub(crate) const BATCH: usize = 256;
 /// Messages pushed per poll: the gate is consulted between polls, so a paused feed overshoots
 /// `pause_pct` by at most this many.
 const PUSH_PER_POLL: usize = 16;
+/// Acknowledgements are sent together, at most this many at once (and whenever the received
+/// messages are all pushed): one trip into the runtime per 16 messages cost the JetStream path
+/// 2 ms of its p50 at 10k/s (`nats_latency`), one per 64 or per burst does not.
+const ACK_EVERY: usize = 64;
 /// Stream sequences remembered to skip redeliveries.
 pub(crate) const SEEN: usize = 1 << 16;
 /// A pull request lasts this long before the client renews it; it also bounds how long a lost
@@ -305,22 +309,27 @@ impl JetStreamFeed {
         let mut trouble: Option<String> = None;
         let mut ended = false;
         self.rt.block_on(async {
-            let mut wait = READ_SLICE;
-            while got.len() < BATCH {
-                match tokio::time::timeout(wait, messages.next()).await {
-                    Err(_) => break,
-                    Ok(None) => {
+            // The first message is worth waiting for; after it, only what is already here.
+            let mut next = match tokio::time::timeout(READ_SLICE, messages.next()).await {
+                Err(_) => return,
+                Ok(item) => Some(item),
+            };
+            while let Some(item) = next {
+                match item {
+                    None => {
                         ended = true;
-                        break;
+                        return;
                     }
-                    Ok(Some(Ok(m))) => got.push((m, monotonic_ns())),
-                    Ok(Some(Err(e))) => {
+                    Some(Ok(m)) => got.push((m, monotonic_ns())),
+                    Some(Err(e)) => {
                         trouble = Some(e.to_string());
-                        break;
+                        return;
                     }
                 }
-                // Only what is already here: the first message was worth waiting for.
-                wait = Duration::ZERO;
+                if got.len() >= BATCH {
+                    return;
+                }
+                next = client::ready(&mut **messages).await;
             }
         });
         let n = got.len();
@@ -353,7 +362,8 @@ impl JetStreamFeed {
         }
     }
 
-    /// Pushes up to [`PUSH_PER_POLL`] received messages, then acknowledges them.
+    /// Pushes up to [`PUSH_PER_POLL`] received messages; acknowledges what was pushed once
+    /// [`ACK_EVERY`] are waiting or the received messages are all pushed.
     fn deliver(&mut self, sink: &mut FeedSink<'_>) {
         for _ in 0..PUSH_PER_POLL {
             let Some((m, recv_ns)) = self.pending.pop_front() else {
@@ -386,6 +396,14 @@ impl JetStreamFeed {
             self.seen.insert(seq);
             self.to_ack.push(m);
         }
+        if self.to_ack.len() < ACK_EVERY && !self.pending.is_empty() {
+            return;
+        }
+        self.flush_acks();
+    }
+
+    /// Sends the acknowledgements of everything pushed so far.
+    fn flush_acks(&mut self) {
         if self.to_ack.is_empty() {
             return;
         }
@@ -476,6 +494,7 @@ impl Feed for JetStreamFeed {
 
 impl Drop for JetStreamFeed {
     fn drop(&mut self) {
+        self.flush_acks();
         let nats = self.nats.clone();
         // The acknowledgements given sit in the client's buffer until its task writes them.
         let _ = self.rt.block_on(async {

@@ -648,15 +648,15 @@ impl Worker {
                 // stream's order stays the order of publishing.
                 let mut again = VecDeque::with_capacity(self.inflight.len() + 1);
                 again.push_back(c);
-                for f in std::mem::take(&mut self.inflight) {
-                    match tokio::time::timeout(Duration::ZERO, f.ack).await {
-                        Ok(Ok(ack)) => {
+                for mut f in std::mem::take(&mut self.inflight) {
+                    match client::ready_now(&mut f.ack).await {
+                        Some(Ok(ack)) => {
                             self.m().published.incr();
                             if ack.duplicate {
                                 self.m().duplicates.incr();
                             }
                         }
-                        Ok(Err(e)) if matches!(classify(&e), Failure::Permanent { .. }) => {
+                        Some(Err(e)) if matches!(classify(&e), Failure::Permanent { .. }) => {
                             self.m().failed.incr();
                             if classify(&e) == (Failure::Permanent { full: true }) {
                                 self.m().stream_full.incr();
@@ -700,9 +700,9 @@ impl Worker {
     /// At the end: what is still unsettled is counted as failed, and the connection flushed.
     async fn finish(&mut self) {
         let mut left = 0u64;
-        for f in std::mem::take(&mut self.inflight) {
-            match tokio::time::timeout(Duration::ZERO, f.ack).await {
-                Ok(Ok(ack)) => {
+        for mut f in std::mem::take(&mut self.inflight) {
+            match client::ready_now(&mut f.ack).await {
+                Some(Ok(ack)) => {
                     self.m().published.incr();
                     if ack.duplicate {
                         self.m().duplicates.incr();

@@ -142,17 +142,23 @@ impl Feed for CoreNatsFeed {
         let batch = &mut self.batch;
         let mut closed = false;
         self.rt.block_on(async {
-            let mut wait = READ_SLICE;
-            while batch.len() < PER_POLL {
-                match tokio::time::timeout(wait, sub.next()).await {
-                    Ok(Some(m)) => batch.push((m, monotonic_ns())),
-                    Ok(None) => {
+            // The first message is worth waiting for; after it, only what is already here.
+            let mut next = match tokio::time::timeout(READ_SLICE, sub.next()).await {
+                Err(_) => return,
+                Ok(item) => Some(item),
+            };
+            while let Some(item) = next {
+                match item {
+                    Some(m) => batch.push((m, monotonic_ns())),
+                    None => {
                         closed = true;
-                        break;
+                        return;
                     }
-                    Err(_) => break,
                 }
-                wait = Duration::ZERO;
+                if batch.len() >= PER_POLL {
+                    return;
+                }
+                next = client::ready(sub).await;
             }
         });
         let n = self.batch.len();

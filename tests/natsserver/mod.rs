@@ -42,13 +42,43 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// A directory removed when dropped (the stress harness has no dev-dependencies, so no
+/// `tempfile` here).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "sniffer-nats-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("a temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// One `nats-server` process.
 pub struct NatsServer {
     child: Option<Child>,
     pub port: u16,
     args: Vec<String>,
-    dir: tempfile::TempDir,
     log: PathBuf,
+    // Dropped after the process is killed (fields drop in order, after `Drop::drop`).
+    dir: TempDir,
 }
 
 impl NatsServer {
@@ -74,7 +104,7 @@ impl NatsServer {
     }
 
     fn try_start_at(port: u16, extra: &dyn Fn(u16) -> Vec<String>) -> Option<NatsServer> {
-        let dir = tempfile::tempdir().expect("a temp dir");
+        let dir = TempDir::new();
         let mut args = vec![
             "-a".into(),
             "127.0.0.1".into(),
@@ -204,7 +234,7 @@ impl Cluster {
                     .collect();
                 let (cluster, route) = (route_urls[i].clone(), others.join(","));
                 let port = free_port();
-                let dir = tempfile::tempdir().expect("a temp dir");
+                let dir = TempDir::new();
                 let args = vec![
                     "-a".into(),
                     "127.0.0.1".into(),
