@@ -47,7 +47,7 @@ fn launch(i: usize) -> PremintCandidate {
         mint: Pubkey(mint),
         slot: 1 + i as u64,
         kind: LaunchKind::PumpCreate,
-        priority: if i % 5 == 0 {
+        priority: if i.is_multiple_of(5) {
             Priority::High
         } else {
             Priority::Low

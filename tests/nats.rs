@@ -59,7 +59,7 @@ fn launches(tag: u8, n: usize) -> Vec<PremintCandidate> {
                 slot: 1_000 + i as u64,
                 score: i as u32,
                 kind: KINDS[i % 4],
-                priority: if i % 3 == 0 {
+                priority: if i.is_multiple_of(3) {
                     Priority::High
                 } else {
                     Priority::Low
