@@ -147,8 +147,8 @@ impl PublishHandle {
 /// // Every delivered candidate, on the sending thread; try_publish never blocks.
 /// let mut engine = Sniffer::builder()
 ///     .config(cfg)
-///     .handler(move |c: PremintCandidate| {
-///         let _ = handle.try_publish(&c); // a refusal is counted in publish_dropped
+///     .handler(move |c: &PremintCandidate| {
+///         let _ = handle.try_publish(c); // a refusal is counted in publish_dropped
 ///     })
 ///     .build()?;
 /// publisher.report_to(&engine.metrics_source()); // publish_* in the engine's snapshot
