@@ -417,7 +417,8 @@ fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
     Ok(cfg)
 }
 
-fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
+fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
+    args.feed = feeds::join_nats_hosts(std::mem::take(&mut args.feed));
     let cfg = build_config(&args)?;
     // Every check on paths and feed specs comes before anything is opened, created or started.
     feeds::check_specs(&args.feed, &args.feed_opts)?;
@@ -932,6 +933,30 @@ fn race_summary(m: &sniffer::MetricsSnapshot) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nats_host_lists_survive_the_comma_split_of_feed() {
+        let split = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            feeds::join_nats_hosts(split(&[
+                "nats://a:1",
+                "b:2",
+                "c:3/S?durable=x",
+                "synthetic",
+                "nats+core://d",
+                "e/sniffer.launch.>",
+                "replay:f",
+                "wss://g/h",
+            ])),
+            split(&[
+                "nats://a:1,b:2,c:3/S?durable=x",
+                "synthetic",
+                "nats+core://d,e/sniffer.launch.>",
+                "replay:f",
+                "wss://g/h",
+            ])
+        );
+    }
 
     #[test]
     fn signals_within_the_window_are_one_request() {

@@ -141,8 +141,9 @@ pub(crate) fn stream_config(name: &str, cfg: &NatsConfig) -> stream::Config {
     }
 }
 
-/// Creates the stream `name` when it is missing. An existing stream is used as it is (a warning
-/// says which settings differ from ours: the first instance to create it decided).
+/// Creates the stream `name` when it is missing. An existing stream is used as it is; with
+/// `warn`, a warning says which settings differ from ours (the first instance to create it
+/// decided). Consumers pass `false`: they rarely configure the stream.
 ///
 /// # Errors
 ///
@@ -151,6 +152,7 @@ pub(crate) async fn ensure_stream(
     js: &jetstream::Context,
     name: &str,
     cfg: &NatsConfig,
+    warn: bool,
 ) -> Result<(), String> {
     let want = stream_config(name, cfg);
     let mut s = js
@@ -175,7 +177,13 @@ pub(crate) async fn ensure_stream(
     if have.num_replicas != want.num_replicas {
         differs.push(format!("replicas {}", have.num_replicas));
     }
-    if !differs.is_empty() {
+    if !differs.is_empty() && !warn {
+        tracing::debug!(
+            stream = name,
+            "existing stream, other settings: {}",
+            differs.join(", ")
+        );
+    } else if !differs.is_empty() {
         tracing::warn!(
             stream = name,
             "the stream exists with other settings than this instance's nats_* keys (kept as they are): {}",

@@ -250,7 +250,7 @@ impl JetStreamFeed {
             ..Default::default()
         };
         Box::pin(async move {
-            client::ensure_stream(&js, &stream, &cfg).await?;
+            client::ensure_stream(&js, &stream, &cfg, false).await?;
             let s = js
                 .get_stream(&stream)
                 .await

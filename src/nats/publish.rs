@@ -195,7 +195,7 @@ impl Publisher {
         let js = client::jetstream(&rt, nats.clone(), &cfg);
         let mut stream_ready = core;
         if !core && !cfg.connect_retry {
-            rt.block_on(client::ensure_stream(&js, &stream, &cfg))
+            rt.block_on(client::ensure_stream(&js, &stream, &cfg, true))
                 .map_err(|e| NatsError::Setup(format!("{name}: {e}")))?;
             stream_ready = true;
         }
@@ -476,7 +476,7 @@ impl Worker {
 
     /// Creates the stream (after a start with `connect_retry`, or when it went missing).
     async fn ready_stream(&mut self) {
-        match client::ensure_stream(&self.js, &self.stream, &self.cfg).await {
+        match client::ensure_stream(&self.js, &self.stream, &self.cfg, true).await {
             Ok(()) => {
                 tracing::info!(nats = %self.name, stream = %self.stream, "stream ready");
                 self.stream_ready = true;

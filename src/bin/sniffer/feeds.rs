@@ -111,6 +111,26 @@ fn has_prefix(spec: &str, p: &str) -> bool {
         && spec[..p.len()].eq_ignore_ascii_case(p)
 }
 
+/// `--feed` splits its values on commas, and so does a NATS URL's host list
+/// (`nats://a:4222,b:4222/SNIFFER`): the pieces after a NATS URL that are no feed of their own
+/// (every other spec has a scheme or is a bare keyword) are joined back to it.
+pub(crate) fn join_nats_hosts(specs: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(specs.len());
+    for s in specs {
+        let is_own_feed = s.contains("://")
+            || matches!(s.as_str(), "synthetic" | "synthetic:payloads" | "stdin")
+            || s.starts_with("replay:");
+        match out.last_mut() {
+            Some(prev) if !is_own_feed && is_nats(prev) => {
+                prev.push(',');
+                prev.push_str(&s);
+            }
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
 /// Environment variables holding NATS credentials (never flags: flags show in `ps`); a URL's
 /// own `user:pass@` or `token@` wins over them.
 pub(crate) const NATS_TOKEN_ENV: &str = "SNIFFER_NATS_TOKEN";
