@@ -309,6 +309,10 @@ impl JetStreamFeed {
         let mut trouble: Option<String> = None;
         let mut ended = false;
         self.rt.block_on(async {
+            // The client's tasks (the connection, the pull requests) run only when this thread
+            // waits; with messages always ready it would not, and the next pull request would
+            // leave late (messages then wait on the server). Let them run first.
+            tokio::task::yield_now().await;
             // The first message is worth waiting for; after it, only what is already here.
             let mut next = match tokio::time::timeout(READ_SLICE, messages.next()).await {
                 Err(_) => return,

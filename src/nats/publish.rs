@@ -63,10 +63,14 @@ struct Shared {
     /// The publisher thread is (about to be) asleep on `wake`. Written by the thread, read by
     /// the bots after their `try_send` and a `SeqCst` fence.
     parked: AtomicBool,
-    /// Set by `shutdown`: the thread publishes what is queued until `deadline_ns`, then ends.
+    /// Set by `shutdown` (`Release`, after `deadline_ns`), read by the thread (`Acquire`, so it
+    /// sees the deadline): publish what is queued until `deadline_ns`, then end.
     stop: AtomicBool,
+    /// `monotonic_ns` deadline of the drain; written once by `shutdown` before `stop`.
     deadline_ns: AtomicU64,
-    /// Set once the thread has ended: `try_publish` refuses (and counts) from then on.
+    /// Set once the thread has drained its queue for the last time (`Release`); `try_publish`
+    /// reads it `Relaxed` and refuses (and counts) from then on. A call racing with it may
+    /// still queue a candidate nobody takes: it stays visible in `publish_pending`.
     closed: AtomicBool,
 }
 

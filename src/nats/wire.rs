@@ -69,7 +69,7 @@ pub fn subject(kind: LaunchKind, priority: Priority) -> &'static str {
 /// The identity of a launch is its mint and its transaction signature; the record does not
 /// carry the signature yet, and a mint is created once, in one slot, by one kind of
 /// instruction, so mint, slot and kind name the same launch. When the record gains its
-/// signature, this function (and [`identity`] below it) is the single place to switch to
+/// signature, this function (and `identity` below it) is the single place to switch to
 /// `<mint>:<signature>`.
 ///
 /// # Examples
