@@ -413,14 +413,27 @@ impl JetStreamFeed {
         }
         let acks = std::mem::take(&mut self.to_ack);
         let stats = self.stats.clone();
+        // The client's queue can stay full while it reconnects: bounded, so that the feed
+        // thread always comes back to notice a shutdown.
+        let bound = self.cfg.ack_timeout;
         self.rt.block_on(async {
-            for m in &acks {
-                // A lost acknowledgement means a redelivery, which is skipped above.
-                if m.ack().await.is_err() {
-                    if let Some(s) = &stats {
-                        s.reply_error();
+            let mut sent = 0usize;
+            let all = async {
+                for m in &acks {
+                    // A lost acknowledgement means a redelivery, which is skipped above.
+                    if m.ack().await.is_err() {
+                        if let Some(s) = &stats {
+                            s.reply_error();
+                        }
                     }
+                    sent += 1;
                 }
+            };
+            if tokio::time::timeout(bound, all).await.is_err() {
+                tracing::warn!(
+                    left = acks.len() - sent,
+                    "acknowledgements not sent in time (the server will deliver those again; they are skipped)"
+                );
             }
         });
         // Keep the allocation for the next poll.
