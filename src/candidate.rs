@@ -285,6 +285,8 @@ impl TokenProgram {
 /// assert_eq!(c.bonding_curve(), None, "a default record has no market");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// A field a sender did not write (an older sniffer publishing to NATS) reads as its default.
+#[serde(default)]
 #[repr(C, align(64))]
 pub struct PremintCandidate {
     /// The new token's mint address.

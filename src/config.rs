@@ -53,6 +53,29 @@ impl std::str::FromStr for Commitment {
     }
 }
 
+/// Where a JetStream stream keeps its messages (`nats_storage`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NatsStorage {
+    /// On disk: survives a server restart.
+    #[default]
+    File,
+    /// In memory: faster, lost when the server stops.
+    Memory,
+}
+
+/// What a full JetStream stream does with a new message (`nats_discard`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NatsDiscard {
+    /// Deletes its oldest message to make room (launches age fast: the newest matter).
+    #[default]
+    Old,
+    /// Refuses the new message: the publisher counts it in `publish_failed` and
+    /// `publish_stream_full`.
+    New,
+}
+
 /// The engine's configuration. `Default` gives the seed defaults listed in DESIGN.md.
 ///
 /// # Examples
@@ -150,6 +173,44 @@ pub struct SnifferConfig {
     pub reconnect_backoff_max: Duration,
     /// Live feeds: commitment level of subscriptions (`processed`, `confirmed`, `finalized`).
     pub commitment: Commitment,
+    /// NATS: the JetStream stream launches are published to and consumed from (subjects
+    /// `sniffer.launch.>`), created when missing.
+    pub nats_stream: String,
+    /// NATS: storage of the stream when it is created (`file` or `memory`).
+    pub nats_storage: NatsStorage,
+    /// NATS: the stream deletes messages older than this; `0s` keeps them (up to the limits).
+    #[serde(with = "humantime_serde")]
+    pub nats_max_age: Duration,
+    /// NATS: window in which a second message with the same `Nats-Msg-Id` is dropped by the
+    /// stream (at most `nats_max_age` when that is set).
+    #[serde(with = "humantime_serde")]
+    pub nats_duplicate_window: Duration,
+    /// NATS: most messages the stream keeps (0 = no limit).
+    pub nats_max_msgs: u64,
+    /// NATS: most bytes the stream keeps (0 = no limit).
+    pub nats_max_bytes: u64,
+    /// NATS: what a full stream does with a new message (`old`: delete the oldest; `new`: refuse
+    /// the new one, counted by the publisher).
+    pub nats_discard: NatsDiscard,
+    /// NATS: replicas of the stream in a cluster (1..=5; at most the number of servers).
+    pub nats_replicas: usize,
+    /// NATS: capacity of the publisher's queue; a full queue drops (counted in
+    /// `publish_dropped`) instead of blocking the bot.
+    pub nats_publish_queue: usize,
+    /// NATS: longest wait for a JetStream publish acknowledgement or API reply before the
+    /// publish is retried (with backoff).
+    #[serde(with = "humantime_serde")]
+    pub nats_ack_timeout: Duration,
+    /// NATS: a JetStream consumer's message not acknowledged within this is delivered again
+    /// (the feed skips the copies of what it already handled).
+    #[serde(with = "humantime_serde")]
+    pub nats_ack_wait: Duration,
+    /// NATS: longest wait for a connection to a server.
+    #[serde(with = "humantime_serde")]
+    pub nats_connect_timeout: Duration,
+    /// NATS: when no server answers at start, keep retrying in the background (true) instead
+    /// of failing with an error (false).
+    pub nats_connect_retry: bool,
     /// Aggregates sink: delta flush interval.
     #[serde(with = "humantime_serde")]
     pub flush_interval: Duration,
@@ -196,6 +257,19 @@ impl Default for SnifferConfig {
             reconnect_backoff_min: Duration::from_millis(100),
             reconnect_backoff_max: Duration::from_secs(10),
             commitment: Commitment::Processed,
+            nats_stream: "SNIFFER".to_owned(),
+            nats_storage: NatsStorage::File,
+            nats_max_age: Duration::from_secs(3600),
+            nats_duplicate_window: Duration::from_secs(120),
+            nats_max_msgs: 0,
+            nats_max_bytes: 0,
+            nats_discard: NatsDiscard::Old,
+            nats_replicas: 1,
+            nats_publish_queue: 8192,
+            nats_ack_timeout: Duration::from_secs(5),
+            nats_ack_wait: Duration::from_secs(30),
+            nats_connect_timeout: Duration::from_secs(5),
+            nats_connect_retry: false,
             flush_interval: Duration::from_secs(5),
             full_flush_interval: Duration::from_secs(60),
             flush_batch_size: 500,
@@ -237,6 +311,19 @@ impl SnifferConfig {
         "reconnect_backoff_min",
         "reconnect_backoff_max",
         "commitment",
+        "nats_stream",
+        "nats_storage",
+        "nats_max_age",
+        "nats_duplicate_window",
+        "nats_max_msgs",
+        "nats_max_bytes",
+        "nats_discard",
+        "nats_replicas",
+        "nats_publish_queue",
+        "nats_ack_timeout",
+        "nats_ack_wait",
+        "nats_connect_timeout",
+        "nats_connect_retry",
         "flush_interval",
         "full_flush_interval",
         "flush_batch_size",
@@ -244,8 +331,14 @@ impl SnifferConfig {
     ];
 
     /// `SNIFFER_*` variables that are not configuration keys (`SNIFFER_LOG` is the log filter,
-    /// `SNIFFER_X_TOKEN` the gRPC feeds' `x-token`).
-    pub const RESERVED_ENV: &'static [&'static str] = &["SNIFFER_LOG", "SNIFFER_X_TOKEN"];
+    /// `SNIFFER_X_TOKEN` the gRPC feeds' `x-token`, `SNIFFER_NATS_*` the NATS credentials).
+    pub const RESERVED_ENV: &'static [&'static str] = &[
+        "SNIFFER_LOG",
+        "SNIFFER_X_TOKEN",
+        "SNIFFER_NATS_TOKEN",
+        "SNIFFER_NATS_USER",
+        "SNIFFER_NATS_PASSWORD",
+    ];
 
     /// Parses a TOML document; keys it does not set keep their defaults.
     ///
@@ -451,7 +544,11 @@ impl SnifferConfig {
                 ),
             ));
         }
-        let non_zero: [(&'static str, &Duration); 13] = [
+        let non_zero: [(&'static str, &Duration); 17] = [
+            ("nats_duplicate_window", &self.nats_duplicate_window),
+            ("nats_ack_timeout", &self.nats_ack_timeout),
+            ("nats_ack_wait", &self.nats_ack_wait),
+            ("nats_connect_timeout", &self.nats_connect_timeout),
             ("batch_timeout", &self.batch_timeout),
             ("live_block_timeout", &self.live_block_timeout),
             ("ws_ping_interval", &self.ws_ping_interval),
@@ -540,6 +637,7 @@ impl SnifferConfig {
                 "must be within 0..=100",
             ));
         }
+        self.validate_nats()?;
         if let Some(id) = self.core_ids.iter().find(|id| !cores.contains(id)) {
             return Err(bad(
                 "core_ids",
@@ -548,6 +646,73 @@ impl SnifferConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl SnifferConfig {
+    /// Most slots of the NATS publisher's queue.
+    pub const MAX_PUBLISH_QUEUE: usize = 1 << 20;
+
+    /// The NATS keys: names JetStream accepts, limits it accepts, and a queue that fits.
+    fn validate_nats(&self) -> Result<(), ConfigError> {
+        let bad = |key: &'static str, value: String, reason: &str| ConfigError::Invalid {
+            key,
+            value,
+            reason: reason.to_string(),
+        };
+        let dur = |d: &Duration| humantime::format_duration(*d).to_string();
+        if let Some(reason) = stream_name_problem(&self.nats_stream) {
+            return Err(bad("nats_stream", self.nats_stream.clone(), reason));
+        }
+        if !self.nats_max_age.is_zero() && self.nats_duplicate_window > self.nats_max_age {
+            return Err(bad(
+                "nats_duplicate_window",
+                dur(&self.nats_duplicate_window),
+                &format!("must not exceed nats_max_age ({})", dur(&self.nats_max_age)),
+            ));
+        }
+        // JetStream reads both limits as signed 64-bit numbers.
+        for (key, v) in [
+            ("nats_max_msgs", self.nats_max_msgs),
+            ("nats_max_bytes", self.nats_max_bytes),
+        ] {
+            if v > i64::MAX as u64 {
+                return Err(bad(key, v.to_string(), "must be at most 2^63 - 1"));
+            }
+        }
+        if !(1..=5).contains(&self.nats_replicas) {
+            return Err(bad(
+                "nats_replicas",
+                self.nats_replicas.to_string(),
+                "must be within 1..=5",
+            ));
+        }
+        if !(1..=Self::MAX_PUBLISH_QUEUE).contains(&self.nats_publish_queue) {
+            return Err(bad(
+                "nats_publish_queue",
+                self.nats_publish_queue.to_string(),
+                &format!("must be within 1..={}", Self::MAX_PUBLISH_QUEUE),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Why `name` cannot name a JetStream stream or consumer (`None` when it can): not empty, at
+/// most 255 bytes, printable, and none of the characters NATS reserves in names (` `, `.`, `*`,
+/// `>`, `/`, `\`).
+pub(crate) fn stream_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("must not be empty")
+    } else if name.len() > 255 {
+        Some("must be at most 255 bytes")
+    } else if name
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || ".*>/\\".contains(c))
+    {
+        Some("must not contain whitespace, control characters, `.`, `*`, `>`, `/` or `\\`")
+    } else {
+        None
     }
 }
 

@@ -280,3 +280,39 @@ pub enum RecvTimeoutError {
     #[error("the engine has shut down and the lanes are empty")]
     Disconnected,
 }
+
+/// Why a NATS publisher's `try_publish` did not queue a candidate. Either way the candidate is
+/// counted in `publish_dropped` (handed back for the caller's own logs, not to be offered again).
+#[cfg(feature = "nats")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TryPublishError {
+    /// The publisher's queue is full (the server is slow or unreachable).
+    Full(crate::candidate::PremintCandidate),
+    /// The publisher has shut down.
+    Closed(crate::candidate::PremintCandidate),
+}
+
+#[cfg(feature = "nats")]
+payload_error!(TryPublishError {
+    Full => "the NATS publisher's queue is full",
+    Closed => "the NATS publisher has shut down",
+});
+
+/// Why a NATS publisher or feed could not start. Messages never show the credentials of the URL
+/// or of the configuration.
+#[cfg(feature = "nats")]
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum NatsError {
+    /// The URL (or one of its parameters) is not usable: bad usage.
+    #[error("{0}")]
+    Url(String),
+    /// No server could be reached, or it refused us (with `nats_connect_retry = false`).
+    #[error("{0}")]
+    Connect(String),
+    /// The stream or the consumer could not be created or read.
+    #[error("{0}")]
+    Setup(String),
+    /// A runtime or thread could not be started.
+    #[error("{0}")]
+    Start(String),
+}

@@ -37,6 +37,8 @@ mod http;
 mod ingest;
 mod meta;
 mod metrics;
+#[cfg(feature = "nats")]
+pub mod nats;
 mod output;
 mod pinning;
 mod ring;
@@ -50,7 +52,7 @@ pub use candidate::{
     monotonic_ns, unix_ns_at, LaunchKind, PremintCandidate, Priority, Pubkey, Signature,
     TokenProgram,
 };
-pub use config::{Commitment, SnifferConfig};
+pub use config::{Commitment, NatsDiscard, NatsStorage, SnifferConfig};
 pub use engine::{
     Health, HealthStatus, LaneReport, MetricsSource, ShutdownReport, Sniffer, SnifferBuilder,
 };
@@ -79,7 +81,7 @@ pub use http::{HttpLimits, HttpServer};
 pub use ingest::IngestHandle;
 pub use metrics::{
     health_line, FeedSnapshot, FeedStats, LatencyHistogram, LatencySummary, LeadSummary,
-    MetricsSnapshot, LATENCY_BUCKETS_NS,
+    MetricsSnapshot, PublishSnapshot, LATENCY_BUCKETS_NS,
 };
 #[cfg(feature = "stream")]
 pub use output::CandidateStream;

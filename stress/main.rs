@@ -5,6 +5,9 @@
 
 mod harness;
 mod live;
+mod nats;
+#[path = "../tests/natsserver/mod.rs"]
+mod natsserver;
 mod output;
 mod scenarios;
 #[path = "../tests/wsserver/mod.rs"]

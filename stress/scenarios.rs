@@ -29,6 +29,7 @@ pub(crate) const ALL: &[&str] = &[
     "sparse",
     "max_throughput",
     "live_latency",
+    "nats_latency",
 ];
 
 pub(crate) fn run_scenario(name: &str, smoke: bool) -> Option<Outcome> {
@@ -52,6 +53,10 @@ pub(crate) fn run_scenario(name: &str, smoke: bool) -> Option<Outcome> {
         "live_latency" => {
             crate::live::live_latency(scale(Duration::from_secs(2), Duration::from_millis(100)))
         }
+        "nats_latency" => crate::nats::nats_latency(
+            scale(Duration::from_secs(2), Duration::from_millis(100)),
+            if smoke { 2_000 } else { 100_000 },
+        ),
         _ => return None,
     })
 }

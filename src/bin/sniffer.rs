@@ -75,6 +75,8 @@ Examples:
   sniffer run --feed synthetic:payloads --malformed-pct 5 --record out.rec
   sniffer run --feed replay:a.jsonl --feed replay:b.jsonl   two feeds, first sighting wins
   sniffer run --metrics-json m.json --metrics-interval 1s --http 127.0.0.1:9898
+  sniffer run --feed wss://... --publish nats://127.0.0.1:4222      share launches through JetStream
+  sniffer run --feed 'nats://127.0.0.1:4222/SNIFFER?durable=bot1'   consume them on another machine
 
 Every configuration key (see examples/sniffer.example.toml) can also be set with --config FILE or
 a SNIFFER_<KEY> environment variable; flags win over both. Logs go to stderr (SNIFFER_LOG sets the
@@ -89,7 +91,11 @@ struct RunArgs {
     config: Option<PathBuf>,
     /// Input feed: `synthetic`, `synthetic:payloads`, `replay:PATH`, `stdin`, or a live
     /// provider: `ws://HOST[:PORT]/PATH`, `wss://...` (Solana JSON-RPC WebSocket; see
-    /// --subscribe); repeat for several feeds at once (launches deduplicated across them, first
+    /// --subscribe), `grpc://HOST:PORT`, `grpcs://...` (Yellowstone), or NATS:
+    /// `nats://HOST[:PORT][,HOST...]/STREAM[?durable=NAME&deliver=new|all&filter=SUBJECT]` (a
+    /// JetStream pull consumer: paused by backpressure, acknowledged once in the ring),
+    /// `nats+core://HOST[:PORT]/SUBJECT` (a core-NATS subscription: live, drops counted when
+    /// full); repeat for several feeds at once (launches deduplicated across them, first
     /// sighting wins: race two providers).
     #[arg(
         long,
@@ -154,6 +160,18 @@ struct RunArgs {
     /// final metrics JSON then goes only to --metrics-json).
     #[arg(long, env = "SNIFFER_CANDIDATES")]
     candidates: Option<PathBuf>,
+    /// Publish every delivered candidate to NATS: `nats://HOST[:PORT][,HOST...][/STREAM]`
+    /// (JetStream, subjects sniffer.launch.<kind>.<priority>, Nats-Msg-Id for de-duplication;
+    /// the stream, default nats_stream, is created when missing) or `nats+core://HOST[:PORT]`.
+    /// Off the hot path: a full queue is counted in publish_dropped. Credentials: `user:pass@`
+    /// in the URL, or SNIFFER_NATS_USER / SNIFFER_NATS_PASSWORD / SNIFFER_NATS_TOKEN.
+    #[arg(long, env = "SNIFFER_PUBLISH")]
+    publish: Option<String>,
+    /// When no NATS server answers at start, keep retrying in the background instead of
+    /// failing (exit 1) [config: nats_connect_retry].
+    #[arg(long, env = "SNIFFER_NATS_CONNECT_RETRY", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    nats_connect_retry: bool,
     /// Show a progress bar on stderr: auto (when stderr is a terminal), always, never.
     #[arg(long, env = "SNIFFER_PROGRESS", default_value = "auto", value_parser = ["auto", "always", "never"])]
     progress: String,
@@ -398,14 +416,22 @@ fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
     if let Some(h) = args.health_interval {
         cfg.health_interval = h;
     }
+    if args.nats_connect_retry {
+        cfg.nats_connect_retry = true;
+    }
     cfg.validate().map_err(|e| UsageError(e.to_string()))?;
     Ok(cfg)
 }
 
-fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
+fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
+    args.feed = feeds::join_nats_hosts(std::mem::take(&mut args.feed));
     let cfg = build_config(&args)?;
     // Every check on paths and feed specs comes before anything is opened, created or started.
     feeds::check_specs(&args.feed, &args.feed_opts)?;
+    if let Some(url) = &args.publish {
+        sniffer::nats::Publisher::check_url(url, &sniffer::nats::NatsConfig::from(&cfg))
+            .map_err(|e| feeds::nats_error("--publish", e))?;
+    }
     let mut metrics_file = match &args.metrics_json {
         Some(path) => {
             let mut taken = feeds::paths_in_use(&args.feed, &args.feed_opts);
@@ -461,6 +487,16 @@ fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
         observer.as_ref().map(|f| f as &dyn Fn() -> DecodeObserver),
     )?;
 
+    // The publisher connects (and creates the stream) before the engine starts: an unreachable
+    // server is an error here (exit 1), unless --nats-connect-retry.
+    let publisher = match &args.publish {
+        Some(url) => Some(
+            sniffer::nats::Publisher::start(url, feeds::nats_config(&cfg))
+                .map_err(|e| feeds::nats_error("--publish", e))?,
+        ),
+        None => None,
+    };
+
     let mut builder = Sniffer::builder().config(cfg.clone());
     if let Some(s) = &sink {
         // The sink's metrics join the engine's snapshot, Prometheus and /health.
@@ -471,6 +507,9 @@ fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
         .fold(builder, |b, f| b.boxed_feed(f))
         .build()?;
     let rx = engine.take_receiver().context("engine has no receiver")?;
+    if let Some(p) = &publisher {
+        p.report_to(&engine.metrics_source());
+    }
     let feed_names: Vec<String> = engine
         .snapshot()
         .feeds
@@ -502,6 +541,7 @@ fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
             .as_ref()
             .filter(|_| !fast_feeds.is_empty())
             .map(|s| s.handle());
+        let publish = publisher.as_ref().map(|p| p.handle());
         std::thread::Builder::new()
             .name("sniffer-consumer".into())
             .spawn(move || {
@@ -523,6 +563,10 @@ fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
                             if fast_feeds.contains(&c.feed_id) {
                                 let _ = h.record_candidate(&c);
                             }
+                        }
+                        // Never blocks; a full queue is counted in publish_dropped.
+                        if let Some(p) = &publish {
+                            let _ = p.try_publish(&c);
                         }
                     }
                     received.fetch_add(n, Ordering::Relaxed);
@@ -575,19 +619,27 @@ fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     }
 
     // The whole exit fits in graceful_shutdown_timeout: the engine and the consumer share it,
-    // less a slice kept for the aggregates sink's final flush.
+    // less a slice kept for the aggregates sink's final flush and one for the publisher's
+    // last acknowledgements.
     let budget = cfg.graceful_shutdown_timeout;
+    let slice = (budget / 5).min(Duration::from_secs(1));
     let sink_share = if sink.is_some() {
-        (budget / 5).min(Duration::from_secs(1))
+        slice
     } else {
         Duration::ZERO
     };
     // Kept past the shutdown (it holds no part of the pipe): the consumer may still skip stale
     // candidates left in the lanes, so the final figures are read once it has finished.
     let source = engine.metrics_source();
+    let publish_share = if publisher.is_some() {
+        slice
+    } else {
+        Duration::ZERO
+    };
+    let engine_budget = budget.saturating_sub(sink_share + publish_share);
     let shutdown_started = Instant::now();
-    stop.set(shutdown_started + (budget - sink_share));
-    let report = engine.shutdown(budget - sink_share);
+    stop.set(shutdown_started + engine_budget);
+    let report = engine.shutdown(engine_budget);
     let rx = consumer
         .join()
         .map_err(|_| anyhow::anyhow!("consumer thread panicked"))?;
@@ -597,8 +649,26 @@ fn run(args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     let unread = rx.try_iter().count() as u64;
     drop(rx);
     let received = received.load(Ordering::Relaxed);
-    let after = source.snapshot();
-    let m = &after;
+    // The consumer has handed its last candidate to the publisher: what is still queued or
+    // unacknowledged gets the publisher's slice, then counts as failed.
+    let mut final_metrics = source.snapshot();
+    if let Some(p) = publisher {
+        let left = (shutdown_started + engine_budget + publish_share)
+            .saturating_duration_since(Instant::now());
+        let counts = p.shutdown(left);
+        final_metrics.set_publish(&counts);
+        tracing::info!(
+            offered = counts.offered,
+            published = counts.published,
+            duplicates = counts.duplicates,
+            dropped = counts.dropped,
+            failed = counts.failed,
+            stream_full = counts.stream_full,
+            retries = counts.retries,
+            "publisher"
+        );
+    }
+    let m = &final_metrics;
     tracing::info!("final {}", health_line(&first, m));
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -891,6 +961,30 @@ mod tests {
         assert!(
             missing.is_empty(),
             "flags without SNIFFER_* fallback: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn nats_host_lists_survive_the_comma_split_of_feed() {
+        let split = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            feeds::join_nats_hosts(split(&[
+                "nats://a:1",
+                "b:2",
+                "c:3/S?durable=x",
+                "synthetic",
+                "nats+core://d",
+                "e/sniffer.launch.>",
+                "replay:f",
+                "wss://g/h",
+            ])),
+            split(&[
+                "nats://a:1,b:2,c:3/S?durable=x",
+                "synthetic",
+                "nats+core://d,e/sniffer.launch.>",
+                "replay:f",
+                "wss://g/h",
+            ])
         );
     }
 

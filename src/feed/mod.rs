@@ -15,8 +15,10 @@ mod dedup;
 mod geyser;
 mod line_feed;
 mod lines;
-#[cfg(any(feature = "ws", feature = "geyser"))]
-mod live;
+#[cfg(any(feature = "ws", feature = "geyser", feature = "nats"))]
+// The NATS feeds and publisher share the reconnect backoff only; URLs are their own.
+#[cfg_attr(not(any(feature = "ws", feature = "geyser")), allow(dead_code))]
+pub(crate) mod live;
 mod payload;
 mod record;
 mod replay;

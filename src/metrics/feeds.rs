@@ -106,6 +106,7 @@ pub(crate) struct FeedMetrics {
     pub(crate) refusals: Counter,
     pub(crate) unrouted: Counter,
     pub(crate) resumed_skipped: Counter,
+    pub(crate) lost: Counter,
     /// `monotonic_ns` of the last message (0: none yet).
     last_message_ns: Counter,
     /// Completed disconnected periods.
@@ -169,6 +170,7 @@ impl FeedMetrics {
             refusals: self.refusals.get(),
             unrouted: self.unrouted.get(),
             resumed_skipped: self.resumed_skipped.get(),
+            lost: self.lost.get(),
         }
     }
 }
@@ -261,6 +263,13 @@ impl FeedStats {
         self.0.resumed_skipped.incr();
     }
 
+    /// The transport dropped `n` messages before the feed could read them (a core-NATS client
+    /// whose subscription buffer overflowed): lost before detection, so outside the engine's
+    /// accounting, and counted here.
+    pub fn lost(&self, n: u64) {
+        self.0.lost.add(n);
+    }
+
     /// The counters now.
     pub fn snapshot(&self) -> FeedSnapshot {
         self.0.snapshot(0, self.0.wins.get(), monotonic_ns())
@@ -335,10 +344,14 @@ pub struct FeedSnapshot {
     /// Notifications for unknown subscriptions (skipped).
     #[serde(default)]
     pub unrouted: u64,
-    /// Transactions a resumed gRPC subscription (`from_slot`) replayed that had been handled
-    /// before the reconnect (skipped, not delivered twice).
+    /// Transactions a resumed gRPC subscription (`from_slot`) replayed, or JetStream messages
+    /// delivered again, that had been handled before (skipped, not delivered twice).
     #[serde(default)]
     pub resumed_skipped: u64,
+    /// Messages the transport dropped before the feed read them (core NATS: the client's
+    /// subscription buffer overflowed; a lower bound).
+    #[serde(default)]
+    pub lost: u64,
 }
 
 #[cfg(test)]

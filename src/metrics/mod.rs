@@ -14,10 +14,13 @@
 mod feeds;
 mod latency;
 mod prometheus;
+mod publish;
 
 pub(crate) use feeds::FeedMetrics;
 pub use feeds::{FeedSnapshot, FeedStats, LeadSummary};
 pub(crate) use latency::{LatencyCells, LatencyRecorder};
+pub(crate) use publish::PublishMetrics;
+pub use publish::PublishSnapshot;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -176,6 +179,9 @@ pub(crate) struct Metrics {
     pub(crate) gate: GateMetrics,
     /// One entry per pull feed, set once by the builder; each feed thread holds its own entry.
     pub(crate) feeds: OnceLock<Box<[Arc<FeedMetrics>]>>,
+    /// The counters of a publisher attached to this engine (set once; the publisher writes
+    /// them, this only reads them: it never keeps the publisher's thread alive).
+    pub(crate) publish: OnceLock<Arc<PublishMetrics>>,
     /// Detection to delivery: recorded by the receiver or the handler's sending thread.
     pub(crate) latency: LatencyCells,
     /// Age of candidates when the batcher takes them from the ring.
@@ -193,6 +199,7 @@ impl Default for Metrics {
             receiver: ReceiverMetrics::default(),
             gate: GateMetrics::default(),
             feeds: OnceLock::new(),
+            publish: OnceLock::new(),
             latency: LatencyCells::default(),
             age: LatencyCells::default(),
             started: Instant::now(),
@@ -271,7 +278,8 @@ impl Metrics {
         let candidates_detected = (levels.issued + self.ingest.lost_at_shutdown.get() + lost_live)
             .saturating_sub(handed_back[0] + handed_back[1]);
         let uptime_ms = |ns: u64| (ns != 0).then(|| ns.saturating_sub(self.started_ns) / 1_000_000);
-        MetricsSnapshot {
+        let publish = self.publish.get().map(|p| p.snapshot()).unwrap_or_default();
+        let mut snapshot = MetricsSnapshot {
             tx_seen: self.ingest.tx_seen.get(),
             tx_malformed: self.ingest.tx_malformed.get(),
             candidates_detected,
@@ -324,7 +332,10 @@ impl Metrics {
             dedup_untracked: self.ingest.dedup_untracked.get(),
             dedup_evicted_fresh: self.ingest.dedup_evicted_fresh.get(),
             feeds: self.feed_snapshots(),
-        }
+            ..MetricsSnapshot::default()
+        };
+        snapshot.set_publish(&publish);
+        snapshot
     }
 
     fn feed_snapshots(&self) -> Vec<FeedSnapshot> {
@@ -517,6 +528,34 @@ pub struct MetricsSnapshot {
     #[cfg(feature = "sqlite")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sink: Option<crate::sink::SinkSnapshot>,
+    /// Candidates offered to an attached NATS publisher (0 without one). Publishing happens
+    /// after delivery: the `publish_*` counters are outside the accounting invariant and keep
+    /// their own (`publish_offered == published + publish_dropped + publish_failed +
+    /// publish_pending`).
+    #[serde(default)]
+    pub publish_offered: u64,
+    /// Acknowledged by the JetStream stream (duplicates included), or written to a core-NATS
+    /// connection.
+    #[serde(default)]
+    pub published: u64,
+    /// Acknowledged as duplicates: the stream already held that launch's message id.
+    #[serde(default)]
+    pub publish_duplicates: u64,
+    /// Refused by the publisher's full queue (the bot was never blocked).
+    #[serde(default)]
+    pub publish_dropped: u64,
+    /// Given up: refused by the stream for good, or unacknowledged at the shutdown deadline.
+    #[serde(default)]
+    pub publish_failed: u64,
+    /// The part of `publish_failed` that a full stream refused (`nats_discard = "new"`).
+    #[serde(default)]
+    pub publish_stream_full: u64,
+    /// Publishes sent again after a failure (timeout, server restart).
+    #[serde(default)]
+    pub publish_retries: u64,
+    /// Offered and not yet published, dropped or failed (0 after the publisher shut down).
+    #[serde(default)]
+    pub publish_pending: u64,
 }
 
 impl MetricsSnapshot {
@@ -529,6 +568,19 @@ impl MetricsSnapshot {
     pub fn accounting_holds(&self) -> bool {
         self.candidates_detected == self.candidates_sent + self.dropped_total() + self.in_flight
             && self.candidates_sent == self.high_sent + self.low_sent
+    }
+
+    /// Copies a publisher's counters into the `publish_*` fields (what an attached publisher
+    /// does at every snapshot; call it with the publisher's final snapshot after its shutdown).
+    pub fn set_publish(&mut self, p: &PublishSnapshot) {
+        self.publish_offered = p.offered;
+        self.published = p.published;
+        self.publish_duplicates = p.duplicates;
+        self.publish_dropped = p.dropped;
+        self.publish_failed = p.failed;
+        self.publish_stream_full = p.stream_full;
+        self.publish_retries = p.retries;
+        self.publish_pending = p.pending;
     }
 
     /// The snapshot as pretty JSON.

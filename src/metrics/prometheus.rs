@@ -287,6 +287,59 @@ impl MetricsSnapshot {
                 let _ = writeln!(out, r#"{name}{{reason="{}"}} {n}"#, label(reason));
             }
         }
+        let publish: [(&str, &str, f64, &str); 8] = [
+            (
+                "sniffer_publish_offered_total",
+                "counter",
+                s.publish_offered as f64,
+                "Candidates offered to the NATS publisher.",
+            ),
+            (
+                "sniffer_published_total",
+                "counter",
+                s.published as f64,
+                "Acknowledged by the JetStream stream (or written to core NATS).",
+            ),
+            (
+                "sniffer_publish_duplicates_total",
+                "counter",
+                s.publish_duplicates as f64,
+                "Acknowledged as duplicates (the stream held that message id).",
+            ),
+            (
+                "sniffer_publish_dropped_total",
+                "counter",
+                s.publish_dropped as f64,
+                "Refused by the publisher's full queue.",
+            ),
+            (
+                "sniffer_publish_failed_total",
+                "counter",
+                s.publish_failed as f64,
+                "Given up: refused for good or unacknowledged at shutdown.",
+            ),
+            (
+                "sniffer_publish_stream_full_total",
+                "counter",
+                s.publish_stream_full as f64,
+                "Refused by a full stream.",
+            ),
+            (
+                "sniffer_publish_retries_total",
+                "counter",
+                s.publish_retries as f64,
+                "Publishes sent again after a failure.",
+            ),
+            (
+                "sniffer_publish_pending",
+                "gauge",
+                s.publish_pending as f64,
+                "Offered and not yet published, dropped or failed.",
+            ),
+        ];
+        for (name, ty, v, help) in publish {
+            single(&mut out, name, ty, help, v);
+        }
         feeds(&mut out, &s.feeds);
         #[cfg(feature = "sqlite")]
         if let Some(k) = &s.sink {
@@ -333,7 +386,7 @@ fn feeds(out: &mut String, feeds: &[FeedSnapshot]) {
         return;
     }
     type Get = fn(&FeedSnapshot) -> f64;
-    let families: [(&str, &str, Get, &str); 16] = [
+    let families: [(&str, &str, Get, &str); 17] = [
         (
             "sniffer_feed_messages_total",
             "counter",
@@ -387,6 +440,12 @@ fn feeds(out: &mut String, feeds: &[FeedSnapshot]) {
             "counter",
             |f| f.resumed_skipped as f64,
             "Transactions a resumed subscription replayed, skipped.",
+        ),
+        (
+            "sniffer_feed_lost_total",
+            "counter",
+            |f| f.lost as f64,
+            "Messages the transport dropped before the feed read them (a lower bound).",
         ),
         (
             "sniffer_feed_downtime_seconds_total",
@@ -646,6 +705,7 @@ mod tests {
                 "tx_malformed_by_reason" => "sniffer_tx_malformed_by_reason_total",
                 "feeds" => "sniffer_feed_wins_total",
                 "sink" => "sniffer_sink_rows_written_total",
+                "published" => "sniffer_published_total",
                 _ => return None,
             })
         };

@@ -2,8 +2,10 @@
 //!
 //! Feed specs: `synthetic` (the fast candidate generator; `--synthetic payloads` switches it to
 //! real-format lines), `synthetic:payloads`, `replay:PATH` (a recording at its recorded pace
-//! times `--speed`, a plain JSON-lines file flat out or at `--plain-rate`), `stdin`. `--feed` may
-//! be repeated: the engine then deduplicates launches across feeds (first sighting wins).
+//! times `--speed`, a plain JSON-lines file flat out or at `--plain-rate`), `stdin`, the live
+//! providers (`ws://`, `wss://`, `grpc://`, `grpcs://`) and NATS (`nats://HOST/STREAM`, a
+//! JetStream pull consumer; `nats+core://HOST/SUBJECT`). `--feed` may be repeated: the engine
+//! then deduplicates launches across feeds (first sighting wins).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use sniffer::nats::{CoreNatsFeed, JetStreamFeed, NatsAuth, NatsConfig, NatsError};
 use sniffer::{
     DecodeObserver, DecoderConfig, Feed, Format, GeyserConfig, GeyserFeed, LineFeed, LinePoll,
     LineSource, Malformed, PayloadConfig, ReplayConfig, ReplaySource, SnifferConfig, Subscription,
@@ -92,7 +95,73 @@ pub(crate) fn is_fast_synthetic(spec: &str, args: &FeedArgs) -> bool {
 pub(crate) fn is_live(spec: &str) -> bool {
     ["ws://", "wss://", "grpc://", "grpcs://"]
         .iter()
-        .any(|p| spec.len() >= p.len() && spec[..p.len()].eq_ignore_ascii_case(p))
+        .any(|p| has_prefix(spec, p))
+}
+
+/// True for the NATS feeds (they run until the duration or a signal).
+pub(crate) fn is_nats(spec: &str) -> bool {
+    ["nats://", "nats+core://"]
+        .iter()
+        .any(|p| has_prefix(spec, p))
+}
+
+fn has_prefix(spec: &str, p: &str) -> bool {
+    spec.len() >= p.len()
+        && spec.is_char_boundary(p.len())
+        && spec[..p.len()].eq_ignore_ascii_case(p)
+}
+
+/// `--feed` splits its values on commas, and so does a NATS URL's host list
+/// (`nats://a:4222,b:4222/SNIFFER`): the pieces after a NATS URL that are no feed of their own
+/// (every other spec has a scheme or is a bare keyword) are joined back to it.
+pub(crate) fn join_nats_hosts(specs: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(specs.len());
+    for s in specs {
+        let is_own_feed = s.contains("://")
+            || matches!(s.as_str(), "synthetic" | "synthetic:payloads" | "stdin")
+            || s.starts_with("replay:");
+        match out.last_mut() {
+            Some(prev) if !is_own_feed && is_nats(prev) => {
+                prev.push(',');
+                prev.push_str(&s);
+            }
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
+/// Environment variables holding NATS credentials (never flags: flags show in `ps`); a URL's
+/// own `user:pass@` or `token@` wins over them.
+pub(crate) const NATS_TOKEN_ENV: &str = "SNIFFER_NATS_TOKEN";
+pub(crate) const NATS_USER_ENV: &str = "SNIFFER_NATS_USER";
+pub(crate) const NATS_PASSWORD_ENV: &str = "SNIFFER_NATS_PASSWORD";
+
+/// The NATS settings of `cfg`, with the credentials of the environment.
+pub(crate) fn nats_config(cfg: &SnifferConfig) -> NatsConfig {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let auth = match (
+        var(NATS_USER_ENV),
+        var(NATS_PASSWORD_ENV),
+        var(NATS_TOKEN_ENV),
+    ) {
+        (Some(user), Some(password), _) => NatsAuth::UserPassword { user, password },
+        (_, _, Some(token)) => NatsAuth::Token(token),
+        _ => NatsAuth::None,
+    };
+    NatsConfig {
+        auth,
+        ..NatsConfig::from(cfg)
+    }
+}
+
+/// A NATS error as the CLI reports it: a bad URL is bad usage (exit 2), an unreachable or
+/// refusing server a runtime failure (exit 1).
+pub(crate) fn nats_error(what: &str, e: NatsError) -> anyhow::Error {
+    match e {
+        NatsError::Url(m) => UsageError(format!("{what}: {m}")).into(),
+        other => anyhow::anyhow!("{what}: {other}"),
+    }
 }
 
 /// The synthetic settings that `run` already had.
@@ -218,28 +287,27 @@ impl Built {
 }
 
 /// Builds the feeds named by `specs`; each decoded feed gets an observer from `observer` (the
-/// aggregates sink's tap), when one is given.
+/// aggregates sink's tap), when one is given. NATS feeds connect here: a server that cannot be
+/// reached is a runtime error (exit 1), any other problem bad usage (exit 2).
 pub(crate) fn build(
     specs: &[String],
     args: &FeedArgs,
     cfg: &SnifferConfig,
     syn: Synthetic,
     observer: Option<&dyn Fn() -> DecodeObserver>,
-) -> Result<Built, UsageError> {
+) -> anyhow::Result<Built> {
     if !(args.speed.is_finite() && args.speed >= 0.0) {
-        return Err(UsageError(format!(
-            "--speed must be >= 0, got {}",
-            args.speed
-        )));
+        return Err(UsageError(format!("--speed must be >= 0, got {}", args.speed)).into());
     }
     if !(0.0..=100.0).contains(&args.malformed_pct) {
         return Err(UsageError(format!(
             "--malformed-pct must be in 0..=100, got {}",
             args.malformed_pct
-        )));
+        ))
+        .into());
     }
     if args.max_line_len == 0 {
-        return Err(UsageError("--max-line-len must be > 0".into()));
+        return Err(UsageError("--max-line-len must be > 0".into()).into());
     }
     let mut feeds: Vec<Box<dyn Feed>> = Vec::new();
     let mut replays = Vec::new();
@@ -251,7 +319,8 @@ pub(crate) fn build(
                         "--record needs a decoded feed (the fast synthetic feed has no lines; \
                          use --synthetic payloads)"
                             .into(),
-                    ));
+                    )
+                    .into());
                 }
                 feeds.push(Box::new(SyntheticFeed::new(SyntheticConfig {
                     rate: syn.rate,
@@ -278,6 +347,30 @@ pub(crate) fn build(
             ),
             "stdin" => LineFeed::stdin(args.decoder())
                 .map_err(|e| UsageError(format!("stdin feed: {e}")))?,
+            s if is_nats(s) => {
+                if args.record.is_some() {
+                    return Err(UsageError(
+                        "--record needs a decoded feed (NATS feeds carry candidates, not lines)"
+                            .into(),
+                    )
+                    .into());
+                }
+                // Errors name the servers and the stream, never the credentials.
+                let ncfg = nats_config(cfg);
+                let feed: Box<dyn Feed> = if has_prefix(s, "nats+core://") {
+                    Box::new(
+                        CoreNatsFeed::new(s, ncfg)
+                            .map_err(|e| nats_error(&format!("feed {i} (core NATS)"), e))?,
+                    )
+                } else {
+                    Box::new(
+                        JetStreamFeed::new(s, ncfg)
+                            .map_err(|e| nats_error(&format!("feed {i} (JetStream)"), e))?,
+                    )
+                };
+                feeds.push(feed);
+                continue;
+            }
             s if is_live(s) && s[..2].eq_ignore_ascii_case("ws") => {
                 let ws = WsConfig {
                     subscriptions: if args.subscribe.is_empty() {
@@ -344,8 +437,10 @@ pub(crate) fn build(
                     let shown = spec.split(['?', '/']).next().unwrap_or_default();
                     return Err(UsageError(format!(
                         "unknown feed `{shown}…` (synthetic, synthetic:payloads, replay:PATH, stdin, \
-                         ws://HOST/PATH, wss://HOST/PATH, grpc://HOST:PORT, grpcs://HOST:PORT)"
-                    )));
+                         ws://HOST/PATH, wss://HOST/PATH, grpc://HOST:PORT, grpcs://HOST:PORT, \
+                         nats://HOST:PORT/STREAM, nats+core://HOST:PORT/SUBJECT)"
+                    ))
+                    .into());
                 }
             },
         };
