@@ -15,7 +15,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use samples::*;
 use serde_json::{json, Value};
-use sniffer::{Decoder, Format};
+use sniffer::decode::{Decoder, Format};
 
 fn logs_lines() -> Vec<String> {
     let mut with_buy = create_logs();

@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sniffer::{
-    monotonic_ns, BatchSendMode, DropPolicy, PremintCandidate, Priority, Sniffer, SnifferConfig,
-    StreamRing,
+    config::BatchSendMode, monotonic_ns, ring::StreamRing, DropPolicy, PremintCandidate, Priority,
+    Sniffer, SnifferConfig,
 };
 
 const N: u64 = 200_000;
@@ -86,7 +86,7 @@ fn pin(core: Option<&usize>) {
 
 /// Runs `iters` hops, timing from a barrier shared with the producer to the consumer's last take.
 fn timed(iters: u64, placement: Placement, setup: impl Fn() -> Hop) -> Duration {
-    let cores = sniffer::machine_cores();
+    let cores = sniffer::config::machine_cores();
     let producer_core = match placement {
         Placement::Apart => cores.first(),
         Placement::BesideEngine => cores.last(),
@@ -255,7 +255,7 @@ fn engine_e2e(iters: u64, mode: BatchSendMode, take: Take) -> Duration {
 
 fn engine_handler(iters: u64) -> Duration {
     // The producer (this thread) on the last core; the batcher runs the handler on the first.
-    pin(sniffer::machine_cores().last());
+    pin(sniffer::config::machine_cores().last());
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let seen = Arc::new(AtomicU64::new(0));
@@ -284,7 +284,7 @@ fn engine_group(c: &mut Criterion) {
     eprintln!(
         "engine bench: {} cores; hot threads: base 2, crossbeam 2, tokio 2, ring 2, engine_direct 2, \
          engine_sync 3, engine_async 5, engine_handler 2",
-        sniffer::machine_cores().len()
+        sniffer::config::machine_cores().len()
     );
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(N));

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hdrhistogram::Histogram;
-use sniffer::{monotonic_ns, PremintCandidate, Sniffer, SnifferConfig, WaitStrategy};
+use sniffer::{config::WaitStrategy, monotonic_ns, PremintCandidate, Sniffer, SnifferConfig};
 
 fn pin(core: Option<&usize>) {
     if let Some(&id) = core {
@@ -89,7 +89,7 @@ fn one_way(iters: u64, gap: Duration, send: &dyn Fn(PremintCandidate), seen: &Se
 }
 
 fn group(c: &mut Criterion, name: &str, gap: Duration) {
-    let cores = sniffer::machine_cores();
+    let cores = sniffer::config::machine_cores();
     pin(cores.first());
     let mut g = c.benchmark_group(name);
     g.sample_size(20);
@@ -111,7 +111,7 @@ fn group(c: &mut Criterion, name: &str, gap: Duration) {
         let rx = engine.take_receiver().unwrap();
         let s = seen.clone();
         let consumer = std::thread::spawn(move || {
-            pin(sniffer::machine_cores().last());
+            pin(sniffer::config::machine_cores().last());
             for c in rx.iter() {
                 s.record(&c);
             }
@@ -129,7 +129,7 @@ fn group(c: &mut Criterion, name: &str, gap: Duration) {
             let (tx, rx) = crossbeam_channel::bounded::<PremintCandidate>(2048);
             let s = seen.clone();
             let consumer = std::thread::spawn(move || {
-                pin(sniffer::machine_cores().last());
+                pin(sniffer::config::machine_cores().last());
                 while let Ok(c) = rx.recv() {
                     s.record(&c);
                 }
@@ -147,7 +147,7 @@ fn group(c: &mut Criterion, name: &str, gap: Duration) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<PremintCandidate>(2048);
     let s = seen.clone();
     let consumer = std::thread::spawn(move || {
-        pin(sniffer::machine_cores().last());
+        pin(sniffer::config::machine_cores().last());
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use crossbeam_channel::TrySendError;
-use sniffer::{DropPolicy, PremintCandidate, StreamRing};
+use sniffer::{ring::StreamRing, DropPolicy, PremintCandidate};
 
 const OPS: u64 = 100_000;
 const CAP: usize = 1024;

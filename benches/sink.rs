@@ -20,7 +20,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sniffer::{AggregateState, AggregateStore, FlushMode, Pubkey, TradeEvent};
+use sniffer::{
+    decode::TradeEvent,
+    sink::{AggregateState, AggregateStore, FlushMode},
+    Pubkey,
+};
 
 const LIVE: u32 = 100_000;
 const TOUCHED: u32 = 200;

@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sniffer::{PremintCandidate, Priority, Sniffer, SyntheticConfig, SyntheticFeed};
+use sniffer::{
+    feed::{SyntheticConfig, SyntheticFeed},
+    PremintCandidate, Priority, Sniffer,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let highs = Arc::new(AtomicU64::new(0));

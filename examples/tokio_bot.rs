@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use sniffer::{
-    DropPolicy, PremintCandidate, Priority, Sniffer, SnifferConfig, SyntheticConfig, SyntheticFeed,
+    feed::{SyntheticConfig, SyntheticFeed},
+    DropPolicy, PremintCandidate, Priority, Sniffer, SnifferConfig,
 };
 
 #[tokio::main(flavor = "current_thread")]

@@ -10,10 +10,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::batch::BatchSendMode;
 use crate::error::ConfigError;
-use crate::ring::DropPolicy;
-use crate::wait::WaitStrategy;
+
+// The value types of the configuration, here beside the keys that take them.
+pub use crate::batch::BatchSendMode;
+pub use crate::pinning::machine_cores;
+pub use crate::ring::DropPolicy;
+pub use crate::wait::{
+    WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_EVERY, BACKOFF_YIELD_WINDOW,
+};
 
 /// The commitment level a live feed subscribes at.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -449,7 +454,7 @@ impl SnifferConfig {
     /// Checks every bound, naming the first key that breaks one.
     ///
     /// Core ids are checked against the cores this process may use, captured once
-    /// (see [`machine_cores`](crate::machine_cores)).
+    /// (see [`machine_cores`]).
     ///
     /// # Errors
     ///

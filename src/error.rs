@@ -121,7 +121,7 @@ macro_rules! payload_error {
     };
 }
 
-/// Why [`StreamRing::push`](crate::StreamRing::push) did not store a candidate.
+/// Why [`StreamRing::push`](crate::ring::StreamRing::push) did not store a candidate.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PushError {

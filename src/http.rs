@@ -70,7 +70,7 @@ connection: close\r\nretry-after: 1\r\n\r\n";
 ///
 /// ```
 /// use std::io::{Read, Write};
-/// use sniffer::{HttpServer, Sniffer};
+/// use sniffer::{Sniffer, http::HttpServer};
 ///
 /// let engine = Sniffer::builder().build()?;
 /// let server = HttpServer::start("127.0.0.1:0", engine.metrics_source())?;

@@ -15,7 +15,7 @@ static MACHINE_CORES: OnceLock<Vec<usize>> = OnceLock::new();
 /// # Examples
 ///
 /// ```
-/// assert!(!sniffer::machine_cores().is_empty());
+/// assert!(!sniffer::config::machine_cores().is_empty());
 /// ```
 pub fn machine_cores() -> &'static [usize] {
     MACHINE_CORES.get_or_init(|| {

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use sniffer::{
-    CandidateReceiver, IngestError, IngestHandle, LatencyHistogram, LatencySummary,
-    MetricsSnapshot, PremintCandidate, Priority, ShutdownReport, Sniffer, SnifferConfig,
+    metrics::{LatencyHistogram, LatencySummary},
+    CandidateReceiver, IngestError, IngestHandle, MetricsSnapshot, PremintCandidate, Priority,
+    ShutdownReport, Sniffer, SnifferConfig,
 };
 
 /// Whether a bound is about correctness (always asserted) or timing (asserted unless in CI).
@@ -212,7 +213,7 @@ pub(crate) fn rss_kib() -> u64 {
 /// producers). In direct mode the engine has no thread: producers take the first core and the
 /// consumer the last, as in the raw crossbeam baseline.
 fn pin_bot_thread(direct: bool, consumer: bool) {
-    let cores = sniffer::machine_cores();
+    let cores = sniffer::config::machine_cores();
     if cores.len() >= 2 {
         let core = if direct && !consumer {
             cores.first()
@@ -349,7 +350,7 @@ pub(crate) fn run(
         .build()
         .expect("valid scenario config");
     let rx = engine.take_receiver().expect("receiver");
-    let direct = engine.send_mode() == sniffer::BatchSendMode::Direct;
+    let direct = engine.send_mode() == sniffer::config::BatchSendMode::Direct;
     let count = Arc::new(AtomicU64::new(0));
     let consumer_thread = {
         let count = count.clone();

@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use sniffer::{
-    DecoderConfig, Expected, LineFeed, PayloadGenerator, PayloadMix, Pubkey, ReaderSource, Sniffer,
-    SnifferConfig, Subscription, WsConfig,
+    decode::DecoderConfig,
+    feed::{
+        Expected, LineFeed, PayloadGenerator, PayloadMix, ReaderSource, Subscription, WsConfig,
+    },
+    Pubkey, Sniffer, SnifferConfig,
 };
 
 use crate::harness::{new_histogram, Bound, BoundKind};
@@ -110,7 +113,7 @@ fn over_ws(lines: &[Vec<u8>], mints: &[Pubkey], rate: u64) -> Measured {
 
 fn over_pipe(lines: &[Vec<u8>], mints: &[Pubkey], rate: u64) -> Measured {
     let (reader, mut writer) = std::io::pipe().expect("pipe");
-    let src = ReaderSource::spawn("pipe", reader, sniffer::MAX_LINE_LEN).expect("reader");
+    let src = ReaderSource::spawn("pipe", reader, sniffer::decode::MAX_LINE_LEN).expect("reader");
     let feed = LineFeed::new(src, DecoderConfig::default());
     let interval = Duration::from_nanos(1_000_000_000 / rate);
     let body: Vec<Vec<u8>> = lines.to_vec();

@@ -55,8 +55,8 @@ struct RunJson {
     drops: Drops,
     throughput_per_s: f64,
     elapsed_ms: f64,
-    latency_ns: sniffer::LatencySummary,
-    ingest_call_ns: sniffer::LatencySummary,
+    latency_ns: sniffer::metrics::LatencySummary,
+    ingest_call_ns: sniffer::metrics::LatencySummary,
     ingest_call_p9999_ns: u64,
     max_ring_depth: u64,
 }
@@ -122,7 +122,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| PathBuf::from("."));
     println!(
         "sniffer-stress: {} cores, smoke={}, timing bounds {}",
-        sniffer::machine_cores().len(),
+        sniffer::config::machine_cores().len(),
         args.smoke,
         if enforce_timing {
             "asserted"

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use sniffer::nats::{CoreNatsFeed, JetStreamFeed, NatsConfig, Publisher};
-use sniffer::{Feed, LaunchKind, PremintCandidate, Priority, Pubkey, Sniffer, SnifferConfig};
+use sniffer::{feed::Feed, LaunchKind, PremintCandidate, Priority, Pubkey, Sniffer, SnifferConfig};
 
 use crate::harness::{new_histogram, Bound, BoundKind};
 use crate::natsserver::NatsServer;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sniffer::{BatchSendMode, DropPolicy, PremintCandidate, SnifferConfig};
+use sniffer::{config::BatchSendMode, DropPolicy, PremintCandidate, SnifferConfig};
 
 use crate::harness::{new_histogram, rss_kib, run, Bound, BoundKind, Consumer, Load, RunResult};
 
@@ -441,7 +441,7 @@ enum Hop {
 fn hop_rate(hop: Hop, n: u64) -> (f64, bool) {
     use crate::harness::pin_to;
     use sniffer::{Priority, Sniffer};
-    let cores = sniffer::machine_cores();
+    let cores = sniffer::config::machine_cores();
     let (first, last) = (cores.first().copied(), cores.last().copied());
     pin_to(last);
     let produce = move |send: &dyn Fn(PremintCandidate)| {
@@ -606,14 +606,14 @@ fn max_throughput(n: u64) -> Outcome {
 /// and the receiver on the last (its own core: only the spinning case keeps it busy).
 fn sparse(n: u64) -> Outcome {
     use crate::harness::{pin_to, summary};
-    use sniffer::{Priority, Sniffer, WaitStrategy};
+    use sniffer::{config::WaitStrategy, Priority, Sniffer};
 
     fn drive(
         n: u64,
         send: impl Fn(PremintCandidate) + Send + 'static,
     ) -> std::thread::JoinHandle<()> {
         std::thread::spawn(move || {
-            pin_to(sniffer::machine_cores().first().copied());
+            pin_to(sniffer::config::machine_cores().first().copied());
             for i in 0..n {
                 std::thread::sleep(Duration::from_millis(1));
                 send(PremintCandidate {
@@ -630,7 +630,7 @@ fn sparse(n: u64) -> Outcome {
         n: u64,
         mut recv: impl FnMut() -> Option<PremintCandidate>,
     ) -> hdrhistogram::Histogram<u64> {
-        pin_to(sniffer::machine_cores().last().copied());
+        pin_to(sniffer::config::machine_cores().last().copied());
         let mut h = new_histogram();
         for _ in 0..n {
             let Some(c) = recv() else { break };

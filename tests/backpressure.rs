@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use common::{stalled_handler, tagged, Stalled};
 use sniffer::{
-    BatchSendMode, DropPolicy, IngestError, PremintCandidate, Priority, Sniffer, SnifferConfig,
-    SyntheticConfig, SyntheticFeed, TryIngestError,
+    config::BatchSendMode,
+    feed::{SyntheticConfig, SyntheticFeed},
+    DropPolicy, IngestError, PremintCandidate, Priority, Sniffer, SnifferConfig, TryIngestError,
 };
 
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {

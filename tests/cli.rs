@@ -214,7 +214,7 @@ fn one_recording_as_two_feeds_gives_the_same_aggregates_as_one_feed() {
         }
         let out = cmd.arg("--sqlite").arg(&db).output().unwrap();
         assert_ok(&out);
-        let rows = sniffer::AggregateStore::open_read_only(&db)
+        let rows = sniffer::sink::AggregateStore::open_read_only(&db)
             .unwrap()
             .all_rows()
             .unwrap();

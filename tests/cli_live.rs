@@ -13,7 +13,10 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sniffer::{Expected, MetricsSnapshot, PayloadGenerator, PayloadMix};
+use sniffer::{
+    feed::{Expected, PayloadGenerator, PayloadMix},
+    MetricsSnapshot,
+};
 use wsserver::{After, Extra, Line, Plan, WsServer};
 
 use common::{assert_ok, sniffer_cmd, temp_path};

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use sniffer::{BatchSendMode, ConfigError, DropPolicy, SnifferConfig, WaitStrategy};
+use sniffer::{
+    config::{BatchSendMode, WaitStrategy},
+    ConfigError, DropPolicy, SnifferConfig,
+};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs

@@ -11,7 +11,7 @@ use std::cell::Cell;
 
 use samples::*;
 use serde_json::Value;
-use sniffer::{Decoder, Format};
+use sniffer::decode::{Decoder, Format};
 
 struct Counting;
 

@@ -4,7 +4,7 @@ mod samples;
 
 use samples::*;
 use serde_json::{json, Value};
-use sniffer::{Decoder, DecoderConfig, Format, Malformed, MAX_LINE_LEN};
+use sniffer::decode::{Decoder, DecoderConfig, Format, Malformed, MAX_LINE_LEN};
 
 /// Why the line, or the one transaction of a block, was rejected.
 fn reason(format: Format, line: &[u8]) -> Malformed {

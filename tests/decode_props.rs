@@ -6,7 +6,7 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use samples::*;
 use serde_json::{json, Value};
-use sniffer::{decode_pump_event, Decoder, Format};
+use sniffer::decode::{decode_pump_event, Decoder, Format};
 
 const FORMATS: [Format; 4] = [Format::Auto, Format::Logs, Format::Tx, Format::Block];
 

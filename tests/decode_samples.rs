@@ -6,8 +6,8 @@ mod samples;
 use samples::*;
 use serde_json::{json, Value};
 use sniffer::{
-    decode_pump_event, Decoded, Decoder, Format, LaunchKind, Malformed, Priority, Pubkey,
-    PumpEvent, TokenProgram,
+    decode::{decode_pump_event, Decoded, Decoder, Format, Malformed, PumpEvent},
+    LaunchKind, Priority, Pubkey, TokenProgram,
 };
 
 /// The create instruction's associated bonding curve (account 3 of the real `create`).
@@ -513,7 +513,7 @@ fn transaction_notifications_decode_like_get_transaction() {
         assert_eq!(out[0].signature.to_string(), SIG, "{name}");
         assert_eq!(
             dec.last_envelope(),
-            sniffer::Envelope::Notification {
+            sniffer::decode::Envelope::Notification {
                 subscription: Some(4_743_323_479)
             }
         );

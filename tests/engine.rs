@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::{assert_delivery, priority_of, stalled_handler, tagged, Stalled};
 use sniffer::{
-    BatchSendMode, DropPolicy, IngestError, PremintCandidate, Priority, Sniffer, SnifferConfig,
-    SyntheticConfig, SyntheticFeed, TryIngestError, WaitStrategy,
+    config::{BatchSendMode, WaitStrategy},
+    feed::{SyntheticConfig, SyntheticFeed},
+    DropPolicy, IngestError, PremintCandidate, Priority, Sniffer, SnifferConfig, TryIngestError,
 };
 
 fn config(policy: DropPolicy, mode: BatchSendMode) -> SnifferConfig {
@@ -430,7 +431,11 @@ fn handler_runs_on_sender_thread_in_both_modes_and_panics_are_counted() {
 
 #[test]
 fn more_threads_than_cores_still_runs() {
-    let cores: Vec<usize> = sniffer::machine_cores().iter().copied().take(1).collect();
+    let cores: Vec<usize> = sniffer::config::machine_cores()
+        .iter()
+        .copied()
+        .take(1)
+        .collect();
     let mut builder = Sniffer::builder()
         .config(config(DropPolicy::Block, BatchSendMode::Async))
         .pin_at_core(cores);

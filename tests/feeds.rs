@@ -14,9 +14,12 @@ use std::time::Duration;
 use samples::*;
 use serde_json::{json, Value};
 use sniffer::{
-    DecoderConfig, DropPolicy, Expected, Feed, LineFeed, Malformed, MetricsSnapshot, PayloadConfig,
-    PayloadGenerator, PayloadMix, PremintCandidate, ReaderSource, ReplayConfig, Sniffer,
-    SnifferConfig,
+    decode::{DecoderConfig, Malformed},
+    feed::{
+        Expected, Feed, LineFeed, PayloadConfig, PayloadGenerator, PayloadMix, ReaderSource,
+        ReplayConfig,
+    },
+    DropPolicy, MetricsSnapshot, PremintCandidate, Sniffer, SnifferConfig,
 };
 
 fn temp_path(name: &str) -> PathBuf {

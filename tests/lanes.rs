@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use common::{assert_delivery, tagged};
 use sniffer::{
-    BatchSendMode, DecoderConfig, DropPolicy, IngestError, LineFeed, MetricsSnapshot,
-    PremintCandidate, Priority, ReaderSource, RecvError, RecvTimeoutError, Sniffer, SnifferConfig,
-    TokenProgram, TryIngestError, TryRecvError,
+    config::BatchSendMode,
+    decode::DecoderConfig,
+    feed::{LineFeed, ReaderSource},
+    DropPolicy, IngestError, MetricsSnapshot, PremintCandidate, Priority, RecvError,
+    RecvTimeoutError, Sniffer, SnifferConfig, TokenProgram, TryIngestError, TryRecvError,
 };
 
 const LANE: usize = 4;

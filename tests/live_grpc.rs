@@ -16,8 +16,11 @@ use geyserserver::{GeyserTestServer, Plan, Tx};
 use samples::*;
 use serde_json::Value;
 use sniffer::{
-    Decoder, DecoderConfig, Expected, Format, GeyserConfig, GeyserFeed, LineFeed, MetricsSnapshot,
-    PayloadGenerator, PayloadMix, PremintCandidate, Pubkey, ReplayConfig, Sniffer,
+    decode::{Decoder, DecoderConfig, Format},
+    feed::{
+        Expected, GeyserConfig, GeyserFeed, LineFeed, PayloadGenerator, PayloadMix, ReplayConfig,
+    },
+    MetricsSnapshot, PremintCandidate, Pubkey, Sniffer,
 };
 
 fn b58(s: &str) -> Vec<u8> {

@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use sniffer::{
-    DecoderConfig, Expected, LineFeed, MetricsSnapshot, PayloadGenerator, PayloadMix,
-    PremintCandidate, Pubkey, Sniffer, SnifferConfig, Subscription, WsConfig,
+    decode::DecoderConfig,
+    feed::{Expected, LineFeed, PayloadGenerator, PayloadMix, Subscription, WsConfig},
+    MetricsSnapshot, PremintCandidate, Pubkey, Sniffer, SnifferConfig,
 };
 use wsserver::{After, Extra, Kind, Line, Plan, WsServer};
 

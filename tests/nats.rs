@@ -19,7 +19,7 @@ use sniffer::nats::{
     CoreNatsFeed, JetStreamFeed, NatsAuth, NatsConfig, NatsError, Publisher, TryPublishError,
 };
 use sniffer::{
-    CandidateReceiver, DropPolicy, Feed, LaunchKind, MetricsSnapshot, NatsDiscard,
+    config::NatsDiscard, feed::Feed, CandidateReceiver, DropPolicy, LaunchKind, MetricsSnapshot,
     PremintCandidate, Priority, Pubkey, Sniffer, SnifferConfig,
 };
 

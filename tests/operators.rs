@@ -122,12 +122,12 @@ fn promtool_accepts_the_exposition() {
     let promtool = std::env::var("PROMTOOL").unwrap_or_else(|_| "promtool".into());
     let mut m = busy_snapshot();
     // Feeds and a sink, so that every family is present.
-    m.feeds = vec![sniffer::FeedSnapshot {
+    m.feeds = vec![sniffer::metrics::FeedSnapshot {
         name: "ws://127.0.0.1:1/…".into(),
         live: true,
         ..Default::default()
     }];
-    m.sink = Some(sniffer::SinkSnapshot::default());
+    m.sink = Some(sniffer::sink::SinkSnapshot::default());
     let text = m.to_prometheus();
     let mut child = std::process::Command::new(&promtool)
         .args(["check", "metrics"])
@@ -155,7 +155,7 @@ mod http {
     use std::net::TcpStream;
 
     use super::*;
-    use sniffer::{HttpServer, SnifferConfig};
+    use sniffer::{http::HttpServer, SnifferConfig};
 
     fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
         let mut s = TcpStream::connect(addr).unwrap();
@@ -287,10 +287,10 @@ mod http {
     fn connections_are_capped_and_idle_ones_closed() {
         use std::io::Read;
         let engine = Sniffer::builder().build().unwrap();
-        let limits = sniffer::HttpLimits {
+        let limits = sniffer::http::HttpLimits {
             max_connections: 2,
             request_timeout: Duration::from_millis(300),
-            ..sniffer::HttpLimits::default()
+            ..sniffer::http::HttpLimits::default()
         };
         let server =
             HttpServer::start_with("127.0.0.1:0", engine.metrics_source(), limits).unwrap();
@@ -341,7 +341,7 @@ mod http {
 #[cfg(feature = "stream")]
 mod stream {
     use super::*;
-    use sniffer::{BatchSendMode, SnifferConfig};
+    use sniffer::{config::BatchSendMode, SnifferConfig};
 
     #[test]
     fn the_stream_delivers_everything_then_ends() {

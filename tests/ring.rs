@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use sniffer::{DropPolicy, PremintCandidate, PushError, StreamRing};
+use sniffer::{
+    ring::{PushError, StreamRing},
+    DropPolicy, PremintCandidate,
+};
 
 fn item(seq: u64) -> PremintCandidate {
     PremintCandidate {

@@ -13,9 +13,12 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use sniffer::{
-    AggregateSink, AggregateState, AggregateStore, FlushMode, LaunchKind, LaunchRow,
-    PremintCandidate, Pubkey, RecordError, SinkConfig, SinkSnapshot, SnifferConfig, StoreError,
-    TradeEvent, Window, WindowStats,
+    decode::TradeEvent,
+    sink::{
+        AggregateSink, AggregateState, AggregateStore, FlushMode, LaunchRow, RecordError,
+        SinkConfig, SinkSnapshot, StoreError, Window, WindowStats,
+    },
+    LaunchKind, PremintCandidate, Pubkey, SnifferConfig,
 };
 
 fn key(n: u32) -> Pubkey {
@@ -525,7 +528,7 @@ fn shutdown_writes_what_is_pending_and_reports_what_it_could_not() {
 fn restart_reads_back_the_persisted_state() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agg.db");
-    let now = sniffer::unix_ms();
+    let now = sniffer::sink::unix_ms();
     let sink = AggregateSink::start(&path, fast_config()).unwrap();
     let h = sink.handle();
     h.record_candidate(&launch(1, 42, 77, LaunchKind::PumpCreateV2))

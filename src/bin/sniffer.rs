@@ -14,8 +14,10 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use sniffer::RecvTimeoutError;
 use sniffer::{
-    health_line, unix_ms, AggregateSink, AggregateStore, DecodeObserver, SinkConfig, Sniffer,
-    SnifferConfig, Window,
+    feed::DecodeObserver,
+    metrics::health_line,
+    sink::{unix_ms, AggregateSink, AggregateStore, SinkConfig, Window},
+    Sniffer, SnifferConfig,
 };
 
 // A crate root resolves `mod` paths from its own directory (src/bin/), hence the explicit path.
@@ -812,9 +814,12 @@ fn query(db: &Path, window: &str, limit: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn start_http(addr: Option<&str>, engine: &Sniffer) -> anyhow::Result<Option<sniffer::HttpServer>> {
+fn start_http(
+    addr: Option<&str>,
+    engine: &Sniffer,
+) -> anyhow::Result<Option<sniffer::http::HttpServer>> {
     let Some(addr) = addr else { return Ok(None) };
-    let server = sniffer::HttpServer::start(addr, engine.metrics_source())
+    let server = sniffer::http::HttpServer::start(addr, engine.metrics_source())
         .map_err(|e| UsageError(format!("--http {addr}: {e}")))?;
     tracing::info!(addr = %server.local_addr(), "serving /metrics and /health");
     Ok(Some(server))

@@ -89,7 +89,7 @@ struct Slot {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{DedupTable, Pubkey, Signature, Sighting};
+/// use sniffer::{Pubkey, Signature, feed::{DedupTable, Sighting}};
 ///
 /// let t = DedupTable::new(1024, std::time::Duration::from_secs(30));
 /// let (mint, sig) = (Pubkey([1; 32]), Signature([2; 64]));
@@ -122,7 +122,7 @@ impl Default for DedupTable {
 }
 
 impl DedupTable {
-    /// A table of `capacity` slots (rounded up to a power of two, at least [`PROBE`]).
+    /// A table of `capacity` slots (rounded up to a power of two, at least `PROBE`, 16).
     pub fn new(capacity: usize, window: Duration) -> Self {
         let n = capacity.max(PROBE).next_power_of_two();
         DedupTable {

@@ -6,7 +6,7 @@
 //! AMM v4; `vote: false`, `failed: false`, commitment `processed` by default), with the
 //! `x-token` header from [`GeyserConfig::x_token`] (the CLI reads `SNIFFER_X_TOKEN`; the token
 //! is never displayed). Each `SubscribeUpdateTransaction` goes through
-//! [`Decoder::begin_parsed`](crate::Decoder::begin_parsed) (static keys, loaded addresses,
+//! [`Decoder::begin_parsed`](crate::decode::Decoder::begin_parsed) (static keys, loaded addresses,
 //! outer and inner instructions, logs, `err`) into the same detection rules as the JSON
 //! formats.
 //!
@@ -49,8 +49,9 @@ use super::live::{Backoff, Endpoint, EndpointError};
 use super::{Feed, FeedPoll, FeedSink};
 use crate::candidate::monotonic_ns;
 use crate::config::{Commitment, SnifferConfig};
+use crate::feed::DecodeObserver;
 use crate::metrics::FeedStats;
-use crate::{DecodeObserver, Pubkey};
+use crate::Pubkey;
 
 /// Longest wait for an update in one poll.
 const READ_SLICE: Duration = Duration::from_millis(5);

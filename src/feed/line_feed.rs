@@ -40,7 +40,7 @@ pub(crate) const MAX_STEPS_PER_POLL: usize = 16;
 ///
 /// ```
 /// use std::time::Duration;
-/// use sniffer::{DecoderConfig, LineFeed, PayloadConfig, Sniffer};
+/// use sniffer::{Sniffer, decode::DecoderConfig, feed::{LineFeed, PayloadConfig}};
 ///
 /// let feed = LineFeed::payloads(
 ///     PayloadConfig { rate: 0, max_lines: Some(500), malformed_pct: 10.0, ..Default::default() },

@@ -88,7 +88,7 @@ impl Clock for MonotonicClock {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{Clock, ManualClock};
+/// use sniffer::feed::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::default();
 /// let view = clock.clone();

@@ -9,7 +9,7 @@
 //! through the sink. With several feeds the sink consults the shared [`DedupTable`]
 //! (`dedup.rs`): the first sighting of a (mint, signature) wins, later copies are counted.
 
-pub(crate) mod decode;
+pub mod decode;
 mod dedup;
 #[cfg(feature = "geyser")]
 mod geyser;
@@ -34,9 +34,10 @@ use std::time::Duration;
 use crate::candidate::PremintCandidate;
 use crate::error::IngestError;
 use crate::ingest::IngestHandle;
-use crate::metrics::FeedStats;
+
 use decode::{LaunchMeta, Malformed};
 
+pub use crate::metrics::FeedStats;
 pub use dedup::{DedupTable, Sighting, DEDUP_CAPACITY, DEDUP_WINDOW};
 #[cfg(feature = "geyser")]
 pub use geyser::{GeyserConfig, GeyserError, GeyserFeed};
@@ -133,7 +134,7 @@ impl<'a> FeedSink<'a> {
     /// clock). With multi-feed dedup, a launch another feed already delivered is not pushed: it
     /// is counted in `duplicates_dropped` and in this feed's `duplicates`, and the winner's lead
     /// is recorded. Returns whether the candidate was stored.
-    pub fn push_decoded(&mut self, d: &crate::Decoded, recv_ns: u64) -> bool {
+    pub fn push_decoded(&mut self, d: &crate::decode::Decoded, recv_ns: u64) -> bool {
         if let Some(table) = self.dedup {
             let s = table.observe(&d.candidate.mint, &d.signature, self.feed_id, recv_ns);
             self.handle.record_sighting(self.feed_id, s);

@@ -1,4 +1,4 @@
-//! Real-format synthetic input: [`PayloadGenerator`] writes lines the [`Decoder`](crate::Decoder)
+//! Real-format synthetic input: [`PayloadGenerator`] writes lines the [`Decoder`](crate::decode::Decoder)
 //! accepts (or rejects for a known reason), and [`PayloadSource`] paces them with bursts.
 //!
 //! Kinds of line, drawn by weight ([`PayloadMix`]) from a seeded xorshift64* generator, so a seed
@@ -88,7 +88,7 @@ pub enum Expected {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{Decoder, Expected, Format, PayloadGenerator, PayloadMix};
+/// use sniffer::{decode::{Decoder, Format}, feed::{Expected, PayloadGenerator, PayloadMix}};
 ///
 /// let mut g = PayloadGenerator::new(7, PayloadMix::default(), 10.0);
 /// let mut dec = Decoder::new(Format::Auto);
@@ -534,8 +534,8 @@ impl LineSource for PayloadSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::{Decoder, Format};
     use crate::feed::lines::ManualClock;
-    use crate::{Decoder, Format};
 
     #[test]
     fn every_line_decodes_as_expected() {

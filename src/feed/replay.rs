@@ -53,7 +53,7 @@ enum Held {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{LinePoll, LineSource, ReplayConfig, ReplaySource};
+/// use sniffer::feed::{LinePoll, LineSource, ReplayConfig, ReplaySource};
 ///
 /// let path = std::env::temp_dir().join(format!("replay-doc-{}.jsonl", std::process::id()));
 /// std::fs::write(&path, "{\"a\":1}\n\n{\"b\":2}\n")?;

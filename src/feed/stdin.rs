@@ -84,7 +84,7 @@ impl Read for ChunkReader {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{LinePoll, LineSource, ReaderSource};
+/// use sniffer::feed::{LinePoll, LineSource, ReaderSource};
 ///
 /// let mut src = ReaderSource::spawn("doc", std::io::Cursor::new(b"one\ntwo\n".to_vec()), 1024)?;
 /// let mut buf = Vec::new();

@@ -45,7 +45,7 @@ impl Default for SyntheticConfig {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sniffer::{Sniffer, SyntheticConfig, SyntheticFeed};
+/// use sniffer::{Sniffer, feed::{SyntheticConfig, SyntheticFeed}};
 ///
 /// let feed = SyntheticFeed::new(SyntheticConfig {
 ///     rate: 0,

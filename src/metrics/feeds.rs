@@ -181,7 +181,7 @@ impl FeedMetrics {
 /// # Examples
 ///
 /// ```
-/// use sniffer::FeedStats;
+/// use sniffer::feed::FeedStats;
 ///
 /// let stats = FeedStats::detached("example");
 /// stats.disconnected();

@@ -8,7 +8,7 @@
 //! `prometheus.rs` renders a snapshot in the Prometheus text exposition format.
 //!
 //! This module depends only downward: it reads the counters it owns and the queue levels handed
-//! to it ([`Levels`]); the engine, which owns the ring, the lanes and the gate, assembles those
+//! to it (`Levels`); the engine, which owns the ring, the lanes and the gate, assembles those
 //! (`MetricsSource` lives there).
 
 mod feeds;
@@ -16,6 +16,7 @@ mod latency;
 mod prometheus;
 mod publish;
 
+pub use crate::output::LATENCY_SAMPLE_EVERY;
 pub(crate) use feeds::FeedMetrics;
 pub use feeds::{FeedSnapshot, FeedStats, LeadSummary};
 pub(crate) use latency::{LatencyCells, LatencyRecorder};
@@ -595,7 +596,7 @@ impl MetricsSnapshot {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{health_line, MetricsSnapshot};
+/// use sniffer::{MetricsSnapshot, metrics::health_line};
 ///
 /// let mut prev = MetricsSnapshot::default();
 /// (prev.uptime_ms, prev.candidates_sent) = (1_000, 100);

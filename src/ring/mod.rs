@@ -6,7 +6,7 @@
 //! item per overflowing push and hands it back, which makes `drop_oldest` exact (a receiver-clone
 //! `try_recv` loop can evict more than one item per push when producers race, and measured slower:
 //! see `benches/ring.rs`), and it carries no waker bookkeeping on the fast path. Waiting is ours:
-//! [`WaitStrategy`] for the busy part and a [`Signal`](signal::Signal) event count for parking.
+//! [`WaitStrategy`] for the busy part and a `Signal` (`wait::signal`) event count for parking.
 //!
 //! The ring also owns the producers' side of shutdown (`gate.rs`): after [`StreamRing::close`] no
 //! push can store an item, and once [`StreamRing::producers_idle`] is true every item that was
@@ -31,7 +31,7 @@ use crossbeam_queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 
 use crate::candidate::PremintCandidate;
-use crate::error::PushError;
+pub use crate::error::PushError;
 use crate::wait::{Pause, Signal, WaitStrategy, Waiter};
 use gate::ProducerGate;
 pub(crate) use gate::PushGuard;
@@ -96,7 +96,7 @@ impl std::str::FromStr for DropPolicy {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{DropPolicy, PremintCandidate, StreamRing};
+/// use sniffer::{DropPolicy, PremintCandidate, ring::StreamRing};
 ///
 /// let ring = StreamRing::new(2, DropPolicy::DropOldest);
 /// for seq in 0..3 {
@@ -104,7 +104,7 @@ impl std::str::FromStr for DropPolicy {
 ///     assert_eq!(evicted.map(|c| c.seq), if seq == 2 { Some(0) } else { None });
 /// }
 /// assert_eq!(ring.try_pop().map(|c| c.seq), Some(1));
-/// # Ok::<(), sniffer::PushError>(())
+/// # Ok::<(), sniffer::ring::PushError>(())
 /// ```
 pub struct StreamRing {
     queue: ArrayQueue<PremintCandidate>,

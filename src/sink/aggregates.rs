@@ -348,7 +348,7 @@ pub struct SinkReport {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sniffer::{AggregateSink, AggregateStore, PremintCandidate, SinkConfig};
+/// use sniffer::{PremintCandidate, sink::{AggregateSink, AggregateStore, SinkConfig}};
 ///
 /// let dir = std::env::temp_dir().join(format!("sniffer-doc-sink-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;

@@ -26,6 +26,7 @@ mod aggregates;
 mod state;
 mod store;
 
+pub use crate::error::{FlushError, RecordError, SinkError, StoreError};
 pub use aggregates::{
     unix_ms, AggregateSink, SinkConfig, SinkHandle, SinkReport, SinkSnapshot, SinkStats,
 };

@@ -336,7 +336,7 @@ impl MintState {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{AggregateState, PremintCandidate, Window};
+/// use sniffer::{PremintCandidate, sink::{AggregateState, Window}};
 ///
 /// let mut state = AggregateState::new();
 /// let launch = PremintCandidate { slot: 9, ..Default::default() };

@@ -194,7 +194,7 @@ pub struct FlushStats {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{AggregateState, AggregateStore, FlushMode, PremintCandidate, Window};
+/// use sniffer::{PremintCandidate, sink::{AggregateState, AggregateStore, FlushMode, Window}};
 ///
 /// let dir = std::env::temp_dir().join(format!("sniffer-doc-store-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;

@@ -17,9 +17,13 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use sniffer::nats::{CoreNatsFeed, JetStreamFeed, NatsAuth, NatsConfig, NatsError};
 use sniffer::{
-    DecodeObserver, DecoderConfig, Feed, Format, GeyserConfig, GeyserFeed, LineFeed, LinePoll,
-    LineSource, Malformed, PayloadConfig, ReplayConfig, ReplaySource, SnifferConfig, Subscription,
-    SyntheticConfig, SyntheticFeed, WsConfig, MAX_LINE_LEN,
+    decode::{DecoderConfig, Format, Malformed, MAX_LINE_LEN},
+    feed::{
+        DecodeObserver, Feed, GeyserConfig, GeyserFeed, LineFeed, LinePoll, LineSource,
+        PayloadConfig, ReplayConfig, ReplaySource, Subscription, SyntheticConfig, SyntheticFeed,
+        WsConfig,
+    },
+    SnifferConfig,
 };
 
 use super::UsageError;
@@ -489,7 +493,7 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
     };
     let mut src = ReplaySource::open(path, cfg)
         .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
-    let mut dec = sniffer::Decoder::with_config(DecoderConfig {
+    let mut dec = sniffer::decode::Decoder::with_config(DecoderConfig {
         format: args.format,
         max_line_len: args.max_line_len,
         ..DecoderConfig::default()

@@ -12,7 +12,7 @@ use std::fmt;
 /// # Examples
 ///
 /// ```
-/// use sniffer::{Decoder, Format, Malformed};
+/// use sniffer::decode::{Decoder, Format, Malformed};
 ///
 /// let mut dec = Decoder::new(Format::Auto);
 /// let mut out = Vec::new();

@@ -77,7 +77,7 @@ impl Format {
     /// # Examples
     ///
     /// ```
-    /// use sniffer::Format;
+    /// use sniffer::decode::Format;
     ///
     /// assert_eq!(Format::from_name("block"), Some(Format::Block));
     /// assert_eq!(Format::from_name("xml"), None);
@@ -140,7 +140,7 @@ impl Default for DecoderConfig {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{Decoder, Format};
+/// use sniffer::decode::{Decoder, Format};
 ///
 /// let line = br#"{"jsonrpc":"2.0","method":"logsNotification","params":{"result":{
 ///     "context":{"slot":5},"value":{"signature":"52ar89rghM8EwKZkxFnBMC4LaMReqtVdpxqXxGWBCMYV1DnYdLrdsqJo8Hbn9KjVpckAokqGNHzTSVfK5xuLepdC",
@@ -283,7 +283,7 @@ impl Decoder {
     /// # Examples
     ///
     /// ```
-    /// use sniffer::{Decoder, Format};
+    /// use sniffer::decode::{Decoder, Format};
     ///
     /// let mut dec = Decoder::new(Format::Auto);
     /// let mut tx = dec.begin_parsed(7, &[1u8; 64], false)?;
@@ -291,7 +291,7 @@ impl Decoder {
     /// tx.instruction(0, &[], &[9, 9])?; // not a launch program
     /// let mut out = Vec::new();
     /// assert_eq!(tx.finish(&mut out)?, 0);
-    /// # Ok::<(), sniffer::Malformed>(())
+    /// # Ok::<(), sniffer::decode::Malformed>(())
     /// ```
     pub fn begin_parsed(
         &mut self,

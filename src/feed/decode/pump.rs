@@ -194,7 +194,7 @@ pub enum PumpEvent<'a> {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{decode_pump_event, PumpEvent};
+/// use sniffer::decode::{PumpEvent, decode_pump_event};
 ///
 /// let mut data = vec![0xbd, 0xdb, 0x7f, 0xd3, 0x4e, 0xe6, 0x61, 0xee]; // TradeEvent
 /// data.extend_from_slice(&[7; 32]); // mint
@@ -206,7 +206,7 @@ pub enum PumpEvent<'a> {
 /// assert!(t.is_buy);
 /// assert_eq!(t.sol_amount, 1_000_000);
 /// assert_eq!(t.timestamp, None);
-/// # Ok::<(), sniffer::Malformed>(())
+/// # Ok::<(), sniffer::decode::Malformed>(())
 /// ```
 pub fn decode_pump_event(data: &[u8]) -> Result<Option<PumpEvent<'_>>, Malformed> {
     let data = match data.split_first_chunk::<8>() {
