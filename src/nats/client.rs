@@ -244,3 +244,18 @@ pub(crate) async fn ready_now<F: Future + Unpin>(f: &mut F) -> Option<F::Output>
     })
     .await
 }
+
+/// A NATS feed's counters at its first poll, marked with the connection's state now (the events
+/// from before it, the first connect among them, were only logged).
+pub(crate) fn first_stats(
+    nats: &async_nats::Client,
+    sink: &crate::feed::FeedSink<'_>,
+) -> crate::feed::FeedStats {
+    let s = sink.stats();
+    if nats.connection_state() == async_nats::connection::State::Connected {
+        s.connected();
+    } else {
+        s.disconnected();
+    }
+    s
+}

@@ -457,13 +457,7 @@ impl Feed for JetStreamFeed {
             // Events from before the first poll (the first connect) are logged only: the
             // connection's state now is what counts.
             self.events();
-            let s = sink.stats();
-            if self.nats.connection_state() == async_nats::connection::State::Connected {
-                s.connected();
-            } else {
-                s.disconnected();
-            }
-            self.stats = Some(s);
+            self.stats = Some(client::first_stats(&self.nats, sink));
         }
         self.events();
         if !self.pending.is_empty() {
