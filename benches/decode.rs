@@ -83,6 +83,31 @@ fn bench_format(c: &mut Criterion, name: &str, format: Format, lines: Vec<String
     group.finish();
 }
 
+/// The associated bonding curve a logs-only create is given (one PDA search), next to one
+/// SHA-256 of the same seeds: what a launch from logs pays for the account its buy needs.
+fn pda(c: &mut Criterion) {
+    use sha2::{Digest, Sha256};
+    use sniffer::{decode::associated_token_address, Pubkey, TokenProgram};
+    let curve: Pubkey = BONDING_CURVE.parse().expect("sample key");
+    let mint: Pubkey = MINT.parse().expect("sample key");
+    let mut group = c.benchmark_group("pda");
+    group.bench_function("associated_bonding_curve", |b| {
+        b.iter(|| {
+            associated_token_address(black_box(&curve), black_box(&mint), TokenProgram::Token)
+        })
+    });
+    group.bench_function("one_sha256", |b| {
+        b.iter(|| {
+            let mut h = Sha256::new();
+            h.update(black_box(curve.0));
+            h.update(TokenProgram::TOKEN_ID.0);
+            h.update(black_box(mint.0));
+            h.finalize()
+        })
+    });
+    group.finish();
+}
+
 fn decode(c: &mut Criterion) {
     bench_format(c, "logs", Format::Logs, logs_lines());
     bench_format(
@@ -116,5 +141,5 @@ fn decode(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, decode);
+criterion_group!(benches, decode, pda);
 criterion_main!(benches);

@@ -299,7 +299,8 @@ pub struct PremintCandidate {
     /// (see [`PremintCandidate::bonding_curve`] and [`PremintCandidate::pool`]); zero when unknown.
     pub market: Pubkey,
     /// The market's token account: pump.fun's associated bonding curve, or the pool's vault of
-    /// the launched token; zero when unknown.
+    /// the launched token, as the input named it; zero when it did not (for pump.fun,
+    /// [`PremintCandidate::associated_bonding_curve`] then derives it).
     pub market_token_account: Pubkey,
     /// The slot the transaction landed in.
     pub slot: u64,
@@ -335,10 +336,24 @@ impl PremintCandidate {
         (pump && self.market != Pubkey::ZERO).then_some(self.market)
     }
 
-    /// pump.fun's associated bonding curve (the curve's token account), when known.
+    /// pump.fun's associated bonding curve (the curve's token account, which every buy passes).
+    ///
+    /// Taken from the record when the input named it (a create instruction); otherwise (a
+    /// logs-only launch, whose `CreateEvent` names the curve but not its token account) derived
+    /// from the curve, the mint and the token program as the associated-token program does. The
+    /// derivation costs ~9 us (a program-address search: see
+    /// [`decode::find_program_address`](crate::decode::find_program_address)) and is not cached:
+    /// keep the result. `None` for other kinds, or when the curve or the token program is unknown.
     pub fn associated_bonding_curve(&self) -> Option<Pubkey> {
         let pump = matches!(self.kind, LaunchKind::PumpCreate | LaunchKind::PumpCreateV2);
-        (pump && self.market_token_account != Pubkey::ZERO).then_some(self.market_token_account)
+        if !pump {
+            return None;
+        }
+        if self.market_token_account != Pubkey::ZERO {
+            return Some(self.market_token_account);
+        }
+        let curve = self.bonding_curve()?;
+        crate::pda::associated_token_address(&curve, &self.mint, self.token_program)
     }
 
     /// The pool, for PumpSwap and Raydium launches.

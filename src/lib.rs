@@ -40,6 +40,7 @@ pub mod metrics;
 #[cfg(feature = "nats")]
 pub mod nats;
 mod output;
+mod pda;
 mod pinning;
 pub mod ring;
 #[cfg(feature = "sqlite")]

@@ -6,6 +6,7 @@
 
 mod common;
 mod geyserserver;
+mod samples;
 mod wsserver;
 
 use std::collections::BTreeSet;
@@ -170,6 +171,41 @@ fn two_endpoints_race_and_the_run_ends_with_a_race_summary() {
         race.contains(&format!("{} won {}", fb.name, fb.wins)),
         "{race}"
     );
+}
+
+/// The default live path (a pump.fun `logs:` subscription) names the bonding curve but not its
+/// token account; the candidate a bot reads from `--candidates` still carries the real create's
+/// associated bonding curve (account 3 of its instruction), derived from the curve and the mint.
+#[test]
+fn a_logs_only_launch_carries_its_associated_bonding_curve() {
+    let line = samples::logs_notification(
+        samples::SIG,
+        samples::SLOT,
+        Value::Null,
+        &samples::create_logs(),
+    );
+    let server = WsServer::start(
+        vec![Line::from_text(line.as_bytes())],
+        vec![Plan::default()],
+        Duration::ZERO,
+    );
+    let out = sniffer_cmd()
+        .args(ws_args(&server.url("/")))
+        .args(["--duration", "1s", "--candidates", "-"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    server.stop();
+    let rows = essence(&out.stdout);
+    assert_eq!(rows.len(), 1, "{}", text(&out));
+    let c = &rows[0];
+    assert_eq!(c["mint"], samples::MINT);
+    assert_eq!(c["market"], samples::BONDING_CURVE);
+    assert_eq!(
+        c["market_token_account"],
+        "6eTEMemDi58KJE1rPEagqMsgn34xUWTkzdZTKM8EVbYF"
+    );
+    assert_eq!(c["token_program"], "token");
 }
 
 #[test]

@@ -14,14 +14,17 @@ use sniffer::{
 const ASSOCIATED_BONDING_CURVE: &str = "6eTEMemDi58KJE1rPEagqMsgn34xUWTkzdZTKM8EVbYF";
 
 /// The fields a bot needs for its buy, as the 2024 create carries them.
-fn assert_buy_fields_of_the_2024_create(d: &Decoded, with_instruction: bool) {
+fn assert_buy_fields_of_the_2024_create(d: &Decoded) {
     let c = &d.candidate;
     assert_eq!(c.signature, d.signature, "the record carries the signature");
     assert_eq!(c.bonding_curve(), Some(key(BONDING_CURVE)));
     assert_eq!(c.market, key(BONDING_CURVE));
-    // Only the instruction names the associated bonding curve (the event does not).
-    let ata = with_instruction.then(|| key(ASSOCIATED_BONDING_CURVE));
-    assert_eq!(c.associated_bonding_curve(), ata);
+    // The instruction names the associated bonding curve; the event does not, and then it is
+    // derived from the curve, the mint and the token program: the same account either way.
+    assert_eq!(
+        c.associated_bonding_curve(),
+        Some(key(ASSOCIATED_BONDING_CURVE))
+    );
     assert_eq!(c.pool(), None);
     assert_eq!(c.token_program, TokenProgram::Token);
     assert_eq!(c.received_unix_ns, 0, "stamped at ingest");
@@ -89,7 +92,7 @@ fn logs_notification_of_the_create_yields_one_candidate() {
         assert_eq!(out[0].candidate.signature.to_string(), SIG);
         assert_eq!(out[0].candidate.creator_buy_lamports, 0);
         assert_eq!(out[0].candidate.creator_buy_tokens, 0);
-        assert_buy_fields_of_the_2024_create(&out[0], false);
+        assert_buy_fields_of_the_2024_create(&out[0]);
     }
 }
 
@@ -102,7 +105,7 @@ fn get_transaction_json_parsed_decodes_instruction_and_events() {
         assert_eq!(out.len(), 1, "{out:?}");
         assert_is_the_2024_create(&out[0], SLOT);
         assert_eq!(out[0].signature.to_string(), SIG);
-        assert_buy_fields_of_the_2024_create(&out[0], true);
+        assert_buy_fields_of_the_2024_create(&out[0]);
     }
 }
 
@@ -214,7 +217,7 @@ fn block_with_a_v0_create_uses_loaded_addresses_and_the_block_slot() {
     assert_is_the_2024_create(&out[0], BLOCK_SLOT);
     assert_eq!(out[0].signature.0, [1; 64]);
     // The bonding curve sits in the address table: resolved through loadedAddresses.
-    assert_buy_fields_of_the_2024_create(&out[0], true);
+    assert_buy_fields_of_the_2024_create(&out[0]);
 }
 
 #[test]
@@ -292,7 +295,7 @@ fn create_followed_by_the_creators_buy_is_one_candidate_with_the_buy_size() {
     assert_eq!(out[0].candidate.creator_buy_lamports, 297_300_000);
     // The real TradeEvent's token amount, re-pointed at the creator.
     assert_eq!(out[0].candidate.creator_buy_tokens, 5_032_051_139_663);
-    assert_buy_fields_of_the_2024_create(&out[0], false);
+    assert_buy_fields_of_the_2024_create(&out[0]);
     // base 100 + 29 buy points.
     assert_eq!(out[0].candidate.score, 129);
     assert_eq!(out[0].candidate.priority, Priority::Low);

@@ -890,7 +890,8 @@ impl CandidateWriter {
             "slot": c.slot,
             "signature": c.signature,
             "market": c.market,
-            "market_token_account": c.market_token_account,
+            // Derived for logs-only pump.fun launches (off the hot path: this is the bot).
+            "market_token_account": c.associated_bonding_curve().unwrap_or(c.market_token_account),
             "token_program": c.token_program,
             "creator_buy_lamports": c.creator_buy_lamports,
             "creator_buy_tokens": c.creator_buy_tokens,

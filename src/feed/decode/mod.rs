@@ -33,6 +33,7 @@ pub(crate) mod wire;
 
 use std::fmt;
 
+pub use crate::pda::{associated_token_address, find_program_address, ASSOCIATED_TOKEN_PROGRAM};
 pub use malformed::Malformed;
 pub use parsed::ParsedTx;
 pub use pump::{decode_pump_event, CreateEvent, PumpEvent, TradeEvent};
