@@ -151,16 +151,7 @@ impl JetStreamFeed {
     pub fn new(url: &str, cfg: NatsConfig) -> Result<Self, NatsError> {
         let url = NatsUrl::parse(url, &[Scheme::JetStream])?;
         url.check_params(&["durable", "deliver", "filter"])?;
-        let stream = if url.path.is_empty() {
-            cfg.stream.clone()
-        } else {
-            url.path.clone()
-        };
-        if let Some(why) = stream_name_problem(&stream) {
-            return Err(NatsError::Url(format!(
-                "{url}: stream name `{stream}` {why}"
-            )));
-        }
+        let stream = url.stream_or(&cfg.stream)?;
         let durable = url.param("durable").map(str::to_owned);
         if let Some(d) = &durable {
             if let Some(why) = stream_name_problem(d) {

@@ -41,7 +41,6 @@ use super::url::{NatsUrl, Scheme};
 use super::wire::{encode, message_id, subject};
 use super::NatsConfig;
 use crate::candidate::{monotonic_ns, PremintCandidate};
-use crate::config::stream_name_problem;
 use crate::engine::MetricsSource;
 use crate::error::{NatsError, TryPublishError};
 use crate::feed::live::Backoff;
@@ -333,16 +332,7 @@ fn target(url: &str, cfg: &NatsConfig) -> Result<(NatsUrl, bool, String), NatsEr
             "{url}: a core-NATS publish URL has no path (subjects are sniffer.launch.<kind>.<priority>)"
         )));
     }
-    let stream = if url.path.is_empty() {
-        cfg.stream.clone()
-    } else {
-        url.path.clone()
-    };
-    if let Some(why) = stream_name_problem(&stream) {
-        return Err(NatsError::Url(format!(
-            "{url}: stream name `{stream}` {why}"
-        )));
-    }
+    let stream = url.stream_or(&cfg.stream)?;
     Ok((url, core, stream))
 }
 
@@ -610,10 +600,7 @@ impl Worker {
     ) {
         match r {
             Ok(ack) => {
-                self.m().published.incr();
-                if ack.duplicate {
-                    self.m().duplicates.incr();
-                }
+                self.acknowledged(&ack);
                 self.backoff.reset();
             }
             Err(e) => {
@@ -633,10 +620,7 @@ impl Worker {
     ) {
         match f {
             Failure::Permanent { full } => {
-                self.m().failed.incr();
-                if full {
-                    self.m().stream_full.incr();
-                }
+                self.refused(full);
                 let what = if full {
                     "the stream is full"
                 } else {
@@ -655,19 +639,12 @@ impl Worker {
                 again.push_back(c);
                 for mut f in std::mem::take(&mut self.inflight) {
                     match client::ready_now(&mut f.ack).await {
-                        Some(Ok(ack)) => {
-                            self.m().published.incr();
-                            if ack.duplicate {
-                                self.m().duplicates.incr();
-                            }
-                        }
-                        Some(Err(e)) if matches!(classify(&e), Failure::Permanent { .. }) => {
-                            self.m().failed.incr();
-                            if classify(&e) == (Failure::Permanent { full: true }) {
-                                self.m().stream_full.incr();
-                            }
-                        }
-                        _ => again.push_back(f.c),
+                        Some(Ok(ack)) => self.acknowledged(&ack),
+                        Some(Err(e)) => match classify(&e) {
+                            Failure::Permanent { full } => self.refused(full),
+                            Failure::Transient { .. } => again.push_back(f.c),
+                        },
+                        None => again.push_back(f.c),
                     }
                 }
                 again.extend(self.retry.drain(..));
@@ -683,6 +660,22 @@ impl Worker {
                 );
                 self.retry_at = Some(tokio::time::Instant::now() + delay);
             }
+        }
+    }
+
+    /// Counts a publish the stream acknowledged (stored, or a duplicate it already had).
+    fn acknowledged(&self, ack: &PublishAck) {
+        self.m().published.incr();
+        if ack.duplicate {
+            self.m().duplicates.incr();
+        }
+    }
+
+    /// Counts a publish the stream refused for good (`full`: because it is full).
+    fn refused(&self, full: bool) {
+        self.m().failed.incr();
+        if full {
+            self.m().stream_full.incr();
         }
     }
 
@@ -707,12 +700,7 @@ impl Worker {
         let mut left = 0u64;
         for mut f in std::mem::take(&mut self.inflight) {
             match client::ready_now(&mut f.ack).await {
-                Some(Ok(ack)) => {
-                    self.m().published.incr();
-                    if ack.duplicate {
-                        self.m().duplicates.incr();
-                    }
-                }
+                Some(Ok(ack)) => self.acknowledged(&ack),
                 _ => left += 1,
             }
         }

@@ -169,6 +169,22 @@ impl NatsUrl {
         }
     }
 
+    /// The stream this URL names (its path), or `default` when it names none; checked as a
+    /// JetStream stream name.
+    pub(crate) fn stream_or(&self, default: &str) -> Result<String, NatsError> {
+        let stream = if self.path.is_empty() {
+            default
+        } else {
+            &self.path
+        };
+        match crate::config::stream_name_problem(stream) {
+            Some(why) => Err(NatsError::Url(format!(
+                "{self}: stream name `{stream}` {why}"
+            ))),
+            None => Ok(stream.to_owned()),
+        }
+    }
+
     /// The value of parameter `key` (the last one given).
     pub(crate) fn param(&self, key: &str) -> Option<&str> {
         self.params
