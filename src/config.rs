@@ -5,7 +5,7 @@
 //! keys are errors in both the file and the environment, and [`SnifferConfig::validate`] names the
 //! key and the value it rejects, before any thread starts.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -178,6 +178,10 @@ pub struct SnifferConfig {
     pub reconnect_backoff_max: Duration,
     /// Live feeds: commitment level of subscriptions (`processed`, `confirmed`, `finalized`).
     pub commitment: Commitment,
+    /// Live feeds over TLS (`wss://`, `grpcs://`): a PEM file of root certificates trusted beside
+    /// the webpki roots (a self-hosted node's private CA); absent: the webpki roots alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
     /// NATS: the JetStream stream launches are published to and consumed from (subjects
     /// `sniffer.launch.>`), created when missing.
     pub nats_stream: String,
@@ -262,6 +266,7 @@ impl Default for SnifferConfig {
             reconnect_backoff_min: Duration::from_millis(100),
             reconnect_backoff_max: Duration::from_secs(10),
             commitment: Commitment::Processed,
+            tls_ca_file: None,
             nats_stream: "SNIFFER".to_owned(),
             nats_storage: NatsStorage::File,
             nats_max_age: Duration::from_secs(3600),
@@ -316,6 +321,7 @@ impl SnifferConfig {
         "reconnect_backoff_min",
         "reconnect_backoff_max",
         "commitment",
+        "tls_ca_file",
         "nats_stream",
         "nats_storage",
         "nats_max_age",
@@ -591,6 +597,11 @@ impl SnifferConfig {
                 ),
             ));
         }
+        if let Some(path) = &self.tls_ca_file {
+            if let Err(why) = read_ca_pem(path) {
+                return Err(bad("tls_ca_file", path.display(), &why));
+            }
+        }
         if self.max_slot_lag == Some(0) {
             return Err(bad("max_slot_lag", 0, "must be at least 1 when set"));
         }
@@ -721,6 +732,27 @@ pub(crate) fn stream_name_problem(name: &str) -> Option<&'static str> {
     }
 }
 
+/// The most a `tls_ca_file` may hold (a bundle of a few hundred roots is ~200 KiB).
+const MAX_CA_FILE: u64 = 4 << 20;
+
+/// Reads `tls_ca_file`: a PEM file that holds at least one certificate. The feeds parse the
+/// certificates themselves; this check runs in [`SnifferConfig::validate`], before any thread.
+pub(crate) fn read_ca_pem(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file".into());
+    }
+    if meta.len() > MAX_CA_FILE {
+        return Err(format!("is larger than {MAX_CA_FILE} bytes"));
+    }
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let marker = b"-----BEGIN CERTIFICATE-----";
+    if !pem.windows(marker.len()).any(|w| w == marker) {
+        return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(pem)
+}
+
 /// Parses TOML text. The parser's own messages for an integer out of range or a duplicate key do
 /// not say which key: the error's span does, so the key and its text are taken from the line it
 /// points at.
@@ -806,6 +838,7 @@ mod tests {
             block_timeout: Some(Duration::from_millis(1)),
             max_age: Some(Duration::from_secs(1)),
             max_slot_lag: Some(1),
+            tls_ca_file: Some("ca.pem".into()),
             ..SnifferConfig::default()
         })
         .unwrap();

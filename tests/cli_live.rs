@@ -208,6 +208,52 @@ fn a_logs_only_launch_carries_its_associated_bonding_curve() {
     assert_eq!(c["token_program"], "token");
 }
 
+/// `tls_ca_file` (here from `SNIFFER_TLS_CA_FILE`) makes a `wss://` node with a private CA
+/// trusted; a file that holds no certificate is bad configuration: exit 2 naming the key,
+/// before any connection.
+#[test]
+fn tls_ca_file_trusts_a_private_node_and_a_bad_one_exits_2() {
+    use base64::Engine as _;
+    let (lines, launches) = lines(35, 20);
+    let (tls, der) = wsserver::self_signed_tls();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(chunk).unwrap());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    let ca = temp_path("ws-ca.pem");
+    std::fs::write(&ca, pem).unwrap();
+    let server = WsServer::start_tls(lines, vec![Plan::default()], Duration::ZERO, tls);
+    let json = temp_path("tls-metrics.json");
+    let out = sniffer_cmd()
+        .env("SNIFFER_TLS_CA_FILE", &ca)
+        .args(ws_args(&server.tls_url("/")))
+        .args(["--duration", "2s", "--metrics-json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    drop(server);
+    let m = metrics(&json);
+    assert_eq!(m.candidates_sent, launches as u64, "{}", text(&out));
+    assert_eq!((m.feeds[0].connects, m.feeds[0].connect_failures), (1, 0));
+
+    let not_pem = temp_path("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let out = sniffer_cmd()
+        .env("SNIFFER_TLS_CA_FILE", &not_pem)
+        .args(ws_args("wss://localhost:1/"))
+        .args(["--duration", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tls_ca_file"), "{err}");
+    assert!(err.contains("no PEM certificate"), "{err}");
+}
+
 #[test]
 fn a_recorded_live_session_replays_to_the_same_candidates() {
     let (lines, launches) = lines(33, 50);

@@ -183,3 +183,42 @@ fn example_file_documents_every_key_with_its_default() {
     let cfg = SnifferConfig::from_file(std::path::Path::new(path)).unwrap();
     assert_eq!(cfg, SnifferConfig::default());
 }
+
+/// `tls_ca_file` must name a readable regular file holding a PEM certificate: checked by
+/// `validate`, before any feed or thread, with the key and the path in the error.
+#[test]
+fn tls_ca_file_must_hold_a_pem_certificate() {
+    let dir = std::env::temp_dir().join(format!("sniffer-config-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (missing, garbage, good) = (
+        dir.join("missing.pem"),
+        dir.join("garbage.pem"),
+        dir.join("good.pem"),
+    );
+    std::fs::write(&garbage, "not a certificate").unwrap();
+    std::fs::write(
+        &good,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    for (path, why) in [
+        (&missing, "cannot read it"),
+        (&dir, "not a regular file"),
+        (&garbage, "no PEM certificate"),
+    ] {
+        let cfg = SnifferConfig {
+            tls_ca_file: Some(path.clone()),
+            ..SnifferConfig::default()
+        };
+        let err = cfg.validate_with_cores(&[0]).unwrap_err();
+        assert_eq!(err.key(), Some("tls_ca_file"), "{err}");
+        let text = err.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains(why), "{text}");
+    }
+    let cfg =
+        SnifferConfig::from_sources("", env(&[("SNIFFER_TLS_CA_FILE", good.to_str().unwrap())]))
+            .unwrap();
+    assert_eq!(cfg.tls_ca_file.as_deref(), Some(good.as_path()));
+    cfg.validate_with_cores(&[0]).unwrap();
+}

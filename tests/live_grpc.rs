@@ -2,7 +2,8 @@
 //! (`tests/geyserserver`): the real 2024 create as an update decodes to the same launch as its
 //! JSON form; a stream that ends mid-way resumes with `from_slot` and no transaction is
 //! delivered twice; the server's pings are answered; a wrong token is a counted refusal; a
-//! recorded gRPC session replays to the same candidates. Accounting is checked after each run.
+//! recorded gRPC session replays to the same candidates; `grpcs://` trusts a private CA from
+//! `tls_ca_file` and nothing else. Accounting is checked after each run.
 #![cfg(feature = "geyser")]
 
 mod common;
@@ -324,4 +325,50 @@ fn a_recorded_grpc_session_replays_to_the_same_candidates() {
         again.iter().map(essence).collect::<Vec<_>>()
     );
     assert_eq!((m1.tx_seen, m1.tx_malformed), (m2.tx_seen, m2.tx_malformed));
+}
+
+/// `grpcs://` to a node whose certificate only a private CA vouches for: with `tls_ca_file`
+/// the real create arrives over TLS; without it every attempt fails the handshake (the webpki
+/// roots do not know the CA), counted in `connect_failures`, and nothing is delivered; a file
+/// with no certificate is refused when the feed is built, naming the key.
+#[test]
+fn grpcs_trusts_a_private_ca_from_tls_ca_file_and_nothing_else() {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (ck.cert.pem(), ck.signing_key.serialize_pem());
+    let ca = common::temp_path("grpc-ca.pem");
+    std::fs::write(&ca, &cert).unwrap();
+    let server = GeyserTestServer::start_tls(
+        vec![real_create(SLOT)],
+        vec![Plan::default(), Plan::default()],
+        (cert, key),
+    );
+    let trusting = GeyserConfig {
+        ca_file: Some(ca.clone()),
+        ..cfg(None)
+    };
+    let feed = GeyserFeed::new(&server.tls_url(), trusting, DecoderConfig::default()).unwrap();
+    let (got, m) = run(feed, |m| m.candidates_sent >= 1);
+    assert_eq!(got.len(), 1, "{m:#?}");
+    assert_eq!(got[0].mint, MINT.parse().unwrap());
+    let f = &m.feeds[0];
+    assert!(f.name.starts_with("grpcs://localhost:"), "{}", f.name);
+    assert_eq!((f.connects, f.connect_failures), (1, 0), "{f:#?}");
+
+    let feed = GeyserFeed::new(&server.tls_url(), cfg(None), DecoderConfig::default()).unwrap();
+    let (got, m) = run(feed, |m| m.feeds[0].connect_failures >= 2);
+    assert!(got.is_empty());
+    let f = &m.feeds[0];
+    assert!(f.connect_failures >= 2, "{f:#?}");
+    assert_eq!((f.connects, f.messages), (0, 0), "{f:#?}");
+    drop(server);
+
+    let not_pem = common::temp_path("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let bad = GeyserConfig {
+        ca_file: Some(not_pem),
+        ..cfg(None)
+    };
+    let e = GeyserFeed::new("grpcs://localhost:1", bad, DecoderConfig::default()).unwrap_err();
+    assert!(e.to_string().contains("tls_ca_file"), "{e}");
+    assert!(e.to_string().contains("no PEM certificate"), "{e}");
 }

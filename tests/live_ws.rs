@@ -431,6 +431,8 @@ fn wss_refuses_a_certificate_it_does_not_trust() {
     // The handshake failed (unknown issuer) and was retried; it never connected.
     assert!(server.log().connections >= 2);
     assert_eq!(m.feeds[0].connects, 0, "{:?}", m.feeds[0]);
+    // The client failed the first handshake before it came back for the second.
+    assert!(m.feeds[0].connect_failures >= 1, "{:?}", m.feeds[0]);
 }
 
 #[test]

@@ -25,7 +25,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint as TonicEndpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint as TonicEndpoint};
 use tonic::{Code, Status, Streaming};
 use yellowstone_grpc_proto::geyser::geyser_client::GeyserClient;
 use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
@@ -80,6 +80,9 @@ pub struct GeyserConfig {
     pub backoff_max: Duration,
     /// Longest time to connect and subscribe.
     pub connect_timeout: Duration,
+    /// A PEM file of root certificates trusted beside the webpki roots (the `tls_ca_file` key),
+    /// read when the feed is built.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for GeyserConfig {
@@ -110,7 +113,17 @@ impl From<&SnifferConfig> for GeyserConfig {
             backoff_min: c.reconnect_backoff_min,
             backoff_max: c.reconnect_backoff_max,
             connect_timeout: Duration::from_secs(10),
+            ca_file: c.tls_ca_file.clone(),
         }
+    }
+}
+
+/// TLS for `grpcs://`: the webpki roots, and the private roots of `tls_ca_file` when given.
+fn client_tls(ca_pem: Option<&[u8]>) -> ClientTlsConfig {
+    let tls = ClientTlsConfig::new().with_webpki_roots();
+    match ca_pem {
+        Some(pem) => tls.ca_certificate(Certificate::from_pem(pem)),
+        None => tls,
     }
 }
 
@@ -213,6 +226,8 @@ pub struct GeyserFeed {
     /// Reconnecting: resume from this slot.
     resume_from: Option<u64>,
     line: Vec<u8>,
+    /// The `tls_ca_file` roots (PEM), for `grpcs://`.
+    ca_pem: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for GeyserFeed {
@@ -242,6 +257,20 @@ impl GeyserFeed {
             t.parse::<AsciiMetadataValue>()
                 .map_err(|_| GeyserError("the x-token is not a valid header value".into()))?;
         }
+        // The private roots are read and parsed now: a bad file fails here, not at each connect.
+        let ca_pem = match (&cfg.ca_file, endpoint.tls) {
+            (Some(path), true) => {
+                let bad = |why: &dyn fmt::Display| {
+                    GeyserError(format!("tls_ca_file {}: {why}", path.display()))
+                };
+                let pem = crate::config::read_ca_pem(path).map_err(|why| bad(&why))?;
+                TonicEndpoint::from_static("https://localhost")
+                    .tls_config(client_tls(Some(&pem)))
+                    .map_err(|e| bad(&e))?;
+                Some(pem)
+            }
+            _ => None,
+        };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -260,6 +289,7 @@ impl GeyserFeed {
             from_slot_ok: true,
             resume_from: None,
             line: Vec::new(),
+            ca_pem,
         })
     }
 
@@ -319,6 +349,7 @@ impl GeyserFeed {
             .and_then(|t| t.parse::<AsciiMetadataValue>().ok());
         let request = self.request();
         let timeout = self.cfg.connect_timeout;
+        let ca_pem = self.ca_pem.clone();
         let fut = async move {
             let bad = |e: &dyn fmt::Display| Status::unavailable(e.to_string());
             let mut ep = TonicEndpoint::from_shared(uri)
@@ -330,7 +361,7 @@ impl GeyserFeed {
                 .keep_alive_while_idle(true);
             if tls {
                 ep = ep
-                    .tls_config(ClientTlsConfig::new().with_webpki_roots())
+                    .tls_config(client_tls(ca_pem.as_deref()))
                     .map_err(|e| bad(&e))?;
             }
             let channel = ep.connect().await.map_err(|e| bad(&e))?;
@@ -544,6 +575,7 @@ impl Feed for GeyserFeed {
                     .block_on(async { tokio::time::timeout(READ_SLICE, fut.as_mut()).await });
                 match r {
                     Err(_) if Instant::now() >= deadline => {
+                        self.stats().connect_failed();
                         self.fail("connect timed out", &Status::deadline_exceeded("no answer"));
                     }
                     Err(_) => {}
@@ -558,7 +590,10 @@ impl Feed for GeyserFeed {
                             got_data: false,
                         }));
                     }
-                    Ok(Err(status)) => self.fail("subscribe failed", &status),
+                    Ok(Err(status)) => {
+                        self.stats().connect_failed();
+                        self.fail("subscribe failed", &status);
+                    }
                 }
                 FeedPoll::Ready
             }

@@ -104,6 +104,7 @@ pub(crate) struct FeedMetrics {
     pub(crate) bytes: Counter,
     pub(crate) reply_errors: Counter,
     pub(crate) refusals: Counter,
+    pub(crate) connect_failures: Counter,
     pub(crate) unrouted: Counter,
     pub(crate) resumed_skipped: Counter,
     pub(crate) lost: Counter,
@@ -168,6 +169,7 @@ impl FeedMetrics {
             connected: down_since == 0 && self.connects.get() > 0,
             reply_errors: self.reply_errors.get(),
             refusals: self.refusals.get(),
+            connect_failures: self.connect_failures.get(),
             unrouted: self.unrouted.get(),
             resumed_skipped: self.resumed_skipped.get(),
             lost: self.lost.get(),
@@ -251,6 +253,12 @@ impl FeedStats {
     /// The server refused the connection (HTTP 401/403/429 at the handshake, say).
     pub fn refused(&self) {
         self.0.refusals.incr();
+    }
+
+    /// A connection attempt failed (no route, refused TCP, a TLS certificate not trusted, a
+    /// timeout, a failed handshake or subscription); refusals are counted apart as well.
+    pub fn connect_failed(&self) {
+        self.0.connect_failures.incr();
     }
 
     /// A notification for a subscription this connection did not make (skipped).
@@ -341,6 +349,10 @@ pub struct FeedSnapshot {
     /// Connections the server refused (HTTP 401/403/429 and the like).
     #[serde(default)]
     pub refusals: u64,
+    /// Connection attempts that failed (unreachable, TLS not trusted, timeout, failed handshake
+    /// or subscription), refusals included.
+    #[serde(default)]
+    pub connect_failures: u64,
     /// Notifications for unknown subscriptions (skipped).
     #[serde(default)]
     pub unrouted: u64,

@@ -386,7 +386,7 @@ fn feeds(out: &mut String, feeds: &[FeedSnapshot]) {
         return;
     }
     type Get = fn(&FeedSnapshot) -> f64;
-    let families: [(&str, &str, Get, &str); 17] = [
+    let families: [(&str, &str, Get, &str); 18] = [
         (
             "sniffer_feed_messages_total",
             "counter",
@@ -422,6 +422,12 @@ fn feeds(out: &mut String, feeds: &[FeedSnapshot]) {
             "counter",
             |f| f.refusals as f64,
             "Connections the server refused (401/403/429, Unauthenticated).",
+        ),
+        (
+            "sniffer_feed_connect_failures_total",
+            "counter",
+            |f| f.connect_failures as f64,
+            "Connection attempts that failed (refusals included).",
         ),
         (
             "sniffer_feed_reply_errors_total",

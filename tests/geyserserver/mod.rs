@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::Server;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status, Streaming};
 use yellowstone_grpc_proto::geyser::geyser_server::{Geyser, GeyserServer};
 use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
@@ -308,6 +308,24 @@ impl GeyserTestServer {
     /// Serves `txs` (in slot order) to subscribers presenting `token`, pacing updates
     /// `interval` apart.
     pub fn start(txs: Vec<Tx>, plans: Vec<Plan>, token: Option<&str>, interval: Duration) -> Self {
+        Self::start_with(txs, plans, token, interval, None)
+    }
+
+    /// [`GeyserTestServer::start`] over TLS with `identity` (certificate and key, PEM): serve
+    /// `tls_url`.
+    #[allow(dead_code)]
+    pub fn start_tls(txs: Vec<Tx>, plans: Vec<Plan>, identity: (String, String)) -> Self {
+        let identity = Identity::from_pem(identity.0, identity.1);
+        Self::start_with(txs, plans, None, Duration::ZERO, Some(identity))
+    }
+
+    fn start_with(
+        txs: Vec<Tx>,
+        plans: Vec<Plan>,
+        token: Option<&str>,
+        interval: Duration,
+        tls: Option<Identity>,
+    ) -> Self {
         let log = Arc::new(Mutex::new(Log::default()));
         let svc = Svc {
             txs: Arc::new(txs),
@@ -329,7 +347,13 @@ impl GeyserTestServer {
                 rt.block_on(async move {
                     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                     addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                    let serve = Server::builder()
+                    let mut builder = Server::builder();
+                    if let Some(identity) = tls {
+                        builder = builder
+                            .tls_config(ServerTlsConfig::new().identity(identity))
+                            .unwrap();
+                    }
+                    let serve = builder
                         .add_service(GeyserServer::new(svc))
                         .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
                             let _ = stop_rx.await;
@@ -350,6 +374,12 @@ impl GeyserTestServer {
 
     pub fn url(&self) -> String {
         format!("grpc://{}", self.addr)
+    }
+
+    /// The `grpcs://localhost:PORT` URL of a TLS server (the certificate names `localhost`).
+    #[allow(dead_code)]
+    pub fn tls_url(&self) -> String {
+        format!("grpcs://localhost:{}", self.addr.port())
     }
 
     pub fn log(&self) -> Log {

@@ -29,10 +29,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tungstenite::handshake::client::ClientHandshake;
@@ -188,6 +190,8 @@ pub struct WsConfig {
     pub max_line_len: usize,
     /// Extra trusted root certificates (DER), beside the webpki roots: a private endpoint's CA.
     pub extra_roots: Vec<Vec<u8>>,
+    /// A PEM file of more roots (the `tls_ca_file` key), read when the feed is built.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for WsConfig {
@@ -222,6 +226,7 @@ impl From<&SnifferConfig> for WsConfig {
             connect_timeout: Duration::from_secs(10),
             max_line_len: MAX_LINE_LEN,
             extra_roots: Vec::new(),
+            ca_file: c.tls_ca_file.clone(),
         }
     }
 }
@@ -351,7 +356,11 @@ impl WsSource {
             return Err(WsError("max_line_len must be > 0".into()));
         }
         let tls = if endpoint.tls {
-            Some(tls_config(&cfg.extra_roots)?)
+            let mut roots = cfg.extra_roots.clone();
+            if let Some(path) = &cfg.ca_file {
+                roots.extend(read_ca_file(path)?);
+            }
+            Some(tls_config(&roots)?)
         } else {
             None
         };
@@ -383,6 +392,12 @@ impl WsSource {
         };
     }
 
+    /// A failed attempt to connect (before the WebSocket opened): counted, then as `fail`.
+    fn fail_connect(&mut self, what: &str, err: &dyn fmt::Display) {
+        self.stats.connect_failed();
+        self.fail(what, err);
+    }
+
     fn fail(&mut self, what: &str, err: &dyn fmt::Display) {
         let delay = self.backoff.next_delay();
         tracing::warn!(feed = %self.name, error = %err, retry_in_ms = delay.as_millis() as u64, "{what}");
@@ -394,12 +409,12 @@ impl WsSource {
         let addr: Option<SocketAddr> = match self.endpoint.authority().to_socket_addrs() {
             Ok(mut addrs) => addrs.next(),
             Err(e) => {
-                self.fail("cannot resolve the host", &e);
+                self.fail_connect("cannot resolve the host", &e);
                 return;
             }
         };
         let Some(addr) = addr else {
-            self.fail("cannot resolve the host", &"no address");
+            self.fail_connect("cannot resolve the host", &"no address");
             return;
         };
         let socket = match Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
@@ -407,7 +422,7 @@ impl WsSource {
         {
             Ok(s) => s,
             Err(e) => {
-                self.fail("cannot create a socket", &e);
+                self.fail_connect("cannot create a socket", &e);
                 return;
             }
         };
@@ -416,7 +431,7 @@ impl WsSource {
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => {
-                self.fail("connect failed", &e);
+                self.fail_connect("connect failed", &e);
                 return;
             }
         }
@@ -435,7 +450,7 @@ impl WsSource {
             .and_then(|()| tcp.set_read_timeout(Some(READ_SLICE)))
             .and_then(|()| tcp.set_write_timeout(Some(WRITE_TIMEOUT)));
         if let Err(e) = setup {
-            self.fail("socket setup failed", &e);
+            self.fail_connect("socket setup failed", &e);
             return;
         }
         let transport = match &self.tls {
@@ -444,14 +459,14 @@ impl WsSource {
                 let name = match ServerName::try_from(self.endpoint.host.clone()) {
                     Ok(n) => n,
                     Err(e) => {
-                        self.fail("bad TLS server name", &e);
+                        self.fail_connect("bad TLS server name", &e);
                         return;
                     }
                 };
                 match rustls::ClientConnection::new(cfg.clone(), name) {
                     Ok(c) => Transport::Tls(Box::new(rustls::StreamOwned::new(c, tcp))),
                     Err(e) => {
-                        self.fail("TLS setup failed", &e);
+                        self.fail_connect("TLS setup failed", &e);
                         return;
                     }
                 }
@@ -485,7 +500,7 @@ impl WsSource {
             Ok((ws, _)) => self.open(ws),
             Err(HandshakeError::Interrupted(mid)) => {
                 if Instant::now() >= deadline {
-                    self.fail("handshake timed out", &"no answer");
+                    self.fail_connect("handshake timed out", &"no answer");
                 } else {
                     self.conn = Conn::Handshaking {
                         mid: Box::new(mid),
@@ -504,6 +519,7 @@ impl WsSource {
                     .map(Duration::from_secs);
                 if refused {
                     self.stats.refused();
+                    self.stats.connect_failed();
                     let delay = self.backoff.refused_delay(retry_after);
                     tracing::warn!(
                         feed = %self.name,
@@ -518,10 +534,10 @@ impl WsSource {
                     );
                     self.down(delay);
                 } else {
-                    self.fail("handshake rejected", &status);
+                    self.fail_connect("handshake rejected", &status);
                 }
             }
-            Err(HandshakeError::Failure(e)) => self.fail("handshake failed", &e),
+            Err(HandshakeError::Failure(e)) => self.fail_connect("handshake failed", &e),
         }
     }
 
@@ -676,7 +692,7 @@ impl LineSource for WsSource {
                 let deadline = *deadline;
                 match socket.take_error() {
                     Ok(Some(e)) | Err(e) => {
-                        self.fail("connect failed", &e);
+                        self.fail_connect("connect failed", &e);
                         return LinePoll::Idle;
                     }
                     Ok(None) => {}
@@ -691,7 +707,7 @@ impl LineSource for WsSource {
                     return LinePoll::Pending;
                 }
                 if now >= deadline {
-                    self.fail("connect timed out", &"no answer");
+                    self.fail_connect("connect timed out", &"no answer");
                 }
                 LinePoll::Idle
             }
@@ -784,6 +800,15 @@ fn error_message(line: &[u8]) -> String {
         .take(200)
         .collect();
     format!("{} {msg}", e.code.unwrap_or(0))
+}
+
+/// The certificates (DER) of a `tls_ca_file`.
+fn read_ca_file(path: &Path) -> Result<Vec<Vec<u8>>, WsError> {
+    let bad = |why: &dyn fmt::Display| WsError(format!("tls_ca_file {}: {why}", path.display()));
+    let pem = crate::config::read_ca_pem(path).map_err(|why| bad(&why))?;
+    CertificateDer::pem_slice_iter(&pem)
+        .map(|c| c.map(|c| c.to_vec()).map_err(|e| bad(&e)))
+        .collect()
 }
 
 fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, WsError> {
