@@ -462,3 +462,30 @@ fn a_disconnected_live_feed_degrades_health() {
     );
     drop(engine);
 }
+
+/// A host name is resolved off the feed thread; one that does not resolve (the reserved
+/// `.invalid` domain) is a counted connect failure, retried, and never a connect.
+#[test]
+fn a_host_that_does_not_resolve_is_a_counted_connect_failure() {
+    let cfg = WsConfig {
+        backoff_min: Duration::from_millis(5),
+        backoff_max: Duration::from_millis(20),
+        ..ws_config(all_subscriptions())
+    };
+    let feed = LineFeed::ws(
+        "ws://no-such-host.invalid:8900/",
+        cfg,
+        DecoderConfig::default(),
+    )
+    .unwrap();
+    let engine = Sniffer::builder().feed(feed).build().unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    while engine.snapshot().feeds[0].connect_failures < 2 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    let f = &m.feeds[0];
+    assert!(f.connect_failures >= 2, "{f:#?}");
+    assert_eq!((f.connects, f.messages), (0, 0), "{f:#?}");
+    assert!(m.accounting_holds() && m.in_flight == 0, "{m:#?}");
+}

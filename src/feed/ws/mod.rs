@@ -31,7 +31,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::pem::PemObject;
@@ -304,6 +304,12 @@ enum Conn {
     Down {
         retry_at: Instant,
     },
+    /// The host name is being resolved on a short-lived thread (`getaddrinfo` blocks, for
+    /// seconds when a resolver is slow): the feed thread polls for the answer.
+    Resolving {
+        answer: mpsc::Receiver<io::Result<Vec<SocketAddr>>>,
+        deadline: Instant,
+    },
     Connecting {
         socket: Socket,
         deadline: Instant,
@@ -404,19 +410,54 @@ impl WsSource {
         self.down(delay);
     }
 
-    /// Starts a non-blocking TCP connect to the first address of the host.
+    /// Starts a connection: straight to the TCP connect for an IP address, otherwise through a
+    /// resolution off the feed thread (see [`Conn::Resolving`]).
     fn start_connect(&mut self) {
-        let addr: Option<SocketAddr> = match self.endpoint.authority().to_socket_addrs() {
-            Ok(mut addrs) => addrs.next(),
-            Err(e) => {
-                self.fail_connect("cannot resolve the host", &e);
-                return;
+        let authority = self.endpoint.authority();
+        if let Ok(addr) = authority.parse::<SocketAddr>() {
+            return self.start_tcp(addr);
+        }
+        let (tx, answer) = mpsc::sync_channel(1);
+        let spawned = std::thread::Builder::new()
+            .name("sniffer-resolve".into())
+            .spawn(move || {
+                // The feed may have given up (deadline, shutdown): nobody to tell then.
+                let _ = tx.send(authority.to_socket_addrs().map(Iterator::collect));
+            });
+        match spawned {
+            Ok(_) => {
+                self.conn = Conn::Resolving {
+                    answer,
+                    deadline: Instant::now() + self.cfg.connect_timeout,
+                }
             }
-        };
-        let Some(addr) = addr else {
-            self.fail_connect("cannot resolve the host", &"no address");
+            Err(e) => self.fail_connect("cannot start a resolver thread", &e),
+        }
+    }
+
+    /// The resolver's answer, if it came: connect to its first address.
+    fn poll_resolve(&mut self, now: Instant) {
+        let Conn::Resolving { answer, deadline } = &self.conn else {
             return;
         };
+        match answer.try_recv() {
+            Ok(Ok(addrs)) => match addrs.first() {
+                Some(addr) => self.start_tcp(*addr),
+                None => self.fail_connect("cannot resolve the host", &"no address"),
+            },
+            Ok(Err(e)) => self.fail_connect("cannot resolve the host", &e),
+            Err(mpsc::TryRecvError::Disconnected) => {
+                self.fail_connect("cannot resolve the host", &"the resolver thread ended")
+            }
+            Err(mpsc::TryRecvError::Empty) if now >= *deadline => {
+                self.fail_connect("resolving the host timed out", &"no answer")
+            }
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+    }
+
+    /// Starts a non-blocking TCP connect to `addr`.
+    fn start_tcp(&mut self, addr: SocketAddr) {
         let socket = match Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
             .and_then(|s| s.set_nonblocking(true).map(|()| s))
         {
@@ -686,6 +727,10 @@ impl LineSource for WsSource {
                     return LinePoll::Idle;
                 }
                 self.start_connect();
+                LinePoll::Idle
+            }
+            Conn::Resolving { .. } => {
+                self.poll_resolve(now);
                 LinePoll::Idle
             }
             Conn::Connecting { socket, deadline } => {
