@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use base64::Engine as _;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
@@ -746,11 +748,51 @@ pub(crate) fn read_ca_pem(path: &Path) -> Result<Vec<u8>, String> {
         return Err(format!("is larger than {MAX_CA_FILE} bytes"));
     }
     let pem = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let marker = b"-----BEGIN CERTIFICATE-----";
-    if !pem.windows(marker.len()).any(|w| w == marker) {
-        return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    let text = String::from_utf8_lossy(&pem);
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut rest = &*text;
+    let mut found = 0;
+    while let Some(at) = rest.find(BEGIN) {
+        found += 1;
+        let body = &rest[at + BEGIN.len()..];
+        let Some(end) = body.find(END) else {
+            return Err(format!("certificate {found} has no {END} line"));
+        };
+        let b64: String = body[..end].split_whitespace().collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("certificate {found} is not base64: {e}"))?;
+        if !is_der_sequence(&der) {
+            return Err(format!("certificate {found} is not a DER certificate"));
+        }
+        rest = &body[end + END.len()..];
+    }
+    if found == 0 {
+        return Err(format!("holds no PEM certificate ({BEGIN})"));
     }
     Ok(pem)
+}
+
+/// True when `der` is one DER SEQUENCE whose definite length covers exactly the rest (the
+/// outer shape of an X.509 certificate; the feeds' TLS stack parses the inside).
+fn is_der_sequence(der: &[u8]) -> bool {
+    let [0x30, first, rest @ ..] = der else {
+        return false;
+    };
+    let (len, body) = if *first < 0x80 {
+        (usize::from(*first), rest)
+    } else {
+        let n = usize::from(*first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return false;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |a, b| a << 8 | usize::from(*b));
+        (len, &rest[n..])
+    };
+    len > 0 && len == body.len()
 }
 
 /// Parses TOML text. The parser's own messages for an integer out of range or a duplicate key do

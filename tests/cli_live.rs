@@ -24,6 +24,65 @@ use common::{assert_ok, sniffer_cmd, temp_path};
 
 const SECRET: &str = "K3Y-0f-the-user-123";
 
+/// Bad feed URLs are refused before anything starts (exit 2) without repeating what may be a
+/// credential: a password typed where the port goes, a `user:pass@` without `//`, a query cut
+/// by `--feed`'s comma split; a path the handshake could never send; and `run --help` does not
+/// print the environment's feed and publish URLs. `check-config` reads the environment as
+/// `run` does (a bad `SNIFFER_TLS_CA_FILE` is exit 2 there too).
+#[test]
+fn bad_feed_urls_help_and_check_config_never_show_secrets() {
+    for (url, says) in [
+        ("wss://h:SECRET9/x", "bad port"),
+        ("wss:user:SECRET9@host", "unknown feed"),
+        (
+            "ws://127.0.0.1:1/a b?api-key=SECRET9",
+            "not a valid request URI",
+        ),
+    ] {
+        let out = sniffer_cmd()
+            .args(["run", "--duration", "1s", "--feed", url])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{url}: {}", text(&out));
+        assert!(text(&out).contains(says), "{url}: {}", text(&out));
+        assert!(!text(&out).contains("SECRET9"), "{url}: {}", text(&out));
+    }
+    // A comma inside a query stays in the URL (it was cut there, and the tail of the key was
+    // reported as an unknown feed): the feed is one WebSocket feed to an unresolvable host.
+    let json = temp_path("comma-metrics.json");
+    let out = sniffer_cmd()
+        .args(["run", "--duration", "1s", "--metrics-json"])
+        .arg(&json)
+        .args(["--feed", "ws://no-such-host.invalid/?api-key=a,SECRET9"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(!text(&out).contains("SECRET9"), "{}", text(&out));
+    let m = metrics(&json);
+    assert_eq!(m.feeds.len(), 1);
+    assert!(m.feeds[0].connect_failures >= 1, "{:?}", m.feeds[0]);
+
+    let out = sniffer_cmd()
+        .env("SNIFFER_FEED", "wss://h.example/?api-key=SECRET9")
+        .env("SNIFFER_PUBLISH", "nats://u:SECRET9@h")
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(!text(&out).contains("SECRET9"), "{}", text(&out));
+
+    let cfg = temp_path("empty.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let out = sniffer_cmd()
+        .env("SNIFFER_TLS_CA_FILE", "/nonexistent/ca.pem")
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("tls_ca_file"), "{}", text(&out));
+}
+
 /// Generated notification lines (logs kind only, for a `logs:` subscription) and their launches.
 fn lines(seed: u64, n: usize) -> (Vec<Line>, usize) {
     let mix = PayloadMix {
@@ -103,7 +162,7 @@ fn an_api_key_in_the_url_reaches_the_server_and_no_output() {
     let json = temp_path("secret-metrics.json");
     let url = server.url(&format!("/?api-key={SECRET}"));
     let out = sniffer_cmd()
-        .env("SNIFFER_LOG", "debug")
+        .env("SNIFFER_LOG", "trace")
         .args(ws_args(&url))
         .args(["--duration", "3s", "--candidates", "-", "--metrics-json"])
         .arg(&json)
@@ -364,7 +423,7 @@ fn a_grpc_feed_takes_its_token_from_the_environment_and_never_shows_it() {
     );
     let json = temp_path("grpc-metrics.json");
     let out = sniffer_cmd()
-        .env("SNIFFER_LOG", "debug")
+        .env("SNIFFER_LOG", "trace")
         .env("SNIFFER_X_TOKEN", token)
         .args([
             "run",

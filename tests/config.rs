@@ -190,21 +190,26 @@ fn example_file_documents_every_key_with_its_default() {
 fn tls_ca_file_must_hold_a_pem_certificate() {
     let dir = std::env::temp_dir().join(format!("sniffer-config-ca-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (missing, garbage, good) = (
+    let (missing, garbage, fake, good) = (
         dir.join("missing.pem"),
         dir.join("garbage.pem"),
+        dir.join("fake.pem"),
         dir.join("good.pem"),
     );
     std::fs::write(&garbage, "not a certificate").unwrap();
+    // Looks like PEM, holds no certificate.
     std::fs::write(
-        &good,
-        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        &fake,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
     )
     .unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["node.example".to_owned()]).unwrap();
+    std::fs::write(&good, ck.cert.pem()).unwrap();
     for (path, why) in [
         (&missing, "cannot read it"),
         (&dir, "not a regular file"),
         (&garbage, "no PEM certificate"),
+        (&fake, "certificate 1 is not a DER certificate"),
     ] {
         let cfg = SnifferConfig {
             tls_ca_file: Some(path.clone()),

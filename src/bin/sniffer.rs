@@ -102,6 +102,7 @@ struct RunArgs {
     #[arg(
         long,
         env = "SNIFFER_FEED",
+        hide_env_values = true,
         value_delimiter = ',',
         default_value = "synthetic"
     )]
@@ -167,7 +168,7 @@ struct RunArgs {
     /// the stream, default nats_stream, is created when missing) or `nats+core://HOST[:PORT]`.
     /// Off the hot path: a full queue is counted in publish_dropped. Credentials: `user:pass@`
     /// in the URL, or SNIFFER_NATS_USER / SNIFFER_NATS_PASSWORD / SNIFFER_NATS_TOKEN.
-    #[arg(long, env = "SNIFFER_PUBLISH")]
+    #[arg(long, env = "SNIFFER_PUBLISH", hide_env_values = true)]
     publish: Option<String>,
     /// When no NATS server answers at start, keep retrying in the background instead of
     /// failing (exit 1) [config: nats_connect_retry].
@@ -310,10 +311,33 @@ fn log_filter() -> Result<tracing_subscriber::EnvFilter, String> {
             ));
         }
     }
-    tracing_subscriber::EnvFilter::builder()
+    let mut filter = tracing_subscriber::EnvFilter::builder()
         .parse(&value)
-        .map_err(|e| format!("SNIFFER_LOG: invalid filter `{value}`: {e}"))
+        .map_err(|e| format!("SNIFFER_LOG: invalid filter `{value}`: {e}"))?;
+    // The network crates log requests (paths, queries, headers: API keys and tokens) at debug
+    // and trace: they stay at warn whatever the filter asks. Our own feeds log what matters,
+    // redacted.
+    for target in QUIET_CRATES {
+        filter = filter.add_directive(
+            format!("{target}=warn")
+                .parse()
+                .map_err(|e| format!("SNIFFER_LOG: {e}"))?,
+        );
+    }
+    Ok(filter)
 }
+
+/// Dependencies whose debug and trace output can carry a feed's secrets (see `log_filter`).
+const QUIET_CRATES: &[&str] = &[
+    "tungstenite",
+    "rustls",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "tonic",
+    "tower",
+    "async_nats",
+];
 
 /// SIGINT, SIGTERM and SIGHUP seen by `run`. The first one drains; signals within
 /// [`Signals::WINDOW`] of it are the same request (GNU `timeout` signals the child and then its
@@ -377,12 +401,24 @@ enum SignalVerdict {
     Again,
 }
 
+/// Checks what `run` would load from `file` and the `SNIFFER_*` environment (flags aside).
 fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
-    SnifferConfig::from_file(file)
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| UsageError(format!("cannot read config file {}: {e}", file.display())))?;
+    SnifferConfig::from_sources(&text, config_env())
         .and_then(|c| c.validate())
         .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
     print_line(&format!("{}: ok", file.display()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `SNIFFER_*` variables that are configuration keys (those of `run`'s own flags aside).
+fn config_env() -> Vec<(String, String)> {
+    let own = cli_env_names();
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| !own.contains(k))
+        .collect()
 }
 
 fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
@@ -391,11 +427,8 @@ fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
             .map_err(|e| UsageError(format!("cannot read config file {}: {e}", p.display())))?,
         None => String::new(),
     };
-    let own = cli_env_names();
-    let env = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| !own.contains(k));
-    let mut cfg = SnifferConfig::from_sources(&text, env).map_err(|e| UsageError(e.to_string()))?;
+    let mut cfg =
+        SnifferConfig::from_sources(&text, config_env()).map_err(|e| UsageError(e.to_string()))?;
     let parse = |v: &str| v.parse().map_err(UsageError);
     if let Some(p) = &args.policy {
         cfg.drop_policy = parse(p)?;
@@ -426,7 +459,7 @@ fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
 }
 
 fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
-    args.feed = feeds::join_nats_hosts(std::mem::take(&mut args.feed));
+    args.feed = feeds::join_split_feeds(std::mem::take(&mut args.feed));
     let cfg = build_config(&args)?;
     // Every check on paths and feed specs comes before anything is opened, created or started.
     feeds::check_specs(&args.feed, &args.feed_opts)?;
@@ -971,10 +1004,10 @@ mod tests {
     }
 
     #[test]
-    fn nats_host_lists_survive_the_comma_split_of_feed() {
+    fn commas_inside_a_feed_survive_the_comma_split_of_feed() {
         let split = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            feeds::join_nats_hosts(split(&[
+            feeds::join_split_feeds(split(&[
                 "nats://a:1",
                 "b:2",
                 "c:3/S?durable=x",
@@ -982,14 +1015,20 @@ mod tests {
                 "nats+core://d",
                 "e/sniffer.launch.>",
                 "replay:f",
-                "wss://g/h",
+                "g",
+                "wss://g/h?api-key=a",
+                "b",
+                "ws://i/",
+                "stdin",
             ])),
             split(&[
                 "nats://a:1,b:2,c:3/S?durable=x",
                 "synthetic",
                 "nats+core://d,e/sniffer.launch.>",
-                "replay:f",
-                "wss://g/h",
+                "replay:f,g",
+                "wss://g/h?api-key=a,b",
+                "ws://i/",
+                "stdin",
             ])
         );
     }

@@ -118,6 +118,21 @@ impl From<&SnifferConfig> for GeyserConfig {
     }
 }
 
+/// `e` and its causes, each once: `transport error: tcp connect error: Connection refused`.
+fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// TLS for `grpcs://`: the webpki roots, and the private roots of `tls_ca_file` when given.
 fn client_tls(ca_pem: Option<&[u8]>) -> ClientTlsConfig {
     let tls = ClientTlsConfig::new().with_webpki_roots();
@@ -160,7 +175,8 @@ impl Interceptor for XToken {
 
 type Client = GeyserClient<InterceptedService<Channel, XToken>>;
 type Connected = (mpsc::Sender<SubscribeRequest>, Streaming<SubscribeUpdate>);
-type Connecting = Pin<Box<dyn Future<Output = Result<Connected, Status>> + Send>>;
+/// A connection being made: on failure, which step failed and why.
+type Connecting = Pin<Box<dyn Future<Output = Result<Connected, (&'static str, Status)>> + Send>>;
 
 enum Conn {
     Down { retry_at: Instant },
@@ -263,6 +279,7 @@ impl GeyserFeed {
                 let bad = |why: &dyn fmt::Display| {
                     GeyserError(format!("tls_ca_file {}: {why}", path.display()))
                 };
+                super::live::ca_roots(path).map_err(GeyserError)?;
                 let pem = crate::config::read_ca_pem(path).map_err(|why| bad(&why))?;
                 TonicEndpoint::from_static("https://localhost")
                     .tls_config(client_tls(Some(&pem)))
@@ -350,10 +367,28 @@ impl GeyserFeed {
         let request = self.request();
         let timeout = self.cfg.connect_timeout;
         let ca_pem = self.ca_pem.clone();
+        let secret = self
+            .endpoint
+            .path_and_query
+            .trim_end_matches('/')
+            .to_owned();
         let fut = async move {
-            let bad = |e: &dyn fmt::Display| Status::unavailable(e.to_string());
+            // The transport's own words with their causes ("transport error" alone says
+            // nothing), minus the URL's path, which may hold a token.
+            let told = |e: &(dyn std::error::Error + 'static)| {
+                let text = cause_chain(e);
+                if secret.is_empty() {
+                    text
+                } else {
+                    text.replace(&secret, "/…")
+                }
+            };
+            let failed = |what: &'static str| {
+                let told = &told;
+                move |e: tonic::transport::Error| (what, Status::unavailable(told(&e)))
+            };
             let mut ep = TonicEndpoint::from_shared(uri)
-                .map_err(|_| Status::invalid_argument("bad endpoint"))?
+                .map_err(|_| ("connect failed", Status::invalid_argument("bad endpoint")))?
                 .connect_timeout(timeout)
                 .tcp_nodelay(true)
                 .http2_keep_alive_interval(Duration::from_secs(15))
@@ -362,18 +397,31 @@ impl GeyserFeed {
             if tls {
                 ep = ep
                     .tls_config(client_tls(ca_pem.as_deref()))
-                    .map_err(|e| bad(&e))?;
+                    .map_err(failed("TLS setup failed"))?;
             }
-            let channel = ep.connect().await.map_err(|e| bad(&e))?;
+            let channel = ep.connect().await.map_err(failed("connect failed"))?;
             let mut client: Client = GeyserClient::with_interceptor(channel, XToken(token))
                 .max_decoding_message_size(MAX_MESSAGE);
             let (tx, rx) = mpsc::channel(16);
-            tx.send(request)
-                .await
-                .map_err(|_| Status::internal("request stream closed"))?;
+            tx.send(request).await.map_err(|_| {
+                (
+                    "subscribe failed",
+                    Status::internal("request stream closed"),
+                )
+            })?;
             let updates = client
                 .subscribe(ReceiverStream::new(rx))
-                .await?
+                .await
+                .map_err(|status| {
+                    let status = match std::error::Error::source(&status) {
+                        Some(cause) => Status::new(
+                            status.code(),
+                            format!("{}: {}", status.message(), told(cause)),
+                        ),
+                        None => status,
+                    };
+                    ("subscribe failed", status)
+                })?
                 .into_inner();
             Ok((tx, updates))
         };
@@ -590,9 +638,9 @@ impl Feed for GeyserFeed {
                             got_data: false,
                         }));
                     }
-                    Ok(Err(status)) => {
+                    Ok(Err((what, status))) => {
                         self.stats().connect_failed();
-                        self.fail("subscribe failed", &status);
+                        self.fail(what, &status);
                     }
                 }
                 FeedPoll::Ready

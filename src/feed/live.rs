@@ -24,6 +24,27 @@ pub(crate) const REFUSED_MIN: Duration = Duration::from_secs(5);
 /// Longest wait after a refusal, whatever `Retry-After` says.
 pub(crate) const REFUSED_MAX: Duration = Duration::from_secs(60);
 
+/// The root certificates of a `tls_ca_file`, each parsed as a trust anchor now (a file that
+/// only looks like PEM is refused when the feed is built, not skipped at each connect).
+#[cfg(any(feature = "ws", feature = "geyser"))]
+pub(crate) fn ca_roots(
+    path: &std::path::Path,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let named = |why: &dyn fmt::Display| format!("tls_ca_file {}: {why}", path.display());
+    let pem = crate::config::read_ca_pem(path).map_err(|why| named(&why))?;
+    let mut scratch = rustls::RootCertStore::empty();
+    let mut roots = Vec::new();
+    for (i, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+        let cert = cert.map_err(|e| named(&format_args!("certificate {}: {e}", i + 1)))?;
+        scratch
+            .add(cert.clone())
+            .map_err(|e| named(&format_args!("certificate {}: {e}", i + 1)))?;
+        roots.push(cert);
+    }
+    Ok(roots)
+}
+
 /// A parsed `scheme://host[:port][/path][?query]` URL whose `Display` hides everything after
 /// the authority.
 #[derive(Clone, PartialEq, Eq)]
@@ -108,11 +129,10 @@ impl Endpoint {
             return Err(err("missing host"));
         }
         let port = match port {
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| EndpointError(format!("bad port `{p}`")))?,
+            Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
+                // Not echoed: a mistyped `user:pass@` puts the password here.
+                EndpointError("bad port (expected a number from 1 to 65535)".into())
+            })?,
             None => default_port,
         };
         let path_and_query = match path {

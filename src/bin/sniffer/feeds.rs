@@ -115,17 +115,20 @@ fn has_prefix(spec: &str, p: &str) -> bool {
         && spec[..p.len()].eq_ignore_ascii_case(p)
 }
 
-/// `--feed` splits its values on commas, and so does a NATS URL's host list
-/// (`nats://a:4222,b:4222/SNIFFER`): the pieces after a NATS URL that are no feed of their own
-/// (every other spec has a scheme or is a bare keyword) are joined back to it.
-pub(crate) fn join_nats_hosts(specs: Vec<String>) -> Vec<String> {
+/// `--feed` splits its values on commas, but a comma can belong to a feed: a NATS URL's host
+/// list (`nats://a:4222,b:4222/SNIFFER`), a URL's query (`?api-key=a,b`: cut there, the tail
+/// of the key was reported as an unknown feed) or a replay path. The pieces after such a spec
+/// that are no feed of their own (every other spec has a scheme or is a bare keyword) are
+/// joined back to it.
+pub(crate) fn join_split_feeds(specs: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(specs.len());
     for s in specs {
         let is_own_feed = s.contains("://")
             || matches!(s.as_str(), "synthetic" | "synthetic:payloads" | "stdin")
             || s.starts_with("replay:");
+        let takes_commas = |p: &str| is_nats(p) || p.contains('?') || p.starts_with("replay:");
         match out.last_mut() {
-            Some(prev) if !is_own_feed && is_nats(prev) => {
+            Some(prev) if !is_own_feed && takes_commas(prev) => {
                 prev.push(',');
                 prev.push_str(&s);
             }
@@ -437,8 +440,9 @@ pub(crate) fn build(
                     LineFeed::new(WatchedReplay { inner, error }, args.decoder())
                 }
                 _ => {
-                    // Only what precedes a path or query: a mistyped URL may carry a key.
-                    let shown = spec.split(['?', '/']).next().unwrap_or_default();
+                    // Only what precedes a colon, path or query: a mistyped URL may carry a key
+                    // or `user:pass@`.
+                    let shown = spec.split([':', '?', '/', '@']).next().unwrap_or_default();
                     return Err(UsageError(format!(
                         "unknown feed `{shown}…` (synthetic, synthetic:payloads, replay:PATH, stdin, \
                          ws://HOST/PATH, wss://HOST/PATH, grpc://HOST:PORT, grpcs://HOST:PORT, \

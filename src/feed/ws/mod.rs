@@ -34,7 +34,6 @@ use std::str::FromStr;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tungstenite::handshake::client::ClientHandshake;
@@ -361,6 +360,21 @@ impl WsSource {
         if cfg.max_line_len == 0 {
             return Err(WsError("max_line_len must be > 0".into()));
         }
+        // A URL the handshake can never send is bad input now, not a reconnect loop later.
+        // (The message does not repeat the path or query: keys live there.)
+        {
+            use tungstenite::client::IntoClientRequest;
+            if request_url(&endpoint)
+                .as_str()
+                .into_client_request()
+                .is_err()
+            {
+                return Err(WsError(format!(
+                    "{endpoint}: the path or query is not a valid request URI \
+                     (spaces and other such characters must be percent-encoded)"
+                )));
+            }
+        }
         let tls = if endpoint.tls {
             let mut roots = cfg.extra_roots.clone();
             if let Some(path) = &cfg.ca_file {
@@ -519,12 +533,7 @@ impl WsSource {
             // The guard already cut anything larger than max_line_len (+ one header).
             .max_frame_size(Some(self.cfg.max_line_len + 64))
             .max_message_size(Some(self.cfg.max_line_len + 64));
-        let url = format!(
-            "{}://{}{}",
-            self.endpoint.scheme,
-            self.endpoint.authority(),
-            self.endpoint.path_and_query
-        );
+        let url = request_url(&self.endpoint);
         let r = tungstenite::client::client_with_config(url, stream, Some(ws_cfg));
         self.on_handshake(r, deadline);
     }
@@ -813,6 +822,16 @@ impl LineSource for WsSource {
                             "the server refused a request"
                         );
                     }
+                    (false, None, Some(_)) => {
+                        // Without a numeric id its notifications cannot be routed: as good as
+                        // refused (the stall watchdog then reconnects and subscribes again).
+                        self.stats.reply_error();
+                        tracing::warn!(
+                            feed = %self.name,
+                            request = %what,
+                            "the server acknowledged a subscription without a numeric subscription id"
+                        );
+                    }
                     _ => {}
                 }
                 false
@@ -847,13 +866,20 @@ fn error_message(line: &[u8]) -> String {
     format!("{} {msg}", e.code.unwrap_or(0))
 }
 
+/// The URL of the handshake request (credentials before `@` left out).
+fn request_url(endpoint: &Endpoint) -> String {
+    format!(
+        "{}://{}{}",
+        endpoint.scheme,
+        endpoint.authority(),
+        endpoint.path_and_query
+    )
+}
+
 /// The certificates (DER) of a `tls_ca_file`.
 fn read_ca_file(path: &Path) -> Result<Vec<Vec<u8>>, WsError> {
-    let bad = |why: &dyn fmt::Display| WsError(format!("tls_ca_file {}: {why}", path.display()));
-    let pem = crate::config::read_ca_pem(path).map_err(|why| bad(&why))?;
-    CertificateDer::pem_slice_iter(&pem)
-        .map(|c| c.map(|c| c.to_vec()).map_err(|e| bad(&e)))
-        .collect()
+    let roots = super::live::ca_roots(path).map_err(WsError)?;
+    Ok(roots.into_iter().map(|c| c.to_vec()).collect())
 }
 
 fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, WsError> {
