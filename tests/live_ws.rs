@@ -280,6 +280,29 @@ fn an_error_reply_is_counted_and_the_other_subscriptions_go_on() {
     assert!(log.unsubscribed > 0);
 }
 
+/// An acknowledgement whose `result` is no subscription id leaves that subscription unroutable:
+/// counted in `reply_errors` (it was silently dropped), and the others go on.
+#[test]
+fn an_acknowledgement_without_a_subscription_id_is_counted() {
+    let (lines, mints) = lines(19, 60);
+    let want = expected_mints(&mints, &lines, &[Kind::Logs, Kind::Transactions]);
+    let plans = vec![Plan {
+        odd_ack_on: Some(Kind::Blocks),
+        ..Plan::default()
+    }];
+    let server = WsServer::start(lines, plans, Duration::ZERO);
+    let (got, m) = run(
+        &server.url("/"),
+        ws_config(all_subscriptions()),
+        DecoderConfig::default(),
+        want.len(),
+    );
+    server.stop();
+    assert_eq!(got.iter().map(|c| c.mint).collect::<HashSet<_>>(), want);
+    let f = &m.feeds[0];
+    assert_eq!((f.reply_errors, f.connects), (1, 1), "{f:#?}");
+}
+
 #[test]
 fn two_racing_endpoints_the_lagging_one_loses_every_launch_by_its_lag() {
     let (lines, mints) = lines(16, 50);

@@ -185,6 +185,9 @@ pub struct Plan {
     pub refuse: Option<u16>,
     /// Answer the subscription of this kind with an error reply.
     pub error_on: Option<Kind>,
+    /// Acknowledge the subscription of this kind with a non-numeric `result` (and never send
+    /// its notifications).
+    pub odd_ack_on: Option<Kind>,
     /// Lines to send on this connection (`None`: all that remain).
     pub send: Option<usize>,
     /// Re-send this many lines already sent on earlier connections first.
@@ -200,6 +203,7 @@ impl Default for Plan {
         Plan {
             refuse: None,
             error_on: None,
+            odd_ack_on: None,
             send: None,
             overlap: 0,
             then: After::Heartbeat,
@@ -407,6 +411,9 @@ fn connection(
                 let kind = v["method"].as_str().and_then(Kind::of_method);
                 log.lock().unwrap().requests.push(v);
                 let reply = match kind {
+                    Some(k) if Some(k) == plan.odd_ack_on => {
+                        json!({"jsonrpc": "2.0", "result": "notanumber", "id": id})
+                    }
                     Some(k) if Some(k) != plan.error_on => {
                         let sub = (conn as u64) * 1000 + subs.len() as u64 + 1;
                         subs.push((k, sub));
