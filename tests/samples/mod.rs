@@ -1,5 +1,5 @@
-//! Input lines built from the real samples in `tests/data/` (copied unchanged from the project's
-//! `shared/samples`; `tests/data/SOURCES.md` names each file's public origin; read at run time).
+//! Input lines built from the real samples in `tests/data/` (copied unchanged into the
+//! repository; `tests/data/SOURCES.md` names each file's public origin; read at run time).
 //!
 //! The samples are excerpts, not whole feed lines, so each builder wraps the real pieces (log
 //! lines, instruction data, the wire transaction, event payloads) in the envelope of one feed
