@@ -330,6 +330,18 @@ fn produce(
     (offered, accepted, push_ns)
 }
 
+/// Appends `LABEL: p50 (us)`, `LABEL: p99 (us)` and `LABEL: max (us)` of `h` (nanoseconds) to
+/// a scenario's figures.
+pub(crate) fn push_latency_us(figures: &mut Vec<(String, f64)>, label: &str, h: &Histogram<u64>) {
+    for (q, v) in [("p50", 0.5), ("p99", 0.99)] {
+        figures.push((
+            format!("{label}: {q} (us)"),
+            h.value_at_quantile(v) as f64 / 1e3,
+        ));
+    }
+    figures.push((format!("{label}: max (us)"), h.max() as f64 / 1e3));
+}
+
 pub(crate) fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("constant bounds")
 }

@@ -20,7 +20,7 @@ use sniffer::{
     Pubkey, Sniffer, SnifferConfig,
 };
 
-use crate::harness::{new_histogram, Bound, BoundKind};
+use crate::harness::{new_histogram, push_latency_us, Bound, BoundKind};
 use crate::scenarios::Outcome;
 use crate::wsserver::{Line, Plan, WsServer};
 
@@ -181,14 +181,7 @@ pub(crate) fn live_latency(d: Duration) -> Outcome {
                     m.metrics.feeds
                 ),
             ));
-            let h = &m.latency;
-            for (q, v) in [("p50", 0.5), ("p99", 0.99)] {
-                figures.push((
-                    format!("{label}: {q} (us)"),
-                    h.value_at_quantile(v) as f64 / 1e3,
-                ));
-            }
-            figures.push((format!("{label}: max (us)"), h.max() as f64 / 1e3));
+            push_latency_us(&mut figures, &label, &m.latency);
         }
     }
     Outcome {

@@ -16,7 +16,7 @@ use hdrhistogram::Histogram;
 use sniffer::nats::{CoreNatsFeed, JetStreamFeed, NatsConfig, Publisher};
 use sniffer::{feed::Feed, LaunchKind, PremintCandidate, Priority, Pubkey, Sniffer, SnifferConfig};
 
-use crate::harness::{new_histogram, Bound, BoundKind};
+use crate::harness::{new_histogram, push_latency_us, Bound, BoundKind};
 use crate::natsserver::NatsServer;
 use crate::scenarios::Outcome;
 
@@ -251,14 +251,7 @@ pub(crate) fn nats_latency(d: Duration, flat: usize) -> Outcome {
                 figures.push((format!("{label}: sustained (launches/s)"), m.rate));
                 continue;
             }
-            let h = &m.latency;
-            for (q, v) in [("p50", 0.5), ("p99", 0.99)] {
-                figures.push((
-                    format!("{label}: {q} (us)"),
-                    h.value_at_quantile(v) as f64 / 1e3,
-                ));
-            }
-            figures.push((format!("{label}: max (us)"), h.max() as f64 / 1e3));
+            push_latency_us(&mut figures, &label, &m.latency);
             figures.push((
                 format!("{label}: p50 to the feed's read (us)"),
                 m.transit.value_at_quantile(0.5) as f64 / 1e3,
