@@ -275,17 +275,7 @@ impl GeyserFeed {
         }
         // The private roots are read and parsed now: a bad file fails here, not at each connect.
         let ca_pem = match (&cfg.ca_file, endpoint.tls) {
-            (Some(path), true) => {
-                let bad = |why: &dyn fmt::Display| {
-                    GeyserError(format!("tls_ca_file {}: {why}", path.display()))
-                };
-                super::live::ca_roots(path).map_err(GeyserError)?;
-                let pem = crate::config::read_ca_pem(path).map_err(|why| bad(&why))?;
-                TonicEndpoint::from_static("https://localhost")
-                    .tls_config(client_tls(Some(&pem)))
-                    .map_err(|e| bad(&e))?;
-                Some(pem)
-            }
+            (Some(path), true) => Some(super::live::CaFile::read(path).map_err(GeyserError)?.pem),
             _ => None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()

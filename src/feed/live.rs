@@ -24,25 +24,35 @@ pub(crate) const REFUSED_MIN: Duration = Duration::from_secs(5);
 /// Longest wait after a refusal, whatever `Retry-After` says.
 pub(crate) const REFUSED_MAX: Duration = Duration::from_secs(60);
 
-/// The root certificates of a `tls_ca_file`, each parsed as a trust anchor now (a file that
-/// only looks like PEM is refused when the feed is built, not skipped at each connect).
+/// A `tls_ca_file` as read once: its text (for tonic, which takes PEM) and its certificates
+/// (for rustls), each parsed as a trust anchor when the feed is built (a file that only looks
+/// like PEM is refused then, not skipped at each connect).
 #[cfg(any(feature = "ws", feature = "geyser"))]
-pub(crate) fn ca_roots(
-    path: &std::path::Path,
-) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
-    let named = |why: &dyn fmt::Display| format!("tls_ca_file {}: {why}", path.display());
-    let pem = crate::config::read_ca_pem(path).map_err(|why| named(&why))?;
-    let mut scratch = rustls::RootCertStore::empty();
-    let mut roots = Vec::new();
-    for (i, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
-        let cert = cert.map_err(|e| named(&format_args!("certificate {}: {e}", i + 1)))?;
-        scratch
-            .add(cert.clone())
-            .map_err(|e| named(&format_args!("certificate {}: {e}", i + 1)))?;
-        roots.push(cert);
+pub(crate) struct CaFile {
+    #[cfg_attr(not(feature = "geyser"), allow(dead_code))]
+    pub(crate) pem: Vec<u8>,
+    #[cfg_attr(not(feature = "ws"), allow(dead_code))]
+    pub(crate) roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+#[cfg(any(feature = "ws", feature = "geyser"))]
+impl CaFile {
+    /// Reads and checks `path`; the error names `tls_ca_file` and the path.
+    pub(crate) fn read(path: &std::path::Path) -> Result<CaFile, String> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let named = |why: &dyn fmt::Display| format!("tls_ca_file {}: {why}", path.display());
+        let pem = crate::config::read_ca_pem(path).map_err(|why| named(&why))?;
+        let mut scratch = rustls::RootCertStore::empty();
+        let mut roots = Vec::new();
+        for (i, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+            let cert = cert.map_err(|e| named(&format_args!("certificate {}: {e}", i + 1)))?;
+            scratch
+                .add(cert.clone())
+                .map_err(|e| named(&format_args!("certificate {}: {e}", i + 1)))?;
+            roots.push(cert);
+        }
+        Ok(CaFile { pem, roots })
     }
-    Ok(roots)
 }
 
 /// A parsed `scheme://host[:port][/path][?query]` URL whose `Display` hides everything after

@@ -878,8 +878,8 @@ fn request_url(endpoint: &Endpoint) -> String {
 
 /// The certificates (DER) of a `tls_ca_file`.
 fn read_ca_file(path: &Path) -> Result<Vec<Vec<u8>>, WsError> {
-    let roots = super::live::ca_roots(path).map_err(WsError)?;
-    Ok(roots.into_iter().map(|c| c.to_vec()).collect())
+    let ca = super::live::CaFile::read(path).map_err(WsError)?;
+    Ok(ca.roots.into_iter().map(|c| c.to_vec()).collect())
 }
 
 fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, WsError> {
