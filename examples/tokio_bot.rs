@@ -1,8 +1,8 @@
-//! A tokio bot: the bot awaits candidates from a `Stream` (cargo feature `tokio`) and ingests its
+//! A tokio bot: the bot awaits candidates from a `Stream` (cargo feature `stream`) and ingests its
 //! own under `block` with `ingest_async`, which awaits room in a full lane instead of blocking the
 //! runtime's thread; a synthetic feed runs on the engine's own thread beside it.
 //!
-//! Run with `cargo run --example tokio_bot --features tokio`.
+//! Run with `cargo run --example tokio_bot --features stream`.
 
 use std::time::Duration;
 

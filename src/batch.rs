@@ -25,7 +25,8 @@ use crate::metrics::LatencyRecorder;
 use crate::metrics::{now_ns, Metrics};
 use crate::output::{Lanes, Output, Room};
 use crate::ring::{DropPolicy, StreamRing};
-use crate::wait::{Pause, StaleBound, WaitStrategy, Waiter};
+use crate::stale::StaleBound;
+use crate::wait::{Pause, WaitStrategy, Waiter};
 
 /// How candidates travel from ingest to the bot's lanes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

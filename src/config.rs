@@ -83,7 +83,7 @@ pub enum NatsDiscard {
     New,
 }
 
-/// The engine's configuration. `Default` gives the seed defaults listed in DESIGN.md.
+/// The engine's configuration. `Default` gives the seed defaults listed in docs/ARCHITECTURE.md.
 ///
 /// # Examples
 ///

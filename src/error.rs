@@ -1,24 +1,12 @@
-//! Every error type of the library.
+//! The engine's errors: configuration ([`ConfigError`]), building ([`BuildError`]), ingesting
+//! ([`TryIngestError`], [`IngestError`]) and receiving ([`TryRecvError`], [`RecvError`],
+//! [`RecvTimeoutError`]). The parts beyond the engine keep theirs beside them: the aggregates sink
+//! in `sink/error.rs`, NATS in `net/nats/`, the publisher in `publish/`, the feeds in their files.
 //!
 //! Errors that hand a candidate back carry it (`into_inner()`), and their `Debug` output does not
 //! dump the payload, following crossbeam-channel's `err.rs`.
 
 use thiserror::Error;
-
-/// Why a string or slice is not a 32-byte public key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum PubkeyParseError {
-    /// The text is not base58.
-    #[error("invalid base58")]
-    InvalidBase58,
-    /// The key does not have 32 bytes.
-    #[error("a public key has 32 bytes, got {0}")]
-    WrongLength(usize),
-    /// The text is longer than any 32-byte key in base58 (44 characters).
-    #[error("a base58 public key has at most 44 characters, got {0}")]
-    TooLong(usize),
-}
 
 /// A configuration that cannot be used. Every variant names what was wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -120,6 +108,8 @@ macro_rules! payload_error {
         impl std::error::Error for $name {}
     };
 }
+#[cfg(feature = "nats")]
+pub(crate) use payload_error;
 
 /// Why [`StreamRing::push`](crate::ring::StreamRing::push) did not store a candidate.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -183,72 +173,6 @@ payload_error!(IngestError {
     Closed => "engine is shutting down",
 });
 
-#[cfg(feature = "sqlite")]
-/// Why the aggregates database refused an operation. Payload-free: a failed batch stays in the
-/// sink's state (touched) and is retried, so the error never needs to carry rows back.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// Another connection holds the write lock (`SQLITE_BUSY` / `SQLITE_LOCKED`).
-    #[error("database is busy: another connection holds the write lock")]
-    Busy,
-    /// The disk, or the database's `max_page_count`, is full (`SQLITE_FULL`).
-    #[error("database or disk is full")]
-    Full,
-    /// The file holds another schema version (`PRAGMA user_version`).
-    #[error("unsupported schema version {0} (expected 1)")]
-    Schema(i64),
-    /// A stored value this crate cannot have written.
-    #[error("corrupt data: {0}")]
-    Corrupt(String),
-    /// Any other SQLite failure, with SQLite's message.
-    #[error("sqlite: {0}")]
-    Sqlite(String),
-}
-
-#[cfg(feature = "sqlite")]
-/// A flush that stopped at a failing batch: what was committed before it, and why it failed.
-/// The failed batch and the ones after it are still touched in the state.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[non_exhaustive]
-#[error("flush failed after {} rows in {} batches: {error}", written.rows, written.batches)]
-pub struct FlushError {
-    /// Committed before the failure.
-    pub written: crate::sink::FlushStats,
-    /// The failure.
-    pub error: StoreError,
-}
-
-#[cfg(feature = "sqlite")]
-/// Why the aggregates sink could not start. No thread is left running when this is returned.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum SinkError {
-    /// The sink configuration failed validation.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The database could not be opened or read.
-    #[error("aggregates database: {0}")]
-    Store(#[from] StoreError),
-    /// The operating system refused to start the sink thread.
-    #[error("cannot spawn thread `sniffer-sink`: {0}")]
-    Spawn(#[source] std::io::Error),
-}
-
-#[cfg(feature = "sqlite")]
-/// Why a `SinkHandle::record_*` call did not queue its event. Payload-free: the caller still
-/// holds the record it passed by reference. Either way the event is counted, never lost silently.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum RecordError {
-    /// The sink's input is full: counted in `input_drops`.
-    #[error("aggregates sink input is full")]
-    Full,
-    /// The sink has shut down: counted in `input_closed`.
-    #[error("aggregates sink has shut down")]
-    Closed,
-}
-
 /// Why [`CandidateReceiver::try_recv`](crate::CandidateReceiver::try_recv) returned nothing.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
@@ -279,40 +203,4 @@ pub enum RecvTimeoutError {
     /// The engine has shut down and both lanes are empty: nothing more will come.
     #[error("the engine has shut down and the lanes are empty")]
     Disconnected,
-}
-
-/// Why a NATS publisher's `try_publish` did not queue a candidate. Either way the candidate is
-/// counted in `publish_dropped` (handed back for the caller's own logs, not to be offered again).
-#[cfg(feature = "nats")]
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum TryPublishError {
-    /// The publisher's queue is full (the server is slow or unreachable).
-    Full(crate::candidate::PremintCandidate),
-    /// The publisher has shut down.
-    Closed(crate::candidate::PremintCandidate),
-}
-
-#[cfg(feature = "nats")]
-payload_error!(TryPublishError {
-    Full => "the NATS publisher's queue is full",
-    Closed => "the NATS publisher has shut down",
-});
-
-/// Why a NATS publisher or feed could not start. Messages never show the credentials of the URL
-/// or of the configuration.
-#[cfg(feature = "nats")]
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum NatsError {
-    /// The URL (or one of its parameters) is not usable: bad usage.
-    #[error("{0}")]
-    Url(String),
-    /// No server could be reached, or it refused us (with `nats_connect_retry = false`).
-    #[error("{0}")]
-    Connect(String),
-    /// The stream or the consumer could not be created or read.
-    #[error("{0}")]
-    Setup(String),
-    /// A runtime or thread could not be started.
-    #[error("{0}")]
-    Start(String),
 }

@@ -29,6 +29,7 @@ mod backpressure;
 mod batch;
 mod candidate;
 pub mod config;
+pub mod decode;
 mod engine;
 mod error;
 pub mod feed;
@@ -37,35 +38,32 @@ pub mod http;
 mod ingest;
 mod meta;
 pub mod metrics;
-#[cfg(feature = "nats")]
-pub mod nats;
+pub mod net;
 mod output;
-mod pda;
 mod pinning;
+#[cfg(feature = "nats")]
+pub mod publish;
 pub mod ring;
+mod rng;
 #[cfg(feature = "sqlite")]
 pub mod sink;
+mod stale;
 mod sync;
 mod wait;
-
-/// The decoders: real Solana formats in, scored launch records out (see [`decode::Decoder`]).
-pub use feed::decode;
 
 // The engine's own vocabulary; decoders, feeds, metrics details, the sink, the HTTP listener and
 // NATS live in their modules.
 pub use candidate::{
-    monotonic_ns, unix_ns_at, LaunchKind, PremintCandidate, Priority, Pubkey, Signature,
-    TokenProgram,
+    monotonic_ns, unix_ns_at, LaunchKind, LaunchMeta, PremintCandidate, Priority, Pubkey,
+    PubkeyParseError, Signature, TokenProgram,
 };
 pub use config::SnifferConfig;
 pub use engine::{
     Health, HealthStatus, LaneReport, MetricsSource, ShutdownReport, Sniffer, SnifferBuilder,
 };
 pub use error::{
-    BuildError, ConfigError, IngestError, PubkeyParseError, RecvError, RecvTimeoutError,
-    TryIngestError, TryRecvError,
+    BuildError, ConfigError, IngestError, RecvError, RecvTimeoutError, TryIngestError, TryRecvError,
 };
-pub use feed::decode::LaunchMeta;
 pub use ingest::IngestHandle;
 pub use metrics::MetricsSnapshot;
 #[cfg(feature = "stream")]

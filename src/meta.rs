@@ -14,7 +14,7 @@ use std::sync::atomic::{
     Ordering::{Acquire, Relaxed, Release},
 };
 
-use crate::feed::decode::LaunchMeta;
+use crate::candidate::LaunchMeta;
 
 /// Launches whose metadata is kept (the most recent ones).
 pub(crate) const META_CAPACITY: usize = 2048;

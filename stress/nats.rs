@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use sniffer::nats::{CoreNatsFeed, JetStreamFeed, NatsConfig, Publisher};
+use sniffer::feed::{CoreNatsFeed, JetStreamFeed};
+use sniffer::net::nats::NatsConfig;
+use sniffer::publish::Publisher;
 use sniffer::{feed::Feed, LaunchKind, PremintCandidate, Priority, Pubkey, Sniffer, SnifferConfig};
 
 use crate::harness::{new_histogram, push_latency_us, Bound, BoundKind};

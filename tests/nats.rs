@@ -15,9 +15,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use natsserver::{Cluster, NatsServer};
-use sniffer::nats::{
-    CoreNatsFeed, JetStreamFeed, NatsAuth, NatsConfig, NatsError, Publisher, TryPublishError,
-};
+use sniffer::feed::{CoreNatsFeed, JetStreamFeed};
+use sniffer::net::nats::{NatsAuth, NatsConfig, NatsError};
+use sniffer::publish::{Publisher, TryPublishError};
 use sniffer::{
     config::NatsDiscard, feed::Feed, CandidateReceiver, DropPolicy, LaunchKind, MetricsSnapshot,
     PremintCandidate, Priority, Pubkey, Sniffer, SnifferConfig,
@@ -509,7 +509,7 @@ fn credentials_never_show_in_names_metrics_or_errors() {
     .unwrap();
     let shown = format!("{} {feed:?}", feed.name());
     let (engine, rx) = engine_on(feed, c);
-    publisher.report_to(&engine.metrics_source());
+    engine.metrics_source().attach_publisher(&publisher.stats());
     for l in &launches(7, 20) {
         publisher.try_publish(l).unwrap();
     }

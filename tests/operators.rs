@@ -127,7 +127,7 @@ fn promtool_accepts_the_exposition() {
         live: true,
         ..Default::default()
     }];
-    m.sink = Some(sniffer::sink::SinkSnapshot::default());
+    m.sink = Some(sniffer::metrics::SinkSnapshot::default());
     let text = m.to_prometheus();
     let mut child = std::process::Command::new(&promtool)
         .args(["check", "metrics"])

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use sniffer::{
     decode::TradeEvent,
+    metrics::SinkSnapshot,
     sink::{
         AggregateSink, AggregateState, AggregateStore, FlushMode, LaunchRow, RecordError,
-        SinkConfig, SinkSnapshot, StoreError, Window, WindowStats,
+        SinkConfig, StoreError, Window, WindowStats,
     },
     LaunchKind, PremintCandidate, Pubkey, SnifferConfig,
 };

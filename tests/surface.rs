@@ -4,7 +4,7 @@
 #[test]
 fn the_crate_root_exports_the_engines_vocabulary_only() {
     let lib = include_str!("../src/lib.rs");
-    // Every name a root `pub use` brings (module re-exports like `feed::decode` aside).
+    // Every name a root `pub use` brings (module re-exports like `decode` aside).
     let mut names = Vec::new();
     let mut rest = lib;
     while let Some(at) = rest.find("\npub use ") {

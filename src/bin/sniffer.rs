@@ -464,7 +464,7 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     // Every check on paths and feed specs comes before anything is opened, created or started.
     feeds::check_specs(&args.feed, &args.feed_opts)?;
     if let Some(url) = &args.publish {
-        sniffer::nats::Publisher::check_url(url, &sniffer::nats::NatsConfig::from(&cfg))
+        sniffer::publish::Publisher::check_url(url, &sniffer::net::nats::NatsConfig::from(&cfg))
             .map_err(|e| feeds::nats_error("--publish", e))?;
     }
     let mut metrics_file = match &args.metrics_json {
@@ -526,7 +526,7 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     // server is an error here (exit 1), unless --nats-connect-retry.
     let publisher = match &args.publish {
         Some(url) => Some(
-            sniffer::nats::Publisher::start(url, feeds::nats_config(&cfg))
+            sniffer::publish::Publisher::start(url, feeds::nats_config(&cfg))
                 .map_err(|e| feeds::nats_error("--publish", e))?,
         ),
         None => None,
@@ -543,7 +543,7 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
         .build()?;
     let rx = engine.take_receiver().context("engine has no receiver")?;
     if let Some(p) = &publisher {
-        p.report_to(&engine.metrics_source());
+        engine.metrics_source().attach_publisher(&p.stats());
     }
     let feed_names: Vec<String> = engine
         .snapshot()

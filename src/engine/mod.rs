@@ -29,8 +29,8 @@ use crate::batch::{
 use crate::candidate::{monotonic_ns, PremintCandidate, Priority};
 use crate::config::SnifferConfig;
 use crate::error::{BuildError, ConfigError};
-use crate::feed::{DedupTable, Feed, FeedPoll, FeedSink};
-use crate::ingest::{IngestHandle, IngestParts, Target};
+use crate::feed::{Feed, FeedPoll, FeedSink};
+use crate::ingest::{DedupTable, IngestHandle, IngestParts, Target};
 use crate::meta::MetaTable;
 use crate::metrics::{
     health_line, FeedMetrics, FeedStats, LatencyHistogram, Metrics, MetricsSnapshot,
@@ -40,7 +40,8 @@ use crate::pinning::{pin_current, CorePlan};
 use crate::ring::{DropPolicy, StreamRing};
 #[cfg(feature = "sqlite")]
 use crate::sink::SinkStats;
-use crate::wait::{StaleBound, WaitStrategy};
+use crate::stale::StaleBound;
+use crate::wait::WaitStrategy;
 
 /// Builds a [`Sniffer`]; nothing starts until [`SnifferBuilder::build`] has validated everything.
 #[must_use]

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::backpressure::Gate;
 use crate::candidate::monotonic_ns;
-use crate::metrics::{Levels, Metrics, MetricsSnapshot};
+use crate::metrics::{Levels, Metrics, MetricsSnapshot, PublishStats};
 use crate::output::Lanes;
 use crate::ring::StreamRing;
 #[cfg(feature = "sqlite")]
@@ -77,6 +77,13 @@ pub struct Health {
 }
 
 impl MetricsSource {
+    /// Makes this engine's snapshots (JSON, Prometheus) carry a publisher's counters
+    /// (`published`, `publish_dropped`, ...). One publisher per engine: returns false when
+    /// another one is attached already.
+    pub fn attach_publisher(&self, stats: &PublishStats) -> bool {
+        self.metrics.publish.set(stats.0.clone()).is_ok()
+    }
+
     /// Reads every metric now. Never waits for the engine's threads.
     pub fn snapshot(&self) -> MetricsSnapshot {
         let lane_depths = self.lanes.as_ref().map_or([0, 0], |l| l.depths());

@@ -43,15 +43,16 @@ use yellowstone_grpc_proto::geyser::{
     SubscribeUpdate, SubscribeUpdateTransaction,
 };
 
-use super::decode::{amm, pump, DecoderConfig, Malformed};
 use super::line_feed::Delivery;
-use super::live::{Backoff, Endpoint, EndpointError};
 use super::{Feed, FeedPoll, FeedSink};
 use crate::candidate::monotonic_ns;
+use crate::candidate::Pubkey;
 use crate::config::{Commitment, SnifferConfig};
+use crate::decode::{amm, pump, DecoderConfig, Malformed};
 use crate::feed::DecodeObserver;
 use crate::metrics::FeedStats;
-use crate::Pubkey;
+use crate::net::backoff::Backoff;
+use crate::net::endpoint::{Endpoint, EndpointError};
 
 /// Longest wait for an update in one poll.
 const READ_SLICE: Duration = Duration::from_millis(5);
@@ -275,7 +276,11 @@ impl GeyserFeed {
         }
         // The private roots are read and parsed now: a bad file fails here, not at each connect.
         let ca_pem = match (&cfg.ca_file, endpoint.tls) {
-            (Some(path), true) => Some(super::live::CaFile::read(path).map_err(GeyserError)?.pem),
+            (Some(path), true) => Some(
+                crate::net::tls::CaFile::read(path)
+                    .map_err(GeyserError)?
+                    .pem,
+            ),
             _ => None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -18,7 +18,7 @@ use super::replay::{ReplayConfig, ReplaySource};
 use super::stdin::ReaderSource;
 use super::{Feed, FeedPoll, FeedSink};
 use crate::candidate::monotonic_ns;
-use crate::feed::decode::{Decoded, Decoder, DecoderConfig, Malformed, TradeEvent};
+use crate::decode::{Decoded, Decoder, DecoderConfig, Malformed, TradeEvent};
 
 /// Sees every decoded line on the feed thread: its launches (with their metadata), its trades and
 /// its slot. This is how side outputs that need more than the hot record (the aggregates sink)

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use crate::candidate::monotonic_ns;
-use crate::feed::decode::Envelope;
+use crate::decode::Envelope;
 use crate::metrics::FeedStats;
 
 /// Bytes read from the underlying reader per step.

@@ -9,20 +9,15 @@
 //! through the sink. With several feeds the sink consults the shared [`DedupTable`]
 //! (`dedup.rs`): the first sighting of a (mint, signature) wins, later copies are counted.
 
-pub mod decode;
-mod dedup;
 #[cfg(feature = "geyser")]
 mod geyser;
 mod line_feed;
 mod lines;
-#[cfg(any(feature = "ws", feature = "geyser", feature = "nats"))]
-// The NATS feeds and publisher share the reconnect backoff only; URLs are their own.
-#[cfg_attr(not(any(feature = "ws", feature = "geyser")), allow(dead_code))]
-pub(crate) mod live;
+#[cfg(feature = "nats")]
+mod nats;
 mod payload;
 mod record;
 mod replay;
-mod rng;
 mod stdin;
 mod synthetic;
 #[cfg(feature = "ws")]
@@ -33,16 +28,17 @@ use std::time::Duration;
 
 use crate::candidate::PremintCandidate;
 use crate::error::IngestError;
-use crate::ingest::IngestHandle;
+use crate::ingest::{DedupTable, IngestHandle, Sighting};
 
-use decode::{LaunchMeta, Malformed};
+use crate::candidate::{LaunchMeta, Malformed};
 
 pub use crate::metrics::FeedStats;
-pub use dedup::{DedupTable, Sighting, DEDUP_CAPACITY, DEDUP_WINDOW};
 #[cfg(feature = "geyser")]
 pub use geyser::{GeyserConfig, GeyserError, GeyserFeed};
 pub use line_feed::{DecodeObserver, LineFeed};
 pub use lines::{Clock, LinePoll, LineSource, ManualClock, MonotonicClock};
+#[cfg(feature = "nats")]
+pub use nats::{CoreNatsFeed, JetStreamFeed};
 pub use payload::{Expected, PayloadConfig, PayloadGenerator, PayloadMix, PayloadSource};
 pub use replay::{ReplayConfig, ReplaySource};
 pub use stdin::ReaderSource;

@@ -28,10 +28,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use super::decode::{amm, pump, wire, Malformed};
 use super::lines::{Clock, LinePoll, LineSource, MonotonicClock};
-use super::rng::TestRng;
 use crate::candidate::{LaunchKind, Pubkey};
+use crate::decode::{amm, pump, wire, Malformed};
+use crate::rng::TestRng;
 
 const COMPUTE_BUDGET: &str = "ComputeBudget111111111111111111111111111111";
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::lines::{Clock, LinePoll, LineReader, LineSource, MonotonicClock, Step};
 use super::record::{self, Entry};
-use crate::feed::decode::MAX_LINE_LEN;
+use crate::decode::MAX_LINE_LEN;
 
 /// Room for the `<ns>\t` prefix of a recorded line on top of the decoder's cap.
 const RECORD_PREFIX_ROOM: usize = 32;

@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::rng::TestRng;
 use super::{Feed, FeedPoll, FeedSink};
 use crate::candidate::{LaunchKind, PremintCandidate, Priority};
+use crate::rng::TestRng;
 
 const MAX_PER_POLL: u64 = 256;
 

@@ -1,6 +1,6 @@
 //! Engine metrics: cache-padded atomic counters, each written only by the stage that owns it, and
 //! detection-to-delivery latency in per-thread HdrHistogram cells (`latency.rs`, merged when a
-//! snapshot is taken). [`MetricsSnapshot`] serializes to the JSON names fixed in DESIGN.md.
+//! snapshot is taken). [`MetricsSnapshot`] serializes to the stable JSON names listed in docs/ARCHITECTURE.md.
 //!
 //! Counters use `Relaxed` increments: they are statistics, not synchronisation. A snapshot taken
 //! while the engine runs reads downstream counters before upstream ones, so `in_flight` never goes
@@ -15,13 +15,14 @@ mod feeds;
 mod latency;
 mod prometheus;
 mod publish;
+mod sink;
 
-pub use crate::output::LATENCY_SAMPLE_EVERY;
 pub(crate) use feeds::FeedMetrics;
 pub use feeds::{FeedSnapshot, FeedStats, LeadSummary};
 pub(crate) use latency::{LatencyCells, LatencyRecorder};
 pub(crate) use publish::PublishMetrics;
-pub use publish::PublishSnapshot;
+pub use publish::{PublishSnapshot, PublishStats};
+pub use sink::SinkSnapshot;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -32,8 +33,8 @@ use crossbeam_utils::CachePadded;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::candidate::Malformed;
 use crate::candidate::{monotonic_ns, Priority};
-use crate::feed::decode::Malformed;
 
 /// An HdrHistogram of latencies in nanoseconds.
 pub type LatencyHistogram = Histogram<u64>;
@@ -321,7 +322,6 @@ impl Metrics {
             age_at_dequeue_ns: age,
             latency_buckets: buckets(&latency_h),
             age_at_dequeue_buckets: buckets(&age_h),
-            #[cfg(feature = "sqlite")]
             sink: None,
             uptime_ms: self.started.elapsed().as_millis() as u64,
             tx_malformed_by_reason: Malformed::ALL
@@ -429,7 +429,7 @@ impl LatencySummary {
     }
 }
 
-/// A point-in-time copy of every metric, serializing to the names fixed in DESIGN.md.
+/// A point-in-time copy of every metric, serializing to the stable names listed in docs/ARCHITECTURE.md.
 ///
 /// The accounting invariant, exact after shutdown:
 /// `candidates_detected == candidates_sent + dropped_full_buffer + dropped_oldest + dropped_stale
@@ -526,9 +526,8 @@ pub struct MetricsSnapshot {
     #[serde(default)]
     pub age_at_dequeue_buckets: Vec<u64>,
     /// The aggregates sink's metrics, when one was joined to the engine (`sqlite` feature).
-    #[cfg(feature = "sqlite")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sink: Option<crate::sink::SinkSnapshot>,
+    pub sink: Option<SinkSnapshot>,
     /// Candidates offered to an attached NATS publisher (0 without one). Publishing happens
     /// after delivery: the `publish_*` counters are outside the accounting invariant and keep
     /// their own (`publish_offered == published + publish_dropped + publish_failed +

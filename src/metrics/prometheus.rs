@@ -17,9 +17,8 @@
 
 use std::fmt::Write as _;
 
+use super::SinkSnapshot;
 use super::{FeedSnapshot, LatencySummary, MetricsSnapshot, LATENCY_BUCKETS_NS};
-#[cfg(feature = "sqlite")]
-use crate::sink::SinkSnapshot;
 
 /// Writes one family's `# HELP` and `# TYPE` lines.
 fn family(out: &mut String, name: &str, ty: &str, help: &str) {
@@ -341,7 +340,6 @@ impl MetricsSnapshot {
             single(&mut out, name, ty, help, v);
         }
         feeds(&mut out, &s.feeds);
-        #[cfg(feature = "sqlite")]
         if let Some(k) = &s.sink {
             sink(&mut out, k);
         }
@@ -531,7 +529,6 @@ fn feeds(out: &mut String, feeds: &[FeedSnapshot]) {
 }
 
 /// The aggregates sink's series (`sniffer_sink_*`).
-#[cfg(feature = "sqlite")]
 fn sink(out: &mut String, k: &SinkSnapshot) {
     let counters: [(&str, u64, &str); 18] = [
         (

@@ -9,9 +9,30 @@
 //! All atomics are `Relaxed` statistics; `pending` is derived, and a snapshot reads the
 //! downstream counters before `offered`, so it is never negative.
 
+use std::fmt;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::Counter;
+
+/// A read-only handle on one publisher's counters (`Publisher::stats`). It never keeps the
+/// publisher's thread alive.
+#[derive(Clone)]
+pub struct PublishStats(pub(crate) Arc<PublishMetrics>);
+
+impl fmt::Debug for PublishStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublishStats").finish_non_exhaustive()
+    }
+}
+
+impl PublishStats {
+    /// The publisher's counters now.
+    pub fn snapshot(&self) -> PublishSnapshot {
+        self.0.snapshot()
+    }
+}
 
 /// The counters of one publisher.
 #[derive(Debug, Default)]

@@ -31,8 +31,8 @@ use crate::metrics::Metrics;
 use crate::ring::{DropPolicy, StreamRing};
 use crate::wait::{Signal, WaitStrategy};
 
+pub use receiver::CandidateReceiver;
 pub(crate) use receiver::ReceiverParts;
-pub use receiver::{CandidateReceiver, LATENCY_SAMPLE_EVERY};
 #[cfg(feature = "stream")]
 pub use stream::CandidateStream;
 

@@ -25,15 +25,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Lanes;
+use crate::candidate::LaunchMeta;
 use crate::candidate::{monotonic_ns, PremintCandidate, Priority};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
-use crate::feed::decode::LaunchMeta;
 use crate::meta::MetaTable;
 use crate::metrics::{LatencyRecorder, Metrics};
-use crate::wait::{Pause, StaleBound, WaitStrategy, Waiter};
+use crate::stale::StaleBound;
+use crate::wait::{Pause, WaitStrategy, Waiter};
 
 /// Receives that find a candidate ready are timed one in this many (see the module docs).
-pub const LATENCY_SAMPLE_EVERY: u32 = 32;
+pub(crate) const LATENCY_SAMPLE_EVERY: u32 = 32;
 
 /// What the engine hands the receiver when it builds it.
 pub(crate) struct ReceiverParts {

@@ -1,4 +1,4 @@
-//! The async face (cargo feature `tokio`): a `Stream` over the same two lanes. A send into a lane
+//! The async face (cargo feature `stream`): a `Stream` over the same two lanes. A send into a lane
 //! wakes it; a bot that stays synchronous pays a load per send for it, and only in builds with
 //! the feature.
 
@@ -54,7 +54,7 @@ pub struct CandidateStream {
 }
 
 impl CandidateReceiver {
-    /// Turns the receiver into a `Stream` (cargo feature `tokio`).
+    /// Turns the receiver into a `Stream` (cargo feature `stream`).
     pub fn into_stream(self) -> CandidateStream {
         // SeqCst: a sender that delivered before this store is caught by the first poll's check.
         self.lanes().wake.enabled.store(true, SeqCst);

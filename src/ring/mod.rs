@@ -12,7 +12,7 @@
 //! push can store an item, and once [`StreamRing::producers_idle`] is true every item that was
 //! ever stored is visible to the consumer, so the drain at shutdown is exact.
 //!
-//! The same ring, one per priority, is an output lane (`output.rs`): in direct mode the producers
+//! The same ring, one per priority, is an output lane (`output/`): in direct mode the producers
 //! push straight into the lanes and the bot pops from them; the lanes then share one `not_empty`
 //! signal so that a receiver waits on both at once.
 
@@ -118,7 +118,7 @@ pub struct StreamRing {
     not_empty: Arc<Signal>,
     /// Producers under `block` park here; the consumer notifies after taking an item.
     not_full: Signal,
-    /// Async producers under `block` wait here (cargo feature `tokio`).
+    /// Async producers under `block` wait here (cargo feature `stream`).
     #[cfg(feature = "stream")]
     room: room::Room,
 }

@@ -1,4 +1,4 @@
-//! Async waiting for room under `block` (cargo feature `tokio`): a producer future that found
+//! Async waiting for room under `block` (cargo feature `stream`): a producer future that found
 //! the ring full registers its waker here, and the consumer wakes every registered future once
 //! the ring has drained to half, as it notifies parked threads (see `block.rs`). Runtime-agnostic:
 //! only `std::task` wakers.

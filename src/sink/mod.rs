@@ -23,13 +23,12 @@
 //! - `aggregates.rs`: [`AggregateSink`], the thread, its timers, retries, pruning and shutdown.
 
 mod aggregates;
+mod error;
 mod state;
 mod store;
 
-pub use crate::error::{FlushError, RecordError, SinkError, StoreError};
-pub use aggregates::{
-    unix_ms, AggregateSink, SinkConfig, SinkHandle, SinkReport, SinkSnapshot, SinkStats,
-};
+pub use aggregates::{unix_ms, AggregateSink, SinkConfig, SinkHandle, SinkReport, SinkStats};
+pub use error::{FlushError, RecordError, SinkError, StoreError};
 pub use state::{
     AggregateState, LaunchRow, Window, WindowStats, COARSE_BUCKET_MS, FINE_BUCKET_MS,
     MAX_TRACKED_TRADERS,

@@ -29,7 +29,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::candidate::{LaunchKind, PremintCandidate, Pubkey};
-use crate::feed::decode::{LaunchMeta, TradeEvent};
+use crate::candidate::{LaunchMeta, TradeEvent};
 
 /// Width of a fine bucket (1-minute and 5-minute windows), ms.
 pub const FINE_BUCKET_MS: i64 = 5_000;

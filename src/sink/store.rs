@@ -76,9 +76,9 @@ use rusqlite::{
     params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
 };
 
+use super::error::{FlushError, StoreError};
 use super::state::{AggregateState, LaunchRow, Window, WindowStats};
 use crate::candidate::{LaunchKind, Pubkey};
-use crate::error::{FlushError, StoreError};
 
 /// `PRAGMA user_version` of the schema above.
 const SCHEMA_VERSION: i64 = 1;
@@ -235,31 +235,31 @@ impl AggregateStore {
     /// [`StoreError`] when the file cannot be opened, WAL cannot be enabled, or the file holds a
     /// different schema version.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let conn = Connection::open(path.as_ref()).map_err(StoreError::from)?;
+        let conn = Connection::open(path.as_ref()).map_err(sqlite_error)?;
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(StoreError::from)?;
+            .map_err(sqlite_error)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Sqlite(format!(
                 "cannot enable WAL mode (journal_mode is {mode})"
             )));
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(StoreError::from)?;
+            .map_err(sqlite_error)?;
         // A delta flush touches rows scattered over the whole table (one leaf page each); with
         // SQLite's default 2 MiB cache every one of them is a read before it is a write. 64 MiB
         // holds the B-tree of ~250 000 mints, far above what pruning leaves live.
         conn.pragma_update(None, "cache_size", -65_536)
-            .map_err(StoreError::from)?;
+            .map_err(sqlite_error)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(StoreError::from)?;
+            .map_err(sqlite_error)?;
         if version != 0 && version != SCHEMA_VERSION {
             return Err(StoreError::Schema(version));
         }
-        conn.execute_batch(SCHEMA).map_err(StoreError::from)?;
+        conn.execute_batch(SCHEMA).map_err(sqlite_error)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(StoreError::from)?;
+            .map_err(sqlite_error)?;
         let store = AggregateStore { conn };
         store.set_busy_timeout(Duration::ZERO)?;
         Ok(store)
@@ -275,7 +275,7 @@ impl AggregateStore {
             path.as_ref(),
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(StoreError::from)?;
+        .map_err(sqlite_error)?;
         let store = AggregateStore { conn };
         store.count()?;
         Ok(store)
@@ -289,7 +289,7 @@ impl AggregateStore {
     ///
     /// [`StoreError`] from SQLite.
     pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
-        self.conn.busy_timeout(timeout).map_err(StoreError::from)
+        self.conn.busy_timeout(timeout).map_err(sqlite_error)
     }
 
     /// Caps the database at `pages` pages (SQLite's `max_page_count`, for this connection);
@@ -304,7 +304,7 @@ impl AggregateStore {
         let got: i64 = self
             .conn
             .pragma_update_and_check(None, "max_page_count", pages, |r| r.get(0))
-            .map_err(StoreError::from)?;
+            .map_err(sqlite_error)?;
         Ok(u64::try_from(got).unwrap_or(0))
     }
 
@@ -317,7 +317,7 @@ impl AggregateStore {
         let n: i64 = self
             .conn
             .pragma_query_value(None, "page_count", |r| r.get(0))
-            .map_err(StoreError::from)?;
+            .map_err(sqlite_error)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -345,10 +345,10 @@ impl AggregateStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
+            .map_err(sqlite_error)?;
         {
-            let mut upsert = tx.prepare_cached(UPSERT).map_err(StoreError::from)?;
-            let mut update = tx.prepare_cached(UPDATE_BY_ID).map_err(StoreError::from)?;
+            let mut upsert = tx.prepare_cached(UPSERT).map_err(sqlite_error)?;
+            let mut update = tx.prepare_cached(UPDATE_BY_ID).map_err(sqlite_error)?;
             for (r, id) in rows {
                 let [m1, m5, h1] = &r.windows;
                 let creator = r.creator.map(|c| c.to_string());
@@ -386,21 +386,21 @@ impl AggregateStore {
                 }
                 // A known id whose row is gone (deleted by hand) falls back to the upsert.
                 let updated = match id {
-                    Some(id) => update.execute(columns!(id)).map_err(StoreError::from)? == 1,
+                    Some(id) => update.execute(columns!(id)).map_err(sqlite_error)? == 1,
                     None => false,
                 };
                 let id = match (updated, id) {
                     (true, Some(id)) => id,
                     _ => upsert
                         .query_row(columns!(r.mint.to_string()), |row| row.get(0))
-                        .map_err(StoreError::from)?,
+                        .map_err(sqlite_error)?,
                 };
                 ids.push(id);
             }
         }
         // Dropping an uncommitted transaction rolls it back; a failed COMMIT is rolled back the
         // same way (or already was, by SQLite itself).
-        tx.commit().map_err(StoreError::from)
+        tx.commit().map_err(sqlite_error)
     }
 
     /// Writes the state's touched mints ([`FlushMode::Delta`]) or all its live mints
@@ -457,10 +457,10 @@ impl AggregateStore {
     /// [`StoreError`] from SQLite, or [`StoreError::Corrupt`] for a row this crate did not write.
     pub fn get(&self, mint: &Pubkey) -> Result<Option<LaunchRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM launches WHERE mint = ?1");
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(StoreError::from)?;
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(sqlite_error)?;
         stmt.query_row([mint.to_string()], read_row)
             .optional()
-            .map_err(StoreError::from)?
+            .map_err(sqlite_error)?
             .transpose()
     }
 
@@ -511,16 +511,16 @@ impl AggregateStore {
         let n: i64 = self
             .conn
             .query_row("SELECT COUNT(*) FROM launches", [], |r| r.get(0))
-            .map_err(StoreError::from)?;
+            .map_err(sqlite_error)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn query<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<LaunchRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(StoreError::from)?;
-        let rows = stmt.query_map(p, read_row).map_err(StoreError::from)?;
+        let mut stmt = self.conn.prepare_cached(sql).map_err(sqlite_error)?;
+        let rows = stmt.query_map(p, read_row).map_err(sqlite_error)?;
         let mut out = Vec::new();
         for r in rows {
-            out.push(r.map_err(StoreError::from)??);
+            out.push(r.map_err(sqlite_error)??);
         }
         Ok(out)
     }
@@ -603,12 +603,11 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<Result<LaunchRow, StoreError>> {
     }))
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy,
-            Some(ErrorCode::DiskFull) => StoreError::Full,
-            _ => StoreError::Sqlite(e.to_string()),
-        }
+/// SQLite's error as ours (a function, not a public `From`: rusqlite stays out of the API).
+fn sqlite_error(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy,
+        Some(ErrorCode::DiskFull) => StoreError::Full,
+        _ => StoreError::Sqlite(e.to_string()),
     }
 }

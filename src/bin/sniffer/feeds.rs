@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use sniffer::nats::{CoreNatsFeed, JetStreamFeed, NatsAuth, NatsConfig, NatsError};
+use sniffer::feed::{CoreNatsFeed, JetStreamFeed};
+use sniffer::net::nats::{NatsAuth, NatsConfig, NatsError};
 use sniffer::{
     decode::{DecoderConfig, Format, Malformed, MAX_LINE_LEN},
     feed::{

@@ -41,12 +41,13 @@ use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
 
-use super::decode::{Envelope, MAX_LINE_LEN};
 use super::lines::{LinePoll, LineSource};
-use super::live::{Backoff, Endpoint, EndpointError};
+use crate::candidate::Pubkey;
 use crate::config::{Commitment, SnifferConfig};
+use crate::decode::{Envelope, MAX_LINE_LEN};
 use crate::metrics::FeedStats;
-use crate::Pubkey;
+use crate::net::backoff::Backoff;
+use crate::net::endpoint::{Endpoint, EndpointError};
 
 /// Longest a read waits in the kernel before the source looks at its timers (and the feed at
 /// the shutdown flag).
@@ -70,7 +71,7 @@ pub enum Subscription {
 impl Subscription {
     /// The default: pump.fun's logs.
     pub fn default_set() -> Vec<Subscription> {
-        vec![Subscription::Logs(super::decode::pump::PROGRAM)]
+        vec![Subscription::Logs(crate::decode::pump::PROGRAM)]
     }
 
     /// `logs`, `transactions` or `blocks`.
@@ -878,7 +879,7 @@ fn request_url(endpoint: &Endpoint) -> String {
 
 /// The certificates (DER) of a `tls_ca_file`.
 fn read_ca_file(path: &Path) -> Result<Vec<Vec<u8>>, WsError> {
-    let ca = super::live::CaFile::read(path).map_err(WsError)?;
+    let ca = crate::net::tls::CaFile::read(path).map_err(WsError)?;
     Ok(ca.roots.into_iter().map(|c| c.to_vec()).collect())
 }
 

@@ -1,0 +1,24 @@
+//! Outputs beyond the bot's channel that carry launches to other processes: the NATS
+//! [`Publisher`] (`nats.rs`). Publishing happens after delivery and never blocks the bot: a
+//! bounded queue in front of the publisher's own thread, every refusal counted.
+
+mod nats;
+
+pub use crate::metrics::PublishSnapshot;
+pub use crate::net::nats::wire::{message_id, subject, STREAM_SUBJECTS, SUBJECT_PREFIX};
+pub use nats::{PublishHandle, Publisher, MAX_INFLIGHT};
+
+/// Why a NATS publisher's `try_publish` did not queue a candidate. Either way the candidate is
+/// counted in `publish_dropped` (handed back for the caller's own logs, not to be offered again).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TryPublishError {
+    /// The publisher's queue is full (the server is slow or unreachable).
+    Full(crate::candidate::PremintCandidate),
+    /// The publisher has shut down.
+    Closed(crate::candidate::PremintCandidate),
+}
+
+crate::error::payload_error!(TryPublishError {
+    Full => "the NATS publisher's queue is full",
+    Closed => "the NATS publisher has shut down",
+});
