@@ -905,10 +905,10 @@ mod tests {
         assert_eq!(err.key(), Some("output_lane_capacity"));
         assert!(err.to_string().contains(&usize::MAX.to_string()), "{err}");
         cfg(max, max).validate_with(&[0], None).unwrap();
-        // 1 GiB available: the queues may take 512 MiB, about 1.7 M slots of 320 bytes (the
-        // 256-byte record plus the queue's own word, cache-line padded).
+        // 1 GiB available: the queues may take 512 MiB, about 1.2 M slots of 448 bytes (the
+        // 384-byte record plus the queue's own word, cache-line padded).
         let gib = 1 << 30;
-        assert_eq!(SnifferConfig::SLOT_BYTES, 320);
+        assert_eq!(SnifferConfig::SLOT_BYTES, 448);
         cfg(1 << 19, 1 << 18)
             .validate_with(&[0], Some(gib))
             .unwrap();

@@ -54,8 +54,8 @@ mod wait;
 // The engine's own vocabulary; decoders, feeds, metrics details, the sink, the HTTP listener and
 // NATS live in their modules.
 pub use candidate::{
-    monotonic_ns, unix_ns_at, LaunchKind, LaunchMeta, PremintCandidate, Priority, Pubkey,
-    PubkeyParseError, Signature, TokenProgram,
+    monotonic_ns, unix_ns_at, LaunchKind, LaunchMeta, Launchpad, PremintCandidate, Priority,
+    Pubkey, PubkeyParseError, Signature, TokenProgram,
 };
 pub use config::SnifferConfig;
 pub use engine::{

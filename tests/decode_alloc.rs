@@ -86,3 +86,45 @@ fn logs_path_allocates_nothing_once_warmed() {
     assert_eq!(found, 200);
     assert_eq!(after - before, 0, "allocations on the warmed logs path");
 }
+
+/// The same for the launchpads' real logs: LaunchLab launches (`PoolCreateEvent` and the
+/// creator's `TradeEvent` in `Program data:`), a DBC launch (its instruction line only), and
+/// buys, sells and swaps of LaunchLab, Moonshot, Boop, DBC and DAMM v2.
+#[test]
+fn launchpad_logs_allocate_nothing_once_warmed() {
+    let lines: Vec<String> = [
+        "launchlab_init_token2022_5RfEZ834",
+        "launchlab_init_token2022_v1_zL5q74Xw",
+        "launchlab_init_v2_5LzhiGZB",
+        "dbc_init_spl_token_5hsqkSAZ",
+        "launchlab_buy_exact_in_cpi_8QTg427x",
+        "moonshot_buy_5UWcde33",
+        "boop_sell_token_53mugqLK",
+        "dbc_swap_23BXcBmn",
+        "dammv2_swap_N2jtQtjj",
+    ]
+    .iter()
+    .map(|n| launchpads::load(n).logs_notification().unwrap())
+    .collect();
+    let mut dec = Decoder::new(Format::Auto);
+    let mut out = Vec::with_capacity(64);
+    for l in &lines {
+        dec.decode_line(l.as_bytes(), &mut out).unwrap();
+    }
+    out.clear();
+
+    let before = allocs();
+    let mut found = 0;
+    for _ in 0..100 {
+        for l in &lines {
+            found += dec.decode_line(l.as_bytes(), &mut out).unwrap();
+        }
+        out.clear();
+    }
+    let after = allocs();
+    assert_eq!(
+        found, 400,
+        "three LaunchLab launches and one DBC launch per round"
+    );
+    assert_eq!(after - before, 0, "allocations on the warmed logs path");
+}

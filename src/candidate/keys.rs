@@ -31,6 +31,35 @@ impl Pubkey {
         Pubkey(bytes)
     }
 
+    /// A key from its base58 text at compile time (`const KEY: Pubkey = Pubkey::b58("...")`): the
+    /// program ids and well-known accounts are written as the text everyone reads. An invalid
+    /// digit or a value that is not 32 bytes stops the build.
+    pub(crate) const fn b58(s: &str) -> Pubkey {
+        const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+        let s = s.as_bytes();
+        let mut out = [0u8; 32];
+        let mut i = 0;
+        while i < s.len() {
+            let mut digit = 0;
+            while digit < 58 && ALPHABET[digit] != s[i] {
+                digit += 1;
+            }
+            assert!(digit < 58, "not a base58 digit");
+            // out = out * 58 + digit, big-endian.
+            let mut carry = digit as u32;
+            let mut j = 32;
+            while j > 0 {
+                j -= 1;
+                let v = out[j] as u32 * 58 + carry;
+                out[j] = v as u8;
+                carry = v >> 8;
+            }
+            assert!(carry == 0, "more than 32 bytes");
+            i += 1;
+        }
+        Pubkey(out)
+    }
+
     /// The raw bytes.
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0

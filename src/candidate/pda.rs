@@ -27,6 +27,13 @@ pub const ASSOCIATED_TOKEN_PROGRAM: Pubkey = Pubkey([
     255, 16, 132, 4, 142, 123, 216, 219, 233, 248, 89,
 ]);
 
+/// pump.fun's program id, `6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P`: the record derives a
+/// graduation's source curve under it (`decode/pump.rs` names it too).
+pub(crate) const PUMP_PROGRAM: Pubkey = Pubkey([
+    1, 86, 224, 246, 147, 102, 90, 207, 68, 219, 21, 104, 191, 23, 91, 170, 81, 137, 203, 151, 245,
+    210, 255, 59, 101, 93, 43, 182, 253, 109, 24, 176,
+]);
+
 const PDA_MARKER: &[u8] = b"ProgramDerivedAddress";
 
 /// Solana's `find_program_address`: the address and bump of `seeds` under `program`, or `None`
@@ -60,6 +67,11 @@ pub fn associated_token_address(
     let program = token_program.id()?;
     find_program_address(&[&owner.0, &program.0, &mint.0], &ASSOCIATED_TOKEN_PROGRAM)
         .map(|(key, _)| key)
+}
+
+/// pump.fun's bonding curve of `mint`: `["bonding-curve", mint]` under the program.
+pub(crate) fn pump_bonding_curve(mint: &Pubkey) -> Option<Pubkey> {
+    find_program_address(&[b"bonding-curve", &mint.0], &PUMP_PROGRAM).map(|(key, _)| key)
 }
 
 #[cfg(test)]
@@ -107,8 +119,12 @@ mod tests {
     fn derives_the_real_bonding_curve_of_a_mint() {
         let mint = key("ER2N5eaDoC68kNhj7LyaScimzq7deaqxiw88rewvxaKp");
         let (curve, _bump) =
-            find_program_address(&[b"bonding-curve", &mint.0], &crate::decode::pump::PROGRAM)
-                .unwrap();
+            find_program_address(&[b"bonding-curve", &mint.0], &PUMP_PROGRAM).unwrap();
         assert_eq!(curve, key("FFzxakVNzpirwMFtLyD22UZ6UM3KLF2EAGC2RxNPaYoH"));
+        assert_eq!(pump_bonding_curve(&mint), Some(curve));
+        assert_eq!(
+            PUMP_PROGRAM,
+            key("6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P")
+        );
     }
 }

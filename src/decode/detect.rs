@@ -2,67 +2,38 @@
 //! launches, and launches into scored [`Decoded`] records.
 //!
 //! Evidence of a launch, any of which is enough:
-//! - a pump.fun `create` / `create_v2` instruction (top-level or inner);
-//! - a PumpSwap `create_pool` or Raydium AMM v4 `initialize2` instruction;
+//! - a launch instruction of one of the [`Program`]s (top-level or inner: a launch made through
+//!   a router or a platform's own program counts), decoded by its family file;
 //! - a pump.fun `CreateEvent`, from a `Program data:` log line *emitted while the pump.fun program
-//!   is the innermost running program* (tracked with the `invoke [n]` / `success` log lines, so a
-//!   `CreateEvent` replayed by another program is ignored), or from a self-CPI event instruction.
+//!   is the innermost running program* (tracked with the `invoke [n]` / `success` log lines, so an
+//!   event replayed by another program is ignored), or from a self-CPI event instruction;
+//! - when the input has only logs (a `logsNotification`): a launchpad's `Program log:
+//!   Instruction: <name>` line in that program's frame, with what its events add (`logs.rs`).
 //!
-//! Rules: a failed transaction (`err` not null) yields nothing; `Program log: Create` without
-//! `Instruction:` is the associated-token program and means nothing; the same mint seen through
-//! several kinds of evidence is one launch; a `TradeEvent` that is a buy of the launched mint by
-//! its creator (or by the signer that launched it) sets `creator_buy_lamports` (summed when the
-//! creator buys more than once). Events arrive twice when both logs and inner instructions are
-//! present, so trades are counted per source and the source with more trades wins.
+//! Rules: a failed transaction (`err` not null) yields nothing; buys, sells, swaps, claims and
+//! every other instruction yield nothing; the same mint seen through several kinds of evidence
+//! is one launch (a graduation absorbs the pool its migration created); the creator's own buys of
+//! the new curve in the same transaction set `creator_buy_lamports` (pump.fun: `TradeEvent`s of
+//! the mint by its creator or launching signer; LaunchLab: `TradeEvent` buys of the new pool,
+//! which only the launch transaction's signers can make). Events arrive twice when both logs and
+//! inner instructions are present, so trades are counted per source and the source with more
+//! wins.
 //!
 //! [`Tx`] is the per-transaction scratch state. Its buffers are cleared, never freed, between
 //! transactions, so a warmed decoder does not allocate.
 
-use base64::Engine as _;
-
-use super::amm::{self, PoolLayout};
 use super::b58;
-use super::pump::{self, PumpEvent};
+use super::launch::{Accounts, Buy, Launch, WSOL};
+use super::programs::{Event, Program};
+use super::pump;
 use super::record::Decoded;
 use super::score::Scorer;
 use crate::candidate::Malformed;
 use crate::candidate::TradeEvent;
 use crate::candidate::{LaunchKind, PremintCandidate, Pubkey, TokenProgram};
-use crate::candidate::{LaunchMeta, Signature};
+use crate::candidate::{Launchpad, Signature};
 
-/// Deepest invocation stack tracked in logs; Solana stops at 5 CPI levels, more means bad input.
-const MAX_LOG_DEPTH: usize = 16;
-
-/// The programs whose instructions can be launches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Prog {
-    Pump,
-    PumpSwap,
-    Raydium,
-}
-
-impl Prog {
-    pub(crate) fn of_key(k: &Pubkey) -> Option<Prog> {
-        if *k == pump::PROGRAM {
-            Some(Prog::Pump)
-        } else if *k == amm::PUMP_SWAP_PROGRAM {
-            Some(Prog::PumpSwap)
-        } else if *k == amm::RAYDIUM_AMM_V4 {
-            Some(Prog::Raydium)
-        } else {
-            None
-        }
-    }
-
-    pub(crate) fn of_text(s: &str) -> Option<Prog> {
-        match s {
-            pump::PROGRAM_STR => Some(Prog::Pump),
-            amm::PUMP_SWAP_PROGRAM_STR => Some(Prog::PumpSwap),
-            amm::RAYDIUM_AMM_V4_STR => Some(Prog::Raydium),
-            _ => None,
-        }
-    }
-}
+pub(crate) use super::logs::Frames;
 
 /// An account reference as the input spelled it. Text is kept as a position in the input line and
 /// decoded only when a launch needs it: most keys of most transactions are never looked at.
@@ -76,38 +47,28 @@ pub(crate) enum KeyRef {
     Idx(u16),
 }
 
+/// The program of an instruction, as far as it is known when the instruction is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ProgRef {
+    /// A launch program.
+    Known(Program),
+    /// An index past the static keys: an inner instruction of a program loaded from an address
+    /// table whose keys (`meta.loadedAddresses`) the input gives later. Resolved at the end.
+    Loaded(u16),
+}
+
 /// Where an event came from, for de-duplication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Src {
+pub(crate) enum Src {
     Log,
     Cpi,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Ix {
-    prog: Prog,
+    prog: ProgRef,
     accs: (u32, u32),
     data: (u32, u32),
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Launch {
-    mint: Pubkey,
-    creator: Pubkey,
-    user: Pubkey,
-    kind: LaunchKind,
-    meta: LaunchMeta,
-    /// Bonding curve (pump.fun) or pool; zero when unknown.
-    market: Pubkey,
-    /// Associated bonding curve (pump.fun) or the pool's vault of the mint; zero when unknown.
-    market_token_account: Pubkey,
-    token_program: TokenProgram,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct Frame {
-    pump: bool,
-    create_v2: bool,
 }
 
 /// Per-transaction scratch.
@@ -131,16 +92,37 @@ pub(crate) struct Tx {
     launches: Vec<Launch>,
     trades_log: Vec<TradeEvent>,
     trades_cpi: Vec<TradeEvent>,
+    buys_log: Vec<Buy>,
+    buys_cpi: Vec<Buy>,
+    /// Launches announced by log lines, used when the input has no message (`logs.rs`).
+    pub(crate) announced: Vec<(Program, Launch)>,
     /// Trades of the last finished transaction, for [`super::Decoder::last_trades`].
     pub(crate) last_trades: Vec<TradeEvent>,
-    frames: [Frame; MAX_LOG_DEPTH],
-    depth: usize,
-    /// Invocations past `MAX_LOG_DEPTH` that were not tracked.
-    overflow: usize,
+    pub(crate) frames: Frames,
     /// Scratch for one base64 / base58 payload.
     pub(crate) tmp: Vec<u8>,
     /// Scratch for a base64 wire transaction.
     pub(crate) wire: Vec<u8>,
+}
+
+/// The accounts of one instruction, resolved through the transaction's keys on demand.
+struct IxAccounts<'t> {
+    tx: &'t Tx,
+    line: &'t str,
+    accs: &'t [KeyRef],
+}
+
+impl Accounts for IxAccounts<'_> {
+    fn len(&self) -> usize {
+        self.accs.len()
+    }
+
+    fn get(&self, n: usize) -> Result<Option<Pubkey>, Malformed> {
+        match self.accs.get(n) {
+            Some(r) => self.tx.resolve(self.line, *r),
+            None => Ok(None),
+        }
+    }
 }
 
 impl Tx {
@@ -160,8 +142,10 @@ impl Tx {
         self.launches.clear();
         self.trades_log.clear();
         self.trades_cpi.clear();
-        self.depth = 0;
-        self.overflow = 0;
+        self.buys_log.clear();
+        self.buys_cpi.clear();
+        self.announced.clear();
+        self.frames.reset();
     }
 
     /// Records the transaction signature given as base58 text. The alphabet and length are
@@ -189,35 +173,43 @@ impl Tx {
         self.accs.push(r);
     }
 
-    /// Classifies a static key as one of the launch programs.
-    pub(crate) fn classify(&self, line: &str, idx: usize) -> Result<Option<Prog>, Malformed> {
+    /// Classifies an instruction's program index: a launch program among the static keys, an
+    /// address-table key resolved now (when the loaded addresses are known) or at the end, or
+    /// `None` for any other program.
+    pub(crate) fn classify(&self, line: &str, idx: usize) -> Result<Option<ProgRef>, Malformed> {
         match self.keys.get(idx) {
-            Some(KeyRef::Raw(k)) => Ok(Prog::of_key(k)),
-            Some(KeyRef::Text { off, len }) => {
-                Ok(text_at(line, *off, *len).and_then(Prog::of_text))
+            Some(KeyRef::Raw(k)) => Ok(Program::of_key(k).map(ProgRef::Known)),
+            Some(KeyRef::Text { off, len }) => Ok(text_at(line, *off, *len)
+                .and_then(Program::of_text)
+                .map(ProgRef::Known)),
+            Some(KeyRef::Idx(_)) => Err(Malformed::AccountIndex),
+            None => {
+                let i = u16::try_from(idx).map_err(|_| Malformed::AccountIndex)?;
+                if !self.loaded_known {
+                    return Ok(Some(ProgRef::Loaded(i)));
+                }
+                let key = self.resolve(line, KeyRef::Idx(i))?;
+                Ok(key.and_then(|k| Program::of_key(&k)).map(ProgRef::Known))
             }
-            Some(KeyRef::Idx(_)) | None => Err(Malformed::AccountIndex),
         }
     }
 
-    /// Ends the instruction begun at `start`: keeps it when it may be a launch, decodes it at
-    /// once when it is a self-CPI event, drops its accounts otherwise.
+    /// Ends the instruction begun at `start`: keeps it when it may be a launch (or its program
+    /// is not known yet), decodes it at once when it is a self-CPI event, drops its accounts
+    /// otherwise.
     pub(crate) fn end_ix(
         &mut self,
         start: u32,
-        prog: Option<Prog>,
+        prog: Option<ProgRef>,
         data: &[u8],
     ) -> Result<(), Malformed> {
         let keep = match prog {
-            Some(Prog::Pump) if data.starts_with(&pump::EVENT_IX_TAG) => {
+            Some(ProgRef::Known(p)) if data.starts_with(&pump::EVENT_IX_TAG) => {
                 self.truncate_accs(start);
-                return self.on_event(data, Src::Cpi, LaunchKind::PumpCreate);
+                return self.on_event(p, &data[8..], Src::Cpi, false);
             }
-            Some(Prog::Pump) => {
-                data.starts_with(&pump::CREATE_DISC) || data.starts_with(&pump::CREATE_V2_DISC)
-            }
-            Some(Prog::PumpSwap) => amm::pump_swap_pool(data).is_some(),
-            Some(Prog::Raydium) => amm::raydium_pool(data).is_some(),
+            Some(ProgRef::Known(p)) => p.keeps(data),
+            Some(ProgRef::Loaded(_)) => true,
             None => false,
         };
         match prog {
@@ -240,132 +232,49 @@ impl Tx {
         self.accs.truncate(start as usize);
     }
 
-    /// Feeds one log line; `Program data:` payloads are decoded when pump.fun emitted them.
-    pub(crate) fn on_log(&mut self, log: &str) -> Result<(), Malformed> {
-        let Some(rest) = log.strip_prefix("Program ") else {
-            return Ok(());
-        };
-        if let Some(msg) = rest.strip_prefix("log: ") {
-            // Only the pump.fun frame's own `Instruction:` line counts; `Program log: Create`
-            // from the associated-token program deliberately matches nothing here.
-            if let Some(f) = self.top_mut().filter(|f| f.pump) {
-                if msg == "Instruction: CreateV2" {
-                    f.create_v2 = true;
-                }
-            }
-            return Ok(());
-        }
-        if let Some(b64) = rest.strip_prefix("data: ") {
-            let kind = match self.top() {
-                Some(f) if f.pump && f.create_v2 => LaunchKind::PumpCreateV2,
-                Some(f) if f.pump => LaunchKind::PumpCreate,
-                _ => return Ok(()),
-            };
-            // `sol_log_data` separates several slices with spaces; Anchor writes one.
-            let b64 = b64.split(' ').next().unwrap_or_default();
-            let mut buf = std::mem::take(&mut self.tmp);
-            buf.clear();
-            let r = base64::engine::general_purpose::STANDARD
-                .decode_vec(b64, &mut buf)
-                .map_err(|_| Malformed::InvalidBase64)
-                .and_then(|()| self.on_event(&buf, Src::Log, kind));
-            self.tmp = buf;
-            return r;
-        }
-        if rest.starts_with("data:") || rest.starts_with("return:") {
-            return Ok(());
-        }
-        let Some((id, verb)) = rest.split_once(' ') else {
-            return Ok(());
-        };
-        if verb.starts_with("invoke [") {
-            if self.depth < MAX_LOG_DEPTH {
-                self.frames[self.depth] = Frame {
-                    pump: id == pump::PROGRAM_STR,
-                    create_v2: false,
-                };
-                self.depth += 1;
-            } else {
-                self.overflow += 1;
-            }
-        } else if verb == "success" || verb.starts_with("failed") {
-            if self.overflow > 0 {
-                self.overflow -= 1;
-            } else {
-                self.depth = self.depth.saturating_sub(1);
-            }
-        }
-        Ok(())
-    }
-
-    fn top(&self) -> Option<&Frame> {
-        if self.overflow > 0 {
-            return None;
-        }
-        self.depth.checked_sub(1).and_then(|i| self.frames.get(i))
-    }
-
-    fn top_mut(&mut self) -> Option<&mut Frame> {
-        if self.overflow > 0 {
-            return None;
-        }
-        self.depth
-            .checked_sub(1)
-            .and_then(|i| self.frames.get_mut(i))
-    }
-
-    fn on_event(&mut self, bytes: &[u8], src: Src, kind: LaunchKind) -> Result<(), Malformed> {
-        match pump::decode_pump_event(bytes)? {
-            Some(PumpEvent::Create(e)) => self.add_launch(Launch {
-                mint: e.mint,
-                creator: e.creator.unwrap_or(e.user),
-                user: e.user,
-                kind,
-                meta: LaunchMeta::new(e.name, e.symbol, e.uri),
-                market: e.bonding_curve,
-                // Not in the event: it comes from the instruction when the input has one.
-                market_token_account: Pubkey::ZERO,
-                token_program: e
-                    .token_program
-                    .and_then(|k| TokenProgram::of_key(&k))
-                    .unwrap_or_default(),
-            }),
-            Some(PumpEvent::Trade(t)) => match src {
+    /// Takes in one event of `prog` (without its self-CPI tag).
+    pub(crate) fn on_event(
+        &mut self,
+        prog: Program,
+        bytes: &[u8],
+        src: Src,
+        create_v2: bool,
+    ) -> Result<(), Malformed> {
+        match prog.event(bytes, create_v2)? {
+            Some(Event::Launch(l)) => self.add_launch(l),
+            // Only a logs-only input needs what an event adds to an announced launch: with the
+            // message, the instruction names all of it.
+            Some(Event::Detail(l)) if src == Src::Log => self.add_detail(prog, &l),
+            Some(Event::Detail(_)) | None => {}
+            Some(Event::PumpTrade(t)) => match src {
                 Src::Log => self.trades_log.push(t),
                 Src::Cpi => self.trades_cpi.push(t),
             },
-            None => {}
+            Some(Event::Buy(b)) => match src {
+                Src::Log => self.buys_log.push(b),
+                Src::Cpi => self.buys_cpi.push(b),
+            },
         }
         Ok(())
     }
 
-    /// Adds a launch, merging with an earlier one of the same mint: the more specific kind, the
-    /// first non-empty metadata and the first non-zero creator, market and token program win.
+    /// Folds an event's detail into the last launch `prog`'s logs announced (or announces one).
+    fn add_detail(&mut self, prog: Program, l: &Launch) {
+        match self.announced.iter_mut().rev().find(|(p, _)| *p == prog) {
+            Some((_, a)) => a.merge(l),
+            None => self.announced.push((prog, *l)),
+        }
+    }
+
+    /// Adds a launch, merging it with an earlier sighting of the same mint (a launch whose mint
+    /// is unknown merges with nothing).
     fn add_launch(&mut self, l: Launch) {
-        if let Some(old) = self.launches.iter_mut().find(|o| o.mint == l.mint) {
-            if old.kind == LaunchKind::PumpCreate && l.kind == LaunchKind::PumpCreateV2 {
-                old.kind = l.kind;
-            }
-            if old.meta.is_empty() {
-                old.meta = l.meta;
-            }
-            if old.creator == Pubkey::ZERO {
-                old.creator = l.creator;
-            }
-            if old.user == Pubkey::ZERO {
-                old.user = l.user;
-            }
-            if old.market == Pubkey::ZERO {
-                old.market = l.market;
-            }
-            if old.market_token_account == Pubkey::ZERO {
-                old.market_token_account = l.market_token_account;
-            }
-            if old.token_program == TokenProgram::Unknown {
-                old.token_program = l.token_program;
-            }
-        } else {
-            self.launches.push(l);
+        let old = (l.mint != Pubkey::ZERO)
+            .then(|| self.launches.iter_mut().find(|o| o.mint == l.mint))
+            .flatten();
+        match old {
+            Some(old) => old.merge(&l),
+            None => self.launches.push(l),
         }
     }
 
@@ -401,16 +310,6 @@ impl Tx {
         }
     }
 
-    /// The `n`th account of an instruction; `Ok(None)` when it has fewer accounts or the key
-    /// lives in an address table that was not given.
-    fn account(&self, line: &str, ix: &Ix, n: usize) -> Result<Option<Pubkey>, Malformed> {
-        let (a, b) = (ix.accs.0 as usize, ix.accs.1 as usize);
-        match self.accs.get(a..b).and_then(|s| s.get(n)) {
-            Some(r) => self.resolve(line, *r),
-            None => Ok(None),
-        }
-    }
-
     /// The fee payer, the fallback creator of pool launches.
     fn fee_payer(&self, line: &str) -> Pubkey {
         self.keys
@@ -419,95 +318,47 @@ impl Tx {
             .unwrap_or_default()
     }
 
+    /// Decodes one kept instruction: a launch, or (for an instruction whose program came from an
+    /// address table) possibly a self-CPI event.
     fn launch_from_ix(&mut self, line: &str, ix: Ix) -> Result<(), Malformed> {
-        let data = self
-            .data
-            .get(ix.data.0 as usize..ix.data.1 as usize)
+        let prog = match ix.prog {
+            ProgRef::Known(p) => p,
+            ProgRef::Loaded(i) => match self.resolve(line, KeyRef::Idx(i))? {
+                Some(k) => match Program::of_key(&k) {
+                    Some(p) => p,
+                    None => return Ok(()),
+                },
+                None => return Ok(()),
+            },
+        };
+        let (d0, d1) = (ix.data.0 as usize, ix.data.1 as usize);
+        if let ProgRef::Loaded(_) = ix.prog {
+            // Kept before its program was known: it may be an event, or no launch at all.
+            let data = std::mem::take(&mut self.data);
+            let bytes = data.get(d0..d1).unwrap_or_default();
+            let launch = match bytes.strip_prefix(&pump::EVENT_IX_TAG) {
+                Some(event) => self.on_event(prog, event, Src::Cpi, false).map(|()| false),
+                None => Ok(prog.keeps(bytes)),
+            };
+            self.data = data;
+            if !launch? {
+                return Ok(());
+            }
+        }
+        let data = self.data.get(d0..d1).unwrap_or_default();
+        let accs = self
+            .accs
+            .get(ix.accs.0 as usize..ix.accs.1 as usize)
             .unwrap_or_default();
-        match ix.prog {
-            Prog::Pump => {
-                let Some(args) = pump::decode_create_ix(data)? else {
-                    return Ok(());
-                };
-                let user_at = if args.v2 {
-                    pump::CREATE_V2_USER_ACCOUNT
-                } else {
-                    pump::CREATE_USER_ACCOUNT
-                };
-                let Some(mint) = self.account(line, &ix, pump::CREATE_MINT_ACCOUNT)? else {
-                    return Ok(());
-                };
-                let user = self.account(line, &ix, user_at)?.unwrap_or_default();
-                let token_program_at = if args.v2 {
-                    pump::CREATE_V2_TOKEN_PROGRAM_ACCOUNT
-                } else {
-                    pump::CREATE_TOKEN_PROGRAM_ACCOUNT
-                };
-                // An account this transaction does not resolve (an address table we were not
-                // given) is simply unknown here.
-                let key = |n| self.account(line, &ix, n).ok().flatten();
-                let l = Launch {
-                    mint,
-                    creator: args.creator.unwrap_or(user),
-                    user,
-                    kind: if args.v2 {
-                        LaunchKind::PumpCreateV2
-                    } else {
-                        LaunchKind::PumpCreate
-                    },
-                    meta: LaunchMeta::new(args.name, args.symbol, args.uri),
-                    market: key(pump::CREATE_BONDING_CURVE_ACCOUNT).unwrap_or_default(),
-                    market_token_account: key(pump::CREATE_ASSOCIATED_BONDING_CURVE_ACCOUNT)
-                        .unwrap_or_default(),
-                    token_program: key(token_program_at)
-                        .and_then(|k| TokenProgram::of_key(&k))
-                        .unwrap_or_default(),
-                };
-                self.add_launch(l);
-            }
-            Prog::PumpSwap | Prog::Raydium => {
-                let layout = match ix.prog {
-                    Prog::PumpSwap => amm::pump_swap_pool(data),
-                    _ => amm::raydium_pool(data),
-                };
-                if let Some(layout) = layout {
-                    self.pool_launch(line, &ix, layout)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn pool_launch(&mut self, line: &str, ix: &Ix, p: PoolLayout) -> Result<(), Malformed> {
-        if ((ix.accs.1 - ix.accs.0) as usize) < p.min_accounts {
-            return Ok(());
-        }
-        let (Some(a), Some(b)) = (
-            self.account(line, ix, p.mint)?,
-            self.account(line, ix, p.other_mint)?,
-        ) else {
-            return Ok(());
+        let acc = IxAccounts {
+            tx: self,
+            line,
+            accs,
         };
-        let mint_is_other = a == amm::WSOL;
-        let mint = if mint_is_other { b } else { a };
-        let creator = match self.account(line, ix, p.creator)? {
-            Some(c) => c,
-            None => self.fee_payer(line),
-        };
-        let key = |n| self.account(line, ix, n).ok().flatten();
-        let pick = |(ours, other): (usize, usize)| if mint_is_other { other } else { ours };
-        self.add_launch(Launch {
-            mint,
-            creator,
-            user: creator,
-            kind: p.kind,
-            meta: LaunchMeta::default(),
-            market: key(p.pool).unwrap_or_default(),
-            market_token_account: key(pick(p.vaults)).unwrap_or_default(),
-            token_program: key(pick(p.token_programs))
-                .and_then(|k| TokenProgram::of_key(&k))
-                .unwrap_or_default(),
-        });
+        let launch = prog.launch(data, &acc, self.fee_payer(line))?;
+        if let Some(l) = launch {
+            self.add_launch(l);
+        }
         Ok(())
     }
 
@@ -547,6 +398,13 @@ impl Tx {
             let ix = self.ixs[i];
             self.launch_from_ix(line, ix)?;
         }
+        // Without a message (a logs notification) the log lines are all there is.
+        if self.keys.is_empty() {
+            for i in 0..self.announced.len() {
+                let (_, l) = self.announced[i];
+                self.add_launch(l);
+            }
+        }
         if self.launches.is_empty() {
             return Ok(0);
         }
@@ -556,53 +414,108 @@ impl Tx {
                 .unwrap_or_default();
             self.signature = Signature::from_base58(text)?;
         }
-        let trades = if self.trades_cpi.len() > self.trades_log.len() {
-            &self.trades_cpi
-        } else {
-            &self.trades_log
-        };
         for l in &self.launches {
-            let (buy, tokens) = trades
+            out.push(self.record(l, scorer));
+        }
+        Ok(self.launches.len())
+    }
+
+    /// What the launch's creator paid for its own buy in this transaction, and the tokens it got.
+    fn creator_buy(&self, l: &Launch) -> (u64, u64) {
+        let sum = |acc: (u64, u64), (quote, tokens): (u64, u64)| {
+            (acc.0.saturating_add(quote), acc.1.saturating_add(tokens))
+        };
+        if matches!(l.kind, LaunchKind::PumpCreate | LaunchKind::PumpCreateV2) {
+            let trades = if self.trades_cpi.len() > self.trades_log.len() {
+                &self.trades_cpi
+            } else {
+                &self.trades_log
+            };
+            return trades
                 .iter()
                 .filter(|t| {
                     t.is_buy && t.mint == l.mint && (t.user == l.creator || t.user == l.user)
                 })
-                .fold((0u64, 0u64), |(sol, tok), t| {
-                    (
-                        sol.saturating_add(t.sol_amount),
-                        tok.saturating_add(t.token_amount),
-                    )
-                });
-            let (score, priority) = scorer.score(l.kind, l.creator, buy);
-            // pump.fun's `create` makes SPL Token mints and `create_v2` Token-2022 ones: the
-            // kind says it when neither the event nor the instruction named the program.
-            let token_program = match (l.token_program, l.kind) {
-                (TokenProgram::Unknown, LaunchKind::PumpCreate) => TokenProgram::Token,
-                (TokenProgram::Unknown, LaunchKind::PumpCreateV2) => TokenProgram::Token2022,
-                (known, _) => known,
-            };
-            out.push(Decoded {
-                candidate: PremintCandidate {
-                    mint: l.mint,
-                    creator: l.creator,
-                    signature: self.signature,
-                    market: l.market,
-                    market_token_account: l.market_token_account,
-                    slot: self.slot,
-                    creator_buy_lamports: buy,
-                    creator_buy_tokens: tokens,
-                    score,
-                    kind: l.kind,
-                    priority,
-                    token_program,
-                    ..PremintCandidate::default()
-                },
-                signature: self.signature,
-                meta: l.meta,
-            });
+                .map(|t| (t.sol_amount, t.token_amount))
+                .fold((0, 0), sum);
         }
-        Ok(self.launches.len())
+        if !l.kind.is_curve() || l.market == Pubkey::ZERO {
+            return (0, 0);
+        }
+        let buys = if self.buys_cpi.len() > self.buys_log.len() {
+            &self.buys_cpi
+        } else {
+            &self.buys_log
+        };
+        buys.iter()
+            .filter(|b| b.market == l.market)
+            .map(|b| (b.quote_in, b.tokens_out))
+            .fold((0, 0), sum)
     }
+
+    /// The scored record of one launch.
+    fn record(&self, l: &Launch, scorer: &mut Scorer) -> Decoded {
+        let (buy, tokens) = self.creator_buy(l);
+        let l = normalized(*l);
+        let (score, priority) = scorer.score(l.kind, l.creator, buy);
+        Decoded {
+            candidate: PremintCandidate {
+                mint: l.mint,
+                creator: l.creator,
+                signature: self.signature,
+                market: l.market,
+                market_token_account: l.market_token_account,
+                market_quote_account: l.market_quote_account,
+                quote_mint: l.quote_mint,
+                config: l.config,
+                origin: l.origin,
+                slot: self.slot,
+                creator_buy_lamports: buy,
+                creator_buy_tokens: tokens,
+                score,
+                kind: l.kind,
+                priority,
+                token_program: l.token_program,
+                quote_token_program: l.quote_token_program,
+                launchpad: l.launchpad,
+                ..PremintCandidate::default()
+            },
+            signature: self.signature,
+            meta: l.meta,
+        }
+    }
+}
+
+/// Fills what a launch's kind implies and its input did not say.
+fn normalized(mut l: Launch) -> Launch {
+    match l.kind {
+        // pump.fun's `create` makes SPL Token mints and `create_v2` Token-2022 ones; its curves
+        // trade native SOL, shown as wrapped SOL.
+        LaunchKind::PumpCreate | LaunchKind::PumpCreateV2 => {
+            if l.token_program == TokenProgram::Unknown {
+                l.token_program = if l.kind == LaunchKind::PumpCreate {
+                    TokenProgram::Token
+                } else {
+                    TokenProgram::Token2022
+                };
+            }
+            if l.quote_mint == Pubkey::ZERO {
+                l.quote_mint = WSOL;
+            }
+            l.launchpad = Launchpad::PumpFun;
+        }
+        // A migration is signed by whoever migrates, and the pool it creates names the
+        // migrating program's authority as its creator: neither is the coin's creator. Only
+        // PumpSwap's `create_pool` names the coin's creator (`coin_creator`).
+        LaunchKind::RaydiumCpmmGraduation
+        | LaunchKind::RaydiumAmmGraduation
+        | LaunchKind::MeteoraDammV2Graduation => l.creator = Pubkey::ZERO,
+        _ => {}
+    }
+    if l.quote_mint == WSOL && l.quote_token_program == TokenProgram::Unknown {
+        l.quote_token_program = TokenProgram::Token;
+    }
+    l
 }
 
 /// The text a [`KeyRef::Text`] points at.

@@ -39,7 +39,8 @@ use base64::Engine as _;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::detect::{key_ref_of, KeyRef, Prog, Tx};
+use super::detect::{key_ref_of, KeyRef, ProgRef, Tx};
+use super::programs::Program;
 use super::record::Decoded;
 use super::score::Scorer;
 use super::{b58, wire, Format, Malformed};
@@ -872,7 +873,7 @@ impl<'de> Visitor<'de> for InstrV<'_, '_> {
                 let r = cx.tx.classify(cx.line, i);
                 cx.check(r)?
             }
-            (None, Some(id)) => Prog::of_text(&id.0),
+            (None, Some(id)) => Program::of_text(&id.0).map(ProgRef::Known),
             (None, None) => return Err(de::Error::missing_field("programIdIndex")),
         };
         let (Some(prog), Some(data)) = (prog, data) else {

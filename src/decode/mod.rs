@@ -2,10 +2,19 @@
 //!
 //! ```text
 //! line ─► json (serde visitors, borrowed strings) ─► Tx scratch ─► detect ─► score ─► Decoded
-//!            ├─ wire   base64 wire transactions (legacy / v0)
-//!            ├─ pump   pump.fun create / create_v2 + CreateEvent / TradeEvent
-//!            ├─ amm    PumpSwap create_pool, Raydium AMM v4 initialize2
-//!            └─ borsh  bounded reader under all binary payloads
+//!            ├─ wire      base64 wire transactions (legacy / v0 / v1)
+//!            ├─ logs      log lines: invocation frames, announced launches, events
+//!            ├─ programs  the launch programs, dispatched by program id to their family:
+//!            │    pump          pump.fun create / create_v2 / migrate + CreateEvent / TradeEvent
+//!            │    amm           PumpSwap create_pool, Raydium AMM v4 initialize2
+//!            │    launchlab     Raydium LaunchLab initialize* / migrate_to_* + events
+//!            │    meteora_dbc   Meteora DBC initialize_virtual_pool_* / migration_damm_v2
+//!            │    moonshot      Moonshot token_mint
+//!            │    boop          Boop create_token + deploy_bonding_curve + events
+//!            │    raydium_cpmm  Raydium CPMM initialize / initialize_with_permission
+//!            │    meteora_damm  Meteora DAMM v2 initialize_pool (three forms)
+//!            ├─ launch    the Launch a family hands back, the Accounts view it reads through
+//!            └─ borsh     bounded reader under all binary payloads
 //! ```
 //! The formats (`logsNotification`, `getTransaction` in json/jsonParsed/base64, `blockSubscribe`)
 //! are described in `json.rs`, the detection rules in `detect.rs`, the score formula in
@@ -21,11 +30,20 @@
 
 pub(crate) mod amm;
 mod b58;
+mod boop;
 mod borsh;
 mod detect;
 mod json;
+mod launch;
+mod launchlab;
+mod logs;
+mod meteora_damm;
+mod meteora_dbc;
+mod moonshot;
 mod parsed;
+mod programs;
 pub(crate) mod pump;
+mod raydium_cpmm;
 mod record;
 mod score;
 pub(crate) mod wire;
@@ -37,6 +55,7 @@ pub use crate::candidate::pda::{
 };
 pub use crate::candidate::{Malformed, TradeEvent};
 pub use parsed::ParsedTx;
+pub use programs::Program;
 pub use pump::{decode_pump_event, CreateEvent, PumpEvent};
 pub use record::Decoded;
 pub use score::ScoreConfig;

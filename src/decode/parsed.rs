@@ -71,13 +71,14 @@ impl ParsedTx<'_> {
         self.tx().loaded_known = true;
     }
 
-    /// One instruction (top-level or inner): the index of its program among the static keys,
-    /// its account indices and its data.
+    /// One instruction (top-level or inner): the index of its program (a static key, or for an
+    /// inner instruction possibly a loaded address-table key), its account indices and its data.
     ///
     /// # Errors
     ///
-    /// [`Malformed::AccountIndex`] when the program index is not a static key; the errors of
-    /// decoding a pump.fun self-CPI event carried in `data`.
+    /// [`Malformed::AccountIndex`] when the program index points past every key of a
+    /// transaction whose loaded addresses were given; the errors of decoding a self-CPI event
+    /// carried in `data`.
     pub fn instruction(
         &mut self,
         program_id_index: u32,

@@ -1,7 +1,9 @@
-//! pump.fun: the `create` / `create_v2` instructions and the `CreateEvent` / `TradeEvent` events.
+//! pump.fun: the `create` / `create_v2` instructions, the `migrate` graduation (which creates the
+//! token's PumpSwap pool by CPI) and the `CreateEvent` / `TradeEvent` events.
 //!
 //! Layouts follow the official IDL (pump-fun/pump-public-docs `idl/pump.json`, excerpt in
-//! `tests/data/REFERENCE_pump_idl_excerpt.json`). Anchor prefixes instructions and events with
+//! `tests/data/REFERENCE_pump_idl_excerpt.json`; `migrate` from the copy at
+//! `chainstacklabs/pumpfun-bonkfun-bot@9a3f2c0b:idl/pump_fun_idl.json`). Anchor prefixes instructions and events with
 //! `sha256("global:<name>")[..8]` / `sha256("event:<Name>")[..8]`; an event emitted through a
 //! self-CPI instruction carries one more 8-byte tag (`sha256("anchor:event")[..8]`) in front.
 //! Both events grew fields over the years, so they are decoded as a prefix: the fields every
@@ -9,13 +11,13 @@
 //! before them, and unknown trailing bytes are ignored.
 
 use super::borsh::Reader;
-use crate::candidate::{Malformed, Pubkey, TradeEvent};
+use super::launch::{hex8, Accounts, Launch};
+use crate::candidate::pda::PUMP_PROGRAM;
+use crate::candidate::TokenProgram;
+use crate::candidate::{LaunchKind, LaunchMeta, Launchpad, Malformed, Pubkey, TradeEvent};
 
 /// The pump.fun program id, `6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P`.
-pub(crate) const PROGRAM: Pubkey = Pubkey([
-    1, 86, 224, 246, 147, 102, 90, 207, 68, 219, 21, 104, 191, 23, 91, 170, 81, 137, 203, 151, 245,
-    210, 255, 59, 101, 93, 43, 182, 253, 109, 24, 176,
-]);
+pub(crate) const PROGRAM: Pubkey = PUMP_PROGRAM;
 /// The same id in base58, compared as text so JSON inputs skip a base58 decode.
 pub(crate) const PROGRAM_STR: &str = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P";
 
@@ -23,6 +25,7 @@ pub(crate) const CREATE_DISC: [u8; 8] = [0x18, 0x1e, 0xc8, 0x28, 0x05, 0x1c, 0x0
 pub(crate) const CREATE_V2_DISC: [u8; 8] = [0xd6, 0x90, 0x4c, 0xec, 0x5f, 0x8b, 0x31, 0xb4];
 pub(crate) const CREATE_EVENT_DISC: [u8; 8] = [0x1b, 0x72, 0xa9, 0x4d, 0xde, 0xeb, 0x63, 0x76];
 pub(crate) const TRADE_EVENT_DISC: [u8; 8] = [0xbd, 0xdb, 0x7f, 0xd3, 0x4e, 0xe6, 0x61, 0xee];
+pub(crate) const MIGRATE_DISC: [u8; 8] = hex8("9beae792ec9ea21e");
 /// Anchor's `emit_cpi!` tag in front of an event carried as instruction data.
 pub(crate) const EVENT_IX_TAG: [u8; 8] = [0xe4, 0x45, 0xa5, 0x2e, 0x51, 0xcb, 0x9a, 0x1d];
 
@@ -37,6 +40,81 @@ pub(crate) const CREATE_ASSOCIATED_BONDING_CURVE_ACCOUNT: usize = 3;
 /// The token program: SPL Token for `create`, Token-2022 for `create_v2`.
 pub(crate) const CREATE_TOKEN_PROGRAM_ACCOUNT: usize = 9;
 pub(crate) const CREATE_V2_TOKEN_PROGRAM_ACCOUNT: usize = 7;
+
+/// True for the instructions that make launches: `create`, `create_v2`, `migrate`.
+pub(crate) fn keep(data: &[u8]) -> bool {
+    data.starts_with(&CREATE_DISC)
+        || data.starts_with(&CREATE_V2_DISC)
+        || data.starts_with(&MIGRATE_DISC)
+}
+
+/// The launch a `create`, `create_v2` or `migrate` makes; `Ok(None)` for other instructions, or
+/// when the mint sits in an address table the input did not resolve.
+///
+/// # Errors
+///
+/// The [`Malformed`] reason when the arguments of a create do not parse, or an account index
+/// points past every key.
+pub(crate) fn launch(data: &[u8], acc: &dyn Accounts) -> Result<Option<Launch>, Malformed> {
+    if data.starts_with(&MIGRATE_DISC) {
+        return migrate(acc);
+    }
+    let Some(args) = decode_create_ix(data)? else {
+        return Ok(None);
+    };
+    let Some(mint) = acc.get(CREATE_MINT_ACCOUNT)? else {
+        return Ok(None);
+    };
+    let (kind, user_at, token_program_at) = if args.v2 {
+        (
+            LaunchKind::PumpCreateV2,
+            CREATE_V2_USER_ACCOUNT,
+            CREATE_V2_TOKEN_PROGRAM_ACCOUNT,
+        )
+    } else {
+        (
+            LaunchKind::PumpCreate,
+            CREATE_USER_ACCOUNT,
+            CREATE_TOKEN_PROGRAM_ACCOUNT,
+        )
+    };
+    let mut l = Launch::new(kind, Launchpad::PumpFun);
+    l.mint = mint;
+    l.user = acc.get(user_at)?.unwrap_or_default();
+    l.creator = args.creator.unwrap_or(l.user);
+    l.market = acc.key(CREATE_BONDING_CURVE_ACCOUNT);
+    l.market_token_account = acc.key(CREATE_ASSOCIATED_BONDING_CURVE_ACCOUNT);
+    l.token_program = acc.token_program(token_program_at);
+    l.meta = LaunchMeta::new(args.name, args.symbol, args.uri);
+    Ok(Some(l))
+}
+
+/// `migrate` (25 accounts, no arguments): mint 2, bonding_curve 3, token_program 7, pool 9,
+/// amm_global_config 13, wsol_mint 14, pool_base_token_account 17, pool_quote_token_account 18.
+/// The signer (`user`, 5) is whoever migrates, not the coin's creator: the PumpSwap
+/// `create_pool` it makes by CPI names that one.
+fn migrate(acc: &dyn Accounts) -> Result<Option<Launch>, Malformed> {
+    let Some(mint) = acc.get(2)? else {
+        return Ok(None);
+    };
+    let mut l = Launch::new(LaunchKind::PumpSwapGraduation, Launchpad::PumpFun);
+    l.mint = mint;
+    l.origin = acc.key(3);
+    l.token_program = acc.token_program(7);
+    l.market = acc.key(9);
+    l.config = acc.key(13);
+    l.quote_mint = acc.key(14);
+    l.market_token_account = acc.key(17);
+    l.market_quote_account = acc.key(18);
+    l.quote_token_program = TokenProgram::Token;
+    Ok(Some(l))
+}
+
+/// The launch a `Program log: Instruction: Migrate` line announces (creates are announced by
+/// their `CreateEvent`, which names everything).
+pub(crate) fn log_launch(name: &str) -> Option<Launch> {
+    (name == "Migrate").then(|| Launch::new(LaunchKind::PumpSwapGraduation, Launchpad::PumpFun))
+}
 
 /// The arguments of `create` / `create_v2`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +207,22 @@ pub struct CreateEvent<'a> {
     pub quote_mint: Option<Pubkey>,
     /// Initial virtual quote reserves.
     pub virtual_quote_reserves: Option<u64>,
+}
+
+/// The launch a `CreateEvent` names, as `kind` (the instruction that emitted it, when known).
+pub(crate) fn event_launch(e: &CreateEvent<'_>, kind: LaunchKind) -> Launch {
+    let mut l = Launch::new(kind, Launchpad::PumpFun);
+    l.mint = e.mint;
+    l.user = e.user;
+    l.creator = e.creator.unwrap_or(e.user);
+    l.market = e.bonding_curve;
+    l.token_program = e
+        .token_program
+        .and_then(|k| TokenProgram::of_key(&k))
+        .unwrap_or_default();
+    l.quote_mint = e.quote_mint.unwrap_or_default();
+    l.meta = LaunchMeta::new(e.name, e.symbol, e.uri);
+    l
 }
 
 /// A decoded pump.fun event.

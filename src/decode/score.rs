@@ -9,12 +9,15 @@
 //!       + min(buy / 10_000_000, 500)              buy: this launch's creator buy, lamports
 //!       + min(ema / 20_000_000, 250)              ema: creator's EMA of buys over earlier launches
 //!       - 25 * min(launches_before, 8)            serial launchers lose up to 200 points
-//! base:  PumpCreate 100, PumpCreateV2 100, PumpSwapPool 150, RaydiumPool 150
+//! base:  curves (pump.fun, LaunchLab, DBC, Moonshot, Boop) 100, pools 150, graduations 200
 //! ema' = ema + (buy - ema) / 4                    (alpha = 1/4, updated after scoring)
 //! priority = High when score >= high_threshold
 //! ```
-//! One point is 0.01 SOL of own buy (capped at 5 SOL); a creator whose earlier launches carried
-//! big buys adds half a point per 0.01 SOL of that average. The score saturates at 0.
+//! One point is 0.01 SOL of own buy (capped at 5 SOL; a buy in another quote mint counts its base
+//! units the same way); a creator whose earlier launches carried big buys adds half a point per
+//! 0.01 SOL of that average. The score saturates at 0. A launch whose creator is not known (a
+//! logs-only DBC or Moonshot launch, a graduation) has no history: it is scored on its kind and
+//! buy alone and recorded under no creator.
 //!
 //! History is capped at `capacity` creators with first-in-first-out eviction: the oldest creator
 //! to have been inserted is forgotten first. The map is allocated once at twice the capacity so
@@ -67,15 +70,19 @@ impl Scorer {
     }
 
     fn base(kind: LaunchKind) -> u32 {
-        match kind {
-            LaunchKind::PumpCreate | LaunchKind::PumpCreateV2 => 100,
-            LaunchKind::PumpSwapPool | LaunchKind::RaydiumPool => 150,
+        if kind.is_curve() {
+            100
+        } else if kind.is_graduation() {
+            200
+        } else {
+            150
         }
     }
 
     /// Scores one launch and then records it in the creator's history.
     pub(crate) fn score(&mut self, kind: LaunchKind, creator: Pubkey, buy: u64) -> (u32, Priority) {
-        let prior = self.history.get(&creator).copied();
+        let known = creator != Pubkey::ZERO;
+        let prior = known.then(|| self.history.get(&creator).copied()).flatten();
         let buy_pts = (buy / 10_000_000).min(500) as u32;
         let (hist_pts, penalty) = match prior {
             Some(h) => (
@@ -90,7 +97,9 @@ impl Scorer {
         } else {
             Priority::Low
         };
-        self.record(creator, prior, buy);
+        if known {
+            self.record(creator, prior, buy);
+        }
         (score, priority)
     }
 

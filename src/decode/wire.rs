@@ -1,5 +1,6 @@
 //! Solana wire transactions (what `blockSubscribe` / `getTransaction` return with
-//! `encoding: base64`): signatures, then a legacy or v0 message.
+//! `encoding: base64`): signatures, then a legacy or v0 message; or a version-1 message followed
+//! by its signatures.
 //!
 //! Layout (Solana `sdk/program/src/message/{legacy,versions/v0}.rs`):
 //! ```text
@@ -11,13 +12,27 @@
 //!                                          compact-u16 + u8 readonly idx }
 //! instruction = u8 program index, compact-u16 + u8 account indices, compact-u16 + data
 //! ```
+//! Version 1 (SIMD-0385, `solana-foundation/solana-improvement-documents:proposals/
+//! 0385-transaction-v1.md`; `anza-xyz/solana-sdk@122f32e5:message/src/versions/v1/`), checked
+//! against the signatures of the real v1 launches in `tests/data/launchpads/`: no address
+//! tables, the compute budget in the message, fixed-width counts, signatures last:
+//! ```text
+//! tx      = 0x81, header [u8; 3], u32 LE config mask, [u8; 32] lifetime (blockhash),
+//!           u8 n_ix, u8 n_keys, n_keys x [u8; 32] keys,
+//!           4 bytes per set mask bit (priority fee u64 = bits 0-1, compute unit limit u32 = bit
+//!           2, loaded data limit u32 = bit 3, heap size u32 = bit 4, in bit order),
+//!           n_ix x { u8 program index, u8 n_accounts, u16 LE data length },
+//!           n_ix x { account indices, data },
+//!           header[0] x [u8; 64] signatures
+//! ```
 //! compact-u16 is 7 bits per byte, low first, at most 3 bytes. Every count is checked against the
 //! bytes left before anything is read, so a forged count cannot cause work beyond the input size.
 //! Address-table keys are not on the wire: they come from `meta.loadedAddresses` when the feed
 //! supplies it, and instructions that need a missing one are skipped.
 
 use super::borsh::Reader;
-use super::detect::{KeyRef, Prog, Tx};
+use super::detect::{KeyRef, ProgRef, Tx};
+use super::programs::Program;
 use crate::candidate::{Malformed, Pubkey, Signature};
 
 fn compact_u16(r: &mut Reader<'_>) -> Result<usize, Malformed> {
@@ -46,9 +61,18 @@ fn count(r: &mut Reader<'_>, size: usize) -> Result<usize, Malformed> {
     Ok(n)
 }
 
+/// The first byte of a version-1 transaction. No legacy or v0 transaction starts with it: there
+/// it would begin a signature count of at least 129.
+const V1: u8 = 0x81;
+/// The config mask bits SIMD-0385 defines; the priority fee takes bits 0 and 1 together.
+const V1_MASK_BITS: u32 = 0b1_1111;
+
 /// Parses a wire transaction into `tx`: first signature, static keys, and every instruction that
 /// may be a launch or a self-CPI event.
 pub(crate) fn parse(bytes: &[u8], tx: &mut Tx) -> Result<(), Malformed> {
+    if bytes.first() == Some(&V1) {
+        return parse_v1(bytes, tx);
+    }
     let mut r = Reader::new(bytes);
     let n_sigs = count(&mut r, 64)?;
     if n_sigs == 0 {
@@ -88,21 +112,11 @@ pub(crate) fn parse(bytes: &[u8], tx: &mut Tx) -> Result<(), Malformed> {
     let n_ix = count(&mut r, 3)?;
     for _ in 0..n_ix {
         let prog_idx = usize::from(r.u8().map_err(|_| Malformed::BadWire)?);
-        let prog = match tx.keys.get(prog_idx) {
-            Some(KeyRef::Raw(k)) => Prog::of_key(k),
-            _ => return Err(Malformed::AccountIndex),
-        };
         let n_acc = count(&mut r, 1)?;
         let accs = r.bytes(n_acc).map_err(|_| Malformed::BadWire)?;
         let n_data = count(&mut r, 1)?;
         let data = r.bytes(n_data).map_err(|_| Malformed::BadWire)?;
-        if prog.is_some() {
-            let start = tx.begin_ix();
-            for &a in accs {
-                tx.push_acc(KeyRef::Idx(u16::from(a)));
-            }
-            tx.end_ix(start, prog, data)?;
-        }
+        instruction(tx, prog_idx, accs, data)?;
     }
     if versioned {
         let n_lookups = count(&mut r, 34)?;
@@ -117,6 +131,58 @@ pub(crate) fn parse(bytes: &[u8], tx: &mut Tx) -> Result<(), Malformed> {
     if !r.is_empty() {
         return Err(Malformed::BadWire);
     }
+    Ok(())
+}
+
+/// One top-level instruction: its program is a static key (in every version).
+fn instruction(tx: &mut Tx, prog_idx: usize, accs: &[u8], data: &[u8]) -> Result<(), Malformed> {
+    let prog = match tx.keys.get(prog_idx) {
+        Some(KeyRef::Raw(k)) => Program::of_key(k),
+        _ => return Err(Malformed::AccountIndex),
+    };
+    if prog.is_some() {
+        let start = tx.begin_ix();
+        for &a in accs {
+            tx.push_acc(KeyRef::Idx(u16::from(a)));
+        }
+        tx.end_ix(start, prog.map(ProgRef::Known), data)?;
+    }
+    Ok(())
+}
+
+/// Parses a version-1 transaction (layout in the module doc).
+fn parse_v1(bytes: &[u8], tx: &mut Tx) -> Result<(), Malformed> {
+    let bad = |_| Malformed::BadWire;
+    let mut r = Reader::new(bytes);
+    r.u8().map_err(bad)?; // the version byte
+    let num_signatures = usize::from(r.bytes(3).map_err(bad)?[0]);
+    let mask = r.u32().map_err(bad)?;
+    // The priority fee is one u64 over bits 0 and 1: both or neither.
+    if mask & !V1_MASK_BITS != 0 || (mask & 1) != (mask >> 1 & 1) || num_signatures == 0 {
+        return Err(Malformed::BadWire);
+    }
+    r.bytes(32).map_err(bad)?; // lifetime
+    let n_ix = usize::from(r.u8().map_err(bad)?);
+    let n_keys = usize::from(r.u8().map_err(bad)?);
+    for _ in 0..n_keys {
+        tx.keys.push(KeyRef::Raw(r.pubkey().map_err(bad)?));
+    }
+    r.bytes(4 * mask.count_ones() as usize).map_err(bad)?;
+    let mut heads = Reader::new(r.bytes(4 * n_ix).map_err(bad)?);
+    for _ in 0..n_ix {
+        let h = heads.bytes(4).map_err(bad)?;
+        let (prog_idx, n_acc) = (usize::from(h[0]), usize::from(h[1]));
+        let n_data = usize::from(u16::from_le_bytes([h[2], h[3]]));
+        let accs = r.bytes(n_acc).map_err(bad)?;
+        let data = r.bytes(n_data).map_err(bad)?;
+        instruction(tx, prog_idx, accs, data)?;
+    }
+    if r.remaining() != 64 * num_signatures {
+        return Err(Malformed::BadWire);
+    }
+    let mut sig = [0u8; 64];
+    sig.copy_from_slice(r.bytes(64).map_err(bad)?);
+    tx.signature = Signature(sig);
     Ok(())
 }
 
@@ -234,7 +300,7 @@ mod tests {
     fn rejects_bad_versions_and_indices() {
         let keys = [Pubkey([1; 32])];
         let mut b = build(true, &keys, &[], &[]);
-        b[65] = 0x81; // version 1 does not exist
+        b[65] = 0x82; // version 2 does not exist
         assert_eq!(parse(&b, &mut Tx::default()), Err(Malformed::BadWire));
         let b = build(false, &keys, &[(5, vec![], vec![])], &[]);
         assert_eq!(parse(&b, &mut Tx::default()), Err(Malformed::AccountIndex));

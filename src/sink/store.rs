@@ -536,23 +536,11 @@ fn uint(v: i64) -> u64 {
 }
 
 fn kind_name(k: LaunchKind) -> &'static str {
-    match k {
-        LaunchKind::PumpCreate => "pump_create",
-        LaunchKind::PumpCreateV2 => "pump_create_v2",
-        LaunchKind::PumpSwapPool => "pump_swap_pool",
-        LaunchKind::RaydiumPool => "raydium_pool",
-    }
+    k.as_str()
 }
 
 fn kind_from_name(s: &str) -> Option<LaunchKind> {
-    [
-        LaunchKind::PumpCreate,
-        LaunchKind::PumpCreateV2,
-        LaunchKind::PumpSwapPool,
-        LaunchKind::RaydiumPool,
-    ]
-    .into_iter()
-    .find(|k| kind_name(*k) == s)
+    LaunchKind::from_name(s)
 }
 
 /// Reads one row; the outer error is SQLite's, the inner one a value this crate cannot have

@@ -10,6 +10,8 @@
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+pub mod launchpads;
+
 pub const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
 
 pub const SIG: &str =

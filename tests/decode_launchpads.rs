@@ -1,0 +1,577 @@
+//! Every launchpad the decoders know, on real transactions in every input form they can be
+//! given in (`tests/samples/launchpads.rs` builds the forms; `tests/data/SOURCES.md` names each
+//! transaction's origin).
+//!
+//! A launch decodes, in every form that carries its message, to the exact record checked by hand
+//! against the program's IDL (the account positions are named in each family file under
+//! `src/decode/`); from its logs alone to what its logs say; a failed copy to nothing. A
+//! non-launch of the same program (buys, sells, swaps) decodes to nothing in every form.
+
+mod samples;
+
+use samples::launchpads::{load, Sample};
+use serde_json::json;
+use sniffer::decode::Decoded;
+use sniffer::{LaunchKind, Launchpad, Pubkey, TokenProgram};
+
+const ZERO: &str = "11111111111111111111111111111111";
+const WSOL: &str = "So11111111111111111111111111111111111111112";
+
+/// The record a launch must decode to.
+#[derive(Debug, Clone, Copy)]
+struct Want {
+    kind: LaunchKind,
+    launchpad: Launchpad,
+    mint: &'static str,
+    creator: &'static str,
+    market: &'static str,
+    market_token_account: &'static str,
+    market_quote_account: &'static str,
+    quote_mint: &'static str,
+    config: &'static str,
+    origin: &'static str,
+    token_program: TokenProgram,
+    quote_token_program: TokenProgram,
+    buy: (u64, u64),
+    meta: (&'static str, &'static str, &'static str),
+}
+
+fn key(s: &str) -> Pubkey {
+    s.parse().unwrap()
+}
+
+fn assert_record(s: &Sample, form: &str, d: &Decoded, w: &Want) {
+    let c = &d.candidate;
+    let at = format!("{} [{form}]", s.name);
+    assert_eq!(c.kind, w.kind, "{at} kind");
+    assert_eq!(c.launchpad, w.launchpad, "{at} launchpad");
+    assert_eq!(c.mint, key(w.mint), "{at} mint");
+    assert_eq!(c.creator, key(w.creator), "{at} creator");
+    assert_eq!(c.market, key(w.market), "{at} market");
+    assert_eq!(
+        c.market_token_account,
+        key(w.market_token_account),
+        "{at} market token account"
+    );
+    assert_eq!(
+        c.market_quote_account,
+        key(w.market_quote_account),
+        "{at} market quote account"
+    );
+    assert_eq!(c.quote_mint, key(w.quote_mint), "{at} quote mint");
+    assert_eq!(c.config, key(w.config), "{at} config");
+    assert_eq!(c.origin, key(w.origin), "{at} origin");
+    assert_eq!(c.token_program, w.token_program, "{at} token program");
+    assert_eq!(
+        c.quote_token_program, w.quote_token_program,
+        "{at} quote token program"
+    );
+    assert_eq!(
+        (c.creator_buy_lamports, c.creator_buy_tokens),
+        w.buy,
+        "{at} creator buy"
+    );
+    assert_eq!(
+        (d.meta.name(), d.meta.symbol(), d.meta.uri()),
+        w.meta,
+        "{at} name/symbol/uri"
+    );
+    assert_eq!(c.signature.to_string(), s.signature(), "{at} signature");
+    assert_eq!(d.signature, c.signature, "{at}");
+    assert_eq!(c.slot, s.slot(), "{at} slot");
+}
+
+/// Decodes every form: each message form gives `want`; the logs form gives `logs` (`None`: the
+/// sample has no logs). Returns the form names, which the caller pins.
+fn check_launch(s: &Sample, want: &Want, logs: Option<&Want>) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    for f in s.forms() {
+        names.push(f.name);
+        let got = s
+            .decode(&f)
+            .unwrap_or_else(|e| panic!("{} [{}]: {e}", s.name, f.name));
+        assert_eq!(got.len(), 1, "{} [{}]: {got:?}", s.name, f.name);
+        let w = if f.name == "logs" {
+            logs.expect("a logs form without expectations")
+        } else {
+            want
+        };
+        assert_record(s, f.name, &got[0], w);
+    }
+    assert_eq!(logs.is_some(), names.contains(&"logs"), "{}", s.name);
+    // The same transaction, failed: no launch in any form.
+    let mut failed = s.clone();
+    failed.result["meta"]["err"] = json!({"InstructionError": [2, {"Custom": 6001}]});
+    for f in failed.forms() {
+        let got = failed.decode(&f).unwrap();
+        assert!(got.is_empty(), "failed {} [{}]: {got:?}", s.name, f.name);
+    }
+    names
+}
+
+/// Every form of a non-launch decodes to nothing; returns the form names.
+fn check_no_launch(name: &str) -> Vec<&'static str> {
+    let s = load(name);
+    s.forms()
+        .into_iter()
+        .map(|f| {
+            let got = s
+                .decode(&f)
+                .unwrap_or_else(|e| panic!("{name} [{}]: {e}", f.name));
+            assert!(got.is_empty(), "{name} [{}]: {got:?}", f.name);
+            f.name
+        })
+        .collect()
+}
+
+const EVERY_FORM: &[&str] = &[
+    "logs",
+    "json",
+    "jsonParsed",
+    "transactionNotification json",
+    "transactionNotification jsonParsed",
+    "base64",
+    "blockSubscribe",
+    "grpc",
+];
+/// The forms of a transaction whose signed message cannot be rebuilt (no wire forms).
+const NO_WIRE: &[&str] = &[
+    "logs",
+    "json",
+    "jsonParsed",
+    "transactionNotification json",
+    "transactionNotification jsonParsed",
+    "grpc",
+];
+/// The forms of a transaction known without its logs and signed message.
+const MESSAGE_ONLY: &[&str] = &[
+    "json",
+    "jsonParsed",
+    "transactionNotification json",
+    "transactionNotification jsonParsed",
+    "grpc",
+];
+
+// ---- Raydium LaunchLab ----------------------------------------------------------------------
+
+/// `initialize_with_token_2022`, legacy, StonkFun platform, xStock quote, creator's buy in the
+/// same transaction (account positions: `src/decode/launchlab.rs`).
+#[test]
+fn launchlab_initialize_with_token_2022_legacy() {
+    let s = load("launchlab_init_token2022_5RfEZ834");
+    let want = Want {
+        kind: LaunchKind::LaunchLab,
+        launchpad: Launchpad::StonkFun,
+        mint: "4FvUTZNAgEwDUbuLYfB4vpZForeCcyaYT26mTqchLCRc",
+        creator: "TdYefJt97QftpagTVcMjq4bTUyGV1oHzk4YnFtciQfW",
+        market: "4V4X7jaxvCwnf1p35sGG9MU6gFRT1eKxNLan9GrTkeWu",
+        market_token_account: "77WUbzeDyRuHTY9ws3SskvRbtFSbAs1HUkDuPJfmFp9w",
+        market_quote_account: "B6ViqzeTAuCJE6gPDnW8Cj9jQM1a3iPY749SWkuVbAcC",
+        quote_mint: "Xsa62P5mvPszXL1krVUnU5ar38bBSVcWAB6fmPCo5Zu",
+        config: "G9NjYUD96DfCBUnduDHoZ7TCRrvdG41GLUkuoRch6qFC",
+        origin: "4E876qZTE9FJMrBzgVtBrSrzz2TLivB5Y5QXPjB4gZL7",
+        token_program: TokenProgram::Token2022,
+        quote_token_program: TokenProgram::Token2022,
+        // The `TradeEvent` of the creator's `buy_exact_in`: amount_in, amount_out.
+        buy: (2_946_186, 6_438_792_278_305),
+        meta: (
+            "Comfy Panda",
+            "COMFPAND",
+            "https://files.catbox.moe/nsglb4.json",
+        ),
+    };
+    // The logs carry `PoolCreateEvent` (pool, creator, global config, name/symbol/uri) and the
+    // trade, not the mint, the vaults or the platform.
+    let logs = logs_only_launchlab(&want, TokenProgram::Token2022);
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+}
+
+fn logs_only_launchlab(w: &Want, token_program: TokenProgram) -> Want {
+    Want {
+        launchpad: Launchpad::LaunchLab,
+        mint: ZERO,
+        market_token_account: ZERO,
+        market_quote_account: ZERO,
+        quote_mint: ZERO,
+        origin: ZERO,
+        token_program,
+        quote_token_program: TokenProgram::Unknown,
+        ..*w
+    }
+}
+
+/// A `"version": 1` transaction (SIMD-0385, `message.transactionConfig`): the same launch
+/// shape, read from json and from its v1 wire bytes.
+#[test]
+fn launchlab_initialize_with_token_2022_version_1() {
+    let s = load("launchlab_init_token2022_v1_zL5q74Xw");
+    assert_eq!(s.version(), json!(1));
+    assert_eq!(s.wire().unwrap()[0], 0x81, "a v1 wire transaction");
+    let want = Want {
+        kind: LaunchKind::LaunchLab,
+        launchpad: Launchpad::StonkFun,
+        mint: "CuAoNRcSSwBDWVwfngbAfygvXnDEKJ3XJSPs8kMTSTNK",
+        creator: "3oBC8qSnqxU8rMuv5vddtArCmBUU5WZu7xMx9bSsdqPk",
+        market: "HJ92yNGSANpwWHdcUXXtZMy3dKgMCsKPYN8RToDYDo54",
+        market_token_account: "B8bCe3betvmKuSgu4XnqEqUvEjeYUU9d9Bw2763ajzFM",
+        market_quote_account: "9PXYkRTsV19KYPZYohoYBm5GwWu4nwFNy5X5iK2tQZxa",
+        quote_mint: "XspzcW1PRtgf6Wj92HCiZdjzKCyFekVD8P5Ueh3dRMX",
+        config: "G9uCP4DwMDzMxQCQ38TnNGbVaoiAY2pP1BWd7rev1LmS",
+        origin: "4E876qZTE9FJMrBzgVtBrSrzz2TLivB5Y5QXPjB4gZL7",
+        token_program: TokenProgram::Token2022,
+        quote_token_program: TokenProgram::Token2022,
+        buy: (20_945_510, 30_774_053_485_075),
+        meta: (
+            "yippee",
+            "YIPPEE",
+            "https://meta.uxento.io/data/0dfc89ad-6105-4342-b1bf-992bee6d18b0",
+        ),
+    };
+    let logs = logs_only_launchlab(&want, TokenProgram::Token2022);
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+}
+
+/// Version 1 again, the creator's buy made through another program (j7tracker's router CPIs
+/// `buy_exact_in`): an inner buy of the new pool still counts.
+#[test]
+fn launchlab_version_1_with_a_buy_through_a_router() {
+    let s = load("launchlab_init_token2022_v1_j7_z9u5Quug");
+    let want = Want {
+        kind: LaunchKind::LaunchLab,
+        launchpad: Launchpad::StonkFun,
+        mint: "2yxMaqRx3Ago77ysgmMvveLWMvToWTodEMPf3EcBmvcG",
+        creator: "3HkV7u12sRpApdaaNX5zioV5gXzyh3PPSxbbh71sjQ2K",
+        market: "88xPEzPULFbv7jZoAcU2oRGNdvtdoZWW8v7A5y11d5Ke",
+        market_token_account: "GFHQiaX23ayhuWBWUJSBzN9w4nm6ehzJ1wQ1pr7LBLEW",
+        market_quote_account: "C8ZzLWE4WDaWH3xQc2mVcbDkwWk7pPtpWv8KjYE4KjJL",
+        quote_mint: "Xs3oZwbHvqis4NYcf4YKWmEia2eC84wSiVrcYcTqpH8",
+        config: "9mfQRzhyaACD49VhrSwCWKjrHVLcNfhxSdhg2hDSwCd8",
+        origin: "4E876qZTE9FJMrBzgVtBrSrzz2TLivB5Y5QXPjB4gZL7",
+        token_program: TokenProgram::Token2022,
+        quote_token_program: TokenProgram::Token2022,
+        buy: (648_624_477, 222_118_361_110_732),
+        meta: (
+            "Artificial Grok Investor",
+            "AGI",
+            "https://metadata.j7tracker.io/metadata/2c5891dad403455c.json",
+        ),
+    };
+    let logs = logs_only_launchlab(&want, TokenProgram::Token2022);
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+}
+
+/// `initialize_v2` on LetsBonk (bonk.fun's platform config), SOL quote. The source dropped the
+/// address-table lookups, so its signed message cannot be rebuilt: no wire forms.
+#[test]
+fn launchlab_initialize_v2_on_letsbonk() {
+    let s = load("launchlab_init_v2_5LzhiGZB");
+    let want = Want {
+        kind: LaunchKind::LaunchLab,
+        launchpad: Launchpad::LetsBonk,
+        mint: "54y4DV6shhwvojpRCCqwvgRTPd45UGrCEghpsa9pBj7F",
+        creator: "7hnTzCVKCa3ToiKC8wgFHzc2s5jRBVDwwg5DpffUKjUu",
+        market: "C9HhQft4MTfnboDfpqS5Vy1zdkxPzL9qscWarUMtA999",
+        market_token_account: "6564d6r8i4TjCZFTBnUr54QXUHD9xeAcWadHfAs5tc1Q",
+        market_quote_account: "J6aSDGwgVpknJGQ7sNi7s6ibBydhCKVvqbvWZ1PRhULr",
+        quote_mint: WSOL,
+        config: "6s1xP3hpbAfFoNtUNF8mfHsjr2Bd97JxFJRWLbL6aHuX",
+        origin: "FfYek5vEz23cMkWsdJwG2oa6EphsvXSHrGpdALN4g6W1",
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        buy: (9_999_999, 352_899_251_106),
+        meta: (
+            "Sora Loser",
+            "SORA LOSER",
+            "https://1ea5c9284bee4d1c815c8bd0.blob.core.windows.net/deploy/c953fc96-2648-4487-8dec-f8ffb97896e7.json",
+        ),
+    };
+    let logs = logs_only_launchlab(&want, TokenProgram::Token);
+    assert_eq!(check_launch(&s, &want, Some(&logs)), NO_WIRE);
+}
+
+/// A top-level `buy_exact_out` (v0, address table resolved through `meta.loadedAddresses`) and
+/// a `buy_exact_in` made by a router, whose LaunchLab and CPMM program ids themselves come from
+/// the address table: buys, not launches, in every form.
+#[test]
+fn launchlab_buys_are_not_launches() {
+    assert_eq!(
+        check_no_launch("launchlab_buy_exact_out_3USu3YAs"),
+        EVERY_FORM
+    );
+    assert_eq!(
+        check_no_launch("launchlab_buy_exact_in_cpi_8QTg427x"),
+        EVERY_FORM
+    );
+}
+
+// ---- Meteora DBC ------------------------------------------------------------------------------
+
+/// `initialize_virtual_pool_with_spl_token`. A devnet transaction (slot 415 181 032 on
+/// 2025-10-17: mainnet was near slot 374 M then): no mainnet DBC launch was found.
+#[test]
+fn dbc_initialize_virtual_pool_with_spl_token() {
+    let s = load("dbc_init_spl_token_5hsqkSAZ");
+    assert_eq!(s.network, "devnet");
+    let want = Want {
+        kind: LaunchKind::MeteoraDbc,
+        launchpad: Launchpad::MeteoraDbc,
+        mint: "GLZPY8BKvz4SskptWRpNZ29UJPmS9BYx1enRHUa9oSDx",
+        creator: "5awoNsCULYySQaxHsGYxd9Xm7cr3GjyTZj8FmU4zsVEf",
+        market: "6df83M2zCRgxqVvjpUKMo8GWmGtcb6ojbZiNwjMBnb1i",
+        market_token_account: "Ej66tJxBTbTZZ7878Mhzyhy7cMM2vvNUWNG25zUwzeTf",
+        market_quote_account: "5d7S3z1ooAkbdQu7qx4cMM7JYYKmpae51CFkaNuMf5cA",
+        quote_mint: WSOL,
+        config: "CUdxMBkGwYVJHmxBHpJcv2PLoYEULcVKFQGbiS8fahew",
+        origin: ZERO,
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        buy: (0, 0),
+        meta: (
+            "Fuck Around Find Out",
+            "FAFO",
+            "https://icm-bucket.sfo3.digitaloceanspaces.com/metadata/1760693948752-fuck-around-find-out.json",
+        ),
+    };
+    // DBC's logs name nothing but the instruction: kind, signature and slot.
+    let logs = Want {
+        mint: ZERO,
+        creator: ZERO,
+        market: ZERO,
+        market_token_account: ZERO,
+        market_quote_account: ZERO,
+        quote_mint: ZERO,
+        config: ZERO,
+        quote_token_program: TokenProgram::Unknown,
+        meta: ("", "", ""),
+        ..want
+    };
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+}
+
+/// `swap` (mainnet) and the launch's own buy and sell (devnet, Helius webhooks without logs).
+#[test]
+fn dbc_swaps_are_not_launches() {
+    assert_eq!(check_no_launch("dbc_swap_23BXcBmn"), EVERY_FORM);
+    assert_eq!(
+        check_no_launch("dbc_swap_buy_helius_5gf6fduS"),
+        MESSAGE_ONLY
+    );
+    assert_eq!(
+        check_no_launch("dbc_swap_sell_helius_5cfHQeyT"),
+        MESSAGE_ONLY
+    );
+}
+
+/// The graduation: `migration_damm_v2` creates the DAMM v2 pool by CPI (`initialize_pool`),
+/// which merges into it (devnet, a Helius webhook: no logs).
+#[test]
+fn dbc_graduation_to_damm_v2() {
+    let s = load("dbc_migration_damm_v2_helius_4hhaf2y5");
+    let want = Want {
+        kind: LaunchKind::MeteoraDammV2Graduation,
+        launchpad: Launchpad::MeteoraDbc,
+        mint: "GLZPY8BKvz4SskptWRpNZ29UJPmS9BYx1enRHUa9oSDx",
+        // The migration is signed by a keeper and the pool names DBC's authority: no creator.
+        creator: ZERO,
+        market: "3x9G9Cpi33HvAxreN1KMiqqCtybXC8uyj3myAKTCuKV9",
+        market_token_account: "7p9RusHaRvFbLC4bPT2fLT33sqkDXcMCo3bvR2V3VrzF",
+        market_quote_account: "EbrJPis1Y5UDE4RqcPtUkHCiMa6FbnJGtAzf8zV8fuP5",
+        quote_mint: WSOL,
+        config: "CUdxMBkGwYVJHmxBHpJcv2PLoYEULcVKFQGbiS8fahew",
+        // The curve it left.
+        origin: "6df83M2zCRgxqVvjpUKMo8GWmGtcb6ojbZiNwjMBnb1i",
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        buy: (0, 0),
+        meta: ("", "", ""),
+    };
+    assert_eq!(check_launch(&s, &want, None), MESSAGE_ONLY);
+    let c = s.decode(&s.forms()[0]).unwrap()[0].candidate;
+    assert_eq!(c.source_curve(), Some(key(want.origin)));
+    assert_eq!(c.pool(), Some(key(want.market)));
+}
+
+// ---- Meteora DAMM v2 --------------------------------------------------------------------------
+
+#[test]
+fn damm_v2_swaps_are_not_launches() {
+    assert_eq!(check_no_launch("dammv2_swap_N2jtQtjj"), EVERY_FORM);
+    assert_eq!(
+        check_no_launch("dammv2_swap_buy_helius_28uuEn15"),
+        MESSAGE_ONLY
+    );
+    assert_eq!(
+        check_no_launch("dammv2_swap_sell_helius_66cZgGQe"),
+        MESSAGE_ONLY
+    );
+}
+
+// ---- Moonshot -------------------------------------------------------------------------------
+
+/// No whole Moonshot launch transaction was found: this is the real `token_mint` instruction
+/// (accounts and data) of transaction 4C9hua8F…, decoded through a message built around it.
+#[test]
+fn moonshot_token_mint_instruction() {
+    let s = load("moonshot_token_mint_ix_4C9hua8F");
+    let want = Want {
+        kind: LaunchKind::Moonshot,
+        launchpad: Launchpad::Moonshot,
+        mint: "HkzfucJHWykNPSpKpduLVg2j45zafYhA1G51xPLumoon",
+        creator: "AiG8HZSRociZpmHGmFnHQ3eQvFxVq4HUwxXcZKZJaEr1",
+        market: "ALPoEBuBD9GMWRQrMmWd81By5GCH8X9i9HiPWBf68n8C",
+        market_token_account: "6oGTJKhWPZQ1ixiguEDvbHQJLizqUmbyL9isRvNUEGR",
+        market_quote_account: ZERO,
+        quote_mint: WSOL,
+        config: "36Eru7v11oU5Pfrojyn5oY3nETA1a1iqsw2WUu6afkM9",
+        origin: ZERO,
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        buy: (0, 0),
+        meta: (
+            "Gamestop",
+            "$GME",
+            "https://cdn.dexscreener.com/cms/tokens/metadata/UgnNvayhAu8K97aoT3B8",
+        ),
+    };
+    assert_eq!(check_launch(&s, &want, None), MESSAGE_ONLY);
+}
+
+/// A real buy (whole transaction; `buy` shares pump.fun's discriminator) and a real `sell`
+/// instruction.
+#[test]
+fn moonshot_trades_are_not_launches() {
+    assert_eq!(check_no_launch("moonshot_buy_5UWcde33"), EVERY_FORM);
+    assert_eq!(check_no_launch("moonshot_sell_ix_4iEpC6zH"), MESSAGE_ONLY);
+}
+
+// ---- Boop, Raydium CPMM -------------------------------------------------------------------------
+
+/// No real Boop launch was found (README); its sell is not one.
+#[test]
+fn boop_sell_is_not_a_launch() {
+    assert_eq!(check_no_launch("boop_sell_token_53mugqLK"), EVERY_FORM);
+}
+
+/// No real CPMM pool creation was found (README); its swaps, top-level and through routers
+/// (one with the program id in an address table), are not launches.
+#[test]
+fn cpmm_swaps_are_not_launches() {
+    assert_eq!(check_no_launch("cpmm_swap_base_input_4RoVbE9H"), NO_WIRE);
+    assert_eq!(
+        check_no_launch("cpmm_swap_base_input_cpi_2bhr1FWq"),
+        EVERY_FORM
+    );
+}
+
+// ---- pump.fun ---------------------------------------------------------------------------------
+
+/// `create_v2` in a v0 transaction whose mint authority, global config, mayhem program and event
+/// authority come from an address table. As `getTransaction` in base64 with
+/// `meta.loadedAddresses` (and as a block) this was reported malformed (`account_index`): the
+/// inner instructions of the table-loaded programs came before the loaded addresses.
+#[test]
+fn pump_create_v2_with_an_address_table_in_every_form() {
+    let s = load("pumpfun_create_v2_alt_jsonparsed_2RoRJxat");
+    let want = Want {
+        kind: LaunchKind::PumpCreateV2,
+        launchpad: Launchpad::PumpFun,
+        mint: "CWiTGbCiDd8BKtNYNE2boT9fJGFG2MU53Uf6HQk4pump",
+        creator: "5htGpHK2oV9g2BcDqLdRBqjCLdy8mc3fsESfR5DU73eM",
+        market: "3jJ83NDorkbFkF1JKbEfFWGeX16aXUiwby9RwJm9kat3",
+        market_token_account: "Cd4iC3Jndc2WVud6rAs1cwx8SkUQhCN5TxXbfRtbHLCF",
+        market_quote_account: ZERO,
+        quote_mint: WSOL,
+        config: ZERO,
+        origin: ZERO,
+        token_program: TokenProgram::Token2022,
+        quote_token_program: TokenProgram::Token,
+        buy: (2_962_962_962, 96_449_438_144_093),
+        meta: (
+            "The Ass Statue",
+            "TAS",
+            "https://meta.uxento.io/data/714b0bec-90cb-4cbb-9598-b7bcbcd3bd06",
+        ),
+    };
+    // The CreateEvent names the curve but not its token account.
+    let logs = Want {
+        market_token_account: ZERO,
+        ..want
+    };
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+    assert!(
+        s.all_keys().len()
+            > s.result["transaction"]["message"]["accountKeys"]
+                .as_array()
+                .unwrap()
+                .len()
+    );
+}
+
+/// `create_v2` from a `blockSubscribe` notification (v0 without tables), with the creator's buy.
+#[test]
+fn pump_create_v2_from_a_block() {
+    let s = load("pumpfun_create_v2_blocksubscribe_5EDHe12K");
+    let want = Want {
+        kind: LaunchKind::PumpCreateV2,
+        launchpad: Launchpad::PumpFun,
+        mint: "7YD6ZHb39jGb33ki2iFd7kHK11yMkSFCc9kvjJscpump",
+        creator: "5zsxd4pGNCQpwyKiBWZ95nCTPsEPoS62xEGnjpW6FRy7",
+        market: "9hgcsTpZP48Ttku3uhg5gZ388YFCfErayJ5rHSru9PF7",
+        market_token_account: "HzUZ3dw8nhhAHMKHC6E6X9LU5vJH4ZSJTuaBRvn1msXt",
+        market_quote_account: ZERO,
+        quote_mint: WSOL,
+        config: ZERO,
+        origin: ZERO,
+        token_program: TokenProgram::Token2022,
+        quote_token_program: TokenProgram::Token,
+        buy: (98_750_018, 3_520_371_073_923),
+        meta: (
+            "NYXORA",
+            "NYXORA",
+            "https://ipfs.io/ipfs/bafkreiguttiiufcl24xtnzgxvvonh7b535a3dh6txrjgwax2hyecsyj46i",
+        ),
+    };
+    let logs = Want {
+        market_token_account: ZERO,
+        ..want
+    };
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+}
+
+/// A pump.fun buy made by a router (the source dropped its address-table lookups).
+#[test]
+fn pump_routed_buy_is_not_a_launch() {
+    assert_eq!(check_no_launch("pumpfun_buy_via_router_22K6ixTV"), NO_WIRE);
+}
+
+// ---- what the wire forms rest on ----------------------------------------------------------------
+
+/// The wire forms above are the bytes that were signed: every signature of each of these
+/// transactions verifies over the message this harness rebuilt (legacy, v0 with tables, v1),
+/// and a flipped byte does not.
+#[test]
+fn rebuilt_wire_transactions_carry_valid_signatures() {
+    for name in [
+        "launchlab_init_token2022_5RfEZ834",
+        "launchlab_init_token2022_v1_zL5q74Xw",
+        "launchlab_buy_exact_in_cpi_8QTg427x",
+        "pumpfun_create_v2_alt_jsonparsed_2RoRJxat",
+        "dbc_init_spl_token_5hsqkSAZ",
+    ] {
+        let s = load(name);
+        assert!(s.wire().is_some(), "{name}");
+        let mut bad = s.clone();
+        let data = bad.result["transaction"]["message"]["recentBlockhash"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut bytes = bs58::decode(&data).into_vec().unwrap();
+        bytes[0] ^= 1;
+        bad.result["transaction"]["message"]["recentBlockhash"] =
+            json!(bs58::encode(bytes).into_string());
+        assert!(
+            bad.wire().is_none(),
+            "{name}: a changed message still verifies"
+        );
+    }
+}
