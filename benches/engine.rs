@@ -1,9 +1,10 @@
-//! One group, one run: raw crossbeam SPSC with the same 256-byte record (the baseline), the seeds'
+//! One group, one run: raw crossbeam SPSC with the same 384-byte record (the baseline), the seeds'
 //! tokio mpsc design, the engine's one-hop ring, and the full engine end to end in every mode.
 //! Each sample moves `N` candidates from a producer thread to a consumer thread; the clock runs
 //! from a shared barrier to the consumer's last receive (`iter_custom`). A second group,
-//! `record_size`, moves 128-, 192- and 256-byte records through raw crossbeam, and a 128-byte
-//! record plus a write of its cold half into a side table, to choose the record's size.
+//! `record_size`, moves 128-, 192-, 256-byte records and the 384-byte record through raw
+//! crossbeam, and a 128-byte record plus a write of its cold half into a side table, to choose
+//! the record's size.
 //!
 //! Candidates arrive stamped (`detected_at_ns` set by the producer, one clock read per 64
 //! candidates, as a feed stamps what it reads), for the baseline and the engine alike: a clock
@@ -321,7 +322,8 @@ fn engine_group(c: &mut Criterion) {
     g.finish();
 }
 
-/// A record of 128 or 192 bytes with the hot fields of `PremintCandidate`, for `record_size`.
+/// A record of 128, 192 or 256 bytes with the hot fields of `PremintCandidate`, for
+/// `record_size`.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Hot<const PAD: usize> {
@@ -335,8 +337,11 @@ struct Hot<const PAD: usize> {
 
 type Hot128 = Hot<40>;
 type Hot192 = Hot<104>;
+type Hot256 = Hot<168>;
 const _: () = assert!(std::mem::size_of::<Hot128>() == 128);
 const _: () = assert!(std::mem::size_of::<Hot192>() == 192);
+const _: () = assert!(std::mem::size_of::<Hot256>() == 256);
+const _: () = assert!(std::mem::size_of::<PremintCandidate>() == 384);
 
 fn hot<const PAD: usize>(c: PremintCandidate) -> Hot<PAD> {
     Hot {
@@ -351,7 +356,7 @@ fn hot<const PAD: usize>(c: PremintCandidate) -> Hot<PAD> {
 
 /// The cold half of the record in a side table indexed by sequence number, written by the
 /// producer before it sends the 128-byte hot record and read by the consumer after: the
-/// alternative to one 256-byte record.
+/// alternative to one big record.
 fn hot_plus_cold_table(iters: u64) -> Duration {
     const SLOTS: usize = 4096;
     timed(iters, Placement::Apart, || {
@@ -399,6 +404,9 @@ fn record_size_group(c: &mut Criterion) {
         b.iter_custom(|i| raw_crossbeam(i, hot::<104>))
     });
     g.bench_function(BenchmarkId::new("crossbeam_256B", N), |b| {
+        b.iter_custom(|i| raw_crossbeam(i, hot::<168>))
+    });
+    g.bench_function(BenchmarkId::new("crossbeam_384B_record", N), |b| {
         b.iter_custom(|i| raw_crossbeam(i, |c| c))
     });
     g.bench_function(BenchmarkId::new("crossbeam_128B_plus_cold_table", N), |b| {

@@ -1,4 +1,4 @@
-//! One-way latency under sparse load, side by side in one run with the same 256-byte record: the
+//! One-way latency under sparse load, side by side in one run with the same 384-byte record: the
 //! engine with the default wait (backoff: spin, yield, park), a bare crossbeam channel's blocking
 //! `recv`, the seeds' tokio mpsc design, and the engine with a spinning wait on a dedicated core.
 //!

@@ -1,5 +1,5 @@
 //! [`MetaTable`]: a bounded, lock-free side table of launch metadata (name, symbol, uri), so that
-//! the 256-byte record stays fixed-size while a bot still reads the strings without a callback.
+//! the 384-byte record stays fixed-size while a bot still reads the strings without a callback.
 //!
 //! Ingest writes a decoded launch's metadata under the candidate's sequence number; the receiver
 //! reads it back (`CandidateReceiver::launch_meta`). Slot `seq % capacity` holds one entry behind

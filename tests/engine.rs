@@ -532,3 +532,57 @@ fn flush_at_batch_timeout_when_not_flushing_on_idle() {
     assert_eq!(highs, 4, "High first within the batch");
     assert_delivery(&got, &report.metrics);
 }
+
+/// `candidates_detected` split by launch kind adds up to it, under a policy that drops (the
+/// drops stay detected) and one that hands candidates back (those are not detected).
+#[test]
+fn candidates_detected_by_kind_adds_up() {
+    use sniffer::LaunchKind;
+    for policy in [DropPolicy::DropNewest, DropPolicy::Block] {
+        let cfg = SnifferConfig {
+            output_lane_capacity: 4,
+            ..config(policy, BatchSendMode::Direct)
+        };
+        let mut engine = Sniffer::builder().config(cfg).build().unwrap();
+        let rx = engine.take_receiver().unwrap();
+        let h = engine.ingest_handle();
+        let kinds = [
+            (LaunchKind::LaunchLab, 3000),
+            (LaunchKind::MeteoraDbc, 2000),
+            (LaunchKind::PumpSwapGraduation, 1000),
+        ];
+        let mut accepted = std::collections::BTreeMap::new();
+        for (kind, n) in kinds {
+            for i in 0..n {
+                let c = PremintCandidate {
+                    kind,
+                    slot: i,
+                    priority: Priority::Low,
+                    ..PremintCandidate::default()
+                };
+                let ok = h.try_ingest(c).is_ok();
+                // drop_newest counts a refusal as detected and dropped; block hands it back.
+                if ok || policy == DropPolicy::DropNewest {
+                    *accepted.entry(kind.as_str()).or_insert(0u64) += 1;
+                }
+            }
+        }
+        drop(rx);
+        let m = engine.shutdown(Duration::from_secs(1)).metrics;
+        assert!(m.accounting_holds());
+        let by_kind = &m.candidates_detected_by_kind;
+        assert_eq!(by_kind.len(), LaunchKind::ALL.len(), "every kind listed");
+        assert_eq!(by_kind.values().sum::<u64>(), m.candidates_detected);
+        for k in LaunchKind::ALL {
+            let want = accepted.get(k.as_str()).copied().unwrap_or(0);
+            assert_eq!(by_kind[k.as_str()], want, "{policy:?} {k:?}");
+        }
+        // The lane filled: some were refused.
+        if policy == DropPolicy::Block {
+            assert!(m.candidates_detected < 6000, "some handed back");
+        } else {
+            assert_eq!(m.candidates_detected, 6000);
+            assert!(m.dropped_full_buffer > 0, "some dropped");
+        }
+    }
+}

@@ -168,16 +168,16 @@ impl<'a> FeedSink<'a> {
                 Ok(()) => return true,
                 // A live feed must get back to its socket: the candidate is lost to the full
                 // ring, and counted like a `drop_newest` rejection.
-                Err(IngestError::Timeout(_)) if self.live_wait.is_some() => {
-                    self.handle.record_lost_live();
+                Err(IngestError::Timeout(back)) if self.live_wait.is_some() => {
+                    self.handle.record_lost_live(back.kind);
                     return false;
                 }
                 // `block` with a timeout: a pull feed has nobody to hand the candidate back to,
                 // so it keeps waiting (the feed simply stops reading meanwhile).
                 Err(IngestError::Timeout(back)) => c = back,
-                Err(IngestError::Closed(_)) => {
+                Err(IngestError::Closed(back)) => {
                     // The feed cannot take it back: it was detected and is lost to the shutdown.
-                    self.handle.record_lost_to_shutdown();
+                    self.handle.record_lost_to_shutdown(back.kind);
                     return false;
                 }
                 Err(_) => return false,

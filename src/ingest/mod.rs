@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backpressure::Gate;
-use crate::candidate::{monotonic_ns, unix_ns_at, LaunchMeta, Malformed, PremintCandidate};
+use crate::candidate::{
+    monotonic_ns, unix_ns_at, LaunchKind, LaunchMeta, Malformed, PremintCandidate,
+};
 use crate::error::{IngestError, PushError, TryIngestError};
 use crate::meta::MetaTable;
 use crate::metrics::Metrics;
@@ -292,17 +294,19 @@ impl IngestHandle {
 
     /// A candidate a pull feed could not store because the engine was shutting down: it was
     /// detected (the feed cannot hand it back) and is lost to the shutdown.
-    pub(crate) fn record_lost_to_shutdown(&self) {
+    pub(crate) fn record_lost_to_shutdown(&self, kind: LaunchKind) {
         let m = &self.metrics.ingest;
         m.lost_at_shutdown.incr();
         m.dropped_shutdown.incr();
+        m.issued_by_kind[kind as usize].incr();
     }
 
     /// A candidate a live feed gave up on after `live_block_timeout` under `block` (it had to
     /// get back to its socket): detected, and counted like a `drop_newest` rejection.
-    pub(crate) fn record_lost_live(&self) {
+    pub(crate) fn record_lost_live(&self, kind: LaunchKind) {
         let m = &self.metrics.ingest;
         m.lost_live.incr();
+        m.issued_by_kind[kind as usize].incr();
     }
 
     /// Multi-feed dedup outcomes, counted for the feeds (see `FeedSink::push_decoded`).
@@ -352,6 +356,8 @@ impl IngestHandle {
             return Err(Refused::Push(PushError::Closed(c)));
         };
         let lane = c.priority.lane();
+        let kind = c.kind as usize;
+        self.metrics.ingest.issued_by_kind[kind].incr();
         // Direct mode: each lane's gate numbers its own pushes; the lane is the low bit.
         c.seq = match lanes {
             Some(_) => n << 1 | lane as u64,
@@ -405,7 +411,10 @@ impl IngestHandle {
                 m.dropped_full_buffer[lane].incr();
             }
             // `block` drops nothing: the caller keeps the candidate, uncounted.
-            Err(_) => m.handed_back[lane].incr(),
+            Err(_) => {
+                m.handed_back[lane].incr();
+                m.handed_back_by_kind[kind].incr();
+            }
         }
         result.map(|_| ()).map_err(Refused::Push)
     }

@@ -34,7 +34,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::candidate::Malformed;
-use crate::candidate::{monotonic_ns, Priority};
+use crate::candidate::{monotonic_ns, LaunchKind, Priority};
 
 /// An HdrHistogram of latencies in nanoseconds.
 pub type LatencyHistogram = Histogram<u64>;
@@ -104,6 +104,11 @@ pub(crate) struct IngestMetrics {
     pub(crate) gate_refusals: Counter,
     /// `tx_malformed` split by reason, indexed like [`Malformed::ALL`] (feeds that know it).
     pub(crate) malformed_by_reason: [Counter; Malformed::ALL.len()],
+    /// Candidates issued (or detected without an issue, like `lost_at_shutdown`), per
+    /// [`LaunchKind`]; with `handed_back_by_kind`, the split of `candidates_detected` by kind.
+    pub(crate) issued_by_kind: [Counter; LaunchKind::ALL.len()],
+    /// Issued candidates handed back to the caller, per kind (the split of `handed_back`).
+    pub(crate) handed_back_by_kind: [Counter; LaunchKind::ALL.len()],
     /// Launches another feed had already delivered (never counted as detected).
     pub(crate) duplicates: Counter,
     /// Launches the dedup table had no room to track (delivered).
@@ -324,6 +329,17 @@ impl Metrics {
             age_at_dequeue_buckets: buckets(&age_h),
             sink: None,
             uptime_ms: self.started.elapsed().as_millis() as u64,
+            candidates_detected_by_kind: LaunchKind::ALL
+                .iter()
+                .map(|k| {
+                    let (i, h) = (
+                        &self.ingest.issued_by_kind,
+                        &self.ingest.handed_back_by_kind,
+                    );
+                    let n = i[*k as usize].get().saturating_sub(h[*k as usize].get());
+                    (k.as_str().to_owned(), n)
+                })
+                .collect(),
             tx_malformed_by_reason: Malformed::ALL
                 .iter()
                 .zip(&self.ingest.malformed_by_reason)
@@ -502,6 +518,10 @@ pub struct MetricsSnapshot {
     pub age_at_dequeue_ns: LatencySummary,
     /// Time since the engine started.
     pub uptime_ms: u64,
+    /// `candidates_detected` by launch kind ([`LaunchKind::as_str`] names, every kind listed);
+    /// the values add up to `candidates_detected`.
+    #[serde(default)]
+    pub candidates_detected_by_kind: BTreeMap<String, u64>,
     /// `tx_malformed` by reason ([`Malformed::as_str`] names, every reason listed), for the inputs
     /// whose feeds decode real formats.
     #[serde(default)]

@@ -8,7 +8,8 @@
 //!   (`sniffer_latency_seconds_bucket{le=..}`, from [`LATENCY_BUCKETS_NS`]), which sum across
 //!   processes, and beside them the exact percentiles as summaries
 //!   (`sniffer_latency_quantiles_seconds{quantile=..}`);
-//! - `tx_malformed_by_reason` as `sniffer_tx_malformed_by_reason_total{reason=..}`;
+//! - `tx_malformed_by_reason` as `sniffer_tx_malformed_by_reason_total{reason=..}`, and
+//!   `candidates_detected_by_kind` as `sniffer_candidates_detected_by_kind_total{kind=..}`;
 //! - each feed's connection health and race figures labelled `feed` and `id`
 //!   (`sniffer_feed_*`), and a joined aggregates sink's metrics (`sniffer_sink_*`).
 //!
@@ -33,6 +34,23 @@ fn single(out: &mut String, name: &str, ty: &str, help: &str, value: f64) {
 }
 
 /// A number in the text format (`NaN`, `+Inf` spelled as Prometheus wants).
+/// A counter family split by one label, one series per entry (none when empty).
+fn labelled(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    key: &str,
+    values: &std::collections::BTreeMap<String, u64>,
+) {
+    if values.is_empty() {
+        return;
+    }
+    family(out, name, "counter", help);
+    for (value, n) in values {
+        let _ = writeln!(out, r#"{name}{{{key}="{}"}} {n}"#, label(value));
+    }
+}
+
 fn num(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
@@ -273,6 +291,13 @@ impl MetricsSnapshot {
             "Age of candidates when the batcher took them.",
             &s.age_at_dequeue_ns,
             &s.age_at_dequeue_buckets,
+        );
+        labelled(
+            &mut out,
+            "sniffer_candidates_detected_by_kind_total",
+            "Candidates the engine took responsibility for, by launch kind.",
+            "kind",
+            &s.candidates_detected_by_kind,
         );
         if !s.tx_malformed_by_reason.is_empty() {
             let name = "sniffer_tx_malformed_by_reason_total";
@@ -679,6 +704,7 @@ mod tests {
     fn every_snapshot_field_is_exported() {
         let mut s = MetricsSnapshot {
             tx_malformed_by_reason: [("too_long".to_owned(), 2)].into(),
+            candidates_detected_by_kind: [("launchlab".to_owned(), 3)].into(),
             feeds: vec![FeedSnapshot {
                 name: "ws://h:1/…".into(),
                 last_message_age_ms: Some(5),
@@ -706,6 +732,7 @@ mod tests {
                 "latency_ns" | "latency_buckets" => "sniffer_latency_seconds",
                 "age_at_dequeue_ns" | "age_at_dequeue_buckets" => "sniffer_age_at_dequeue_seconds",
                 "tx_malformed_by_reason" => "sniffer_tx_malformed_by_reason_total",
+                "candidates_detected_by_kind" => "sniffer_candidates_detected_by_kind_total",
                 "feeds" => "sniffer_feed_wins_total",
                 "sink" => "sniffer_sink_rows_written_total",
                 "published" => "sniffer_published_total",

@@ -1,6 +1,6 @@
 //! [`Publisher`]: every candidate the bot hands it goes to NATS, off the hot path.
 //!
-//! The bot's side ([`PublishHandle::try_publish`]) is a `try_send` of the 256-byte `Copy`
+//! The bot's side ([`PublishHandle::try_publish`]) is a `try_send` of the 384-byte `Copy`
 //! record into a bounded crossbeam queue: lock-free, no allocation, never blocking; a full queue
 //! is a counted drop (`publish_dropped`). The publisher thread runs a current-thread tokio
 //! runtime with the async-nats client. It pipelines JetStream publishes (up to

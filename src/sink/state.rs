@@ -384,6 +384,11 @@ impl AggregateState {
     /// reporting the same launch does not overwrite them, and a candidate without metadata does
     /// not blank names set earlier.
     pub fn record_launch(&mut self, c: &PremintCandidate, meta: Option<&LaunchMeta>, now_ms: i64) {
+        // A launch seen only through logs that do not name its mint (LaunchLab, DBC, Moonshot)
+        // has nothing to aggregate under.
+        if c.mint == Pubkey::ZERO {
+            return;
+        }
         let m = self
             .mints
             .entry(c.mint)
@@ -667,6 +672,19 @@ mod tests {
             (r.first_seen_ms, r.last_seen_ms, r.last_slot),
             (100, 300, 6)
         );
+    }
+
+    #[test]
+    fn a_launch_without_a_mint_is_not_aggregated() {
+        let mut s = AggregateState::new();
+        let c = PremintCandidate {
+            kind: LaunchKind::MeteoraDbc,
+            slot: 5,
+            ..Default::default()
+        };
+        s.record_launch(&c, None, 100);
+        assert!(!s.contains(&Pubkey::ZERO));
+        assert!(!s.is_touched(&Pubkey::ZERO));
     }
 
     #[test]

@@ -531,6 +531,8 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
                                 "creator": c.creator,
                                 "slot": c.slot,
                                 "kind": c.kind,
+                                "launchpad": c.launchpad,
+                                "market": c.market,
                                 "score": c.score,
                                 "priority": c.priority,
                                 "creator_buy_lamports": c.creator_buy_lamports,

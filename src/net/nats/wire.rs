@@ -22,30 +22,32 @@ pub const STREAM_SUBJECTS: &str = "sniffer.launch.>";
 /// Largest body accepted from the wire (a record's JSON is a few hundred bytes).
 pub(crate) const MAX_BODY: usize = 64 << 10;
 
-const KINDS: [LaunchKind; 4] = [
-    LaunchKind::PumpCreate,
-    LaunchKind::PumpCreateV2,
-    LaunchKind::PumpSwapPool,
-    LaunchKind::RaydiumPool,
-];
+/// `sniffer.launch.<kind>.high` and `.low`, written out so that no subject is formatted per
+/// message; the test below checks each against `LaunchKind::as_str`.
+macro_rules! subjects {
+    ($($kind:literal),* $(,)?) => {
+        [$([
+            concat!("sniffer.launch.", $kind, ".high"),
+            concat!("sniffer.launch.", $kind, ".low"),
+        ]),*]
+    };
+}
 
-const SUBJECTS: [[&str; 2]; 4] = [
-    [
-        "sniffer.launch.pump_create.high",
-        "sniffer.launch.pump_create.low",
-    ],
-    [
-        "sniffer.launch.pump_create_v2.high",
-        "sniffer.launch.pump_create_v2.low",
-    ],
-    [
-        "sniffer.launch.pump_swap_pool.high",
-        "sniffer.launch.pump_swap_pool.low",
-    ],
-    [
-        "sniffer.launch.raydium_pool.high",
-        "sniffer.launch.raydium_pool.low",
-    ],
+const SUBJECTS: [[&str; 2]; LaunchKind::ALL.len()] = subjects![
+    "pump_create",
+    "pump_create_v2",
+    "pump_swap_pool",
+    "raydium_pool",
+    "launchlab",
+    "meteora_dbc",
+    "moonshot",
+    "boop",
+    "raydium_cpmm_pool",
+    "meteora_damm_v2_pool",
+    "pump_swap_graduation",
+    "raydium_cpmm_graduation",
+    "raydium_amm_graduation",
+    "meteora_damm_v2_graduation",
 ];
 
 /// The subject of a launch: `sniffer.launch.<kind>.<priority>`, e.g.
@@ -62,8 +64,8 @@ const SUBJECTS: [[&str; 2]; 4] = [
 /// );
 /// ```
 pub fn subject(kind: LaunchKind, priority: Priority) -> &'static str {
-    let k = KINDS.iter().position(|x| *x == kind).unwrap_or(0);
-    SUBJECTS[k][priority.lane()]
+    // `SUBJECTS` follows `LaunchKind::ALL`, in number order (checked below).
+    SUBJECTS[kind as usize][priority.lane()]
 }
 
 /// The `Nats-Msg-Id` of a launch: `<mint>:<signature>`, the identity the engine's first-sighting
@@ -151,10 +153,12 @@ mod tests {
     fn subjects_and_ids() {
         assert_eq!(kind_name(LaunchKind::PumpCreateV2), "pump_create_v2");
         assert_eq!(kind_name(LaunchKind::RaydiumPool), "raydium_pool");
-        for (k, kind) in KINDS.iter().enumerate() {
+        for (k, kind) in LaunchKind::ALL.iter().enumerate() {
             // The subject names are serde's names of the kind and the priority.
             let name = serde_json::to_value(kind).unwrap();
             assert_eq!(kind_name(*kind), name.as_str().unwrap());
+            assert_eq!(kind_name(*kind), kind.as_str());
+            assert_eq!(*kind as usize, k);
             for p in Priority::ALL {
                 let prio = serde_json::to_value(p).unwrap();
                 assert_eq!(
