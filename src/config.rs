@@ -12,6 +12,7 @@ use base64::Engine as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::decode::Program;
 use crate::error::ConfigError;
 
 // The value types of the configuration, here beside the keys that take them.
@@ -57,6 +58,98 @@ impl std::str::FromStr for Commitment {
         .into_iter()
         .find(|c| c.as_str() == s)
         .ok_or_else(|| format!("unknown commitment `{s}` (processed, confirmed, finalized)"))
+    }
+}
+
+/// The launch programs the live feeds watch (`launchpads`, `--launchpads`): the WebSocket feeds'
+/// default subscriptions (one `logsSubscribe` per program) and the gRPC feeds' transaction
+/// filter. Written as the programs' names separated by commas (`pump,launchlab,dbc`), or `all`
+/// (the default).
+///
+/// # Examples
+///
+/// ```
+/// use sniffer::config::Launchpads;
+/// use sniffer::decode::Program;
+///
+/// let l: Launchpads = "pump,launchlab".parse().unwrap();
+/// assert_eq!(l.programs().collect::<Vec<_>>(), [Program::Pump, Program::LaunchLab]);
+/// assert_eq!(l.to_string(), "pump,launchlab");
+/// assert_eq!(Launchpads::default().programs().count(), Program::ALL.len());
+/// assert!("pump,nope".parse::<Launchpads>().is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Launchpads(u16);
+
+impl Launchpads {
+    /// Every launch program.
+    pub const ALL: Launchpads = Launchpads((1 << Program::ALL.len()) - 1);
+
+    /// The selected programs, in [`Program::ALL`] order.
+    pub fn programs(self) -> impl Iterator<Item = Program> {
+        Program::ALL
+            .into_iter()
+            .filter(move |p| self.0 & 1 << *p as u16 != 0)
+    }
+
+    /// True when `p` is selected.
+    pub fn contains(self, p: Program) -> bool {
+        self.0 & 1 << p as u16 != 0
+    }
+}
+
+impl Default for Launchpads {
+    fn default() -> Self {
+        Launchpads::ALL
+    }
+}
+
+impl std::str::FromStr for Launchpads {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim() == "all" {
+            return Ok(Launchpads::ALL);
+        }
+        let mut bits = 0u16;
+        for name in s.split(',').map(str::trim) {
+            let p = Program::from_name(name).ok_or_else(|| {
+                let known: Vec<_> = Program::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown launchpad `{name}` (all, {})", known.join(", "))
+            })?;
+            bits |= 1 << p as u16;
+        }
+        Ok(Launchpads(bits))
+    }
+}
+
+impl std::fmt::Display for Launchpads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if *self == Launchpads::ALL {
+            return f.write_str("all");
+        }
+        for (i, p) in self.programs().enumerate() {
+            write!(f, "{}{p}", if i > 0 { "," } else { "" })?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Launchpads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Launchpads({self})")
+    }
+}
+
+impl Serialize for Launchpads {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Launchpads {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -180,6 +273,9 @@ pub struct SnifferConfig {
     pub reconnect_backoff_max: Duration,
     /// Live feeds: commitment level of subscriptions (`processed`, `confirmed`, `finalized`).
     pub commitment: Commitment,
+    /// Live feeds: the launch programs watched by default (`all`, or names separated by commas:
+    /// `pump`, `pumpswap`, `raydium`, `launchlab`, `dbc`, `moonshot`, `boop`, `cpmm`, `damm`).
+    pub launchpads: Launchpads,
     /// Live feeds over TLS (`wss://`, `grpcs://`): a PEM file of root certificates trusted beside
     /// the webpki roots (a self-hosted node's private CA); absent: the webpki roots alone.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -268,6 +364,7 @@ impl Default for SnifferConfig {
             reconnect_backoff_min: Duration::from_millis(100),
             reconnect_backoff_max: Duration::from_secs(10),
             commitment: Commitment::Processed,
+            launchpads: Launchpads::ALL,
             tls_ca_file: None,
             nats_stream: "SNIFFER".to_owned(),
             nats_storage: NatsStorage::File,
@@ -323,6 +420,7 @@ impl SnifferConfig {
         "reconnect_backoff_min",
         "reconnect_backoff_max",
         "commitment",
+        "launchpads",
         "tls_ca_file",
         "nats_stream",
         "nats_storage",

@@ -59,6 +59,20 @@ fn bad_flags_and_bad_env_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("batch_size"));
+    // An unknown launchpad, as a flag and as the key's variable: named, with the known ones.
+    let out = sniffer()
+        .args(["run", "--launchpads", "pump,pumpkin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown launchpad `pumpkin`"));
+    let out = sniffer()
+        .args(["run", "--duration", "100ms"])
+        .env("SNIFFER_LAUNCHPADS", "dbc,nope")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown launchpad `nope`"));
 }
 
 #[test]
@@ -138,6 +152,7 @@ fn run_help_documents_every_flag() {
         "--speed",
         "--record",
         "--http",
+        "--launchpads",
         "Examples:",
     ] {
         assert!(help.contains(flag), "`sniffer run --help` lacks {flag}");

@@ -221,6 +221,12 @@ fn the_real_create_as_a_grpc_update_is_the_same_launch_as_its_json() {
     let f = &req.transactions["sniffer"];
     assert_eq!((f.vote, f.failed), (Some(false), Some(false)));
     assert!(f.account_include.contains(&PUMP.to_owned()));
+    // By default, every launch program's transactions.
+    let every: Vec<String> = sniffer::decode::Program::ALL
+        .iter()
+        .map(|p| p.id().to_string())
+        .collect();
+    assert_eq!(f.account_include, every);
     assert_eq!(req.commitment, Some(0), "processed");
     assert_eq!(req.from_slot, None);
     assert_eq!(log.tokens[0].as_deref(), Some("tok"));

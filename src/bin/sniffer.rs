@@ -454,6 +454,9 @@ fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
     if args.nats_connect_retry {
         cfg.nats_connect_retry = true;
     }
+    if let Some(l) = args.feed_opts.launchpads {
+        cfg.launchpads = l;
+    }
     cfg.validate().map_err(|e| UsageError(e.to_string()))?;
     Ok(cfg)
 }

@@ -48,7 +48,7 @@ use super::{Feed, FeedPoll, FeedSink};
 use crate::candidate::monotonic_ns;
 use crate::candidate::Pubkey;
 use crate::config::{Commitment, SnifferConfig};
-use crate::decode::{amm, pump, DecoderConfig, Malformed};
+use crate::decode::{DecoderConfig, Malformed};
 use crate::feed::DecodeObserver;
 use crate::metrics::FeedStats;
 use crate::net::backoff::Backoff;
@@ -104,10 +104,10 @@ impl Default for GeyserConfig {
 }
 
 impl From<&SnifferConfig> for GeyserConfig {
-    /// The engine's live-feed keys, the launch programs, no token, a 10 s connect timeout.
+    /// The engine's live-feed keys, the `launchpads` programs, no token, a 10 s connect timeout.
     fn from(c: &SnifferConfig) -> Self {
         GeyserConfig {
-            accounts: vec![pump::PROGRAM, amm::PUMP_SWAP_PROGRAM, amm::RAYDIUM_AMM_V4],
+            accounts: c.launchpads.programs().map(|p| p.id()).collect(),
             commitment: c.commitment,
             x_token: None,
             stall_timeout: c.feed_stall_timeout,

@@ -230,7 +230,8 @@ pub struct Log {
     pub sent: Vec<(usize, u64)>,
     /// Heartbeats sent.
     pub heartbeats: usize,
-    /// Lines skipped because no subscription of their kind was made.
+    /// Lines skipped because no subscription of their kind was made (for logs lines: none whose
+    /// `mentions` key the transaction invokes).
     pub unsubscribed: usize,
 }
 
@@ -400,7 +401,8 @@ fn connection(
     };
     log.lock().unwrap().paths.push(path.lock().unwrap().clone());
     // Subscriptions: wait for as many requests as the client sends in its first 200 ms.
-    let mut subs: Vec<(Kind, u64)> = Vec::new();
+    // (kind, id, the `mentions` key of a logsSubscribe)
+    let mut subs: Vec<(Kind, u64, Option<String>)> = Vec::new();
     let mut replies = 0;
     let started = Instant::now();
     while started.elapsed() < Duration::from_millis(200) && !stop.load(Ordering::Acquire) {
@@ -409,6 +411,7 @@ fn connection(
                 let v: Value = serde_json::from_str(t.as_str()).unwrap_or(Value::Null);
                 let id = v["id"].clone();
                 let kind = v["method"].as_str().and_then(Kind::of_method);
+                let mentions = v["params"][0]["mentions"][0].as_str().map(str::to_owned);
                 log.lock().unwrap().requests.push(v);
                 let reply = match kind {
                     Some(k) if Some(k) == plan.odd_ack_on => {
@@ -416,7 +419,7 @@ fn connection(
                     }
                     Some(k) if Some(k) != plan.error_on => {
                         let sub = (conn as u64) * 1000 + subs.len() as u64 + 1;
-                        subs.push((k, sub));
+                        subs.push((k, sub, mentions.clone()));
                         json!({"jsonrpc": "2.0", "result": sub, "id": id})
                     }
                     _ => json!({
@@ -429,7 +432,8 @@ fn connection(
                     return next;
                 }
                 replies += 1;
-                if replies >= 3 {
+                // One per kind, or one logsSubscribe per launch program (nine), and a few more.
+                if replies >= 16 {
                     break;
                 }
             }
@@ -445,7 +449,25 @@ fn connection(
             Err(_) => return next,
         }
     }
-    let sub_of = |k: Kind| subs.iter().find(|(kind, _)| *kind == k).map(|(_, s)| *s);
+    let sub_of_kind = |k: Kind| subs.iter().find(|s| s.0 == k).map(|s| s.1);
+    // As a node routes: a logs line to the `logsSubscribe` whose `mentions` key the
+    // transaction invokes (a line invoking no subscribed program is not sent), other lines to the
+    // subscription of their kind.
+    let sub_of = |line: &Line| match line.kind {
+        Kind::Logs => {
+            let logs = line.json["params"]["result"]["value"]["logs"].as_array();
+            let invokes = |key: &str| {
+                let prefix = format!("Program {key} invoke");
+                logs.into_iter()
+                    .flatten()
+                    .any(|l| l.as_str().is_some_and(|l| l.starts_with(&prefix)))
+            };
+            subs.iter()
+                .find(|s| s.0 == Kind::Logs && s.2.as_deref().is_some_and(invokes))
+                .map(|s| s.1)
+        }
+        k => sub_of_kind(k),
+    };
     // From here on the socket is non-blocking: a read-timeout wait is rounded up to the kernel's
     // tick (4-8 ms here), which would cap the pace at ~150 lines/s. A send that would block
     // stays queued in tungstenite and goes out with the next flush.
@@ -528,7 +550,7 @@ fn connection(
                 continue;
             }
             let line = &lines[i];
-            let Some(sub) = sub_of(line.kind) else {
+            let Some(sub) = sub_of(line) else {
                 log.lock().unwrap().unsubscribed += 1;
                 i += 1;
                 next = next.max(i);
@@ -579,7 +601,7 @@ fn connection(
                 reading = plan.then == After::Heartbeat;
                 if last_heartbeat.elapsed() >= Duration::from_millis(50) {
                     last_heartbeat = Instant::now();
-                    if let Some(sub) = sub_of(Kind::Logs).or(subs.first().map(|s| s.1)) {
+                    if let Some(sub) = sub_of_kind(Kind::Logs).or(subs.first().map(|s| s.1)) {
                         let hb = heartbeat(sub);
                         if !send(&mut ws, Message::text(hb)) {
                             return next;

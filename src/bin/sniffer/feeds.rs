@@ -18,6 +18,7 @@ use clap::{Args, ValueEnum};
 use sniffer::feed::{CoreNatsFeed, JetStreamFeed};
 use sniffer::net::nats::{NatsAuth, NatsConfig, NatsError};
 use sniffer::{
+    config::Launchpads,
     decode::{DecoderConfig, Format, Malformed, MAX_LINE_LEN},
     feed::{
         DecodeObserver, Feed, GeyserConfig, GeyserFeed, LineFeed, LinePoll, LineSource,
@@ -77,10 +78,19 @@ pub(crate) struct FeedArgs {
     max_line_len: usize,
     /// WebSocket subscriptions (repeatable, all on each ws:// feed's connection):
     /// `logs:PROGRAM` (logsSubscribe mentions), `transactions:ACCOUNT[,ACCOUNT...]` (Helius
-    /// transactionSubscribe, jsonParsed), `blocks:ACCOUNT` (blockSubscribe). Default: pump.fun's
-    /// logs.
+    /// transactionSubscribe, jsonParsed), `blocks:ACCOUNT` (blockSubscribe). Default: one
+    /// `logs:` per program of --launchpads.
     #[arg(long = "subscribe", env = "SNIFFER_SUBSCRIBE", value_delimiter = ';', value_parser = parse_subscription)]
     subscribe: Vec<Subscription>,
+    /// Launch programs the live feeds watch by default (the `launchpads` key, also
+    /// SNIFFER_LAUNCHPADS): `all` or names separated by commas: pump, pumpswap, raydium,
+    /// launchlab, dbc, moonshot, boop, cpmm, damm.
+    #[arg(long, value_parser = parse_launchpads)]
+    pub(crate) launchpads: Option<Launchpads>,
+}
+
+fn parse_launchpads(s: &str) -> Result<Launchpads, String> {
+    s.parse()
 }
 
 fn parse_subscription(s: &str) -> Result<Subscription, String> {
@@ -382,7 +392,7 @@ pub(crate) fn build(
             s if is_live(s) && s[..2].eq_ignore_ascii_case("ws") => {
                 let ws = WsConfig {
                     subscriptions: if args.subscribe.is_empty() {
-                        Subscription::default_set()
+                        Subscription::for_launchpads(cfg.launchpads)
                     } else {
                         args.subscribe.clone()
                     },

@@ -43,7 +43,9 @@ use tungstenite::{Message, WebSocket};
 
 use super::lines::{LinePoll, LineSource};
 use crate::candidate::Pubkey;
-use crate::config::{Commitment, SnifferConfig};
+use crate::config::{Commitment, Launchpads, SnifferConfig};
+#[cfg(doc)]
+use crate::decode::Program;
 use crate::decode::{Envelope, MAX_LINE_LEN};
 use crate::metrics::FeedStats;
 use crate::net::backoff::Backoff;
@@ -69,9 +71,28 @@ pub enum Subscription {
 }
 
 impl Subscription {
-    /// The default: pump.fun's logs.
+    /// The default: one `logsSubscribe` per launch program ([`Program::ALL`]): a `mentions`
+    /// filter takes one address.
     pub fn default_set() -> Vec<Subscription> {
-        vec![Subscription::Logs(crate::decode::pump::PROGRAM)]
+        Subscription::for_launchpads(Launchpads::ALL)
+    }
+
+    /// One `logsSubscribe` per selected launch program (the `launchpads` key).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sniffer::feed::Subscription;
+    ///
+    /// let s = Subscription::for_launchpads("pump,dbc".parse().unwrap());
+    /// assert_eq!(s.len(), 2);
+    /// assert_eq!(s[1].to_string(), "logs:dbcij3LWUppWqq96dh6gJWwBifmcGfLSB5D4DuSMaqN");
+    /// ```
+    pub fn for_launchpads(launchpads: Launchpads) -> Vec<Subscription> {
+        launchpads
+            .programs()
+            .map(|p| Subscription::Logs(p.id()))
+            .collect()
     }
 
     /// `logs`, `transactions` or `blocks`.
@@ -172,7 +193,7 @@ impl FromStr for Subscription {
 /// Settings of one WebSocket feed.
 #[derive(Clone)]
 pub struct WsConfig {
-    /// What to subscribe to (default: pump.fun's logs).
+    /// What to subscribe to (default: the logs of every launch program).
     pub subscriptions: Vec<Subscription>,
     /// Commitment of the subscriptions.
     pub commitment: Commitment,
@@ -214,10 +235,11 @@ impl Default for WsConfig {
 
 impl From<&SnifferConfig> for WsConfig {
     /// The engine's live-feed keys (`ws_ping_interval`, `feed_stall_timeout`,
-    /// `reconnect_backoff_*`, `commitment`), pump.fun's logs, a 10 s connect timeout.
+    /// `reconnect_backoff_*`, `commitment`), the logs of the `launchpads` programs, a 10 s
+    /// connect timeout.
     fn from(c: &SnifferConfig) -> Self {
         WsConfig {
-            subscriptions: Subscription::default_set(),
+            subscriptions: Subscription::for_launchpads(c.launchpads),
             commitment: c.commitment,
             ping_interval: c.ws_ping_interval,
             stall_timeout: c.feed_stall_timeout,
