@@ -141,5 +141,57 @@ fn decode(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, decode, pda);
+/// Every input-line form of these real transactions (`tests/samples/launchpads.rs`), the gRPC
+/// form aside (it has no line).
+fn launchpad_lines(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .flat_map(|n| {
+            let s = launchpads::load(n);
+            s.forms().into_iter().filter_map(|f| f.line)
+        })
+        .collect()
+}
+
+/// One group per launch kind: every form of its real launches, and their logs alone (the
+/// default WebSocket path).
+fn launchpad_kinds(c: &mut Criterion) {
+    let kinds: [(&str, &[&str]); 5] = [
+        (
+            "launchlab",
+            &[
+                "launchlab_init_token2022_5RfEZ834",
+                "launchlab_init_token2022_v1_zL5q74Xw",
+                "launchlab_init_v2_5LzhiGZB",
+            ],
+        ),
+        ("meteora_dbc", &["dbc_init_spl_token_5hsqkSAZ"]),
+        (
+            "meteora_damm_v2_graduation",
+            &["dbc_migration_damm_v2_helius_4hhaf2y5"],
+        ),
+        ("moonshot", &["moonshot_token_mint_ix_4C9hua8F"]),
+        (
+            "pump_create_v2_table",
+            &["pumpfun_create_v2_alt_jsonparsed_2RoRJxat"],
+        ),
+    ];
+    for (kind, names) in kinds {
+        bench_format(
+            c,
+            &format!("launchpad_{kind}"),
+            Format::Auto,
+            launchpad_lines(names),
+        );
+        let logs: Vec<String> = names
+            .iter()
+            .filter_map(|n| launchpads::load(n).logs_notification())
+            .collect();
+        if !logs.is_empty() {
+            bench_format(c, &format!("launchpad_{kind}_logs"), Format::Logs, logs);
+        }
+    }
+}
+
+criterion_group!(benches, decode, launchpad_kinds, pda);
 criterion_main!(benches);

@@ -405,6 +405,8 @@ impl Tx {
                 self.add_launch(l);
             }
         }
+        // A migration that made no pool (pump.fun's `migrate` of a migrated curve) is no launch.
+        self.launches.retain(|l| !l.needs_pool);
         if self.launches.is_empty() {
             return Ok(0);
         }

@@ -66,6 +66,9 @@ pub(crate) struct Launch {
     pub(crate) origin: Pubkey,
     pub(crate) token_program: TokenProgram,
     pub(crate) quote_token_program: TokenProgram,
+    /// A graduation whose pool is made by CPI, not yet seen made: pump.fun's `migrate` of a curve
+    /// that already migrated succeeds and creates nothing, so it counts only with its pool.
+    pub(crate) needs_pool: bool,
 }
 
 impl Launch {
@@ -90,6 +93,11 @@ impl Launch {
 
     /// Folds `other` (a second sighting of the same launch) into `self`.
     pub(crate) fn merge(&mut self, other: &Launch) {
+        // A graduation and a sighting of its pool: the pool was made.
+        let pool = |k: LaunchKind| !k.is_curve() && !k.is_graduation();
+        if pool(other.kind) || pool(self.kind) {
+            self.needs_pool = false;
+        }
         if Launch::rank(other.kind) > Launch::rank(self.kind) {
             self.kind = other.kind;
             self.launchpad = other.launchpad;
@@ -221,6 +229,25 @@ pub(crate) fn disc(data: &[u8]) -> Option<([u8; 8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_graduation_absorbs_its_pool_and_stands() {
+        let grad = Launch {
+            needs_pool: true,
+            ..Launch::new(LaunchKind::PumpSwapGraduation, Launchpad::PumpFun)
+        };
+        let pool = Launch::new(LaunchKind::PumpSwapPool, Launchpad::Unknown);
+        for (mut a, b) in [(grad, pool), (pool, grad)] {
+            a.merge(&b);
+            assert_eq!(a.kind, LaunchKind::PumpSwapGraduation);
+            assert_eq!(a.launchpad, Launchpad::PumpFun);
+            assert!(!a.needs_pool);
+        }
+        // A create_v2 sighting upgrades a create; a curve never clears a graduation's need.
+        let mut g = grad;
+        g.merge(&Launch::new(LaunchKind::PumpCreate, Launchpad::PumpFun));
+        assert!(g.needs_pool);
+    }
 
     #[test]
     fn quote_mint_constants_match_their_base58() {

@@ -7,8 +7,9 @@
 //! frame:
 //! - `Program log: Instruction: <Name>` announces a launch when the family decoder says so
 //!   (`log_launch`): LaunchLab's `InitializeV2`, DBC's `InitializeVirtualPoolWithSplToken`,
-//!   Moonshot's `TokenMint`, Boop's `CreateToken`, the graduations' `Migrate*`. These stand for the
-//!   launch only when the input has no message (a logs notification);
+//!   Moonshot's `TokenMint`, Boop's `CreateToken`, the graduations' `Migrate*` (pump.fun's only
+//!   with PumpSwap's `CreatePool` inside it). These stand for the launch only when the input has
+//!   no message (a logs notification);
 //! - `Program data: <base64>` is decoded as that program's event (pump.fun's `CreateEvent` and
 //!   `TradeEvent`, LaunchLab's `PoolCreateEvent` and `TradeEvent`, Boop's events).
 //!
@@ -66,6 +67,17 @@ impl Frames {
         }
     }
 
+    /// The program that invoked the running one.
+    fn caller(&self) -> Option<Program> {
+        if self.overflow > 0 {
+            return None;
+        }
+        self.depth
+            .checked_sub(2)
+            .and_then(|i| self.frames.get(i))
+            .and_then(|f| f.prog)
+    }
+
     fn top_mut(&mut self) -> Option<&mut Frame> {
         if self.overflow > 0 {
             return None;
@@ -119,6 +131,20 @@ impl Tx {
         if prog == Program::Pump && name == "CreateV2" {
             frame.create_v2 = true;
         }
+        // pump.fun's `migrate` made its pool: the graduation it announced stands.
+        if prog == Program::PumpSwap
+            && name == "CreatePool"
+            && self.frames.caller() == Some(Program::Pump)
+        {
+            if let Some((_, l)) = self
+                .announced
+                .iter_mut()
+                .rev()
+                .find(|(p, _)| *p == Program::Pump)
+            {
+                l.needs_pool = false;
+            }
+        }
         if let Some(l) = prog.log_launch(name) {
             self.announced.push((prog, l));
         }
@@ -132,7 +158,7 @@ impl Tx {
         let (Some(prog), create_v2) = (frame.prog, frame.create_v2) else {
             return Ok(());
         };
-        if !matches!(prog, Program::Pump | Program::LaunchLab | Program::Boop) {
+        if !prog.has_events() {
             return Ok(());
         }
         // `sol_log_data` separates several slices with spaces; Anchor writes one.

@@ -143,13 +143,39 @@ impl Program {
         TABLE.iter().find(|r| r.3 == name).map(|r| r.0)
     }
 
+    /// The launch program with this id. Every instruction and every `invoke` log line asks, so
+    /// the first byte (base58 text: the first digit) picks the one or two candidates and only
+    /// those are compared whole (checked against the table in the tests).
     pub(crate) fn of_key(k: &Pubkey) -> Option<Program> {
-        TABLE.iter().find(|r| r.1 == *k).map(|r| r.0)
+        use Program::*;
+        let candidates: &[Program] = match k.0[0] {
+            1 => &[Pump],
+            12 => &[PumpSwap],
+            75 => &[RaydiumAmm],
+            5 => &[LaunchLab, Moonshot],
+            9 => &[MeteoraDbc, MeteoraDammV2],
+            8 => &[Boop],
+            169 => &[RaydiumCpmm],
+            _ => return None,
+        };
+        candidates.iter().copied().find(|p| p.id() == *k)
     }
 
     /// The same, from base58 text: JSON inputs skip a base58 decode.
     pub(crate) fn of_text(s: &str) -> Option<Program> {
-        TABLE.iter().find(|r| r.2 == s).map(|r| r.0)
+        use Program::*;
+        let candidates: &[Program] = match s.as_bytes().first() {
+            Some(b'6') => &[Pump, RaydiumAmm],
+            Some(b'p') => &[PumpSwap],
+            Some(b'L') => &[LaunchLab],
+            Some(b'd') => &[MeteoraDbc],
+            Some(b'M') => &[Moonshot],
+            Some(b'b') => &[Boop],
+            Some(b'C') => &[RaydiumCpmm],
+            Some(b'c') => &[MeteoraDammV2],
+            _ => return None,
+        };
+        candidates.iter().copied().find(|p| p.row().2 == s)
     }
 
     /// True when the instruction may be a launch and must be kept for [`Program::launch`].
@@ -210,6 +236,12 @@ impl Program {
         }
     }
 
+    /// True when [`Program::event`] decodes some of this program's events: the others'
+    /// `Program data:` lines are not even base64-decoded.
+    pub(crate) fn has_events(self) -> bool {
+        matches!(self, Program::Pump | Program::LaunchLab | Program::Boop)
+    }
+
     /// Decodes an event this program emitted (without the self-CPI tag). `create_v2` says
     /// whether the pump.fun frame that emitted it announced `CreateV2`.
     pub(crate) fn event(self, data: &[u8], create_v2: bool) -> Result<Option<Event>, Malformed> {
@@ -231,6 +263,7 @@ impl Program {
                 launchlab::Event::Bought(b) => Event::Buy(b),
             })),
             Program::Boop => Ok(boop::event(data)?.map(Event::Detail)),
+            // Keep `has_events` in step: these decode no event.
             _ => Ok(None),
         }
     }
@@ -256,5 +289,17 @@ mod tests {
             assert_eq!(Program::from_name(p.name()), Some(p));
         }
         assert_eq!(Program::from_name("nope"), None);
+        // Keys and texts that only share a first byte or digit with a program are none of them.
+        for other in [
+            "11111111111111111111111111111111",
+            "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+            "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6Q",
+            "ComputeBudget111111111111111111111111111111",
+            "cpamdpZCGKUy5JxQXB4dcpGPiikHawvSWAd6mEn1sGH",
+        ] {
+            assert_eq!(Program::of_text(other), None, "{other}");
+            let key: Pubkey = other.parse().unwrap();
+            assert_eq!(Program::of_key(&key), None, "{other}");
+        }
     }
 }

@@ -107,13 +107,18 @@ fn migrate(acc: &dyn Accounts) -> Result<Option<Launch>, Malformed> {
     l.market_token_account = acc.key(17);
     l.market_quote_account = acc.key(18);
     l.quote_token_program = TokenProgram::Token;
+    l.needs_pool = true;
     Ok(Some(l))
 }
 
 /// The launch a `Program log: Instruction: Migrate` line announces (creates are announced by
-/// their `CreateEvent`, which names everything).
+/// their `CreateEvent`, which names everything); it stands once PumpSwap logs its `CreatePool`
+/// inside it (`logs.rs`).
 pub(crate) fn log_launch(name: &str) -> Option<Launch> {
-    (name == "Migrate").then(|| Launch::new(LaunchKind::PumpSwapGraduation, Launchpad::PumpFun))
+    (name == "Migrate").then(|| Launch {
+        needs_pool: true,
+        ..Launch::new(LaunchKind::PumpSwapGraduation, Launchpad::PumpFun)
+    })
 }
 
 /// The arguments of `create` / `create_v2`.

@@ -283,12 +283,13 @@ pub struct SinkReport {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sniffer::{PremintCandidate, sink::{AggregateSink, AggregateStore, SinkConfig}};
+/// use sniffer::{PremintCandidate, Pubkey, sink::{AggregateSink, AggregateStore, SinkConfig}};
 ///
 /// let dir = std::env::temp_dir().join(format!("sniffer-doc-sink-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;
 /// let sink = AggregateSink::start(dir.join("agg.db"), SinkConfig::default())?;
-/// sink.handle().record_candidate(&PremintCandidate { slot: 1, ..Default::default() })?;
+/// let mint = Pubkey::new([7; 32]);
+/// sink.handle().record_candidate(&PremintCandidate { mint, slot: 1, ..Default::default() })?;
 /// let report = sink.shutdown(Duration::from_secs(5));
 /// assert!(report.complete);
 /// assert_eq!(report.final_flush.rows, 1);

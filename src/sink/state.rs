@@ -336,10 +336,10 @@ impl MintState {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{PremintCandidate, sink::{AggregateState, Window}};
+/// use sniffer::{PremintCandidate, Pubkey, sink::{AggregateState, Window}};
 ///
 /// let mut state = AggregateState::new();
-/// let launch = PremintCandidate { slot: 9, ..Default::default() };
+/// let launch = PremintCandidate { mint: Pubkey::new([7; 32]), slot: 9, ..Default::default() };
 /// state.record_launch(&launch, None, 1_000);
 /// assert_eq!(state.live_mints(), 1);
 /// assert_eq!(state.touched(), 1);

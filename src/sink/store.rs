@@ -194,14 +194,15 @@ pub struct FlushStats {
 /// # Examples
 ///
 /// ```
-/// use sniffer::{PremintCandidate, sink::{AggregateState, AggregateStore, FlushMode, Window}};
+/// use sniffer::{PremintCandidate, Pubkey, sink::{AggregateState, AggregateStore, FlushMode, Window}};
 ///
 /// let dir = std::env::temp_dir().join(format!("sniffer-doc-store-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;
 /// let path = dir.join("agg.db");
 /// let mut store = AggregateStore::open(&path)?;
 /// let mut state = AggregateState::new();
-/// state.record_launch(&PremintCandidate { slot: 3, ..Default::default() }, None, 1_000);
+/// let launch = PremintCandidate { mint: Pubkey::new([7; 32]), slot: 3, ..Default::default() };
+/// state.record_launch(&launch, None, 1_000);
 /// let stats = store.flush(&mut state, FlushMode::Delta, 1_000, 500)?;
 /// assert_eq!(stats.rows, 1);
 /// assert_eq!(state.touched(), 0);

@@ -82,10 +82,9 @@ pub(crate) struct FeedArgs {
     /// `logs:` per program of --launchpads.
     #[arg(long = "subscribe", env = "SNIFFER_SUBSCRIBE", value_delimiter = ';', value_parser = parse_subscription)]
     subscribe: Vec<Subscription>,
-    /// Launch programs the live feeds watch by default (the `launchpads` key, also
-    /// SNIFFER_LAUNCHPADS): `all` or names separated by commas: pump, pumpswap, raydium,
-    /// launchlab, dbc, moonshot, boop, cpmm, damm.
-    #[arg(long, value_parser = parse_launchpads)]
+    /// Launch programs the live feeds watch by default (the `launchpads` key): `all` or names
+    /// separated by commas: pump, pumpswap, raydium, launchlab, dbc, moonshot, boop, cpmm, damm.
+    #[arg(long, env = "SNIFFER_LAUNCHPADS", value_parser = parse_launchpads)]
     pub(crate) launchpads: Option<Launchpads>,
 }
 
