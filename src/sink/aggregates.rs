@@ -97,26 +97,32 @@ impl From<&SnifferConfig> for SinkConfig {
 }
 
 impl SinkConfig {
-    /// Checks every setting.
+    /// Checks every setting. The four taken from [`SnifferConfig`] are checked by its rules
+    /// for them (the same rule and error text as [`SnifferConfig::validate`]).
     ///
     /// # Errors
     ///
     /// [`ConfigError::Invalid`] naming the first bad key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        SnifferConfig {
+            flush_interval: self.flush_interval,
+            full_flush_interval: self.full_flush_interval,
+            flush_batch_size: self.flush_batch_size,
+            prune_threshold: self.prune_threshold,
+            ..SnifferConfig::default()
+        }
+        .validate_sink_keys()?;
         let bad = |key: &'static str, value: String, reason: &str| ConfigError::Invalid {
             key,
             value,
             reason: reason.to_owned(),
         };
-        for (key, d) in [
-            ("flush_interval", self.flush_interval),
-            ("full_flush_interval", self.full_flush_interval),
-            ("prune_threshold", self.prune_threshold),
-            ("retry_backoff", self.retry_backoff),
-        ] {
-            if d.is_zero() {
-                return Err(bad(key, "0s".into(), "must be greater than zero"));
-            }
+        if self.retry_backoff.is_zero() {
+            return Err(bad(
+                "retry_backoff",
+                "0s".into(),
+                "must be greater than zero",
+            ));
         }
         if self.max_retry_backoff < self.retry_backoff {
             return Err(bad(
@@ -125,13 +131,8 @@ impl SinkConfig {
                 "must not be below retry_backoff",
             ));
         }
-        for (key, n) in [
-            ("flush_batch_size", self.flush_batch_size),
-            ("input_capacity", self.input_capacity),
-        ] {
-            if n == 0 {
-                return Err(bad(key, "0".into(), "must be at least 1"));
-            }
+        if self.input_capacity == 0 {
+            return Err(bad("input_capacity", "0".into(), "must be at least 1"));
         }
         Ok(())
     }
