@@ -401,7 +401,7 @@ fn logs_notification(out: &mut Vec<u8>, slot: u64, sig: &str, logs: &[String]) {
         // Log lines here never hold quotes or backslashes; JSON-escape anyway for safety.
         let _ = write!(out, "{}", serde_json::Value::from(l.as_str()));
     }
-    out.extend_from_slice(br#"]}},"subscription":1}}"#);
+    let _ = write!(out, r#"]}}}},"subscription":1}}}}"#);
 }
 
 /// A one-signer, one-instruction legacy wire transaction (layout in `decode/wire.rs`).
