@@ -237,6 +237,70 @@ impl Metrics {
         let (latency_h, age_h) = (self.latency.merged(), self.age.merged());
         let latency = LatencySummary::from_histogram(&latency_h);
         let age = LatencySummary::from_histogram(&age_h);
+        let a = self.accounting(&levels);
+        let uptime_ms = |ns: u64| (ns != 0).then(|| ns.saturating_sub(self.started_ns) / 1_000_000);
+        let publish = self.publish.get().map(|p| p.snapshot()).unwrap_or_default();
+        let mut snapshot = MetricsSnapshot {
+            tx_seen: self.ingest.tx_seen.get(),
+            tx_malformed: self.ingest.tx_malformed.get(),
+            candidates_detected: a.candidates_detected,
+            candidates_sent: a.high_sent + a.low_sent,
+            high_sent: a.high_sent,
+            low_sent: a.low_sent,
+            stream_buffer_depth: levels.depth as u64,
+            stream_buffer_capacity: levels.capacity as u64,
+            high_lane_depth: levels.lane_depths[Priority::High.lane()] as u64,
+            low_lane_depth: levels.lane_depths[Priority::Low.lane()] as u64,
+            lane_capacity: levels.lane_capacity as u64,
+            backpressure_events: a.backpressure_events,
+            dropped_full_buffer: a.dropped_full_buffer,
+            dropped_oldest: a.dropped_oldest,
+            dropped_stale: a.dropped_stale,
+            dropped_shutdown: a.dropped_shutdown,
+            in_flight: a.candidates_detected.saturating_sub(
+                a.high_sent
+                    + a.low_sent
+                    + a.dropped_full_buffer
+                    + a.dropped_oldest
+                    + a.dropped_stale
+                    + a.dropped_shutdown,
+            ),
+            send_retries: self.lanes.iter().map(|l| l.retries.get()).sum(),
+            send_failures: a.send_failures,
+            batches_sent: self.batch.batches_sent.get(),
+            watermark_warn_events: self.gate.watermark_warn_events.get(),
+            watermark_critical_events: self.gate.watermark_critical_events.get(),
+            paused: self.gate.paused.load(Relaxed),
+            pause_count: self.gate.pause_count.get(),
+            paused_total_ms: levels.paused_total_ns / 1_000_000,
+            last_pause_ms: uptime_ms(self.gate.last_pause_ns.get()),
+            last_resume_ms: uptime_ms(self.gate.last_resume_ns.get()),
+            paused_alerts: self.gate.paused_alerts.get(),
+            gate_refusals: self.ingest.gate_refusals.get(),
+            latency_ns: latency,
+            age_at_dequeue_ns: age,
+            latency_buckets: buckets(&latency_h),
+            age_at_dequeue_buckets: buckets(&age_h),
+            sink: None,
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+            tx_malformed_by_reason: Malformed::ALL
+                .iter()
+                .zip(&self.ingest.malformed_by_reason)
+                .map(|(m, c)| (m.as_str().to_owned(), c.get()))
+                .collect(),
+            duplicates_dropped: self.ingest.duplicates.get(),
+            dedup_untracked: self.ingest.dedup_untracked.get(),
+            dedup_evicted_fresh: self.ingest.dedup_evicted_fresh.get(),
+            feeds: self.feed_snapshots(),
+            ..MetricsSnapshot::default()
+        };
+        snapshot.set_publish(&publish);
+        snapshot
+    }
+
+    /// The delivered, dropped and detected counts, each summed from the counters of the stages
+    /// that own its parts (what [`MetricsSnapshot::accounting_holds`] checks).
+    fn accounting(&self, levels: &Levels) -> Accounting {
         // Downstream first, upstream last: a candidate is counted upstream before downstream.
         // Receiver first: what it skipped or discarded was delivered into the lane before.
         let rx = &self.receiver;
@@ -279,64 +343,17 @@ impl Metrics {
             + self.ingest.backpressure_events.get();
         let candidates_detected = (levels.issued + self.ingest.lost_at_shutdown.get() + lost_live)
             .saturating_sub(handed_back[0] + handed_back[1]);
-        let uptime_ms = |ns: u64| (ns != 0).then(|| ns.saturating_sub(self.started_ns) / 1_000_000);
-        let publish = self.publish.get().map(|p| p.snapshot()).unwrap_or_default();
-        let mut snapshot = MetricsSnapshot {
-            tx_seen: self.ingest.tx_seen.get(),
-            tx_malformed: self.ingest.tx_malformed.get(),
+        Accounting {
             candidates_detected,
-            candidates_sent: high_sent + low_sent,
             high_sent,
             low_sent,
-            stream_buffer_depth: levels.depth as u64,
-            stream_buffer_capacity: levels.capacity as u64,
-            high_lane_depth: levels.lane_depths[Priority::High.lane()] as u64,
-            low_lane_depth: levels.lane_depths[Priority::Low.lane()] as u64,
-            lane_capacity: levels.lane_capacity as u64,
-            backpressure_events,
+            send_failures,
             dropped_full_buffer,
             dropped_oldest,
             dropped_stale,
             dropped_shutdown,
-            in_flight: candidates_detected.saturating_sub(
-                high_sent
-                    + low_sent
-                    + dropped_full_buffer
-                    + dropped_oldest
-                    + dropped_stale
-                    + dropped_shutdown,
-            ),
-            send_retries: high.retries.get() + low.retries.get(),
-            send_failures,
-            batches_sent: self.batch.batches_sent.get(),
-            watermark_warn_events: self.gate.watermark_warn_events.get(),
-            watermark_critical_events: self.gate.watermark_critical_events.get(),
-            paused: self.gate.paused.load(Relaxed),
-            pause_count: self.gate.pause_count.get(),
-            paused_total_ms: levels.paused_total_ns / 1_000_000,
-            last_pause_ms: uptime_ms(self.gate.last_pause_ns.get()),
-            last_resume_ms: uptime_ms(self.gate.last_resume_ns.get()),
-            paused_alerts: self.gate.paused_alerts.get(),
-            gate_refusals: self.ingest.gate_refusals.get(),
-            latency_ns: latency,
-            age_at_dequeue_ns: age,
-            latency_buckets: buckets(&latency_h),
-            age_at_dequeue_buckets: buckets(&age_h),
-            sink: None,
-            uptime_ms: self.started.elapsed().as_millis() as u64,
-            tx_malformed_by_reason: Malformed::ALL
-                .iter()
-                .zip(&self.ingest.malformed_by_reason)
-                .map(|(m, c)| (m.as_str().to_owned(), c.get()))
-                .collect(),
-            duplicates_dropped: self.ingest.duplicates.get(),
-            dedup_untracked: self.ingest.dedup_untracked.get(),
-            dedup_evicted_fresh: self.ingest.dedup_evicted_fresh.get(),
-            feeds: self.feed_snapshots(),
-            ..MetricsSnapshot::default()
-        };
-        snapshot.set_publish(&publish);
-        snapshot
+            backpressure_events,
+        }
     }
 
     fn feed_snapshots(&self) -> Vec<FeedSnapshot> {
@@ -351,6 +368,21 @@ impl Metrics {
             .map(|(id, f)| f.snapshot(id as u16, total_wins, now))
             .collect()
     }
+}
+
+/// The accounting figures of a snapshot, derived from the stages' counters by
+/// [`Metrics::accounting`].
+#[derive(Debug)]
+struct Accounting {
+    candidates_detected: u64,
+    high_sent: u64,
+    low_sent: u64,
+    send_failures: u64,
+    dropped_full_buffer: u64,
+    dropped_oldest: u64,
+    dropped_stale: u64,
+    dropped_shutdown: u64,
+    backpressure_events: u64,
 }
 
 /// The fixed upper bounds (ns) of the latency histograms Prometheus gets: 1 us to 1 s in 1-2.5-5
