@@ -396,26 +396,29 @@ mod stream {
 
 /// A snapshot with every field set to its own value (flags true, optional figures present, two
 /// feeds, a sink, two malformed reasons whose labels need escaping), so that each line of the
-/// exposition shows which field it reads.
+/// exposition shows which field it reads. A value is derived from the field's path, so that a
+/// new field adds its own lines to the golden file without changing the others.
 fn populated_snapshot() -> MetricsSnapshot {
-    fn fill(v: &mut serde_json::Value, n: &mut u64) {
+    fn fill(v: &mut serde_json::Value, path: &str) {
         use serde_json::Value;
+        // FNV-1a of the path.
+        let n = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }) % 1_000_000_007;
         match v {
             // Fractions where the field takes them (means, shares).
-            Value::Number(x) if x.is_f64() => {
-                *n += 1;
-                *v = (*n as f64 + 0.25).into();
-            }
-            Value::Number(_) => {
-                *n += 1;
-                *v = (*n * 1_000_003).into();
-            }
+            Value::Number(x) if x.is_f64() => *v = ((n % 1000) as f64 + 0.25).into(),
+            Value::Number(_) => *v = n.into(),
             Value::Bool(b) => *b = true,
-            Value::Array(items) => items.iter_mut().for_each(|x| fill(x, n)),
+            Value::Array(items) => {
+                for (i, x) in items.iter_mut().enumerate() {
+                    fill(x, &format!("{path}[{i}]"));
+                }
+            }
             Value::Object(fields) => {
                 for (key, x) in fields.iter_mut() {
                     if key != "id" {
-                        fill(x, n);
+                        fill(x, &format!("{path}.{key}"));
                     }
                 }
             }
@@ -438,7 +441,7 @@ fn populated_snapshot() -> MetricsSnapshot {
     s.latency_buckets = vec![0; buckets];
     s.age_at_dequeue_buckets = vec![0; buckets];
     let mut json = serde_json::to_value(&s).unwrap();
-    fill(&mut json, &mut 0);
+    fill(&mut json, "");
     serde_json::from_value(json).unwrap()
 }
 

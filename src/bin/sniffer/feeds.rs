@@ -379,12 +379,12 @@ fn unknown_feed(spec: &str) -> UsageError {
 }
 
 /// A decoded feed: the aggregates sink's observer and `--record` attach to it.
-trait Decoded: Feed + Sized + 'static {
+trait DecodedFeed: Feed + Sized + 'static {
     fn with_observer(self, observer: DecodeObserver) -> Self;
     fn record_to(self, path: &Path) -> std::io::Result<Self>;
 }
 
-impl Decoded for LineFeed {
+impl DecodedFeed for LineFeed {
     fn with_observer(self, observer: DecodeObserver) -> Self {
         LineFeed::with_observer(self, observer)
     }
@@ -394,7 +394,7 @@ impl Decoded for LineFeed {
     }
 }
 
-impl Decoded for GeyserFeed {
+impl DecodedFeed for GeyserFeed {
     fn with_observer(self, observer: DecodeObserver) -> Self {
         GeyserFeed::with_observer(self, observer)
     }
@@ -416,7 +416,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Decoded feed `i` with the sink's observer and the `--record` file attached, when asked.
-    fn tap<F: Decoded>(&self, i: usize, feed: F) -> Result<Box<dyn Feed>, UsageError> {
+    fn tap<F: DecodedFeed>(&self, i: usize, feed: F) -> Result<Box<dyn Feed>, UsageError> {
         let feed = match self.observer {
             Some(make) => feed.with_observer(make()),
             None => feed,

@@ -45,12 +45,13 @@ pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCo
         None => None,
     };
     let (engine, rx) = start_engine(&cfg, &mut built, sink.as_ref(), publisher.as_ref())?;
+    let fast = fast_feeds(&args);
     let outputs = Outputs {
         candidates: open_candidates(&args, &engine)?,
         aggregates: sink
             .as_ref()
-            .map(|s| (s.handle(), fast_feeds(&args)))
-            .filter(|(_, fast)| !fast.is_empty()),
+            .filter(|_| !fast.is_empty())
+            .map(|s| (s.handle(), fast)),
         publish: publisher.as_ref().map(|p| p.handle()),
     };
     let _http = start_http(args.http.as_deref(), &engine)?;
