@@ -8,10 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine as _;
-
 use serde::{Deserialize, Serialize};
 
+use crate::ca_file::CaFile;
 use crate::error::ConfigError;
 
 // The value types of the configuration, here beside the keys that take them.
@@ -755,7 +754,8 @@ const RULES: &[(&str, Rule)] = &[
     ("block_timeout", |c, _| positive_when_set(c.block_timeout)),
     ("max_age", |c, _| positive_when_set(c.max_age)),
     ("tls_ca_file", |c, _| match &c.tls_ca_file {
-        Some(path) => read_ca_pem(path)
+        // Read and checked once: the feeds get the same bundle back when they are built.
+        Some(path) => CaFile::read(path)
             .map(drop)
             .map_err(|why| broken(path.display(), why)),
         None => Ok(()),
@@ -829,67 +829,6 @@ pub(crate) fn stream_name_problem(name: &str) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// The most a `tls_ca_file` may hold (a bundle of a few hundred roots is ~200 KiB).
-const MAX_CA_FILE: u64 = 4 << 20;
-
-/// Reads `tls_ca_file`: a PEM file that holds at least one certificate. The feeds parse the
-/// certificates themselves; this check runs in [`SnifferConfig::validate`], before any thread.
-pub(crate) fn read_ca_pem(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
-    if !meta.is_file() {
-        return Err("is not a regular file".into());
-    }
-    if meta.len() > MAX_CA_FILE {
-        return Err(format!("is larger than {MAX_CA_FILE} bytes"));
-    }
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let text = String::from_utf8_lossy(&pem);
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let mut rest = &*text;
-    let mut found = 0;
-    while let Some(at) = rest.find(BEGIN) {
-        found += 1;
-        let body = &rest[at + BEGIN.len()..];
-        let Some(end) = body.find(END) else {
-            return Err(format!("certificate {found} has no {END} line"));
-        };
-        let b64: String = body[..end].split_whitespace().collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|e| format!("certificate {found} is not base64: {e}"))?;
-        if !is_der_sequence(&der) {
-            return Err(format!("certificate {found} is not a DER certificate"));
-        }
-        rest = &body[end + END.len()..];
-    }
-    if found == 0 {
-        return Err(format!("holds no PEM certificate ({BEGIN})"));
-    }
-    Ok(pem)
-}
-
-/// True when `der` is one DER SEQUENCE whose definite length covers exactly the rest (the
-/// outer shape of an X.509 certificate; the feeds' TLS stack parses the inside).
-fn is_der_sequence(der: &[u8]) -> bool {
-    let [0x30, first, rest @ ..] = der else {
-        return false;
-    };
-    let (len, body) = if *first < 0x80 {
-        (usize::from(*first), rest)
-    } else {
-        let n = usize::from(*first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return false;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |a, b| a << 8 | usize::from(*b));
-        (len, &rest[n..])
-    };
-    len > 0 && len == body.len()
 }
 
 /// Parses TOML text. The parser's own messages for an integer out of range or a duplicate key do

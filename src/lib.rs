@@ -27,6 +27,7 @@
 
 mod backpressure;
 mod batch;
+mod ca_file;
 mod candidate;
 pub mod config;
 pub mod decode;

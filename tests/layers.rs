@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["sync"],
     &["candidate"],
-    &["rng", "decode", "error", "pinning", "wait", "stale"],
+    &[
+        "rng", "decode", "error", "pinning", "wait", "stale", "ca_file",
+    ],
     &["metrics"],
     &["ring", "meta"],
     &["output", "backpressure"],
