@@ -65,7 +65,7 @@ pub use error::{
     BuildError, ConfigError, IngestError, RecvError, RecvTimeoutError, TryIngestError, TryRecvError,
 };
 pub use ingest::IngestHandle;
-pub use metrics::MetricsSnapshot;
+pub use metrics::snapshot::MetricsSnapshot;
 #[cfg(feature = "stream")]
 pub use output::CandidateStream;
 pub use output::{CandidateReceiver, Handler};

@@ -192,7 +192,7 @@ fn main() -> ExitCode {
             if args.json.is_some() {
                 let _ = output::write_atomically(
                     &out_dir.join(format!("{file}.hgrm")),
-                    &output::hgrm(r.latency()),
+                    &output::hgrm(&r.latency()),
                 );
             }
             runs.push(RunJson {
@@ -216,11 +216,13 @@ fn main() -> ExitCode {
             });
         }
         if args.json.is_some() && !outcome.runs.is_empty() {
-            let series: Vec<(String, &hdrhistogram::Histogram<u64>)> = outcome
+            let latencies: Vec<(String, hdrhistogram::Histogram<u64>)> = outcome
                 .runs
                 .iter()
                 .map(|r| (r.label.clone(), r.latency()))
                 .collect();
+            let series: Vec<(String, &hdrhistogram::Histogram<u64>)> =
+                latencies.iter().map(|(l, h)| (l.clone(), h)).collect();
             let svg =
                 output::latency_svg(&format!("{name}: detection-to-delivery latency"), &series);
             let _ = output::write_atomically(&out_dir.join(format!("{name}.svg")), &svg);

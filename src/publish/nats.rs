@@ -36,9 +36,10 @@ use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::Notify;
 
+use super::stats::{PublishCounters, PublishStats};
 use super::TryPublishError;
 use crate::candidate::{monotonic_ns, PremintCandidate};
-use crate::metrics::{PublishMetrics, PublishSnapshot, PublishStats};
+use crate::metrics::PublishSnapshot;
 use crate::net::backoff::Backoff;
 use crate::net::nats::url::{NatsUrl, Scheme};
 use crate::net::nats::wire::{encode, message_id, subject};
@@ -56,7 +57,7 @@ type AckFuture =
 
 /// What the bot's threads and the publisher thread share.
 struct Shared {
-    metrics: Arc<PublishMetrics>,
+    metrics: Arc<PublishCounters>,
     wake: Notify,
     /// The publisher thread is (about to be) asleep on `wake`. Written by the thread, read by
     /// the bots after their `try_send` and a `SeqCst` fence.
@@ -204,7 +205,7 @@ impl Publisher {
         }
         let (tx, rx) = crossbeam_channel::bounded(cfg.queue);
         let shared = Arc::new(Shared {
-            metrics: Arc::new(PublishMetrics::default()),
+            metrics: Arc::new(PublishCounters::default()),
             wake: Notify::new(),
             parked: AtomicBool::new(false),
             stop: AtomicBool::new(false),
@@ -400,7 +401,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn m(&self) -> &PublishMetrics {
+    fn m(&self) -> &PublishCounters {
         &self.shared.metrics
     }
 
