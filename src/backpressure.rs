@@ -411,12 +411,6 @@ impl Gate {
         self.counters.paused_total_ns.get() + current
     }
 
-    /// The gate's counters (read by the tests below).
-    #[cfg(test)]
-    fn counters(&self) -> &GateCounters {
-        &self.counters
-    }
-
     /// Waits until the gate is open, `stop()` is true or `deadline` passes; returns `is_paused()`.
     pub(crate) fn wait_resumed(&self, stop: impl Fn() -> bool, deadline: Instant) -> bool {
         self.resumed
@@ -472,7 +466,7 @@ mod tests {
     #[test]
     fn pauses_exactly_at_the_threshold_and_resumes_only_below_resume() {
         let g = gate();
-        let m = g.counters();
+        let m = &*g.counters;
         assert_eq!(g.obs(79, 1), None);
         assert!(!g.is_paused());
         assert_eq!(g.obs(80, 2), Some(Transition::Paused));
@@ -498,7 +492,7 @@ mod tests {
     #[test]
     fn no_flapping_under_an_oscillating_level() {
         let g = gate();
-        let m = g.counters();
+        let m = &*g.counters;
         let mut transitions = 0;
         for i in 0..1000u64 {
             // Oscillates between 45 % and 85 %: one pause, never a resume.
@@ -606,7 +600,7 @@ mod tests {
         let watch = Watch::new(Arc::new(gate()))
             .queue("ring", Box::new(move || (r.load(Relaxed), 1000)))
             .queue("lane", Box::new(move || (l.load(Relaxed), 10)));
-        let m = watch.gate().counters();
+        let m = &*watch.gate().counters;
         // The ring is nearly empty, the lane is full: the gate pauses on the lane.
         lane.store(10, Relaxed);
         assert_eq!(watch.observe(MS), Some(Transition::Paused));
@@ -628,7 +622,7 @@ mod tests {
     #[test]
     fn alert_fires_after_the_limit_then_once_per_interval() {
         let g = gate();
-        let m = g.counters();
+        let m = &*g.counters;
         let s = 1_000_000_000u64;
         assert_eq!(g.obs(90, 10 * s), Some(Transition::Paused));
         let mut alerts = Vec::new();
@@ -702,7 +696,7 @@ mod tests {
                 resumer.join().unwrap(),
                 Some(Transition::Resumed(_))
             ));
-            assert_eq!(gate.counters().pause_count.get(), 1);
+            assert_eq!(gate.counters.pause_count.get(), 1);
             assert!(!gate.is_paused());
         });
     }

@@ -84,6 +84,21 @@ impl Attached {
 
 /// Takes snapshots of one engine; clone it freely, it outlives the engine's threads and never
 /// keeps the engine's pipe alive.
+///
+/// # Examples
+///
+/// ```
+/// use sniffer::{HealthStatus, PremintCandidate, Sniffer};
+///
+/// let engine = Sniffer::builder().build()?;
+/// engine.ingest_handle().try_ingest(PremintCandidate::default())?;
+/// let source = engine.metrics_source();
+/// // A reporter thread of the bot's own: snapshots and health verdicts, no engine handle.
+/// let health = std::thread::spawn(move || source.health()).join().unwrap();
+/// assert_eq!(health.status, HealthStatus::Healthy);
+/// assert_eq!(health.snapshot.candidates_detected, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct MetricsSource {
     pub(crate) metrics: Arc<Metrics>,

@@ -37,10 +37,10 @@ pub use crate::metrics::feeds::FeedStats;
 #[cfg(feature = "geyser")]
 pub use geyser::{GeyserConfig, GeyserError, GeyserFeed};
 pub use line_feed::{DecodeObserver, LineFeed};
-pub use lines::{Clock, LinePoll, LineSource, ManualClock, MonotonicClock};
+pub use lines::{LinePoll, LineSource};
 #[cfg(feature = "nats")]
 pub use nats::{CoreNatsFeed, JetStreamFeed};
-pub use payload::{Expected, PayloadConfig, PayloadGenerator, PayloadMix, PayloadSource};
+pub use payload::{Expected, PayloadConfig, PayloadGenerator, PayloadMix};
 pub use replay::{ReplayConfig, ReplaySource};
 pub use stdin::ReaderSource;
 pub use synthetic::{SyntheticConfig, SyntheticFeed};

@@ -64,15 +64,16 @@ impl LatencyCells {
 /// use std::time::Duration;
 /// use sniffer::{PremintCandidate, Sniffer};
 ///
-/// let mut engine = Sniffer::builder().build()?;
-/// let rx = engine.take_receiver().unwrap();
-/// engine.ingest_handle().ingest(PremintCandidate::default())?;
-/// rx.recv_timeout(Duration::from_secs(5))?;
-/// let latency = engine.shutdown(Duration::from_secs(1)).latency;
-/// assert_eq!(latency.count(), 1);
-/// assert!(latency.quantile(0.99) <= latency.max());
-/// assert_eq!(latency.summary().count, 1);
-/// assert_eq!(latency.iter_recorded().map(|(_, n)| n).sum::<u64>(), 1);
+/// // A handler's deliveries are all timed (a receiver samples the ones it finds ready).
+/// let engine = Sniffer::builder().handler(|_: &PremintCandidate| {}).build()?;
+/// for slot in 0..3 {
+///     engine.ingest_handle().ingest(PremintCandidate { slot, ..Default::default() })?;
+/// }
+/// let latency = engine.shutdown(Duration::from_secs(5)).latency;
+/// assert_eq!(latency.count(), 3);
+/// assert!(latency.min() <= latency.quantile(0.5) && latency.quantile(0.99) <= latency.max());
+/// assert_eq!(latency.summary().count, 3);
+/// assert_eq!(latency.iter_recorded().map(|(_, n)| n).sum::<u64>(), 3);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -204,5 +205,48 @@ impl Drop for LatencyRecorder {
                 h.saturating_record_n(v, n);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recorded_values_rebuild_the_same_histogram() {
+        let cells = LatencyCells::default();
+        let mut rec = cells.recorder();
+        for v in [
+            1,
+            999,
+            1_000,
+            1_001,
+            123_456,
+            59_000_000_000,
+            70_000_000_000,
+        ] {
+            rec.record_n(v, 2);
+        }
+        let h = cells.merged();
+        assert_eq!(h.count(), 14);
+        // Values above the 60 s bound are clamped to it.
+        assert_eq!(h.max(), h.quantile(1.0));
+        assert!(h.max() >= 59_000_000_000 && h.max() <= LATENCY_MAX_NS + LATENCY_MAX_NS / 1000);
+        let mut again = new_histogram();
+        for (v, n) in h.iter_recorded() {
+            again.record_n(v, n).unwrap();
+        }
+        assert_eq!(LatencyHistogram(again), h);
+        assert_eq!(h.summary(), LatencySummary::from_histogram(&h.0));
+    }
+
+    #[test]
+    fn an_empty_histogram_reads_as_zeros() {
+        let h = LatencyHistogram::default();
+        assert!(h.is_empty());
+        assert_eq!((h.count(), h.quantile(0.5), h.max()), (0, 0, 0));
+        assert_eq!(h.summary(), LatencySummary::default());
+        assert_eq!(h.iter_recorded().count(), 0);
+        assert_eq!(h.buckets(), vec![0; LATENCY_BUCKETS_NS.len()]);
     }
 }

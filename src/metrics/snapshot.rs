@@ -77,6 +77,22 @@ impl LatencySummary {
 /// The accounting invariant, exact after shutdown:
 /// `candidates_detected == candidates_sent + dropped_full_buffer + dropped_oldest + dropped_stale
 /// + dropped_shutdown + in_flight`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sniffer::{PremintCandidate, Sniffer};
+///
+/// let engine = Sniffer::builder().build()?;
+/// engine.ingest_handle().try_ingest(PremintCandidate::default())?;
+/// let m = engine.shutdown(Duration::from_secs(1)).metrics;
+/// assert!(m.accounting_holds());
+/// assert_eq!((m.candidates_detected, m.candidates_sent, m.in_flight), (1, 1, 0));
+/// assert!(m.to_json().contains("\"candidates_detected\": 1"));
+/// assert!(m.to_prometheus().contains("\nsniffer_candidates_detected_total 1\n"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSnapshot {

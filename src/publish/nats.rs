@@ -149,13 +149,13 @@ impl PublishHandle {
 /// let publisher = Publisher::start("nats://127.0.0.1:4222", NatsConfig::from(&cfg))?;
 /// let handle = publisher.handle();
 /// // Every delivered candidate, on the sending thread; try_publish never blocks.
-/// let mut engine = Sniffer::builder()
+/// let engine = Sniffer::builder()
 ///     .config(cfg)
 ///     .handler(move |c: &PremintCandidate| {
 ///         let _ = handle.try_publish(c); // a refusal is counted in publish_dropped
 ///     })
+///     .publisher(publisher.stats()) // publish_* in the engine's snapshot
 ///     .build()?;
-/// engine.metrics_source().attach_publisher(&publisher.stats()); // publish_* in the engine's snapshot
 /// // ...
 /// engine.shutdown(std::time::Duration::from_secs(5));
 /// let counts = publisher.shutdown(std::time::Duration::from_secs(1));
@@ -277,6 +277,7 @@ impl Publisher {
     }
 
     /// A read-only handle on this publisher's counters, to attach to an engine with
+    /// [`SnifferBuilder::publisher`](crate::SnifferBuilder::publisher) or
     /// [`MetricsSource::attach_publisher`](crate::MetricsSource::attach_publisher) (its snapshots,
     /// JSON and Prometheus, then carry `published`, `publish_dropped`, ...).
     pub fn stats(&self) -> PublishStats {
