@@ -559,9 +559,9 @@ mod tests {
         assert_eq!(m.watermark_warn_events.get(), 2);
     }
 
-    /// Issue 14 item 11: a lane that a fast consumer drains in gulps saws between empty and full
-    /// every few milliseconds. Without time hysteresis that was one critical event (and one ERROR
-    /// line) per gulp; now it is one episode until the level stays low.
+    /// A lane that a fast consumer drains in gulps saws between empty and full every few
+    /// milliseconds: that is one episode (one critical event, one ERROR line) until the level
+    /// stays low, not one per gulp (the time hysteresis of `REARM_AFTER`).
     #[test]
     fn a_sawing_level_is_one_episode_not_one_event_per_tooth() {
         let marks = Marks::new();

@@ -260,6 +260,68 @@ fn internals_and_foreign_types_are_not_exported() {
     }
 }
 
+/// No third-party type in a public signature: a `pub` item (not `pub(crate)`; the
+/// `unreachable_pub` lint keeps `pub` for what is reachable) that names one would tie every user to
+/// that crate's version. A stream is the point of `CandidateStream`, whose `impl` is not a `pub`
+/// line.
+#[test]
+fn no_foreign_type_in_a_public_signature() {
+    const FOREIGN: [&str; 12] = [
+        "hdrhistogram::",
+        "Histogram<",
+        "rusqlite::",
+        "tonic::",
+        "tokio::",
+        "async_nats::",
+        "tungstenite::",
+        "rustls::",
+        "hyper::",
+        "crossbeam_channel::",
+        "prost::",
+        "yellowstone_grpc_proto::",
+    ];
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![src.clone()];
+    let mut found = Vec::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            if path.ends_with("bin") {
+                continue;
+            }
+            files.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        for line in code_of(&path).lines() {
+            let line = line.trim_start();
+            if !line.starts_with("pub ") {
+                continue;
+            }
+            // A tuple struct's fields are private unless marked `pub` themselves.
+            let public = match line
+                .strip_prefix("pub struct ")
+                .and_then(|r| r.split_once('('))
+            {
+                Some((_, fields)) => fields
+                    .split(',')
+                    .filter(|f| f.trim_start().starts_with("pub "))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                None => line.to_owned(),
+            };
+            if FOREIGN.iter().any(|f| public.contains(f)) {
+                found.push(format!("{}: {line}", path.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "foreign types in public items: {found:#?}"
+    );
+}
+
 #[test]
 fn the_crate_root_exports_the_engines_vocabulary_only() {
     let root: Vec<String> = exported()

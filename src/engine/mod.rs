@@ -161,10 +161,7 @@ impl SnifferBuilder {
             .iter()
             .map(|f| FeedStats::named(f.name(), f.can_wait()))
             .collect();
-        let _ = stages
-            .metrics
-            .feeds
-            .set(feed_stats.iter().cloned().collect());
+        let _ = stages.metrics.feeds.set(feed_stats.clone());
         let workers = match stages.mode {
             BatchSendMode::Direct => 0,
             BatchSendMode::Sync => 1,

@@ -65,7 +65,7 @@ pub trait LineSource: Send + 'static {
     }
 }
 
-/// A time source in nanoseconds. Paced sources read it; tests substitute a [`ManualClock`].
+/// A time source in nanoseconds. Paced sources read it; tests substitute a clock they move by hand.
 pub(crate) trait Clock: Send + Sync + 'static {
     /// Nanoseconds since an arbitrary fixed epoch; never decreases.
     fn now_ns(&self) -> u64;

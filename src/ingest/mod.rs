@@ -83,7 +83,7 @@ enum Wait {
     For(Duration),
 }
 
-/// The parts an ingest handle is built from (see `engine.rs`).
+/// The parts an ingest handle is built from (see `Stages::ingest` in `engine/mod.rs`).
 pub(crate) struct IngestParts {
     pub(crate) target: Target,
     pub(crate) policy: DropPolicy,

@@ -92,7 +92,7 @@ pub(crate) struct Metrics {
     pub(crate) gate: Arc<GateCounters>,
     /// One handle per pull feed, set once by the builder; each feed thread writes its own
     /// through its `FeedSink`.
-    pub(crate) feeds: OnceLock<Box<[FeedStats]>>,
+    pub(crate) feeds: OnceLock<Arc<[FeedStats]>>,
     /// Detection to delivery: recorders held by the receiver or the handler's sending threads.
     pub(crate) latency: LatencyCells,
     /// Age of candidates when the batcher takes them from the ring: the batcher's recorder.

@@ -1,8 +1,9 @@
 //! The stream ring: a bounded lock-free MPMC queue of [`PremintCandidate`]s between the feeds and
-//! the batcher, with one overflow policy per file (`drop_newest.rs`, `drop_oldest.rs`, `block.rs`).
+//! the batcher, with one overflow policy per file (`drop_newest.rs`, `drop_oldest.rs`,
+//! `block.rs`; the [`DropPolicy`] enum in `policy.rs`).
 //!
-//! Storage is crossbeam-queue's [`ArrayQueue`] (Vyukov's bounded MPMC array queue). It was chosen
-//! over a crossbeam-channel for two reasons: `ArrayQueue::force_push` evicts exactly one queued
+//! Storage is crossbeam-queue's [`ArrayQueue`] (Vyukov's bounded MPMC array queue), rather than
+//! a crossbeam-channel, for two reasons: `ArrayQueue::force_push` evicts exactly one queued
 //! item per overflowing push and hands it back, which makes `drop_oldest` exact (a receiver-clone
 //! `try_recv` loop can evict more than one item per push when producers race, and measured slower:
 //! see `benches/ring.rs`), and it carries no waker bookkeeping on the fast path. Waiting is ours:
