@@ -147,7 +147,7 @@ impl<'a> FeedSink<'a> {
                 // the launch) has no lead to record.
                 if winner != self.feed_id {
                     if let Some(w) = feeds.get(usize::from(winner)) {
-                        w.led_by(lead_ns);
+                        w.record_lead(lead_ns);
                     }
                 }
                 return false;

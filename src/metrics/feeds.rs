@@ -216,7 +216,7 @@ impl FeedStats {
 
     /// This feed, the winner, led a later copy by `lead_ns` (the later feed's `FeedSink`, which
     /// measured it).
-    pub(crate) fn led_by(&self, lead_ns: u64) {
+    pub(crate) fn record_lead(&self, lead_ns: u64) {
         let m = &self.0;
         m.lead_count.incr();
         m.lead_sum_ns.add(lead_ns);
