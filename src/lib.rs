@@ -58,7 +58,7 @@ pub use candidate::{
     monotonic_ns, unix_ns_at, LaunchKind, LaunchMeta, PremintCandidate, Priority, Pubkey,
     PubkeyParseError, Signature, TokenProgram,
 };
-pub use config::SnifferConfig;
+pub use config::keys::SnifferConfig;
 pub use engine::{
     Health, HealthStatus, LaneReport, MetricsSource, ShutdownReport, Sniffer, SnifferBuilder,
 };
@@ -66,8 +66,8 @@ pub use error::{
     BuildError, ConfigError, IngestError, RecvError, RecvTimeoutError, TryIngestError, TryRecvError,
 };
 pub use ingest::IngestHandle;
-pub use metrics::MetricsSnapshot;
+pub use metrics::snapshot::MetricsSnapshot;
 #[cfg(feature = "stream")]
 pub use output::CandidateStream;
 pub use output::{CandidateReceiver, Handler};
-pub use ring::DropPolicy;
+pub use ring::policy::DropPolicy;

@@ -135,8 +135,10 @@ impl RunResult {
         &self.report.metrics
     }
 
-    pub(crate) fn latency(&self) -> &LatencyHistogram {
-        &self.report.latency
+    /// The run's detection-to-delivery histogram, as an HdrHistogram for the percentile file
+    /// and the plot (the same buckets: the engine's values are re-recorded at their bucket).
+    pub(crate) fn latency(&self) -> Histogram<u64> {
+        hdr(&self.report.latency)
     }
 
     pub(crate) fn throughput(&self) -> f64 {
@@ -481,5 +483,25 @@ const MAX_RSS_SAMPLES: usize = 4096;
 
 /// Percentiles of a histogram, for the JSON report.
 pub(crate) fn summary(h: &Histogram<u64>) -> LatencySummary {
-    LatencySummary::from_histogram(h)
+    if h.is_empty() {
+        return LatencySummary::default();
+    }
+    LatencySummary {
+        p50: h.value_at_quantile(0.50),
+        p90: h.value_at_quantile(0.90),
+        p99: h.value_at_quantile(0.99),
+        p999: h.value_at_quantile(0.999),
+        max: h.max(),
+        count: h.len(),
+        mean: h.mean(),
+    }
+}
+
+/// An engine latency histogram as an HdrHistogram of the same bounds.
+pub(crate) fn hdr(h: &LatencyHistogram) -> Histogram<u64> {
+    let mut out = new_histogram();
+    for (value, count) in h.iter_recorded() {
+        out.saturating_record_n(value, count);
+    }
+    out
 }

@@ -202,11 +202,13 @@ fn scenario_report(
     }
     let runs = outcome.runs.iter().map(|r| run_report(r, files)).collect();
     if let (Some(dir), false) = (files, outcome.runs.is_empty()) {
-        let series: Vec<(String, &hdrhistogram::Histogram<u64>)> = outcome
+        let latencies: Vec<(String, hdrhistogram::Histogram<u64>)> = outcome
             .runs
             .iter()
             .map(|r| (r.label.clone(), r.latency()))
             .collect();
+        let series: Vec<(String, &hdrhistogram::Histogram<u64>)> =
+            latencies.iter().map(|(l, h)| (l.clone(), h)).collect();
         let svg = output::latency_svg(&format!("{name}: detection-to-delivery latency"), &series);
         let _ = output::write_atomically(&dir.join(format!("{name}.svg")), &svg);
     }
@@ -263,7 +265,7 @@ fn run_report(r: &RunResult, files: Option<&Path>) -> RunJson {
         let file = r.label.replace('/', "_");
         let _ = output::write_atomically(
             &dir.join(format!("{file}.hgrm")),
-            &output::hgrm(r.latency()),
+            &output::hgrm(&r.latency()),
         );
     }
     RunJson {

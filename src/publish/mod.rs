@@ -1,12 +1,15 @@
 //! Outputs beyond the bot's channel that carry launches to other processes: the NATS
-//! [`Publisher`] (`nats.rs`). Publishing happens after delivery and never blocks the bot: a
-//! bounded queue in front of the publisher's own thread, every refusal counted.
+//! [`Publisher`] (`nats.rs`) and its counters (`stats.rs`, read through [`PublishStats`]; their
+//! snapshot shape is [`PublishSnapshot`](crate::metrics::PublishSnapshot)). Publishing happens
+//! after delivery and never blocks the bot: a bounded queue in front of the publisher's own
+//! thread, every refusal counted.
 
 mod nats;
+mod stats;
 
-pub use crate::metrics::PublishSnapshot;
 pub use crate::net::nats::wire::{message_id, subject, STREAM_SUBJECTS, SUBJECT_PREFIX};
 pub use nats::{PublishHandle, Publisher, MAX_INFLIGHT};
+pub use stats::PublishStats;
 
 /// Why a NATS publisher's `try_publish` did not queue a candidate. Either way the candidate is
 /// counted in `publish_dropped` (handed back for the caller's own logs, not to be offered again).

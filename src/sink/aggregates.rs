@@ -408,6 +408,33 @@ impl SinkStats {
 ///
 /// Dropping it shuts it down as [`shutdown`](Self::shutdown) does with a 5-second budget, and
 /// joins the thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sniffer::sink::{AggregateSink, SinkConfig};
+/// use sniffer::{PremintCandidate, Sniffer};
+///
+/// let dir = std::env::temp_dir().join(format!("sniffer-doc-aggregates-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let sink = AggregateSink::start(dir.join("agg.db"), SinkConfig::default())?;
+/// let handle = sink.handle();
+/// // Every delivered launch goes to the sink; the sink's metrics join the engine's snapshot.
+/// let engine = Sniffer::builder()
+///     .handler(move |c: &PremintCandidate| {
+///         let _ = handle.record_candidate(c); // a refusal is counted by the sink
+///     })
+///     .aggregates(sink.stats())
+///     .build()?;
+/// engine.ingest_handle().ingest(PremintCandidate { slot: 9, ..Default::default() })?;
+/// let metrics = engine.shutdown(Duration::from_secs(5)).metrics;
+/// assert_eq!(metrics.sink.map(|s| s.input_accepted), Some(1));
+/// let report = sink.shutdown(Duration::from_secs(5));
+/// assert_eq!(report.final_flush.rows, 1);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct AggregateSink {
     handle: SinkHandle,
     stop: Option<Sender<Instant>>,

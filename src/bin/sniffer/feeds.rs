@@ -118,7 +118,7 @@ fn has_prefix(spec: &str, p: &str) -> bool {
 
 /// `--feed` splits its values on commas, but a comma can belong to a feed: a NATS URL's host
 /// list (`nats://a:4222,b:4222/SNIFFER`), a URL's query (`?api-key=a,b`: cut there, the tail
-/// of the key was reported as an unknown feed) or a replay path. The pieces after such a spec
+/// of the key would be taken for an unknown feed) or a replay path. The pieces after such a spec
 /// that are no feed of their own (every other spec has a scheme or is a bare keyword) are
 /// joined back to it.
 pub(crate) fn join_split_feeds(specs: Vec<String>) -> Vec<String> {
