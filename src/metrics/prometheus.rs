@@ -291,13 +291,13 @@ impl MetricsSnapshot {
                 "sniffer_publish_offered_total",
                 "counter",
                 s.publish_offered as f64,
-                "Candidates offered to the NATS publisher.",
+                "Candidates offered to the publisher (NATS or Kafka).",
             ),
             (
                 "sniffer_published_total",
                 "counter",
                 s.published as f64,
-                "Acknowledged by the JetStream stream (or written to core NATS).",
+                "Acknowledged by the JetStream stream or every in-sync Kafka replica (or written to core NATS).",
             ),
             (
                 "sniffer_publish_duplicates_total",
@@ -384,7 +384,7 @@ fn feeds(out: &mut String, feeds: &[FeedSnapshot]) {
         return;
     }
     type Get = fn(&FeedSnapshot) -> f64;
-    let families: [(&str, &str, Get, &str); 18] = [
+    let families: [(&str, &str, Get, &str); 19] = [
         (
             "sniffer_feed_messages_total",
             "counter",
@@ -450,6 +450,12 @@ fn feeds(out: &mut String, feeds: &[FeedSnapshot]) {
             "counter",
             |f| f.lost as f64,
             "Messages the transport dropped before the feed read them (a lower bound).",
+        ),
+        (
+            "sniffer_feed_rebalances_total",
+            "counter",
+            |f| f.rebalances as f64,
+            "Times a consumer group revoked the feed's partitions (Kafka).",
         ),
         (
             "sniffer_feed_downtime_seconds_total",

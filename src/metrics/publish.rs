@@ -1,5 +1,5 @@
 //! The publisher's counters (`published`, `publish_dropped`, `publish_failed`, ...): written by
-//! a NATS publisher (its queue's sending side counts `publish_offered` and `publish_dropped`,
+//! a NATS or Kafka publisher (its queue's sending side counts `publish_offered` and `publish_dropped`,
 //! its thread everything else), read into [`PublishSnapshot`] and, once the publisher is
 //! attached to an engine, into the engine's [`MetricsSnapshot`](super::MetricsSnapshot).
 //!
@@ -41,8 +41,9 @@ pub(crate) struct PublishMetrics {
     pub(crate) offered: Counter,
     /// Refused by a full queue (written by the callers).
     pub(crate) dropped: Counter,
-    /// Stored by the stream and acknowledged (JetStream), or written to the connection (core
-    /// NATS). Duplicates included. Written by the publisher thread, as are the rest.
+    /// Stored by the stream and acknowledged (JetStream), acknowledged by every in-sync
+    /// replica (Kafka), or written to the connection (core NATS). Duplicates included. Written
+    /// by the publisher thread, as are the rest.
     pub(crate) published: Counter,
     /// Acknowledged as duplicates: the stream already held that `Nats-Msg-Id`.
     pub(crate) duplicates: Counter,

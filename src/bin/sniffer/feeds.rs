@@ -4,7 +4,8 @@
 //! real-format lines), `synthetic:payloads`, `replay:PATH` (a recording at its recorded pace
 //! times `--speed`, a plain JSON-lines file flat out or at `--plain-rate`), `stdin`, the live
 //! providers (`ws://`, `wss://`, `grpc://`, `grpcs://`) and NATS (`nats://HOST/STREAM`, a
-//! JetStream pull consumer; `nats+core://HOST/SUBJECT`). `--feed` may be repeated: the engine
+//! JetStream pull consumer; `nats+core://HOST/SUBJECT`) and Kafka (`kafka://BROKER/TOPIC?group=NAME`,
+//! see `kafka.rs`). `--feed` may be repeated: the engine
 //! then deduplicates launches across feeds (first sighting wins).
 
 use std::io::Write as _;
@@ -127,7 +128,9 @@ pub(crate) fn join_split_feeds(specs: Vec<String>) -> Vec<String> {
         let is_own_feed = s.contains("://")
             || matches!(s.as_str(), "synthetic" | "synthetic:payloads" | "stdin")
             || s.starts_with("replay:");
-        let takes_commas = |p: &str| is_nats(p) || p.contains('?') || p.starts_with("replay:");
+        let takes_commas = |p: &str| {
+            is_nats(p) || super::kafka::is_kafka(p) || p.contains('?') || p.starts_with("replay:")
+        };
         match out.last_mut() {
             Some(prev) if !is_own_feed && takes_commas(prev) => {
                 prev.push(',');
@@ -355,6 +358,18 @@ pub(crate) fn build(
             ),
             "stdin" => LineFeed::stdin(args.decoder())
                 .map_err(|e| UsageError(format!("stdin feed: {e}")))?,
+            s if super::kafka::is_kafka(s) => {
+                let record = args.record.as_ref().map(|b| record_path(b, i, specs.len()));
+                feeds.push(super::kafka::feed(
+                    s,
+                    i,
+                    args.decoder(),
+                    cfg,
+                    observer,
+                    record.as_deref(),
+                )?);
+                continue;
+            }
             s if is_nats(s) => {
                 if args.record.is_some() {
                     return Err(UsageError(
@@ -447,7 +462,8 @@ pub(crate) fn build(
                     return Err(UsageError(format!(
                         "unknown feed `{shown}…` (synthetic, synthetic:payloads, replay:PATH, stdin, \
                          ws://HOST/PATH, wss://HOST/PATH, grpc://HOST:PORT, grpcs://HOST:PORT, \
-                         nats://HOST:PORT/STREAM, nats+core://HOST:PORT/SUBJECT)"
+                         nats://HOST:PORT/STREAM, nats+core://HOST:PORT/SUBJECT, \
+                         kafka://BROKER:PORT/TOPIC?group=NAME)"
                     ))
                     .into());
                 }
