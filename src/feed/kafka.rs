@@ -33,7 +33,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError as RdError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::{ClientContext, TopicPartitionList};
@@ -53,6 +53,9 @@ const READ_SLICE: Duration = Duration::from_millis(5);
 const PER_POLL: usize = 16;
 /// At most one warning per this interval for repeated consumer errors.
 const WARN_EVERY: Duration = Duration::from_secs(5);
+/// Longest wait of a dropped feed for its consumer to close (commit, leave the group); past it
+/// a thread of its own finishes the close, so that the engine's shutdown keeps its budget.
+const CLOSE_WITHIN: Duration = Duration::from_secs(1);
 
 /// What the messages carry.
 enum Format {
@@ -160,12 +163,53 @@ impl ConsumerContext for Ctx {
     }
 }
 
+/// The consumer, closed within [`CLOSE_WITHIN`] when dropped. librdkafka's close waits for
+/// the group coordinator up to `session.timeout.ms` (45 s with the brokers away): past the
+/// bound, a thread of its own (`sniffer-kclose`) finishes it and ends.
+struct Consumer(Option<BaseConsumer<Ctx>>);
+
+impl std::ops::Deref for Consumer {
+    type Target = BaseConsumer<Ctx>;
+
+    fn deref(&self) -> &BaseConsumer<Ctx> {
+        self.0.as_ref().expect("taken only by drop")
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        let Some(consumer) = self.0.take() else {
+            return;
+        };
+        if consumer.close_queue().is_ok() {
+            let until = Instant::now() + CLOSE_WITHIN;
+            while !consumer.closed() && Instant::now() < until {
+                // Serves the revocation (which commits the stored offsets) and the leave; a
+                // message still arriving is not handled, so its offset is not stored.
+                let _ = consumer.poll(Duration::from_millis(20));
+            }
+        }
+        if consumer.closed() {
+            return;
+        }
+        let name = consumer.context().name.clone();
+        tracing::warn!(feed = %name, "the consumer did not close in time (brokers away?); closing it in the background");
+        let closer = std::thread::Builder::new()
+            .name("sniffer-kclose".into())
+            .spawn(move || drop(consumer));
+        if let Err(e) = closer {
+            tracing::warn!(feed = %name, error = %e, "no thread to close the consumer");
+        }
+    }
+}
+
 /// A Kafka consumer group member as a feed; see the module documentation.
 ///
 /// Dropping it closes the consumer: the stored offsets are committed and the group is left, so
-/// the partitions move to the other members at once.
+/// the partitions move to the other members at once. With the brokers out of reach that close
+/// would wait up to the session timeout: after one second a background thread finishes it.
 pub struct KafkaFeed {
-    consumer: BaseConsumer<Ctx>,
+    consumer: Consumer,
     format: Format,
     /// `Some(generation)` while the assignment of that generation is paused.
     paused: Option<u64>,
@@ -227,7 +271,7 @@ impl KafkaFeed {
             .subscribe(&[url.topic.as_str()])
             .map_err(|e| KafkaError::Setup(format!("{url}: subscribing failed: {e}")))?;
         Ok(KafkaFeed {
-            consumer,
+            consumer: Consumer(Some(consumer)),
             format,
             paused: None,
             last_warn: None,
