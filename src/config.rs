@@ -142,13 +142,17 @@ impl SnifferConfig {
     ];
 
     /// `SNIFFER_*` variables that are not configuration keys (`SNIFFER_LOG` is the log filter,
-    /// `SNIFFER_X_TOKEN` the gRPC feeds' `x-token`, `SNIFFER_NATS_*` the NATS credentials).
+    /// `SNIFFER_X_TOKEN` the gRPC feeds' `x-token`, `SNIFFER_NATS_*` the NATS credentials,
+    /// `SNIFFER_KAFKA_*` the Kafka SASL credentials).
     pub const RESERVED_ENV: &'static [&'static str] = &[
         "SNIFFER_LOG",
         "SNIFFER_X_TOKEN",
         "SNIFFER_NATS_TOKEN",
         "SNIFFER_NATS_USER",
         "SNIFFER_NATS_PASSWORD",
+        "SNIFFER_KAFKA_USER",
+        "SNIFFER_KAFKA_PASSWORD",
+        "SNIFFER_KAFKA_SASL_MECHANISM",
     ];
 
     /// Parses a TOML document; keys it does not set keep their defaults.

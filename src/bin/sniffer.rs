@@ -20,6 +20,8 @@ use sniffer::SnifferConfig;
 mod consumer;
 #[path = "sniffer/feeds.rs"]
 mod feeds;
+#[path = "sniffer/kafka.rs"]
+mod kafka;
 #[path = "sniffer/metrics_file.rs"]
 mod metrics_file;
 #[path = "sniffer/run.rs"]
@@ -76,6 +78,8 @@ Examples:
   sniffer run --metrics-json m.json --metrics-interval 1s --http 127.0.0.1:9898
   sniffer run --feed wss://... --publish nats://127.0.0.1:4222      share launches through JetStream
   sniffer run --feed 'nats://127.0.0.1:4222/SNIFFER?durable=bot1'   consume them on another machine
+  sniffer run --feed wss://... --publish kafka://127.0.0.1:9092/launches        the same through Kafka
+  sniffer run --feed 'kafka://127.0.0.1:9092/launches?group=bot1'              (SASL: SNIFFER_KAFKA_USER/_PASSWORD)
 
 Every configuration key (see examples/sniffer.example.toml) can also be set with --config FILE or
 a SNIFFER_<KEY> environment variable; flags win over both. Logs go to stderr (SNIFFER_LOG sets the
@@ -94,8 +98,10 @@ struct RunArgs {
     /// `nats://HOST[:PORT][,HOST...]/STREAM[?durable=NAME&deliver=new|all&filter=SUBJECT]` (a
     /// JetStream pull consumer: paused by backpressure, acknowledged once in the ring),
     /// `nats+core://HOST[:PORT]/SUBJECT` (a core-NATS subscription: live, drops counted when
-    /// full); repeat for several feeds at once (launches deduplicated across them, first
-    /// sighting wins: race two providers).
+    /// full), or Kafka: `kafka://BROKER[:PORT][,BROKER...]/TOPIC?group=NAME[&format=lines]
+    /// [&offset=earliest]` (a consumer group member: paused natively by backpressure, offsets
+    /// committed once in the ring; `kafka+tls://` for TLS); repeat for several feeds at once
+    /// (launches deduplicated across them, first sighting wins: race two providers).
     #[arg(
         long,
         env = "SNIFFER_FEED",
@@ -164,7 +170,9 @@ struct RunArgs {
     /// (JetStream, subjects sniffer.launch.<kind>.<priority>, Nats-Msg-Id for de-duplication;
     /// the stream, default nats_stream, is created when missing) or `nats+core://HOST[:PORT]`.
     /// Off the hot path: a full queue is counted in publish_dropped. Credentials: `user:pass@`
-    /// in the URL, or SNIFFER_NATS_USER / SNIFFER_NATS_PASSWORD / SNIFFER_NATS_TOKEN.
+    /// in the URL, or SNIFFER_NATS_USER / SNIFFER_NATS_PASSWORD / SNIFFER_NATS_TOKEN. Or Kafka:
+    /// `kafka://BROKER[:PORT][,BROKER...]/TOPIC` (idempotent, acks=all, key = mint:signature;
+    /// SASL from SNIFFER_KAFKA_USER / SNIFFER_KAFKA_PASSWORD / SNIFFER_KAFKA_SASL_MECHANISM).
     #[arg(long, env = "SNIFFER_PUBLISH", hide_env_values = true)]
     publish: Option<String>,
     /// When no NATS server answers at start, keep retrying in the background instead of
@@ -331,6 +339,8 @@ const QUIET_CRATES: &[&str] = &[
     "tonic",
     "tower",
     "async_nats",
+    "rdkafka",
+    "librdkafka",
 ];
 
 /// SIGINT, SIGTERM and SIGHUP seen by `run`. The first one drains; signals within

@@ -401,8 +401,9 @@ fn lane_name(lane: Priority) -> &'static str {
 
 /// A pull feed's thread: poll until finished or told to stop, idling with short sleeps. Before
 /// each poll it reports the levels to the gate; while the gate is paused a feed that can wait
-/// does not poll (it simply stops reading, so nothing is lost) and waits for the resume. A live
-/// feed is never paused: it keeps reading its socket and the drop policy decides.
+/// does not poll (it simply stops reading, so nothing is lost; `poll_paused` keeps a broker
+/// session alive) and waits for the resume. A live feed is never paused: it keeps reading its
+/// socket and the drop policy decides.
 fn run_feed(
     feed: &mut dyn Feed,
     mut sink: FeedSink<'_>,
@@ -416,6 +417,7 @@ fn run_feed(
     while !stop.load(Ordering::Acquire) {
         watch.observe(monotonic_ns());
         if pausable && gate.is_paused() {
+            feed.poll_paused(&mut sink);
             // Re-check the level now and then: the resume may come from this thread.
             gate.wait_resumed(
                 || stop.load(Ordering::Acquire),

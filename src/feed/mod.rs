@@ -12,6 +12,8 @@
 
 #[cfg(feature = "geyser")]
 mod geyser;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod line_feed;
 mod lines;
 #[cfg(feature = "nats")]
@@ -36,6 +38,8 @@ use crate::candidate::{LaunchMeta, Malformed};
 pub use crate::metrics::feeds::FeedStats;
 #[cfg(feature = "geyser")]
 pub use geyser::{GeyserConfig, GeyserError, GeyserFeed};
+#[cfg(feature = "kafka")]
+pub use kafka::KafkaFeed;
 pub use line_feed::{DecodeObserver, LineFeed};
 pub use lines::{LinePoll, LineSource};
 #[cfg(feature = "nats")]
@@ -76,6 +80,16 @@ pub trait Feed: Send + 'static {
     /// candidate before counting it in `dropped_full_buffer`.
     fn can_wait(&self) -> bool {
         true
+    }
+
+    /// Called instead of [`Feed::poll`], every few milliseconds, while the backpressure gate
+    /// pauses this feed (one that [`can_wait`](Feed::can_wait)). A file or stdin simply stops
+    /// being read (the default does nothing); a source with a session to keep does its
+    /// housekeeping here without taking new input: a Kafka consumer pauses its partitions with
+    /// the client's native pause and keeps polling, so its group does not evict it. Whatever it
+    /// does receive it hands to `sink` as `poll` would.
+    fn poll_paused(&mut self, sink: &mut FeedSink<'_>) {
+        let _ = sink;
     }
 }
 

@@ -117,6 +117,7 @@ pub(crate) struct FeedCounters {
     unrouted: Counter,
     resumed_skipped: Counter,
     lost: Counter,
+    rebalances: Counter,
     /// `monotonic_ns` of the last message (0: none yet).
     last_message_ns: Counter,
     /// Completed disconnected periods.
@@ -167,6 +168,7 @@ impl FeedCounters {
             unrouted: self.unrouted.get(),
             resumed_skipped: self.resumed_skipped.get(),
             lost: self.lost.get(),
+            rebalances: self.rebalances.get(),
         }
     }
 }
@@ -311,6 +313,12 @@ impl FeedStats {
         self.0.lost.add(n);
     }
 
+    /// The consumer group took this feed's partitions away (a Kafka rebalance: a member joined
+    /// or left, or this one was evicted).
+    pub fn rebalanced(&self) {
+        self.0.rebalances.incr();
+    }
+
     /// The counters now.
     pub fn snapshot(&self) -> FeedSnapshot {
         self.0.snapshot(0, self.0.wins.get(), monotonic_ns())
@@ -397,6 +405,9 @@ pub struct FeedSnapshot {
     /// subscription buffer overflowed; a lower bound).
     #[serde(default)]
     pub lost: u64,
+    /// Times a consumer group revoked this feed's partitions (Kafka).
+    #[serde(default)]
+    pub rebalances: u64,
 }
 
 #[cfg(test)]

@@ -241,13 +241,13 @@ const PUBLISH: &[Row<MetricsSnapshot>] = &[
     (
         "sniffer_publish_offered_total",
         "counter",
-        "Candidates offered to the NATS publisher.",
+        "Candidates offered to the publisher (NATS or Kafka).",
         |s| s.publish_offered as f64,
     ),
     (
         "sniffer_published_total",
         "counter",
-        "Acknowledged by the JetStream stream (or written to core NATS).",
+        "Acknowledged by the JetStream stream or every in-sync Kafka replica (or written to core NATS).",
         |s| s.published as f64,
     ),
     (
@@ -355,6 +355,12 @@ const FEED: &[Row<FeedSnapshot>] = &[
         "counter",
         "Messages the transport dropped before the feed read them (a lower bound).",
         |f| f.lost as f64,
+    ),
+    (
+        "sniffer_feed_rebalances_total",
+        "counter",
+        "Times a consumer group revoked the feed's partitions (Kafka).",
+        |f| f.rebalances as f64,
     ),
     (
         "sniffer_feed_downtime_seconds_total",

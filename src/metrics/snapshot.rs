@@ -187,14 +187,14 @@ pub struct MetricsSnapshot {
     /// The aggregates sink's metrics, when one was joined to the engine (`sqlite` feature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sink: Option<SinkSnapshot>,
-    /// Candidates offered to an attached NATS publisher (0 without one). Publishing happens
-    /// after delivery: the `publish_*` counters are outside the accounting invariant and keep
-    /// their own (`publish_offered == published + publish_dropped + publish_failed +
+    /// Candidates offered to an attached publisher, NATS or Kafka (0 without one). Publishing
+    /// happens after delivery: the `publish_*` counters are outside the accounting invariant
+    /// and keep their own (`publish_offered == published + publish_dropped + publish_failed +
     /// publish_pending`).
     #[serde(default)]
     pub publish_offered: u64,
-    /// Acknowledged by the JetStream stream (duplicates included), or written to a core-NATS
-    /// connection.
+    /// Acknowledged by the JetStream stream (duplicates included) or by Kafka (`acks=all`), or
+    /// written to a core-NATS connection.
     #[serde(default)]
     pub published: u64,
     /// Acknowledged as duplicates: the stream already held that launch's message id.

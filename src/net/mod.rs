@@ -13,11 +13,20 @@
 //! - `tls.rs`: the TLS clients, with the extra roots of `tls_ca_file` (read and checked once per
 //!   process by `ca_file.rs`, below the configuration that checks it first);
 //! - `nats/`: the NATS client side that the NATS feeds and the NATS publisher both use.
+//! - `kafka.rs`: the Kafka client settings and URLs that the Kafka feed and the Kafka publisher
+//!   both use.
 
-#[cfg(any(feature = "ws", feature = "geyser", feature = "nats"))]
+#[cfg(any(
+    feature = "ws",
+    feature = "geyser",
+    feature = "nats",
+    feature = "kafka"
+))]
 pub(crate) mod backoff;
 #[cfg(any(feature = "ws", feature = "geyser"))]
 pub(crate) mod endpoint;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(any(feature = "ws", feature = "geyser", feature = "nats"))]
 pub(crate) mod link;
 #[cfg(feature = "nats")]

@@ -39,8 +39,8 @@ pub(crate) struct PublishCounters {
     pub(crate) offered: Counter,
     /// Refused by a full or closed queue (written by the callers' threads).
     pub(crate) dropped: Counter,
-    /// Stored by the stream and acknowledged (JetStream), or written to the connection (core
-    /// NATS). Duplicates included. Written by the publisher thread, as are the rest.
+    /// Stored by the stream and acknowledged (JetStream), acknowledged by every in-sync
+    /// replica (Kafka), or written to the connection (core NATS). Duplicates included. Written by the publisher thread, as are the rest.
     pub(crate) published: Counter,
     /// Acknowledged as duplicates: the stream already held that `Nats-Msg-Id`.
     pub(crate) duplicates: Counter,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::kafka::Handle as PublishHandle;
 use anyhow::Context;
-use sniffer::publish::PublishHandle;
 use sniffer::sink::SinkHandle;
 use sniffer::{CandidateReceiver, PremintCandidate, RecvTimeoutError};
 

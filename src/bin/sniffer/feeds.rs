@@ -4,7 +4,8 @@
 //! real-format lines), `synthetic:payloads`, `replay:PATH` (a recording at its recorded pace
 //! times `--speed`, a plain JSON-lines file flat out or at `--plain-rate`), `stdin`, the live
 //! providers (`ws://`, `wss://`, `grpc://`, `grpcs://`) and NATS (`nats://HOST/STREAM`, a
-//! JetStream pull consumer; `nats+core://HOST/SUBJECT`). `--feed` may be repeated: the engine
+//! JetStream pull consumer; `nats+core://HOST/SUBJECT`) and Kafka (`kafka://BROKER/TOPIC?group=NAME`,
+//! see `kafka.rs`). `--feed` may be repeated: the engine
 //! then deduplicates launches across feeds (first sighting wins).
 
 use std::io::Write as _;
@@ -127,7 +128,9 @@ pub(crate) fn join_split_feeds(specs: Vec<String>) -> Vec<String> {
         let is_own_feed = s.contains("://")
             || matches!(s.as_str(), "synthetic" | "synthetic:payloads" | "stdin")
             || s.starts_with("replay:");
-        let takes_commas = |p: &str| is_nats(p) || p.contains('?') || p.starts_with("replay:");
+        let takes_commas = |p: &str| {
+            is_nats(p) || super::kafka::is_kafka(p) || p.contains('?') || p.starts_with("replay:")
+        };
         match out.last_mut() {
             Some(prev) if !is_own_feed && takes_commas(prev) => {
                 prev.push(',');
@@ -327,6 +330,11 @@ pub(crate) fn build(
                 let feed = LineFeed::stdin(args.decoder())
                     .map_err(|e| UsageError(format!("stdin feed: {e}")))?;
                 ctx.tap(i, feed)?
+            }
+            s if super::kafka::is_kafka(s) => {
+                let record = args.record.as_ref().map(|b| record_path(b, i, specs.len()));
+                let decoder = args.decoder();
+                super::kafka::feed(s, i, decoder, cfg, observer, record.as_deref())?
             }
             s if is_nats(s) => ctx.nats(i, s)?,
             s if is_live(s) && s[..2].eq_ignore_ascii_case("ws") => {

@@ -1,4 +1,4 @@
-//! `sniffer run`: checks every path and spec, opens the outputs (aggregates sink, NATS
+//! `sniffer run`: checks every path and spec, opens the outputs (aggregates sink, NATS or Kafka
 //! publisher, `--candidates`, `--http`), starts the engine on the feeds and the consumer on its
 //! receiver, watches until the feeds end, `--duration` passes or a signal comes, then shuts down
 //! within `graceful_shutdown_timeout` and decides the exit code.
@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use sniffer::publish::Publisher;
 use sniffer::sink::{unix_ms, AggregateSink, SinkConfig};
 use sniffer::{
     feed::DecodeObserver, metrics::health_line, CandidateReceiver, MetricsSnapshot, ShutdownReport,
@@ -16,6 +15,7 @@ use sniffer::{
 
 use super::consumer::{CandidateWriter, Consumer, Outputs};
 use super::feeds::{self, Built, Synthetic};
+use super::kafka::Publisher;
 use super::metrics_file::MetricsFile;
 use super::{build_config, print_line, RunArgs, Signals, UsageError};
 
@@ -38,10 +38,7 @@ pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCo
     // The publisher connects (and creates the stream) before the engine starts: an unreachable
     // server is an error here (exit 1), unless --nats-connect-retry.
     let publisher = match &args.publish {
-        Some(url) => Some(
-            Publisher::start(url, feeds::nats_config(&cfg))
-                .map_err(|e| feeds::nats_error("--publish", e))?,
-        ),
+        Some(url) => Some(Publisher::start(url, &cfg)?),
         None => None,
     };
     let (engine, rx) = start_engine(&cfg, &mut built, sink.as_ref(), publisher.as_ref())?;
@@ -100,8 +97,7 @@ fn check_before_opening(
 ) -> anyhow::Result<Option<MetricsFile>> {
     feeds::check_specs(&args.feed, &args.feed_opts)?;
     if let Some(url) = &args.publish {
-        Publisher::check_url(url, &sniffer::net::nats::NatsConfig::from(cfg))
-            .map_err(|e| feeds::nats_error("--publish", e))?;
+        Publisher::check(url, cfg)?;
     }
     let Some(path) = &args.metrics_json else {
         return Ok(None);
