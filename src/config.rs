@@ -233,6 +233,21 @@ pub struct SnifferConfig {
     /// Aggregates sink: drop per-mint state after this long without activity.
     #[serde(with = "humantime_serde")]
     pub prune_threshold: Duration,
+    /// Redis write buffer (`--buffer`): most mints pending at once; events of further mints are
+    /// refused (counted, kept in memory until the next flush).
+    pub buffer_max_pending: usize,
+    /// Redis write buffer: expiry of each buffered mint's keys, refreshed at each write (the
+    /// safety net; a restart must come within it).
+    #[serde(with = "humantime_serde")]
+    pub buffer_ttl: Duration,
+    /// ClickHouse history (`--history`): rows the writer's queue holds; pull feeds pause at
+    /// `pause_pct` of it, live feeds' rows beyond it are dropped (counted).
+    pub history_queue: usize,
+    /// ClickHouse history: most rows per INSERT.
+    pub history_batch_size: usize,
+    /// ClickHouse history: a batch is written once its first row waited this long.
+    #[serde(with = "humantime_serde")]
+    pub history_batch_age: Duration,
 }
 
 impl Default for SnifferConfig {
@@ -286,6 +301,11 @@ impl Default for SnifferConfig {
             full_flush_interval: Duration::from_secs(60),
             flush_batch_size: 500,
             prune_threshold: Duration::from_secs(2 * 3600),
+            buffer_max_pending: 100_000,
+            buffer_ttl: Duration::from_secs(24 * 3600),
+            history_queue: 16_384,
+            history_batch_size: 5_000,
+            history_batch_age: Duration::from_secs(1),
         }
     }
 }
@@ -341,16 +361,25 @@ impl SnifferConfig {
         "full_flush_interval",
         "flush_batch_size",
         "prune_threshold",
+        "buffer_max_pending",
+        "buffer_ttl",
+        "history_queue",
+        "history_batch_size",
+        "history_batch_age",
     ];
 
     /// `SNIFFER_*` variables that are not configuration keys (`SNIFFER_LOG` is the log filter,
-    /// `SNIFFER_X_TOKEN` the gRPC feeds' `x-token`, `SNIFFER_NATS_*` the NATS credentials).
+    /// `SNIFFER_X_TOKEN` the gRPC feeds' `x-token`, `SNIFFER_NATS_*` the NATS credentials, the
+    /// `*_PASSWORD` ones those of Redis, PostgreSQL and ClickHouse).
     pub const RESERVED_ENV: &'static [&'static str] = &[
         "SNIFFER_LOG",
         "SNIFFER_X_TOKEN",
         "SNIFFER_NATS_TOKEN",
         "SNIFFER_NATS_USER",
         "SNIFFER_NATS_PASSWORD",
+        "SNIFFER_REDIS_PASSWORD",
+        "SNIFFER_PG_PASSWORD",
+        "SNIFFER_CLICKHOUSE_PASSWORD",
     ];
 
     /// Parses a TOML document; keys it does not set keep their defaults.
@@ -656,6 +685,7 @@ impl SnifferConfig {
             ));
         }
         self.validate_nats()?;
+        self.validate_stores()?;
         if let Some(id) = self.core_ids.iter().find(|id| !cores.contains(id)) {
             return Err(bad(
                 "core_ids",
@@ -668,6 +698,34 @@ impl SnifferConfig {
 }
 
 impl SnifferConfig {
+    /// The keys of the Redis write buffer and the ClickHouse history: counts of at least 1,
+    /// durations above zero.
+    fn validate_stores(&self) -> Result<(), ConfigError> {
+        let bad = |key: &'static str, value: String, reason: &str| ConfigError::Invalid {
+            key,
+            value,
+            reason: reason.to_string(),
+        };
+        for (key, n) in [
+            ("buffer_max_pending", self.buffer_max_pending),
+            ("history_queue", self.history_queue),
+            ("history_batch_size", self.history_batch_size),
+        ] {
+            if n == 0 {
+                return Err(bad(key, "0".into(), "must be at least 1"));
+            }
+        }
+        for (key, d) in [
+            ("buffer_ttl", self.buffer_ttl),
+            ("history_batch_age", self.history_batch_age),
+        ] {
+            if d.is_zero() {
+                return Err(bad(key, "0s".into(), "must be greater than zero"));
+            }
+        }
+        Ok(())
+    }
+
     /// Most slots of the NATS publisher's queue.
     pub const MAX_PUBLISH_QUEUE: usize = 1 << 20;
 

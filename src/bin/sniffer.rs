@@ -16,7 +16,7 @@ use sniffer::RecvTimeoutError;
 use sniffer::{
     feed::DecodeObserver,
     metrics::health_line,
-    sink::{unix_ms, AggregateSink, AggregateStore, SinkConfig, Window},
+    sink::{AggregateStore, Window},
     Sniffer, SnifferConfig,
 };
 
@@ -25,6 +25,8 @@ use sniffer::{
 mod feeds;
 #[path = "sniffer/metrics_file.rs"]
 mod metrics_file;
+#[path = "sniffer/stores.rs"]
+mod stores;
 
 use metrics_file::MetricsFile;
 
@@ -53,10 +55,11 @@ enum Command {
     /// Decode a JSON-lines file (or a recording): one JSON line per detected launch on stdout,
     /// a summary with malformed counts by reason on stderr; exit 2 if the file cannot be read.
     Decode(feeds::DecodeArgs),
-    /// Query the aggregates database written by `run --sqlite`: the launches with the most
-    /// buying in a window, as JSON lines (or run your own SQL: see the schema in the README).
+    /// Query the aggregates database written by `run --sqlite` (or `--store`): the launches with
+    /// the most buying in a window, as JSON lines (or run your own SQL: see the schema in the
+    /// README).
     Query {
-        /// The SQLite file.
+        /// The SQLite file, or a `postgres://` URL (password: SNIFFER_PG_PASSWORD).
         db: PathBuf,
         /// Window: 1m, 5m or 1h.
         #[arg(long, env = "SNIFFER_QUERY_WINDOW", default_value = "5m", value_parser = ["1m", "5m", "1h"])]
@@ -158,6 +161,8 @@ struct RunArgs {
     /// this SQLite file, with delta flushes every flush_interval [config: flush_*, prune_threshold].
     #[arg(long, env = "SNIFFER_SQLITE")]
     sqlite: Option<PathBuf>,
+    #[command(flatten)]
+    stores: stores::StoreArgs,
     /// Write every delivered candidate as one JSON line (mint, creator, kind, slot, signature,
     /// score, priority, feed, detect-to-deliver latency) to this file, or `-` for stdout (the
     /// final metrics JSON then goes only to --metrics-json).
@@ -467,6 +472,7 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
         sniffer::publish::Publisher::check_url(url, &sniffer::net::nats::NatsConfig::from(&cfg))
             .map_err(|e| feeds::nats_error("--publish", e))?;
     }
+    stores::check(&args.stores, args.sqlite.as_deref())?;
     let mut metrics_file = match &args.metrics_json {
         Some(path) => {
             let mut taken = feeds::paths_in_use(&args.feed, &args.feed_opts);
@@ -484,29 +490,13 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     };
     // The aggregates sink: decoded feeds hand it launches and trades from their own threads
     // (try_send, never blocking); the consumer hands it the fast synthetic feed's candidates.
-    let sink = match &args.sqlite {
-        Some(path) => Some(
-            AggregateSink::start(path, SinkConfig::from(&cfg))
-                .map_err(|e| UsageError(format!("--sqlite {}: {e}", path.display())))?,
-        ),
-        None => None,
-    };
-    let observer = sink.as_ref().map(|s| {
-        let handle = s.handle();
-        move || -> DecodeObserver {
-            let h = handle.clone();
-            Box::new(move |launches, trades, slot| {
-                let now = unix_ms();
-                // Refusals (full input, closed) are counted by the sink itself.
-                for d in launches {
-                    let _ = h.record_launch_at(d, now);
-                }
-                for t in trades {
-                    let _ = h.record_trade(t, slot, now);
-                }
-            })
-        }
-    });
+    // The history writer takes the same trades, and every launch the consumer receives.
+    let sink = stores::open_sink(&args.stores, args.sqlite.as_deref(), &cfg)?;
+    let history = stores::open_history(&args.stores, &cfg)?;
+    let observer = stores::observer(
+        sink.as_ref().map(|s| s.handle()),
+        history.as_ref().map(|h| h.handle()),
+    );
     let fast_feeds: Vec<u16> = args
         .feed
         .iter()
@@ -537,6 +527,11 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
         // The sink's metrics join the engine's snapshot, Prometheus and /health.
         builder = builder.aggregates(s.stats());
     }
+    if let Some(h) = &history {
+        // A ClickHouse that falls behind pauses the pull feeds, as a full ring does.
+        let h = h.handle();
+        builder = builder.watch_queue("history_queue", move || h.level());
+    }
     let mut engine = std::mem::take(&mut built.feeds)
         .into_iter()
         .fold(builder, |b, f| b.boxed_feed(f))
@@ -551,6 +546,10 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|f| f.name)
         .collect();
+    if let Some(h) = &history {
+        engine.metrics_source().attach_history(&h.stats());
+        h.set_feed_names(feed_names.clone());
+    }
     let mut candidates_out = match &args.candidates {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(CandidateWriter::stdout(feed_names)),
@@ -577,6 +576,7 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
             .filter(|_| !fast_feeds.is_empty())
             .map(|s| s.handle());
         let publish = publisher.as_ref().map(|p| p.handle());
+        let history_out = history.as_ref().map(|h| h.handle());
         std::thread::Builder::new()
             .name("sniffer-consumer".into())
             .spawn(move || {
@@ -602,6 +602,10 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
                         // Never blocks; a full queue is counted in publish_dropped.
                         if let Some(p) = &publish {
                             let _ = p.try_publish(&c);
+                        }
+                        // Never blocks; a full queue is counted in the history's `dropped`.
+                        if let Some(h) = &history_out {
+                            h.record_launch(&c, rx.launch_meta(&c));
                         }
                     }
                     received.fetch_add(n, Ordering::Relaxed);
@@ -658,7 +662,7 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     // last acknowledgements.
     let budget = cfg.graceful_shutdown_timeout;
     let slice = (budget / 5).min(Duration::from_secs(1));
-    let sink_share = if sink.is_some() {
+    let sink_share = if sink.is_some() || history.is_some() {
         slice
     } else {
         Duration::ZERO
@@ -703,6 +707,23 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
             "publisher"
         );
     }
+    // The history writer and the aggregates sink have the last slice (half each of what is
+    // left; they run on their own threads); the final metrics carry their final counters.
+    let mut failures: Vec<String> = Vec::new();
+    if let Some(h) = history {
+        let left = (shutdown_started + budget).saturating_duration_since(Instant::now());
+        let r = h.shutdown(left / 2);
+        final_metrics.history = Some(r.snapshot);
+        if !r.complete {
+            failures.push(format!("history rows lost at shutdown ({})", r.lost));
+        }
+    }
+    if let Some(sink) = sink {
+        let left = (shutdown_started + budget).saturating_duration_since(Instant::now());
+        let r = sink.shutdown(left);
+        failures.extend(stores::sink_verdict(&r));
+        final_metrics.sink = Some(r.snapshot);
+    }
     let m = &final_metrics;
     tracing::info!("final {}", health_line(&first, m));
     tracing::info!(
@@ -723,26 +744,6 @@ fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
             "the consumer stopped at the shutdown deadline: {unread} delivered candidates were \
              left unread in the output lanes"
         );
-    }
-    let mut failures = Vec::new();
-    if let Some(sink) = sink {
-        let left = (shutdown_started + budget).saturating_duration_since(Instant::now());
-        let r = sink.shutdown(left);
-        let text = serde_json::to_string(&r).unwrap_or_default();
-        if r.complete {
-            tracing::info!(report = %text, "aggregates sink");
-        } else {
-            tracing::error!(
-                touched_left = r.touched_left,
-                input_left = r.input_left,
-                report = %text,
-                "aggregates sink: the final flush did not finish; these aggregates are lost"
-            );
-            failures.push(format!(
-                "aggregates lost at shutdown ({} mints not written, {} events not applied)",
-                r.touched_left, r.input_left
-            ));
-        }
     }
     if let Some(file) = &mut metrics_file {
         if let Err(e) = file.write(m) {
@@ -834,14 +835,18 @@ impl ConsumerStop {
 }
 
 fn query(db: &Path, window: &str, limit: usize) -> anyhow::Result<ExitCode> {
-    let store = AggregateStore::open_read_only(db)
-        .map_err(|e| UsageError(format!("{}: {e}", db.display())))?;
     let window = match window {
         "1m" => Window::M1,
         "1h" => Window::H1,
         _ => Window::M5,
     };
-    for row in store.top_by_buy_volume(window, limit)? {
+    let rows = match db.to_str().filter(|s| s.starts_with("postgres")) {
+        Some(url) => stores::query_postgres(url, window, limit)?,
+        None => AggregateStore::open_read_only(db)
+            .map_err(|e| UsageError(format!("{}: {e}", db.display())))?
+            .top_by_buy_volume(window, limit)?,
+    };
+    for row in rows {
         print_line(&serde_json::to_string(&row)?)?;
     }
     Ok(ExitCode::SUCCESS)

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::backpressure::Gate;
 use crate::candidate::monotonic_ns;
-use crate::metrics::{Levels, Metrics, MetricsSnapshot, PublishStats};
+use crate::metrics::{HistoryStats, Levels, Metrics, MetricsSnapshot, PublishStats};
 use crate::output::Lanes;
 use crate::ring::StreamRing;
 #[cfg(feature = "sqlite")]
@@ -82,6 +82,13 @@ impl MetricsSource {
     /// another one is attached already.
     pub fn attach_publisher(&self, stats: &PublishStats) -> bool {
         self.metrics.publish.set(stats.0.clone()).is_ok()
+    }
+
+    /// Makes this engine's snapshots (JSON `history`, Prometheus `sniffer_history_*`) and
+    /// `/health` carry a history writer's counters. One writer per engine: returns false when
+    /// another one is attached already.
+    pub fn attach_history(&self, stats: &HistoryStats) -> bool {
+        self.metrics.history.set(stats.0.clone()).is_ok()
     }
 
     /// Reads every metric now. Never waits for the engine's threads.
@@ -162,6 +169,20 @@ impl MetricsSource {
                 reasons.push(format!(
                     "aggregates sink flushes failing ({} mints waiting)",
                     k.touched_pending
+                ));
+            }
+        }
+        if let Some(h) = &s.history {
+            if h.queue_capacity > 0 && h.queue_depth * 100 >= warn * h.queue_capacity {
+                reasons.push(format!(
+                    "history queue at {}/{} (warn at {warn} %)",
+                    h.queue_depth, h.queue_capacity
+                ));
+            }
+            if h.failing {
+                reasons.push(format!(
+                    "history inserts failing ({} rows waiting)",
+                    h.pending
                 ));
             }
         }

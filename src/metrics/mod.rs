@@ -16,6 +16,7 @@ mod latency;
 mod prometheus;
 mod publish;
 mod sink;
+mod stores;
 
 pub(crate) use feeds::FeedMetrics;
 pub use feeds::{FeedSnapshot, FeedStats, LeadSummary};
@@ -23,6 +24,8 @@ pub(crate) use latency::{LatencyCells, LatencyRecorder};
 pub(crate) use publish::PublishMetrics;
 pub use publish::{PublishSnapshot, PublishStats};
 pub use sink::SinkSnapshot;
+pub(crate) use stores::HistoryMetrics;
+pub use stores::{BufferSnapshot, HistorySnapshot, HistoryStats};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -184,6 +187,8 @@ pub(crate) struct Metrics {
     /// The counters of a publisher attached to this engine (set once; the publisher writes
     /// them, this only reads them: it never keeps the publisher's thread alive).
     pub(crate) publish: OnceLock<Arc<PublishMetrics>>,
+    /// The counters of a history writer attached to this engine (set once, read only).
+    pub(crate) history: OnceLock<Arc<HistoryMetrics>>,
     /// Detection to delivery: recorded by the receiver or the handler's sending thread.
     pub(crate) latency: LatencyCells,
     /// Age of candidates when the batcher takes them from the ring.
@@ -202,6 +207,7 @@ impl Default for Metrics {
             gate: GateMetrics::default(),
             feeds: OnceLock::new(),
             publish: OnceLock::new(),
+            history: OnceLock::new(),
             latency: LatencyCells::default(),
             age: LatencyCells::default(),
             started: Instant::now(),
@@ -333,6 +339,7 @@ impl Metrics {
             dedup_untracked: self.ingest.dedup_untracked.get(),
             dedup_evicted_fresh: self.ingest.dedup_evicted_fresh.get(),
             feeds: self.feed_snapshots(),
+            history: self.history.get().map(|h| h.snapshot()),
             ..MetricsSnapshot::default()
         };
         snapshot.set_publish(&publish);
@@ -528,6 +535,10 @@ pub struct MetricsSnapshot {
     /// The aggregates sink's metrics, when one was joined to the engine (`sqlite` feature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sink: Option<SinkSnapshot>,
+    /// The ClickHouse history writer's metrics, when one was attached
+    /// ([`MetricsSource::attach_history`](crate::MetricsSource::attach_history)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistorySnapshot>,
     /// Candidates offered to an attached NATS publisher (0 without one). Publishing happens
     /// after delivery: the `publish_*` counters are outside the accounting invariant and keep
     /// their own (`publish_offered == published + publish_dropped + publish_failed +

@@ -23,12 +23,22 @@
 //! - `aggregates.rs`: [`AggregateSink`], the thread, its timers, retries, pruning and shutdown.
 
 mod aggregates;
+mod backend;
+#[cfg(feature = "redis")]
+mod buffer;
 mod error;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod state;
 mod store;
 
 pub use aggregates::{unix_ms, AggregateSink, SinkConfig, SinkHandle, SinkReport, SinkStats};
+pub use backend::{flush_state, RowWrite, Store, TradeMark};
+#[cfg(feature = "redis")]
+pub use buffer::{BufferConfig, RedisBuffer, RedisTarget, REDIS_PASSWORD_ENV};
 pub use error::{FlushError, RecordError, SinkError, StoreError};
+#[cfg(feature = "postgres")]
+pub use postgres::{PgStore, PgTarget, PG_PASSWORD_ENV};
 pub use state::{
     AggregateState, LaunchRow, Window, WindowStats, COARSE_BUCKET_MS, FINE_BUCKET_MS,
     MAX_TRACKED_TRADERS,
