@@ -122,7 +122,7 @@ fn trades_count_once_by_identity_whoever_writes_them_and_however_often() {
     };
     let mark = |id: u64, lamports: u64| TradeMark {
         id,
-        is_buy: id % 2 == 0,
+        is_buy: id.is_multiple_of(2),
         lamports,
     };
     let batch = |trades: Vec<TradeMark>, name: &str| {

@@ -215,6 +215,12 @@ struct Dirty {
 }
 
 /// The write buffer, owned by the sink thread (see the module docs).
+///
+/// [`AggregateSink::start_buffered`](super::AggregateSink::start_buffered) drives it: it
+/// [`recover`](Self::recover)s at start, [`note`](Self::note)s each applied event,
+/// [`sync`](Self::sync)s after each burst, and reports each committed store batch
+/// ([`committed`](Self::committed)). Those calls are public so that a program with its own loop
+/// and clock (the WAL benchmark, `benches/pg_wal.rs`) drives the same buffer.
 pub struct RedisBuffer {
     target: RedisTarget,
     cfg: BufferConfig,
@@ -286,6 +292,11 @@ impl RedisBuffer {
         &self.target
     }
 
+    /// The buffer's counters now.
+    pub fn snapshot(&self) -> BufferSnapshot {
+        self.metrics.snapshot()
+    }
+
     fn key(&self, what: &str, mint: &Pubkey) -> String {
         format!("{}:{what}:{mint}", self.target.prefix)
     }
@@ -311,17 +322,13 @@ impl RedisBuffer {
 
     /// Writes every pending mint of an earlier run to `store`, in batches of `batch_size` (one
     /// transaction each), and removes each batch from the pending set once committed. Returns
-    /// the mints recovered.
+    /// the mints recovered. Call it before anything else touches the store.
     ///
     /// # Errors
     ///
     /// A message when Redis or the store fails; what was committed before stays committed, the
     /// rest stays pending for the next start.
-    pub(crate) fn recover(
-        &mut self,
-        store: &mut dyn Store,
-        batch_size: usize,
-    ) -> Result<u64, String> {
+    pub fn recover(&mut self, store: &mut dyn Store, batch_size: usize) -> Result<u64, String> {
         let pending_key = self.pending_key();
         let shown = self.target.shown.clone();
         let members: HashSet<String> = self
@@ -396,8 +403,9 @@ impl RedisBuffer {
         Ok(batch.len() as u64)
     }
 
-    /// Notes one applied event of `mint` (with its trade mark for a trade).
-    pub(crate) fn note(&mut self, mint: Pubkey, trade: Option<TradeMark>) {
+    /// Notes one event of `mint` the caller applied to its [`AggregateState`] (with its trade
+    /// mark for a trade); the next [`sync`](Self::sync) mirrors it.
+    pub fn note(&mut self, mint: Pubkey, trade: Option<TradeMark>) {
         self.metrics.offered.incr();
         if self.refused.contains(&mint) {
             self.metrics.refused.incr();
@@ -412,7 +420,7 @@ impl RedisBuffer {
 
     /// The store committed these mints: they leave the pending set at the next round trip.
     /// Events not acknowledged by then were never crash-safe: counted `unprotected`.
-    pub(crate) fn committed(&mut self, mints: &[Pubkey]) {
+    pub fn committed(&mut self, mints: &[Pubkey]) {
         for m in mints {
             if let Some(d) = self.dirty.remove(m) {
                 self.metrics.unprotected.add(d.events);
@@ -427,7 +435,7 @@ impl RedisBuffer {
     }
 
     /// True when the pending set is past 80 % of `max_pending`: the sink should flush now.
-    pub(crate) fn wants_flush(&self) -> bool {
+    pub fn wants_flush(&self) -> bool {
         self.pending.len().saturating_sub(self.unpend.len()) * 100 >= self.cfg.max_pending * 80
     }
 
@@ -438,7 +446,7 @@ impl RedisBuffer {
 
     /// Touched mints whose state is safe in Redis (pending, nothing unacknowledged): a restart
     /// writes them.
-    pub(crate) fn held(&self, state: &AggregateState) -> u64 {
+    pub fn held(&self, state: &AggregateState) -> u64 {
         state
             .touched_mints()
             .iter()
@@ -448,7 +456,7 @@ impl RedisBuffer {
 
     /// One round trip: removes the committed mints, then writes every dirty mint's row and
     /// trade marks (see the module docs). Skipped while a failure's backoff runs.
-    pub(crate) fn sync(&mut self, state: &AggregateState, now: Instant, now_ms: i64) {
+    pub fn sync(&mut self, state: &AggregateState, now: Instant, now_ms: i64) {
         if (self.dirty.is_empty() && self.unpend.is_empty())
             || self.retry_at.is_some_and(|t| now < t)
         {
