@@ -146,7 +146,7 @@ impl Store for Counted {
         self.inner.prune(before_ms)
     }
     fn counts_trades(&self) -> bool {
-        true
+        self.inner.counts_trades()
     }
 }
 
@@ -304,7 +304,7 @@ fn flushed(
         transactions: 0,
     };
     let mut state = AggregateState::new();
-    state.set_trade_log(true);
+    state.set_trade_log(store.counts_trades());
     let prune_ms = 2 * HOUR_MS;
     let (mut next, mut next_full, mut next_sync) = (T0 + every_ms, T0 + full_every_ms, T0 + 1000);
     let flush = |state: &mut AggregateState,
@@ -368,6 +368,46 @@ fn flushed(
     (store.statements, store.transactions)
 }
 
+/// Not a way of its own: the part of ways 2 and 3 that counts trades once across sniffers, the
+/// trade identities alone, inserted as way 3 sends them (one statement per 5 minutes).
+fn identities_alone(url: &str, events: &[(i64, Event)]) -> (u64, u64) {
+    type Batch = (Vec<i64>, Vec<String>, Vec<bool>, Vec<i64>);
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let insert = c
+        .prepare(
+            "INSERT INTO trade_ids (id, mint, is_buy, lamports, written_ms)
+             SELECT t.id, t.mint, t.is_buy, t.lamports, $5::int8
+             FROM UNNEST($1::int8[], $2::text[], $3::bool[], $4::int8[])
+                 AS t(id, mint, is_buy, lamports)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .unwrap();
+    let mut n = 0;
+    let mut send = |c: &mut postgres::Client, b: &mut Batch| {
+        if !b.0.is_empty() {
+            c.execute(&insert, &[&b.0, &b.1, &b.2, &b.3, &T0]).unwrap();
+            n += 1;
+            *b = Batch::default();
+        }
+    };
+    let mut window = T0 + 300_000;
+    let mut batch = Batch::default();
+    for (t, e) in events {
+        if *t >= window {
+            send(&mut c, &mut batch);
+            window += 300_000;
+        }
+        if let Event::Trade(tr) = e {
+            batch.0.push(tr.identity() as i64);
+            batch.1.push(tr.mint.to_string());
+            batch.2.push(tr.is_buy);
+            batch.3.push(tr.sol_amount as i64);
+        }
+    }
+    send(&mut c, &mut batch);
+    (n, n)
+}
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -389,27 +429,49 @@ fn main() {
     let events = hour(launches, trades);
     let pg = Postgres::start_with(&["fsync=off", "synchronous_commit=off", "full_page_writes=on"]);
     let redis = Redis::start();
-    let mut out = vec![
-        measure(&pg, "per_event", "one statement per event", |url| {
-            per_event(url, &events)
-        }),
-        measure(&pg, "delta", "delta flush (5 s / 60 s, 500 rows)", |url| {
-            flushed(url, &events, 5_000, 60_000, 500, None)
-        }),
-    ];
-    let before = redis_commands(&redis);
-    let mut buffered = measure(
+    let mut out = vec![measure(
         &pg,
-        "buffered",
-        "Redis buffer + sync (5 min, 100 rows)",
-        |url| {
-            let target = RedisTarget::parse(&redis.url(0), None).unwrap();
+        "per_event",
+        "1. one statement per event",
+        |url| per_event(url, &events),
+    )];
+    for (db, way, suffix) in [
+        ("delta", "2. delta flush (5 s/60 s, 500 rows)", ""),
+        ("delta_one", "2. the same, writers=one", "?writers=one"),
+    ] {
+        out.push(measure(&pg, db, way, |url| {
+            flushed(&format!("{url}{suffix}"), &events, 5_000, 60_000, 500, None)
+        }));
+    }
+    for (db, way, suffix, prefix) in [
+        ("buffered", "3. Redis buffer + sync (5 min, 100)", "", "a"),
+        (
+            "buffered_one",
+            "3. the same, writers=one",
+            "?writers=one",
+            "b",
+        ),
+    ] {
+        let before = redis_commands(&redis);
+        let mut o = measure(&pg, db, way, |url| {
+            let target =
+                RedisTarget::parse(&format!("{}?prefix={prefix}", redis.url(0)), None).unwrap();
             let buffer = RedisBuffer::connect(target, BufferConfig::default()).unwrap();
-            flushed(url, &events, 300_000, HOUR_MS, 100, Some(buffer))
-        },
-    );
-    buffered.redis_commands = Some(redis_commands(&redis) - before);
-    out.push(buffered);
+            flushed(
+                &format!("{url}{suffix}"),
+                &events,
+                300_000,
+                HOUR_MS,
+                100,
+                Some(buffer),
+            )
+        });
+        o.redis_commands = Some(redis_commands(&redis) - before);
+        out.push(o);
+    }
+    let ids = measure(&pg, "ids", "   trade identities alone (as in 3.)", |url| {
+        identities_alone(url, &events)
+    });
 
     println!(
         "pg_wal: one simulated hour, {launches} launches + {trades} trades ({} events), \
@@ -428,7 +490,7 @@ fn main() {
         "Redis commands",
         "wall"
     );
-    for o in &out {
+    for o in out.iter().chain([&ids]) {
         println!(
             "{:<40} {:>11} {:>12} {:>13} {:>10.1} {:>7} {:>9} {:>14} {:>8.1}s",
             o.way,
@@ -442,6 +504,11 @@ fn main() {
             o.wall.as_secs_f64()
         );
     }
+    let identities: i64 = pg
+        .client("ids")
+        .query_one("SELECT count(*) FROM trade_ids", &[])
+        .unwrap()
+        .get(0);
     let trades_in = events
         .iter()
         .filter(|(_, e)| matches!(e, Event::Trade(_)))
@@ -454,4 +521,5 @@ fn main() {
             o.way
         );
     }
+    assert_eq!(identities, trades_in);
 }

@@ -156,7 +156,8 @@ fn trades_count_once_by_identity_whoever_writes_them_and_however_often() {
     assert_eq!(a.prune(i64::MAX).unwrap(), 4);
 }
 
-/// The same input through SQLite and through PostgreSQL: the same rows (one schema, one flush).
+/// The same input through SQLite and through PostgreSQL, shared (trades counted by identity)
+/// and with one writer (absolute totals): the same rows (one schema, one flush).
 #[test]
 fn sqlite_and_postgres_hold_the_same_aggregates() {
     let dir = stores::TempDir::new("pg-same");
@@ -164,10 +165,12 @@ fn sqlite_and_postgres_hold_the_same_aggregates() {
     std::fs::write(&input, stores::payload_lines(2000, 300).join("\n") + "\n").unwrap();
     let pg = Postgres::start();
     let url = pg.database("same");
+    let one = pg.database("one") + "?writers=one";
     let db = dir.path().join("agg.db");
     for store in [
         vec!["--sqlite".to_owned(), db.display().to_string()],
         vec!["--store".into(), url.clone()],
+        vec!["--store".into(), one.clone()],
     ] {
         let out = common::sniffer_cmd()
             .args(["run", "--policy", "block", "--feed"])
@@ -194,7 +197,16 @@ fn sqlite_and_postgres_hold_the_same_aggregates() {
             .collect()
     };
     assert!(lite.iter().any(|r| r.trade_count > 0));
-    assert_eq!(strip(pg_rows), strip(lite));
+    assert_eq!(strip(pg_rows), strip(lite.clone()));
+    assert_eq!(strip(store(&one).all_rows().unwrap()), strip(lite));
+    let ids = |db: &str| -> i64 {
+        pg.client(db)
+            .query_one("SELECT count(*) FROM trade_ids", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert!(ids("same") > 0);
+    assert_eq!(ids("one"), 0, "one writer keeps no trade identities");
 }
 
 /// Two sniffers reading the same input into one database at the same time write what one

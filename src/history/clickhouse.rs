@@ -92,11 +92,20 @@ impl ClickHouseTarget {
             Some((c, h)) => (Some(c), h),
             None => (None, authority),
         };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || hostport.starts_with('[') => {
-                (h, p.parse::<u16>().map_err(|_| format!("bad port `{p}`"))?)
+        let (host, port) = match hostport.strip_prefix('[') {
+            // An IPv6 literal: [::1]:8123
+            Some(v6) => {
+                let (h, rest) = v6.split_once(']').ok_or("unclosed [ in the host")?;
+                (format!("[{h}]"), rest.strip_prefix(':'))
             }
-            _ => (hostport, 8123),
+            None => match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_owned(), Some(p)),
+                None => (hostport.to_owned(), None),
+            },
+        };
+        let port = match port {
+            Some(p) => p.parse::<u16>().map_err(|_| format!("bad port `{p}`"))?,
+            None => 8123,
         };
         if host.is_empty() {
             return Err("names no host".into());
@@ -290,6 +299,8 @@ mod tests {
             .starts_with("clickhouse://default:***@h:8123/db"));
         let t = ClickHouseTarget::parse("clickhouse://h:1/db", None).unwrap();
         assert!(t.auth.is_none());
+        let t = ClickHouseTarget::parse("clickhouse://[::1]:9/db", None).unwrap();
+        assert_eq!(t.base, "http://[::1]:9/");
         for bad in [
             "http://h:1/db",
             "clickhouse://h:1",
@@ -297,6 +308,7 @@ mod tests {
             "clickhouse://h:x/db",
             "clickhouse://h:1/db;drop",
             "clickhouse://:1/db",
+            "clickhouse://[::1:1/db",
         ] {
             assert!(ClickHouseTarget::parse(bad, None).is_err(), "{bad}");
         }

@@ -399,7 +399,6 @@ impl Writer {
             }
         }
         self.rows += 1;
-        self.metrics.in_batch.set(self.rows as u64);
     }
 
     /// Writes the open batch, retrying with backoff until it is acknowledged; a stop request
@@ -452,7 +451,6 @@ impl Writer {
                 self.trades.clear();
             }
             self.rows -= n as usize;
-            self.metrics.in_batch.set(self.rows as u64);
         }
         self.metrics.failing.set(0);
         self.backoff = self.cfg.retry_backoff;
@@ -489,7 +487,6 @@ impl Writer {
         let lost = self.rows as u64 + rx.len() as u64;
         self.metrics.lost.add(lost);
         self.metrics.queue_depth.set(0);
-        self.metrics.in_batch.set(0);
         if lost > 0 {
             tracing::error!(
                 lost,

@@ -104,8 +104,6 @@ pub(crate) struct HistoryMetrics {
     pub(crate) inserts: Counter,
     pub(crate) insert_failures: Counter,
     pub(crate) max_batch_rows: Counter,
-    /// Rows the writer holds in its current batch (counted in `pending`, out of the queue).
-    pub(crate) in_batch: Counter,
     pub(crate) queue_depth: Counter,
     pub(crate) queue_capacity: Counter,
     pub(crate) failing: Counter,

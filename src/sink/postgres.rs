@@ -40,6 +40,13 @@
 //! );
 //! ```
 //!
+//! # One writer
+//!
+//! A database only one sniffer writes needs no identities: with `writers=one` in the URL
+//! (`postgres://.../DB?writers=one`) the rows carry absolute totals, merged as SQLite merges them,
+//! and `trade_ids` stays empty. That saves a row (and its WAL: ~250 bytes) per trade; a second
+//! sniffer on that database would overwrite the first one's totals with its own.
+//!
 //! The password comes from `SNIFFER_PG_PASSWORD` (or the URL, which then shows in `ps`); every
 //! message names the database by [`PgStore::target`], which never carries it. There is no TLS:
 //! use it on loopback or a private network.
@@ -113,11 +120,50 @@ const COLUMNS: &str = "mint, creator, kind, name, symbol, uri, launch_slot, last
     sell_lamports_5m, traders_5m, buy_lamports_1h, sell_lamports_1h, traders_1h, \
     traders_capped, updated_ms";
 
-/// One batch, one statement: the new trade identities, their sums per mint, and the upsert of
-/// the rows with those sums added (see the module docs). `$1..$5` are the trades, `$6..$26` the
-/// rows' columns without the totals.
-const UPSERT: &str = "
-WITH new_trades AS (
+/// The merge rules both upserts share: identity fields keep their first value, slots and times
+/// their extreme, the windows and `traders_capped` the newest write (`updated_ms`).
+macro_rules! merge_rules {
+    () => {
+        "creator = COALESCE(l.creator, EXCLUDED.creator),
+    kind = COALESCE(l.kind, EXCLUDED.kind),
+    name = CASE WHEN l.name = '' THEN EXCLUDED.name ELSE l.name END,
+    symbol = CASE WHEN l.symbol = '' THEN EXCLUDED.symbol ELSE l.symbol END,
+    uri = CASE WHEN l.uri = '' THEN EXCLUDED.uri ELSE l.uri END,
+    launch_slot = COALESCE(l.launch_slot, EXCLUDED.launch_slot),
+    last_slot = GREATEST(l.last_slot, EXCLUDED.last_slot),
+    first_seen_ms = LEAST(l.first_seen_ms, EXCLUDED.first_seen_ms),
+    last_seen_ms = GREATEST(l.last_seen_ms, EXCLUDED.last_seen_ms),
+    buy_lamports_1m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.buy_lamports_1m ELSE l.buy_lamports_1m END,
+    sell_lamports_1m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.sell_lamports_1m ELSE l.sell_lamports_1m END,
+    traders_1m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.traders_1m ELSE l.traders_1m END,
+    buy_lamports_5m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.buy_lamports_5m ELSE l.buy_lamports_5m END,
+    sell_lamports_5m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.sell_lamports_5m ELSE l.sell_lamports_5m END,
+    traders_5m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.traders_5m ELSE l.traders_5m END,
+    buy_lamports_1h = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.buy_lamports_1h ELSE l.buy_lamports_1h END,
+    sell_lamports_1h = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.sell_lamports_1h ELSE l.sell_lamports_1h END,
+    traders_1h = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.traders_1h ELSE l.traders_1h END,
+    traders_capped = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.traders_capped ELSE l.traders_capped END,
+    updated_ms = GREATEST(l.updated_ms, EXCLUDED.updated_ms)"
+    };
+}
+
+/// The rows' columns as arrays, `$6..$26` (mint .. updated_ms, without the totals).
+macro_rules! row_arrays {
+    () => {
+        "UNNEST($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+    $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[], $18::int8[],
+    $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::int8[], $24::int8[], $25::bool[],
+    $26::int8[])
+    AS r(mint, creator, kind, name, symbol, uri, launch_slot, last_slot, first_seen_ms,
+         last_seen_ms, b1, s1, t1, b5, s5, t5, bh, sh, th, capped, updated_ms)"
+    };
+}
+
+/// Shared (the default): one batch, one statement: the new trade identities, their sums per
+/// mint, and the upsert of the rows with those sums added (see the module docs). `$1..$5` are
+/// the trades, `$6..$26` the rows' columns without the totals.
+const UPSERT_SHARED: &str = concat!(
+    "WITH new_trades AS (
     INSERT INTO trade_ids (id, mint, is_buy, lamports, written_ms)
     SELECT t.id, t.mint, t.is_buy, t.lamports, $5::int8
     FROM UNNEST($1::int8[], $2::text[], $3::bool[], $4::int8[]) AS t(id, mint, is_buy, lamports)
@@ -131,8 +177,8 @@ WITH new_trades AS (
            COALESCE(sum(lamports) FILTER (WHERE is_buy), 0)::int8 AS vb,
            COALESCE(sum(lamports) FILTER (WHERE NOT is_buy), 0)::int8 AS vs
     FROM new_trades GROUP BY mint
-)
-INSERT INTO launches AS l (mint, creator, kind, name, symbol, uri, launch_slot, last_slot,
+) ",
+    "INSERT INTO launches AS l (mint, creator, kind, name, symbol, uri, launch_slot, last_slot,
     first_seen_ms, last_seen_ms, trade_count, buy_count, sell_count, buy_lamports_total,
     sell_lamports_total, buy_lamports_1m, sell_lamports_1m, traders_1m, buy_lamports_5m,
     sell_lamports_5m, traders_5m, buy_lamports_1h, sell_lamports_1h, traders_1h,
@@ -141,45 +187,49 @@ SELECT r.mint, r.creator, r.kind, r.name, r.symbol, r.uri, r.launch_slot, r.last
     r.first_seen_ms, r.last_seen_ms, COALESCE(d.n, 0), COALESCE(d.nb, 0), COALESCE(d.ns, 0),
     COALESCE(d.vb, 0), COALESCE(d.vs, 0), r.b1, r.s1, r.t1, r.b5, r.s5, r.t5, r.bh, r.sh, r.th,
     r.capped, r.updated_ms
-FROM UNNEST($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-    $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[], $18::int8[],
-    $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::int8[], $24::int8[], $25::bool[],
-    $26::int8[])
-    AS r(mint, creator, kind, name, symbol, uri, launch_slot, last_slot, first_seen_ms,
-         last_seen_ms, b1, s1, t1, b5, s5, t5, bh, sh, th, capped, updated_ms)
+FROM ",
+    row_arrays!(),
+    "
 LEFT JOIN d ON d.mint = r.mint
 ON CONFLICT (mint) DO UPDATE SET
-    creator = COALESCE(l.creator, EXCLUDED.creator),
-    kind = COALESCE(l.kind, EXCLUDED.kind),
-    name = CASE WHEN l.name = '' THEN EXCLUDED.name ELSE l.name END,
-    symbol = CASE WHEN l.symbol = '' THEN EXCLUDED.symbol ELSE l.symbol END,
-    uri = CASE WHEN l.uri = '' THEN EXCLUDED.uri ELSE l.uri END,
-    launch_slot = COALESCE(l.launch_slot, EXCLUDED.launch_slot),
-    last_slot = GREATEST(l.last_slot, EXCLUDED.last_slot),
-    first_seen_ms = LEAST(l.first_seen_ms, EXCLUDED.first_seen_ms),
-    last_seen_ms = GREATEST(l.last_seen_ms, EXCLUDED.last_seen_ms),
     trade_count = l.trade_count + EXCLUDED.trade_count,
     buy_count = l.buy_count + EXCLUDED.buy_count,
     sell_count = l.sell_count + EXCLUDED.sell_count,
     buy_lamports_total = l.buy_lamports_total + EXCLUDED.buy_lamports_total,
     sell_lamports_total = l.sell_lamports_total + EXCLUDED.sell_lamports_total,
-    buy_lamports_1m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.buy_lamports_1m ELSE l.buy_lamports_1m END,
-    sell_lamports_1m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.sell_lamports_1m ELSE l.sell_lamports_1m END,
-    traders_1m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.traders_1m ELSE l.traders_1m END,
-    buy_lamports_5m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.buy_lamports_5m ELSE l.buy_lamports_5m END,
-    sell_lamports_5m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.sell_lamports_5m ELSE l.sell_lamports_5m END,
-    traders_5m = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.traders_5m ELSE l.traders_5m END,
-    buy_lamports_1h = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.buy_lamports_1h ELSE l.buy_lamports_1h END,
-    sell_lamports_1h = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.sell_lamports_1h ELSE l.sell_lamports_1h END,
-    traders_1h = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.traders_1h ELSE l.traders_1h END,
-    traders_capped = CASE WHEN EXCLUDED.updated_ms >= l.updated_ms THEN EXCLUDED.traders_capped ELSE l.traders_capped END,
-    updated_ms = GREATEST(l.updated_ms, EXCLUDED.updated_ms)";
+    ",
+    merge_rules!()
+);
+
+/// One writer (`?writers=one`): the rows' absolute totals, as SQLite stores them, and no trade
+/// identities. `$1..$26` are the columns in table order (mint .. updated_ms).
+const UPSERT_ONE_WRITER: &str = concat!(
+    "INSERT INTO launches AS l (mint, creator, kind, name, symbol, uri, launch_slot, last_slot,
+    first_seen_ms, last_seen_ms, trade_count, buy_count, sell_count, buy_lamports_total,
+    sell_lamports_total, buy_lamports_1m, sell_lamports_1m, traders_1m, buy_lamports_5m,
+    sell_lamports_5m, traders_5m, buy_lamports_1h, sell_lamports_1h, traders_1h,
+    traders_capped, updated_ms)
+SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+    $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[],
+    $14::int8[], $15::int8[], $16::int8[], $17::int8[], $18::int8[], $19::int8[], $20::int8[],
+    $21::int8[], $22::int8[], $23::int8[], $24::int8[], $25::bool[], $26::int8[])
+ON CONFLICT (mint) DO UPDATE SET
+    trade_count = EXCLUDED.trade_count,
+    buy_count = EXCLUDED.buy_count,
+    sell_count = EXCLUDED.sell_count,
+    buy_lamports_total = EXCLUDED.buy_lamports_total,
+    sell_lamports_total = EXCLUDED.sell_lamports_total,
+    ",
+    merge_rules!()
+);
 
 /// Where and as whom to connect; [`fmt::Display`] shows it without the password.
 #[derive(Clone)]
 pub struct PgTarget {
     config: postgres::Config,
     shown: String,
+    /// Several sniffers write the database: trades are counted by identity (`writers=many`).
+    shared: bool,
 }
 
 impl fmt::Debug for PgTarget {
@@ -197,7 +247,9 @@ impl fmt::Display for PgTarget {
 impl PgTarget {
     /// Parses `postgres://[USER[:PASSWORD]@]HOST[:PORT]/DB[?...]` (any form the `postgres` crate
     /// reads). Without a password in the URL, `password` is used (the CLI passes
-    /// `SNIFFER_PG_PASSWORD`).
+    /// `SNIFFER_PG_PASSWORD`). `writers=one` in the query says this sniffer is the database's
+    /// only writer: totals are then written absolute and no trade identities are kept (see the
+    /// module docs); the default, `writers=many`, counts trades by identity.
     ///
     /// # Errors
     ///
@@ -206,8 +258,9 @@ impl PgTarget {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err("must start with postgres:// or postgresql://".into());
         }
+        let (url, shared) = take_writers(url)?;
         let mut config =
-            postgres::Config::from_str(url).map_err(|e| format!("not a PostgreSQL URL ({e})"))?;
+            postgres::Config::from_str(&url).map_err(|e| format!("not a PostgreSQL URL ({e})"))?;
         if config.get_hosts().is_empty() {
             return Err("names no host".into());
         }
@@ -232,7 +285,7 @@ impl PgTarget {
         };
         let port = config.get_ports().first().copied().unwrap_or(5432);
         let shown = format!(
-            "postgres://{}{host}:{port}/{}",
+            "postgres://{}{host}:{port}/{}{}",
             config
                 .get_user()
                 .map(|u| format!(
@@ -244,10 +297,39 @@ impl PgTarget {
                     }
                 ))
                 .unwrap_or_default(),
-            config.get_dbname().unwrap_or_default()
+            config.get_dbname().unwrap_or_default(),
+            if shared { "" } else { "?writers=one" }
         );
-        Ok(PgTarget { config, shown })
+        Ok(PgTarget {
+            config,
+            shown,
+            shared,
+        })
     }
+}
+
+/// `url` without its `writers=` query parameter (ours, unknown to the `postgres` crate), and
+/// whether several sniffers write (`many`, the default) or one (`one`).
+fn take_writers(url: &str) -> Result<(String, bool), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), true));
+    };
+    let mut shared = true;
+    let mut rest = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("writers", "many")) => shared = true,
+            Some(("writers", "one")) => shared = false,
+            Some(("writers", v)) => return Err(format!("writers={v}: must be one or many")),
+            _ => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    Ok((url, shared))
 }
 
 /// The aggregates on PostgreSQL (see the module docs for the schema and the merge rules).
@@ -295,7 +377,12 @@ impl PgStore {
         if self.conn.is_none() {
             let mut client = self.target.config.connect(NoTls).map_err(pg_error)?;
             create_schema(&mut client)?;
-            let upsert = client.prepare(UPSERT).map_err(pg_error)?;
+            let sql = if self.target.shared {
+                UPSERT_SHARED
+            } else {
+                UPSERT_ONE_WRITER
+            };
+            let upsert = client.prepare(sql).map_err(pg_error)?;
             self.conn = Some((client, upsert));
         }
         Ok(self.conn.as_mut().expect("connected above"))
@@ -321,8 +408,9 @@ impl PgStore {
     }
 
     /// Writes the state's touched mints ([`FlushMode::Delta`]) or every live mint
-    /// ([`FlushMode::Full`]) in transactions of `batch_size` rows (see [`flush_state`]). The
-    /// state must keep its trade log ([`AggregateState::set_trade_log`]) for the counters to move.
+    /// ([`FlushMode::Full`]) in transactions of `batch_size` rows (see [`flush_state`]). With
+    /// several writers (the default) the state must keep its trade log
+    /// ([`AggregateState::set_trade_log`], as the sink does) for the counters to move.
     ///
     /// # Errors
     ///
@@ -408,39 +496,55 @@ impl Store for PgStore {
 
     fn write_batch(&mut self, batch: &mut [RowWrite]) -> Result<(), StoreError> {
         let p = Params::of(batch, crate::sink::unix_ms());
+        let shared = self.target.shared;
         self.with(|client, upsert| {
             let mut tx = client.transaction()?;
-            tx.execute(
-                upsert,
-                &[
+            let w = &p.windows;
+            let row_params: [&(dyn postgres::types::ToSql + Sync); 21] = [
+                &p.mint,
+                &p.creator,
+                &p.kind,
+                &p.name,
+                &p.symbol,
+                &p.uri,
+                &p.launch_slot,
+                &p.last_slot,
+                &p.first_seen_ms,
+                &p.last_seen_ms,
+                &w[0],
+                &w[1],
+                &w[2],
+                &w[3],
+                &w[4],
+                &w[5],
+                &w[6],
+                &w[7],
+                &w[8],
+                &p.capped,
+                &p.updated_ms,
+            ];
+            let t = &p.totals;
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = if shared {
+                let trades: [&(dyn postgres::types::ToSql + Sync); 5] = [
                     &p.trade_ids,
                     &p.trade_mints,
                     &p.trade_buys,
                     &p.trade_lamports,
                     &p.written_ms,
-                    &p.mint,
-                    &p.creator,
-                    &p.kind,
-                    &p.name,
-                    &p.symbol,
-                    &p.uri,
-                    &p.launch_slot,
-                    &p.last_slot,
-                    &p.first_seen_ms,
-                    &p.last_seen_ms,
-                    &p.windows[0],
-                    &p.windows[1],
-                    &p.windows[2],
-                    &p.windows[3],
-                    &p.windows[4],
-                    &p.windows[5],
-                    &p.windows[6],
-                    &p.windows[7],
-                    &p.windows[8],
-                    &p.capped,
-                    &p.updated_ms,
-                ],
-            )?;
+                ];
+                trades.into_iter().chain(row_params).collect()
+            } else {
+                // Table order: the totals sit between last_seen_ms and the windows.
+                let totals: [&(dyn postgres::types::ToSql + Sync); 5] =
+                    [&t[0], &t[1], &t[2], &t[3], &t[4]];
+                row_params[..10]
+                    .iter()
+                    .copied()
+                    .chain(totals)
+                    .chain(row_params[10..].iter().copied())
+                    .collect()
+            };
+            tx.execute(upsert, &params)?;
             tx.commit()
         })
     }
@@ -457,11 +561,14 @@ impl Store for PgStore {
     }
 
     fn prune(&mut self, before_ms: i64) -> Result<u64, StoreError> {
+        if !self.target.shared {
+            return Ok(0);
+        }
         self.with(|c, _| c.execute("DELETE FROM trade_ids WHERE written_ms < $1", &[&before_ms]))
     }
 
     fn counts_trades(&self) -> bool {
-        true
+        self.target.shared
     }
 }
 
@@ -494,7 +601,7 @@ fn create_schema(client: &mut Client) -> Result<(), StoreError> {
     tx.commit().map_err(pg_error)
 }
 
-/// A batch as the upsert's array parameters (see [`UPSERT`]).
+/// A batch as the upserts' array parameters (see [`UPSERT_SHARED`], [`UPSERT_ONE_WRITER`]).
 struct Params {
     trade_ids: Vec<i64>,
     trade_mints: Vec<String>,
@@ -513,6 +620,8 @@ struct Params {
     last_seen_ms: Vec<i64>,
     /// buy, sell, traders of 1m, 5m, 1h.
     windows: [Vec<i64>; 9],
+    /// trade, buy and sell counts, buy and sell lamports (absolute: one writer only).
+    totals: [Vec<i64>; 5],
     capped: Vec<bool>,
     updated_ms: Vec<i64>,
 }
@@ -537,6 +646,7 @@ impl Params {
             first_seen_ms: Vec::with_capacity(n),
             last_seen_ms: Vec::with_capacity(n),
             windows: std::array::from_fn(|_| Vec::with_capacity(n)),
+            totals: std::array::from_fn(|_| Vec::with_capacity(n)),
             capped: Vec::with_capacity(n),
             updated_ms: Vec::with_capacity(n),
         };
@@ -576,6 +686,18 @@ impl Params {
                 p.windows[3 * i].push(int(s.buy_lamports));
                 p.windows[3 * i + 1].push(int(s.sell_lamports));
                 p.windows[3 * i + 2].push(int(s.unique_traders));
+            }
+            for (i, v) in [
+                r.trade_count,
+                r.buy_count,
+                r.sell_count,
+                r.buy_lamports_total,
+                r.sell_lamports_total,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                p.totals[i].push(int(v));
             }
             p.capped.push(r.traders_capped);
             p.updated_ms.push(r.updated_ms);
@@ -657,5 +779,35 @@ fn pg_error(e: postgres::Error) -> StoreError {
         StoreError::Unavailable(message)
     } else {
         StoreError::Postgres(format!("{}: {message}", code.code()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_the_password_out_of_sight_and_read_the_writers() {
+        let t = PgTarget::parse("postgres://bot:hunter2@127.0.0.1:5433/agg", None).unwrap();
+        assert!(t.shared);
+        let shown = format!("{t} {t:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(t.to_string(), "postgres://bot:***@127.0.0.1:5433/agg");
+        let t = PgTarget::parse(
+            "postgres://bot@h/agg?writers=one&connect_timeout=3",
+            Some("s3cret"),
+        )
+        .unwrap();
+        assert!(!t.shared);
+        assert_eq!(t.config.get_password(), Some(&b"s3cret"[..]));
+        assert_eq!(t.to_string(), "postgres://bot:***@h:5432/agg?writers=one");
+        for bad in [
+            "mysql://h/db",
+            "postgres://h",
+            "postgres://h/db?writers=two",
+            "postgres://h/db?nonsense=1",
+        ] {
+            assert!(PgTarget::parse(bad, None).is_err(), "{bad}");
+        }
     }
 }
