@@ -270,3 +270,71 @@ fn redis_killed_mid_run_is_counted_and_the_run_goes_on() {
     assert_eq!(m["sink"]["touched_pending"], 0);
     assert_eq!(essence(&sqlite_rows(&db)), essence(&sqlite_rows(&clean_db)));
 }
+
+/// Unreachable servers are clear errors (exit 1) naming the store, and no password, from the URL
+/// or the environment, ever shows; malformed URLs and clashing flags are usage errors (exit 2).
+#[test]
+fn unreachable_stores_are_clear_errors_without_their_passwords() {
+    let port = stores::free_port();
+    let dir = TempDir::new("unreachable");
+    let db = dir.path().join("agg.db").display().to_string();
+    let cases: [(&[&str], &str, &str); 4] = [
+        (
+            &["--sqlite", &db, "--buffer"],
+            "redis://:hunter2@127.0.0.1:PORT/0",
+            "--buffer",
+        ),
+        (
+            &["--store"],
+            "postgres://bot:hunter2@127.0.0.1:PORT/agg",
+            "--store",
+        ),
+        (&["--store"], "postgres://bot@127.0.0.1:PORT/agg", "--store"),
+        (
+            &["--history"],
+            "clickhouse://bot:hunter2@127.0.0.1:PORT/hist",
+            "--history",
+        ),
+    ];
+    for (flags, url, name) in cases {
+        let url = url.replace("PORT", &port.to_string());
+        let out = sniffer_cmd()
+            .args(["run", "--feed", "synthetic", "--duration", "10ms"])
+            .args(flags)
+            .arg(&url)
+            .env("SNIFFER_PG_PASSWORD", "env-secret")
+            .env("SNIFFER_REDIS_PASSWORD", "env-secret")
+            .env("SNIFFER_CLICKHOUSE_PASSWORD", "env-secret")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{url}: {text}");
+        assert!(text.contains(name), "{url}: {text}");
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{url}: {text}");
+        for secret in ["hunter2", "env-secret"] {
+            assert!(!text.contains(secret), "{url} shows a password: {text}");
+        }
+    }
+    for (args, why) in [
+        (vec!["--store", "mysql://h/db"], "postgres://"),
+        (
+            vec!["--buffer", "redis://127.0.0.1:1/0"],
+            "needs --sqlite or --store",
+        ),
+        (
+            vec!["--sqlite", "/dev/null", "--store", "postgres://h/db"],
+            "give one",
+        ),
+        (vec!["--history", "clickhouse://h:1"], "names no database"),
+    ] {
+        let out = sniffer_cmd()
+            .args(["run", "--feed", "synthetic", "--duration", "10ms"])
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(why), "{args:?}: {err}");
+    }
+}
