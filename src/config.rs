@@ -139,11 +139,17 @@ impl SnifferConfig {
         "full_flush_interval",
         "flush_batch_size",
         "prune_threshold",
+        "buffer_max_pending",
+        "buffer_ttl",
+        "history_queue",
+        "history_batch_size",
+        "history_batch_age",
     ];
 
     /// `SNIFFER_*` variables that are not configuration keys (`SNIFFER_LOG` is the log filter,
     /// `SNIFFER_X_TOKEN` the gRPC feeds' `x-token`, `SNIFFER_NATS_*` the NATS credentials,
-    /// `SNIFFER_KAFKA_*` the Kafka SASL credentials).
+    /// `SNIFFER_KAFKA_*` the Kafka SASL credentials, the `*_PASSWORD` ones those of Redis,
+    /// PostgreSQL and ClickHouse).
     pub const RESERVED_ENV: &'static [&'static str] = &[
         "SNIFFER_LOG",
         "SNIFFER_X_TOKEN",
@@ -153,6 +159,9 @@ impl SnifferConfig {
         "SNIFFER_KAFKA_USER",
         "SNIFFER_KAFKA_PASSWORD",
         "SNIFFER_KAFKA_SASL_MECHANISM",
+        "SNIFFER_REDIS_PASSWORD",
+        "SNIFFER_PG_PASSWORD",
+        "SNIFFER_CLICKHOUSE_PASSWORD",
     ];
 
     /// Parses a TOML document; keys it does not set keep their defaults.
@@ -568,6 +577,15 @@ const RULES: &[(&str, Rule)] = &[
         _ => Ok(()),
     }),
     ("flush_batch_size", |c, _| at_least_one(c.flush_batch_size)),
+    ("buffer_max_pending", |c, _| {
+        at_least_one(c.buffer_max_pending)
+    }),
+    ("buffer_ttl", |c, _| positive(c.buffer_ttl)),
+    ("history_queue", |c, _| at_least_one(c.history_queue)),
+    ("history_batch_size", |c, _| {
+        at_least_one(c.history_batch_size)
+    }),
+    ("history_batch_age", |c, _| positive(c.history_batch_age)),
     ("resume_pct", |c, _| {
         c.watermark_rule(c.resume_pct, Step::Below, ("pause_pct", c.pause_pct))
     }),

@@ -34,6 +34,8 @@ pub mod decode;
 mod engine;
 mod error;
 pub mod feed;
+#[cfg(feature = "clickhouse")]
+pub mod history;
 #[cfg(feature = "http")]
 pub mod http;
 mod ingest;

@@ -27,7 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["ingest", "config"],
     &["net"],
     &["feed"],
-    &["sink", "publish"],
+    &["sink", "publish", "history"],
     &["engine"],
     &["http"],
 ];

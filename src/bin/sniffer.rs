@@ -26,6 +26,8 @@ mod kafka;
 mod metrics_file;
 #[path = "sniffer/run.rs"]
 mod run;
+#[path = "sniffer/stores.rs"]
+mod stores;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -52,10 +54,11 @@ enum Command {
     /// Decode a JSON-lines file (or a recording): one JSON line per detected launch on stdout,
     /// a summary with malformed counts by reason on stderr; exit 2 if the file cannot be read.
     Decode(feeds::DecodeArgs),
-    /// Query the aggregates database written by `run --sqlite`: the launches with the most
-    /// buying in a window, as JSON lines (or run your own SQL: see the schema in the README).
+    /// Query the aggregates database written by `run --sqlite` (or `--store`): the launches with
+    /// the most buying in a window, as JSON lines (or run your own SQL: see the schema in the
+    /// README).
     Query {
-        /// The SQLite file.
+        /// The SQLite file, or a `postgres://` URL (password: SNIFFER_PG_PASSWORD).
         db: PathBuf,
         /// Window: 1m, 5m or 1h.
         #[arg(long, env = "SNIFFER_QUERY_WINDOW", default_value = "5m", value_parser = ["1m", "5m", "1h"])]
@@ -161,6 +164,8 @@ struct RunArgs {
     /// this SQLite file, with delta flushes every flush_interval [config: flush_*, prune_threshold].
     #[arg(long, env = "SNIFFER_SQLITE")]
     sqlite: Option<PathBuf>,
+    #[command(flatten)]
+    stores: stores::StoreArgs,
     /// Write every delivered candidate as one JSON line (mint, creator, kind, slot, signature,
     /// score, priority, feed, detect-to-deliver latency) to this file, or `-` for stdout (the
     /// final metrics JSON then goes only to --metrics-json).
@@ -463,14 +468,18 @@ fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
 }
 
 fn query(db: &Path, window: &str, limit: usize) -> anyhow::Result<ExitCode> {
-    let store = AggregateStore::open_read_only(db)
-        .map_err(|e| UsageError(format!("{}: {e}", db.display())))?;
     let window = match window {
         "1m" => Window::M1,
         "1h" => Window::H1,
         _ => Window::M5,
     };
-    for row in store.top_by_buy_volume(window, limit)? {
+    let rows = match db.to_str().filter(|s| s.starts_with("postgres")) {
+        Some(url) => stores::query_postgres(url, window, limit)?,
+        None => AggregateStore::open_read_only(db)
+            .map_err(|e| UsageError(format!("{}: {e}", db.display())))?
+            .top_by_buy_volume(window, limit)?,
+    };
+    for row in rows {
         print_line(&serde_json::to_string(&row)?)?;
     }
     Ok(ExitCode::SUCCESS)

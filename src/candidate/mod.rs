@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 pub use keys::{Pubkey, PubkeyParseError, Signature};
 pub use malformed::Malformed;
 pub use meta::LaunchMeta;
+pub(crate) use trade::RecentIds;
 pub use trade::TradeEvent;
 
 /// Delivery priority. High candidates are sent before Low ones within each batch.

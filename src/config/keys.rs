@@ -159,6 +159,21 @@ pub struct SnifferConfig {
     /// Aggregates sink: drop per-mint state after this long without activity.
     #[serde(with = "humantime_serde")]
     pub prune_threshold: Duration,
+    /// Redis write buffer (`--buffer`): most mints pending at once; events of further mints are
+    /// refused (counted, kept in memory until the next flush).
+    pub buffer_max_pending: usize,
+    /// Redis write buffer: expiry of each buffered mint's keys, refreshed at each write (the
+    /// safety net; a restart must come within it).
+    #[serde(with = "humantime_serde")]
+    pub buffer_ttl: Duration,
+    /// ClickHouse history (`--history`): rows the writer's queue holds; pull feeds pause at
+    /// `pause_pct` of it, live feeds' rows beyond it are dropped (counted).
+    pub history_queue: usize,
+    /// ClickHouse history: most rows per INSERT.
+    pub history_batch_size: usize,
+    /// ClickHouse history: a batch is written once its first row waited this long.
+    #[serde(with = "humantime_serde")]
+    pub history_batch_age: Duration,
 }
 
 impl Default for SnifferConfig {
@@ -212,6 +227,11 @@ impl Default for SnifferConfig {
             full_flush_interval: Duration::from_secs(60),
             flush_batch_size: 500,
             prune_threshold: Duration::from_secs(2 * 3600),
+            buffer_max_pending: 100_000,
+            buffer_ttl: Duration::from_secs(24 * 3600),
+            history_queue: 16_384,
+            history_batch_size: 5_000,
+            history_batch_age: Duration::from_secs(1),
         }
     }
 }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::backpressure::{Gate, Levels as GateLevels, Watch};
+use crate::backpressure::{Gate, LevelFn, Levels as GateLevels, Watch};
 use crate::batch::{
     run_lane_worker, BatchPolicy, BatchSendMode, Batcher, Deadline, Dispatch, LaneSender,
     SendPolicy,
@@ -54,6 +54,8 @@ pub struct SnifferBuilder {
     dedup: Option<bool>,
     /// The outputs' counters (aggregates sink, publisher), joined to this engine's snapshots.
     attached: Attached,
+    /// Queues outside the engine whose level the gate watches beside the ring and the lanes.
+    watched: Vec<(&'static str, LevelFn)>,
 }
 
 impl fmt::Debug for SnifferBuilder {
@@ -123,6 +125,36 @@ impl SnifferBuilder {
         self
     }
 
+    /// Watches a queue outside the engine with the same watermarks and pause/resume gate as the
+    /// ring and the lanes: `level()` returns `(depth, capacity)`; while it stands at or above
+    /// `pause_pct` the pull feeds pause, and they resume once every watched level is below
+    /// `resume_pct`. Live feeds are never paused (they shed at the full queue and count it).
+    /// The history writer's queue is watched this way (`--history`), as the seeds' bridge
+    /// paused its subscribers while ClickHouse fell behind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let depth = Arc::new(AtomicUsize::new(0));
+    /// let d = depth.clone();
+    /// let engine = sniffer::Sniffer::builder()
+    ///     .watch_queue("outbox", move || (d.load(Ordering::Relaxed), 100))
+    ///     .build()?;
+    /// # engine.shutdown(std::time::Duration::from_secs(1));
+    /// # Ok::<(), sniffer::BuildError>(())
+    /// ```
+    pub fn watch_queue(
+        mut self,
+        name: &'static str,
+        level: impl Fn() -> (usize, usize) + Send + Sync + 'static,
+    ) -> Self {
+        self.watched.push((name, Box::new(level)));
+        self
+    }
+
     /// Turns first-sighting dedup of the pull feeds' decoded launches on or off (default: on),
     /// across feeds and within one feed. Decoded launches ([`FeedSink::push_decoded`]) are
     /// deduplicated by mint and signature; the snapshot lists each feed's wins, duplicates, win
@@ -149,7 +181,7 @@ impl SnifferBuilder {
             }
             .into());
         }
-        let stages = Stages::new(&cfg, self.handler.is_some());
+        let stages = Stages::new(&cfg, self.handler.is_some(), self.watched);
         // First sighting wins across feeds, and within one feed too: two subscriptions on one
         // connection (logs and transactions) carry the same launch twice.
         let dedup = self
@@ -211,7 +243,7 @@ struct Stages {
 }
 
 impl Stages {
-    fn new(cfg: &SnifferConfig, has_handler: bool) -> Self {
+    fn new(cfg: &SnifferConfig, has_handler: bool, watched: Vec<(&'static str, LevelFn)>) -> Self {
         // A handler needs a thread to run on: direct mode becomes sync.
         let mode = match cfg.batch_send_mode {
             BatchSendMode::Direct if has_handler => BatchSendMode::Sync,
@@ -263,6 +295,9 @@ impl Stages {
                 let l = l.clone();
                 watch = watch.queue(name, Box::new(move || (l.depths()[p.lane()], l.capacity())));
             }
+        }
+        for (name, level) in watched {
+            watch = watch.queue(name, level);
         }
         Stages {
             mode,
@@ -495,6 +530,7 @@ impl Sniffer {
             feeds: Vec::new(),
             dedup: None,
             attached: Attached::default(),
+            watched: Vec::new(),
         }
     }
 

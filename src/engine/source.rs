@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::backpressure::Gate;
 use crate::candidate::monotonic_ns;
-use crate::metrics::{Levels, Metrics, MetricsSnapshot};
+use crate::metrics::{HistoryStats, Levels, Metrics, MetricsSnapshot};
 use crate::output::Lanes;
 #[cfg(feature = "nats")]
 use crate::publish::PublishStats;
@@ -37,6 +37,7 @@ pub(crate) struct Attached {
     sink: OnceLock<SinkStats>,
     #[cfg(feature = "nats")]
     publish: OnceLock<PublishStats>,
+    history: OnceLock<HistoryStats>,
 }
 
 impl Attached {
@@ -64,13 +65,14 @@ impl Attached {
         self.publish.set(stats).is_ok()
     }
 
+    /// Attaches a history writer's counters; false when one is attached already.
+    pub(crate) fn history(&self, stats: HistoryStats) -> bool {
+        self.history.set(stats).is_ok()
+    }
+
     /// Copies the attached outputs' counters into `s`.
-    // Without the `sqlite` and `nats` features nothing can be attached and `s` stays as it is.
-    #[cfg_attr(
-        not(any(feature = "sqlite", feature = "nats")),
-        allow(unused_variables)
-    )]
     fn fill(&self, s: &mut MetricsSnapshot) {
+        s.history = self.history.get().map(HistoryStats::snapshot);
         #[cfg(feature = "sqlite")]
         {
             s.sink = self.sink.get().map(SinkStats::snapshot);
@@ -165,6 +167,13 @@ impl MetricsSource {
         self.attached.sink(stats.clone())
     }
 
+    /// Makes this engine's snapshots (JSON `history`, Prometheus `sniffer_history_*`) and
+    /// `/health` carry a history writer's counters. One writer per engine: returns false when
+    /// another one is attached already.
+    pub fn attach_history(&self, stats: &HistoryStats) -> bool {
+        self.attached.history(stats.clone())
+    }
+
     /// Reads every metric now. Never waits for the engine's threads.
     pub fn snapshot(&self) -> MetricsSnapshot {
         let lane_depths = self.lanes.as_ref().map_or([0, 0], |l| l.depths());
@@ -237,6 +246,20 @@ impl MetricsSource {
                 reasons.push(format!(
                     "aggregates sink flushes failing ({} mints waiting)",
                     k.touched_pending
+                ));
+            }
+        }
+        if let Some(h) = &s.history {
+            if h.queue_capacity > 0 && h.queue_depth * 100 >= warn * h.queue_capacity {
+                reasons.push(format!(
+                    "history queue at {}/{} (warn at {warn} %)",
+                    h.queue_depth, h.queue_capacity
+                ));
+            }
+            if h.failing {
+                reasons.push(format!(
+                    "history inserts failing ({} rows waiting)",
+                    h.pending
                 ));
             }
         }

@@ -23,6 +23,7 @@ mod publish;
 mod sink;
 pub(crate) mod snapshot;
 mod stages;
+mod stores;
 
 pub(crate) use feeds::FeedStats;
 pub use feeds::{FeedSnapshot, LeadSummary};
@@ -35,6 +36,8 @@ pub use snapshot::{health_line, LatencySummary, LATENCY_BUCKETS_NS};
 pub(crate) use stages::{
     BatchCounters, GateCounters, IngestCounters, OutputCounters, ReceiverCounters,
 };
+pub(crate) use stores::HistoryMetrics;
+pub use stores::{BufferSnapshot, HistorySnapshot, HistoryStats};
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};

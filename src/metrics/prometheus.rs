@@ -10,7 +10,8 @@
 //!   (`sniffer_latency_quantiles_seconds{quantile=..}`);
 //! - `tx_malformed_by_reason` as `sniffer_tx_malformed_by_reason_total{reason=..}`;
 //! - each feed's connection health and race figures labelled `feed` and `id`
-//!   (`sniffer_feed_*`), and a joined aggregates sink's metrics (`sniffer_sink_*`).
+//!   (`sniffer_feed_*`), a joined aggregates sink's metrics (`sniffer_sink_*`, its Redis write
+//!   buffer's `sniffer_buffer_*`) and an attached history writer's (`sniffer_history_*`).
 //!
 //! It is rendered from a snapshot, which reads the same atomics as the JSON: no lock is added to
 //! the hot path. Each family is a row of one of the tables below (name, type, help, value), and
@@ -642,6 +643,12 @@ impl MetricsSnapshot {
         feeds(&mut out, &self.feeds);
         if let Some(k) = &self.sink {
             sink(&mut out, k);
+            if let Some(b) = &k.buffer {
+                from_table(&mut out, "sniffer_buffer_", b, BUFFER_SERIES);
+            }
+        }
+        if let Some(h) = &self.history {
+            from_table(&mut out, "sniffer_history_", h, HISTORY_SERIES);
         }
         out
     }
@@ -789,6 +796,7 @@ mod tests {
                 "tx_malformed_by_reason" => "sniffer_tx_malformed_by_reason_total",
                 "feeds" => "sniffer_feed_wins_total",
                 "sink" => "sniffer_sink_rows_written_total",
+                "history" => "sniffer_history_inserts_total",
                 "published" => "sniffer_published_total",
                 _ => return None,
             })
@@ -857,5 +865,193 @@ mod tests {
         assert!(text.contains("sniffer_latency_seconds_bucket{le=\"+Inf\"} 10\n"));
         assert!(text.contains("sniffer_latency_seconds_sum 0.00002\n"));
         assert!(text.contains("sniffer_latency_seconds_count 10\n"));
+    }
+}
+
+/// A series of a table rendered by [`from_table`]: a field of the snapshot's JSON, whether it is
+/// a counter (`<prefix><field>_total`) or a gauge (`<prefix><field>`; booleans as 0/1), its help.
+type Series = (&'static str, bool, &'static str);
+
+const BUFFER_SERIES: &[Series] = &[
+    ("offered", true, "Events handed to the Redis write buffer."),
+    (
+        "acknowledged",
+        true,
+        "Events Redis acknowledged (crash-safe).",
+    ),
+    (
+        "refused",
+        true,
+        "Events of mints beyond buffer_max_pending (memory only).",
+    ),
+    (
+        "unprotected",
+        true,
+        "Events the store wrote before Redis acknowledged them.",
+    ),
+    (
+        "unacknowledged",
+        false,
+        "Events waiting for a Redis round trip.",
+    ),
+    ("failures", true, "Failed Redis round trips."),
+    (
+        "reconnects",
+        true,
+        "Redis connections made after the first.",
+    ),
+    (
+        "recovered_mints",
+        true,
+        "Pending mints of an earlier run written at start.",
+    ),
+    (
+        "recovered_trades",
+        true,
+        "Trade marks among the recovered mints.",
+    ),
+    (
+        "expired_mints",
+        true,
+        "Pending mints found expired at start (lost).",
+    ),
+    (
+        "committed_mints",
+        true,
+        "Mints removed from the pending set after the store committed them.",
+    ),
+    (
+        "early_flushes",
+        true,
+        "Flushes started by a pending set past 80 %.",
+    ),
+    (
+        "warn_events",
+        true,
+        "Pending set warn episodes (80 %, re-armed below 40 %).",
+    ),
+    ("pending_mints", false, "Mints in the pending set."),
+    ("max_pending", false, "buffer_max_pending."),
+    (
+        "connected",
+        false,
+        "1 unless the last Redis round trip failed.",
+    ),
+];
+
+const HISTORY_SERIES: &[Series] = &[
+    (
+        "launches_offered",
+        true,
+        "Delivered launches queued for ClickHouse.",
+    ),
+    (
+        "trades_offered",
+        true,
+        "Decoded trades queued for ClickHouse.",
+    ),
+    ("dropped", true, "History rows refused by the full queue."),
+    ("closed", true, "History rows refused after shutdown."),
+    (
+        "launches_written",
+        true,
+        "Launch rows in acknowledged INSERTs.",
+    ),
+    (
+        "trades_written",
+        true,
+        "Trade rows in acknowledged INSERTs.",
+    ),
+    (
+        "trade_duplicates",
+        true,
+        "Trades skipped as copies of one already queued.",
+    ),
+    (
+        "lost",
+        true,
+        "History rows not written by the shutdown deadline.",
+    ),
+    (
+        "pending",
+        false,
+        "History rows accepted and not yet written.",
+    ),
+    ("inserts", true, "Acknowledged INSERT statements."),
+    (
+        "insert_failures",
+        true,
+        "Failed INSERT statements (each retried).",
+    ),
+    ("max_batch_rows", false, "Rows of the largest INSERT."),
+    ("queue_depth", false, "Rows in the history queue."),
+    ("queue_capacity", false, "Rows the history queue holds."),
+    (
+        "failing",
+        false,
+        "1 while a failed INSERT waits for its retry.",
+    ),
+];
+
+/// One sample per table row, read from `snapshot`'s JSON by field name.
+fn from_table(out: &mut String, prefix: &str, snapshot: &impl serde::Serialize, table: &[Series]) {
+    let json = serde_json::to_value(snapshot).unwrap_or_default();
+    for (field, counter, help) in table {
+        let v = match &json[field] {
+            serde_json::Value::Bool(b) => f64::from(u8::from(*b)),
+            v => v.as_f64().unwrap_or(f64::NAN),
+        };
+        let (name, ty) = if *counter {
+            (format!("{prefix}{field}_total"), "counter")
+        } else {
+            (format!("{prefix}{field}"), "gauge")
+        };
+        single(out, &name, ty, help, v);
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    use super::super::{BufferSnapshot, HistorySnapshot};
+    use super::*;
+
+    /// Every field of the buffer's and the history writer's snapshots has its series.
+    #[test]
+    fn every_buffer_and_history_field_is_exported() {
+        let json_fields = |v: serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        for (fields, table) in [
+            (
+                json_fields(serde_json::to_value(BufferSnapshot::default()).unwrap()),
+                BUFFER_SERIES,
+            ),
+            (
+                json_fields(serde_json::to_value(HistorySnapshot::default()).unwrap()),
+                HISTORY_SERIES,
+            ),
+        ] {
+            assert_eq!(fields.len(), table.len());
+            for f in fields {
+                assert!(
+                    table.iter().any(|(name, ..)| *name == f),
+                    "{f} is not exported"
+                );
+            }
+        }
+        let s = MetricsSnapshot {
+            history: Some(HistorySnapshot {
+                failing: true,
+                inserts: 3,
+                ..HistorySnapshot::default()
+            }),
+            ..MetricsSnapshot::default()
+        };
+        let text = s.to_prometheus();
+        assert!(
+            text.contains("\nsniffer_history_inserts_total 3\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nsniffer_history_failing 1\n"));
     }
 }

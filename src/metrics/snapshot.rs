@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::{FeedSnapshot, PublishSnapshot, SinkSnapshot};
+use super::{FeedSnapshot, HistorySnapshot, PublishSnapshot, SinkSnapshot};
 
 /// The fixed upper bounds (ns) of the latency histograms Prometheus gets: 1 us to 1 s in 1-2.5-5
 /// steps (values above the last go to `+Inf` only).
@@ -187,6 +187,10 @@ pub struct MetricsSnapshot {
     /// The aggregates sink's metrics, when one was joined to the engine (`sqlite` feature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sink: Option<SinkSnapshot>,
+    /// The ClickHouse history writer's metrics, when one was attached
+    /// ([`MetricsSource::attach_history`](crate::MetricsSource::attach_history)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistorySnapshot>,
     /// Candidates offered to an attached publisher, NATS or Kafka (0 without one). Publishing
     /// happens after delivery: the `publish_*` counters are outside the accounting invariant
     /// and keep their own (`publish_offered == published + publish_dropped + publish_failed +

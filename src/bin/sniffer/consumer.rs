@@ -1,6 +1,7 @@
 //! The consumer thread of `sniffer run`: it plays the bot, taking what the engine delivers in
 //! batches and handing each candidate to the outputs that want it (the `--candidates` lines,
-//! the aggregates sink for the fast synthetic feed's candidates, the NATS publisher), until the
+//! the aggregates sink for the fast synthetic feed's candidates, the publisher, the ClickHouse
+//! history), until the
 //! lanes end or the shutdown deadline passes.
 
 use std::path::Path;
@@ -11,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use super::kafka::Handle as PublishHandle;
 use anyhow::Context;
+use sniffer::history::HistoryHandle;
 use sniffer::sink::SinkHandle;
-use sniffer::{CandidateReceiver, PremintCandidate, RecvTimeoutError};
+use sniffer::{CandidateReceiver, LaunchMeta, PremintCandidate, RecvTimeoutError};
 
 /// Where the consumer hands each candidate it takes.
 pub(crate) struct Outputs {
@@ -23,10 +25,13 @@ pub(crate) struct Outputs {
     pub(crate) aggregates: Option<(SinkHandle, Vec<u16>)>,
     /// `--publish`: never blocks; a full queue is counted in publish_dropped.
     pub(crate) publish: Option<PublishHandle>,
+    /// `--history`: every delivered launch; never blocks, a full queue is counted in the
+    /// history's `dropped`.
+    pub(crate) history: Option<HistoryHandle>,
 }
 
 impl Outputs {
-    fn take(&mut self, c: &PremintCandidate) {
+    fn take(&mut self, c: &PremintCandidate, meta: impl FnOnce() -> Option<LaunchMeta>) {
         if let Some(w) = &mut self.candidates {
             w.write(c);
         }
@@ -37,6 +42,9 @@ impl Outputs {
         }
         if let Some(p) = &self.publish {
             let _ = p.try_publish(c);
+        }
+        if let Some(h) = &self.history {
+            h.record_launch(c, meta());
         }
     }
 
@@ -80,7 +88,7 @@ impl Consumer {
                     let mut n = 0u64;
                     for c in std::iter::once(first).chain(rx.try_iter().take(batch - 1)) {
                         n += 1;
-                        outputs.take(&c);
+                        outputs.take(&c, || rx.launch_meta(&c));
                     }
                     count.fetch_add(n, Ordering::Relaxed);
                     outputs.flush();

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use sniffer::sink::{unix_ms, AggregateSink, SinkConfig};
+use sniffer::history::HistoryWriter;
+use sniffer::sink::AggregateSink;
 use sniffer::{
     feed::DecodeObserver, metrics::health_line, CandidateReceiver, MetricsSnapshot, ShutdownReport,
     Sniffer, SnifferConfig,
@@ -17,6 +18,7 @@ use super::consumer::{CandidateWriter, Consumer, Outputs};
 use super::feeds::{self, Built, Synthetic};
 use super::kafka::Publisher;
 use super::metrics_file::MetricsFile;
+use super::stores;
 use super::{build_config, print_line, RunArgs, Signals, UsageError};
 
 /// How long `--feed synthetic` generates when `--duration` is not given.
@@ -33,15 +35,25 @@ pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCo
         duration: args.duration.unwrap_or(DEFAULT_SYNTHETIC_DURATION),
         high_pct: args.high_pct,
     };
-    let sink = open_sink(&args, &cfg)?;
-    let mut built = build_feeds(&args, &cfg, syn, sink.as_ref())?;
+    // The aggregates sink: decoded feeds hand it launches and trades from their own threads
+    // (try_send, never blocking); the consumer hands it the fast synthetic feed's candidates.
+    // The history writer takes the same trades, and every launch the consumer receives.
+    let sink = stores::open_sink(&args.stores, args.sqlite.as_deref(), &cfg)?;
+    let history = stores::open_history(&args.stores, &cfg)?;
+    let mut built = build_feeds(&args, &cfg, syn, sink.as_ref(), history.as_ref())?;
     // The publisher connects (and creates the stream) before the engine starts: an unreachable
     // server is an error here (exit 1), unless --nats-connect-retry.
     let publisher = match &args.publish {
         Some(url) => Some(Publisher::start(url, &cfg)?),
         None => None,
     };
-    let (engine, rx) = start_engine(&cfg, &mut built, sink.as_ref(), publisher.as_ref())?;
+    let (engine, rx) = start_engine(
+        &cfg,
+        &mut built,
+        sink.as_ref(),
+        history.as_ref(),
+        publisher.as_ref(),
+    )?;
     let fast = fast_feeds(&args);
     let outputs = Outputs {
         candidates: open_candidates(&args, &engine)?,
@@ -50,6 +62,7 @@ pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCo
             .filter(|_| !fast.is_empty())
             .map(|s| (s.handle(), fast)),
         publish: publisher.as_ref().map(|p| p.handle()),
+        history: history.as_ref().map(|h| h.handle()),
     };
     let _http = start_http(args.http.as_deref(), &engine)?;
     let progress = progress_bar(&args.progress, &args.feed, syn.duration);
@@ -72,15 +85,22 @@ pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCo
 
     let budget = Budget::start(
         cfg.graceful_shutdown_timeout,
-        sink.is_some(),
+        sink.is_some() || history.is_some(),
         publisher.is_some(),
     );
-    let end = stop(engine, consumer, publisher, &budget)?;
-    log_end(&first, &end, started);
+    let mut end = stop(engine, consumer, publisher, &budget)?;
+    // The history writer and the aggregates sink have the last slice (they run on their own
+    // threads); the final metrics carry their final counters.
     let mut failures = Vec::new();
-    if let Some(sink) = sink {
-        close_sink(sink, &budget, &mut failures);
+    if let Some(h) = history {
+        close_history(h, &budget, &mut end.metrics, &mut failures);
     }
+    if let Some(sink) = sink {
+        let r = sink.shutdown(budget.sink_left());
+        failures.extend(stores::sink_verdict(&r));
+        end.metrics.sink = Some(r.snapshot);
+    }
+    log_end(&first, &end, started);
     let metrics_to_stdout = args
         .candidates
         .as_ref()
@@ -99,6 +119,7 @@ fn check_before_opening(
     if let Some(url) = &args.publish {
         Publisher::check(url, cfg)?;
     }
+    stores::check(&args.stores, args.sqlite.as_deref())?;
     let Some(path) = &args.metrics_json else {
         return Ok(None);
     };
@@ -109,41 +130,15 @@ fn check_before_opening(
     Ok(Some(MetricsFile::check(path, &taken)?))
 }
 
-/// `--sqlite`: the aggregates sink. Decoded feeds hand it launches and trades from their own
-/// threads (try_send, never blocking); the consumer hands it the fast synthetic feed's
-/// candidates.
-fn open_sink(args: &RunArgs, cfg: &SnifferConfig) -> Result<Option<AggregateSink>, UsageError> {
-    let Some(path) = &args.sqlite else {
-        return Ok(None);
-    };
-    AggregateSink::start(path, SinkConfig::from(cfg))
-        .map(Some)
-        .map_err(|e| UsageError(format!("--sqlite {}: {e}", path.display())))
-}
-
 /// The feeds of the run, each decoded one tapped by the aggregates sink when there is one.
 fn build_feeds(
     args: &RunArgs,
     cfg: &SnifferConfig,
     syn: Synthetic,
     sink: Option<&AggregateSink>,
+    history: Option<&HistoryWriter>,
 ) -> anyhow::Result<Built> {
-    let observer = sink.map(|s| {
-        let handle = s.handle();
-        move || -> DecodeObserver {
-            let h = handle.clone();
-            Box::new(move |launches, trades, slot| {
-                let now = unix_ms();
-                // Refusals (full input, closed) are counted by the sink itself.
-                for d in launches {
-                    let _ = h.record_launch_at(d, now);
-                }
-                for t in trades {
-                    let _ = h.record_trade(t, slot, now);
-                }
-            })
-        }
-    });
+    let observer = stores::observer(sink.map(|s| s.handle()), history.map(|h| h.handle()));
     feeds::build(
         &args.feed,
         &args.feed_opts,
@@ -169,11 +164,17 @@ fn start_engine(
     cfg: &SnifferConfig,
     built: &mut Built,
     sink: Option<&AggregateSink>,
+    history: Option<&HistoryWriter>,
     publisher: Option<&Publisher>,
 ) -> anyhow::Result<(Sniffer, CandidateReceiver)> {
     let mut builder = Sniffer::builder().config(cfg.clone());
     if let Some(s) = sink {
         builder = builder.aggregates(s.stats());
+    }
+    if let Some(h) = history {
+        // A ClickHouse that falls behind pauses the pull feeds, as a full ring does.
+        let h = h.handle();
+        builder = builder.watch_queue("history_queue", move || h.level());
     }
     let mut engine = std::mem::take(&mut built.feeds)
         .into_iter()
@@ -182,6 +183,17 @@ fn start_engine(
     let rx = engine.take_receiver().context("engine has no receiver")?;
     if let Some(p) = publisher {
         engine.metrics_source().attach_publisher(&p.stats());
+    }
+    if let Some(h) = history {
+        engine.metrics_source().attach_history(&h.stats());
+        h.set_feed_names(
+            engine
+                .snapshot()
+                .feeds
+                .into_iter()
+                .map(|f| f.name)
+                .collect(),
+        );
     }
     Ok((engine, rx))
 }
@@ -287,7 +299,7 @@ fn watch(
 
 /// How the exit shares `graceful_shutdown_timeout`: the engine and the consumer take what is
 /// left after a slice (a fifth of the budget, at most 1 s) for the aggregates sink's final
-/// flush and one for the publisher's last acknowledgements, each only when it runs.
+/// flush and the history's last batches, and one for the publisher's last acknowledgements, each only when it runs.
 #[derive(Debug)]
 struct Budget {
     started: Instant,
@@ -407,25 +419,23 @@ fn log_end(first: &MetricsSnapshot, end: &Ending, started: Instant) {
     }
 }
 
-/// The sink's final flush within the rest of the budget; aggregates it could not write are a
-/// failure of the run.
-fn close_sink(sink: AggregateSink, budget: &Budget, failures: &mut Vec<String>) {
-    let r = sink.shutdown(budget.sink_left());
-    let text = serde_json::to_string(&r).unwrap_or_default();
-    if r.complete {
-        tracing::info!(report = %text, "aggregates sink");
-        return;
+/// The history writer's last batches within half of what is left (the sink's final flush has
+/// the rest); rows it could not write are a failure of the run.
+fn close_history(
+    h: HistoryWriter,
+    budget: &Budget,
+    metrics: &mut MetricsSnapshot,
+    failures: &mut Vec<String>,
+) {
+    let r = h.shutdown(budget.sink_left() / 2);
+    metrics.history = Some(r.snapshot);
+    if !r.complete {
+        tracing::error!(
+            lost = r.lost,
+            "history: rows not written by the shutdown deadline"
+        );
+        failures.push(format!("history rows lost at shutdown ({})", r.lost));
     }
-    tracing::error!(
-        touched_left = r.touched_left,
-        input_left = r.input_left,
-        report = %text,
-        "aggregates sink: the final flush did not finish; these aggregates are lost"
-    );
-    failures.push(format!(
-        "aggregates lost at shutdown ({} mints not written, {} events not applied)",
-        r.touched_left, r.input_left
-    ));
 }
 
 /// The final metrics: to `--metrics-json` (a failed write is a failure of the run), the race
