@@ -325,6 +325,8 @@ impl SnifferConfig {
     }
 
     /// The keys the aggregates sink takes from the configuration.
+    // Read by the sink (`sqlite` feature) and by a test of the rules.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     const SINK_KEYS: [&'static str; 4] = [
         "flush_interval",
         "full_flush_interval",
@@ -335,6 +337,7 @@ impl SnifferConfig {
     /// Checks the aggregates sink's keys by their rules in [`RULES`]. The sink's
     /// `SinkConfig::validate` calls it for its copies of them, so each of these keys has one rule
     /// and one error text.
+    #[cfg(feature = "sqlite")]
     pub(crate) fn validate_sink_keys(&self) -> Result<(), ConfigError> {
         let sink_keys = RULES
             .iter()

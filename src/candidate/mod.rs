@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 pub use keys::{Pubkey, PubkeyParseError, Signature};
 pub use malformed::Malformed;
 pub use meta::LaunchMeta;
+#[cfg(any(feature = "sqlite", feature = "clickhouse"))]
 pub(crate) use trade::RecentIds;
 pub use trade::TradeEvent;
 

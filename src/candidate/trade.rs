@@ -93,6 +93,7 @@ fn widen(tag: u8, v: u64) -> [u8; 9] {
 /// Identities seen recently ([`TradeEvent::identity`]), each remembered for a while, oldest
 /// first: first sighting wins, copies within the memory are recognised. The aggregates sink and
 /// the history writer each keep one on their own thread.
+#[cfg(any(feature = "sqlite", feature = "clickhouse"))]
 #[derive(Debug)]
 pub(crate) struct RecentIds {
     keys: std::collections::HashSet<u64>,
@@ -101,6 +102,7 @@ pub(crate) struct RecentIds {
     max: usize,
 }
 
+#[cfg(any(feature = "sqlite", feature = "clickhouse"))]
 impl RecentIds {
     /// Remembers each identity for `memory_ms`, and at most `max` of them (the oldest go first).
     pub(crate) fn new(memory_ms: i64, max: usize) -> Self {

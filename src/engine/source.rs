@@ -13,9 +13,7 @@
 //! through the source (`MetricsSource::attach_sink`, `MetricsSource::attach_publisher`).
 
 use std::fmt;
-use std::sync::Arc;
-#[cfg(any(feature = "sqlite", feature = "nats"))]
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 

@@ -36,6 +36,7 @@ pub use snapshot::{health_line, LatencySummary, LATENCY_BUCKETS_NS};
 pub(crate) use stages::{
     BatchCounters, GateCounters, IngestCounters, OutputCounters, ReceiverCounters,
 };
+#[cfg(feature = "clickhouse")]
 pub(crate) use stores::HistoryMetrics;
 pub use stores::{BufferSnapshot, HistorySnapshot, HistoryStats};
 
