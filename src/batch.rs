@@ -19,10 +19,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender};
 use serde::{Deserialize, Serialize};
 
 use crate::backpressure::Watch;
-use crate::candidate::{PremintCandidate, Priority};
+use crate::candidate::{monotonic_ns, PremintCandidate, Priority};
 use crate::error::PushError;
-use crate::metrics::LatencyRecorder;
-use crate::metrics::{now_ns, Metrics};
+use crate::metrics::{BatchCounters, LatencyRecorder};
 use crate::output::{Lanes, Output, Room};
 use crate::ring::{DropPolicy, StreamRing};
 use crate::stale::StaleBound;
@@ -61,7 +60,7 @@ impl std::str::FromStr for BatchSendMode {
 }
 
 /// The shutdown deadline shared by the batcher and the lane workers: 0 while running, then the
-/// [`now_ns`] instant after which nothing more is delivered. Written once by the engine thread
+/// [`monotonic_ns`] instant after which nothing more is delivered. Written once by the engine thread
 /// (Relaxed: the ring's close, which precedes it, is what the readers synchronise on).
 #[derive(Debug, Default)]
 pub(crate) struct Deadline(AtomicU64);
@@ -79,12 +78,12 @@ impl Deadline {
     #[inline]
     fn passed(&self) -> bool {
         let d = self.0.load(Relaxed);
-        d != 0 && now_ns() >= d
+        d != 0 && monotonic_ns() >= d
     }
 
     fn remaining(&self) -> Duration {
         let d = self.0.load(Relaxed);
-        Duration::from_nanos(d.saturating_sub(now_ns()))
+        Duration::from_nanos(d.saturating_sub(monotonic_ns()))
     }
 }
 
@@ -111,10 +110,11 @@ enum Outcome {
 pub(crate) struct LaneSender {
     lane: Priority,
     output: Output,
-    metrics: Arc<Metrics>,
+    /// The batch stage's counters; this sender writes its lane's `SendCounters`.
+    counters: Arc<BatchCounters>,
     deadline: Arc<Deadline>,
     policy: SendPolicy,
-    /// Latency of handler deliveries (a receiver records its own).
+    /// Latency of handler deliveries (a receiver records its own); `None` with lanes.
     recorder: Option<LatencyRecorder>,
     handler_panics: u64,
 }
@@ -128,18 +128,20 @@ impl fmt::Debug for LaneSender {
 }
 
 impl LaneSender {
+    /// A sender of `lane`; `recorder` times handler deliveries (pass `None` with lanes: the
+    /// receiver times those).
     pub(crate) fn new(
         lane: Priority,
         output: Output,
-        metrics: Arc<Metrics>,
+        counters: Arc<BatchCounters>,
         deadline: Arc<Deadline>,
         policy: SendPolicy,
+        recorder: Option<LatencyRecorder>,
     ) -> Self {
-        let recorder = matches!(output, Output::Handler(_)).then(|| metrics.latency.recorder());
         LaneSender {
             lane,
             output,
-            metrics,
+            counters,
             deadline,
             policy,
             recorder,
@@ -171,7 +173,7 @@ impl LaneSender {
             }
         }
         self.record_chunk(&chunk[..in_chunk]);
-        let m = &self.metrics.lanes[self.lane.lane()];
+        let m = &self.counters.lanes[self.lane.lane()];
         m.failures.add(failed);
         m.dropped_shutdown.add(abandoned);
     }
@@ -191,7 +193,7 @@ impl LaneSender {
                 // The receiver was dropped.
                 Err(_) => Outcome::Failed,
             },
-            Output::Handler(h) => match Output::call_handler(h, &c, &self.metrics) {
+            Output::Handler(h, counters) => match Output::call_handler(h, &c, counters) {
                 Ok(()) => Outcome::Sent,
                 Err(()) => {
                     self.handler_panics += 1;
@@ -215,7 +217,7 @@ impl LaneSender {
         if detected.is_empty() {
             return;
         }
-        let now = now_ns();
+        let now = monotonic_ns();
         for &d in detected {
             rec.record_since(d, now);
         }
@@ -226,7 +228,7 @@ impl LaneSender {
     /// (`drop_oldest` never gets here: the lane evicts its oldest instead.)
     #[cold]
     fn send_slow(&mut self, lanes: &Lanes, mut c: PremintCandidate) -> Outcome {
-        let retries = &self.metrics.lanes[self.lane.lane()].retries;
+        let retries = &self.counters.lanes[self.lane.lane()].retries;
         if self.policy.drop_policy == DropPolicy::Block || self.deadline.draining() {
             loop {
                 if self.deadline.passed() {
@@ -285,7 +287,10 @@ pub(crate) struct BatchPolicy {
 /// The batcher thread's state.
 pub(crate) struct Batcher {
     pub(crate) ring: Arc<StreamRing>,
-    pub(crate) metrics: Arc<Metrics>,
+    /// The batch stage's own counters.
+    pub(crate) counters: Arc<BatchCounters>,
+    /// Its cell of the age-at-dequeue histogram.
+    pub(crate) age: LatencyRecorder,
     pub(crate) deadline: Arc<Deadline>,
     pub(crate) watch: Arc<Watch>,
     pub(crate) stale: Arc<StaleBound>,
@@ -311,18 +316,17 @@ impl Batcher {
         let size = self.policy.batch_size;
         let mut batch: Vec<PremintCandidate> = Vec::with_capacity(size);
         let mut opened_at: Option<Instant> = None;
-        let mut age = self.metrics.age.recorder();
         let mut round = 0u32;
         loop {
             let before = batch.len();
             // One clock read per round serves the age histogram, the stale bound and the gate.
-            let now = now_ns();
+            let now = monotonic_ns();
             while batch.len() < size {
                 match self.ring.try_pop() {
                     Some(c) => {
-                        age.record_since(c.detected_at_ns, now);
+                        self.age.record_since(c.detected_at_ns, now);
                         if !self.stale.is_off() && self.stale.stale_at_dequeue(&c, now) {
-                            self.metrics.batch.dropped_stale.incr();
+                            self.counters.dropped_stale.incr();
                             continue;
                         }
                         batch.push(c);
@@ -335,7 +339,7 @@ impl Batcher {
                 || round.is_multiple_of(GATE_EVERY)
                 || self.watch.gate().is_paused()
             {
-                self.watch.observe(now, &self.metrics.gate);
+                self.watch.observe(now);
             }
             if self.deadline.passed() {
                 self.abandon_rest(&mut batch);
@@ -359,10 +363,10 @@ impl Batcher {
             }
             let wait_until = opened_at.map(|t| t + self.policy.batch_timeout);
             if let Some(c) = self.ring.pop_deadline(wait_until) {
-                let now = now_ns();
-                age.record_since(c.detected_at_ns, now);
+                let now = monotonic_ns();
+                self.age.record_since(c.detected_at_ns, now);
                 if !self.stale.is_off() && self.stale.stale_at_dequeue(&c, now) {
-                    self.metrics.batch.dropped_stale.incr();
+                    self.counters.dropped_stale.incr();
                 } else {
                     if batch.is_empty() && !self.policy.flush_on_idle {
                         opened_at = Some(Instant::now());
@@ -391,12 +395,12 @@ impl Batcher {
                     }
                     let n = part.len() as u64;
                     if !hand_off(&handoff[lane.lane()], part, &self.deadline) {
-                        self.metrics.batch.abandoned[lane.lane()].add(n);
+                        self.counters.abandoned[lane.lane()].add(n);
                     }
                 }
             }
         }
-        self.metrics.batch.batches_sent.incr();
+        self.counters.batches_sent.incr();
         batch.clear();
     }
 
@@ -416,7 +420,7 @@ impl Batcher {
             std::thread::yield_now();
         }
         for lane in Priority::ALL {
-            self.metrics.batch.abandoned[lane.lane()].add(counts[lane.lane()]);
+            self.counters.abandoned[lane.lane()].add(counts[lane.lane()]);
         }
     }
 }

@@ -4,21 +4,26 @@
 //! Precedence is file < environment < explicit setters (the CLI applies its flags last). Unknown
 //! keys are errors in both the file and the environment, and [`SnifferConfig::validate`] names the
 //! key and the value it rejects, before any thread starts.
+//!
+//! The struct itself, its keys and their defaults, is in `keys.rs`: its one public path is the
+//! crate root (`sniffer::SnifferConfig`), while this module's public items are the value types
+//! the keys take.
 
-use std::path::{Path, PathBuf};
+pub(crate) mod keys;
+
+use std::path::Path;
 use std::time::Duration;
-
-use base64::Engine as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ca_file::CaFile;
 use crate::decode::Program;
 use crate::error::ConfigError;
+pub(crate) use keys::SnifferConfig;
 
 // The value types of the configuration, here beside the keys that take them.
 pub use crate::batch::BatchSendMode;
 pub use crate::pinning::machine_cores;
-pub use crate::ring::DropPolicy;
 pub use crate::wait::{
     WaitStrategy, BACKOFF_SPIN_STEPS, BACKOFF_YIELD_EVERY, BACKOFF_YIELD_WINDOW,
 };
@@ -176,217 +181,6 @@ pub enum NatsDiscard {
     New,
 }
 
-/// The engine's configuration. `Default` gives the seed defaults listed in docs/ARCHITECTURE.md.
-///
-/// # Examples
-///
-/// ```
-/// use sniffer::SnifferConfig;
-///
-/// let cfg = SnifferConfig::from_toml_str("batch_size = 64\nbatch_timeout = \"2ms\"")?;
-/// assert_eq!(cfg.batch_size, 64);
-/// assert_eq!(cfg.stream_buffer_capacity, 2048);
-/// cfg.validate()?;
-/// # Ok::<(), sniffer::ConfigError>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SnifferConfig {
-    /// Flush a batch once it holds this many candidates (1..=`stream_buffer_capacity`).
-    pub batch_size: usize,
-    /// Longest time a candidate waits in an open batch.
-    #[serde(with = "humantime_serde")]
-    pub batch_timeout: Duration,
-    /// Flush as soon as the ring runs dry instead of holding the batch open until `batch_size` or
-    /// `batch_timeout` (smart batching: batches grow under load, latency stays low when idle).
-    pub flush_on_idle: bool,
-    /// Retries of a send to a full output lane before the candidate counts as a send failure.
-    pub send_max_retries: u32,
-    /// Pause between two send retries.
-    #[serde(with = "humantime_serde")]
-    pub send_retry_delay: Duration,
-    /// Capacity of the stream ring between the feeds and the batcher.
-    pub stream_buffer_capacity: usize,
-    /// Capacity of each output lane (High and Low) towards the bot.
-    pub output_lane_capacity: usize,
-    /// What a push into a full ring does.
-    pub drop_policy: DropPolicy,
-    /// Longest wait of a producer under the `block` policy; absent means wait until room or shutdown.
-    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
-    pub block_timeout: Option<Duration>,
-    /// `direct` (ingest pushes straight into the bot's per-priority lanes: one hop, no engine
-    /// thread; the default), `sync` (through the ring and the batcher thread, which sends both
-    /// lanes) or `async` (the batcher hands each lane to its own worker thread). With a handler,
-    /// `direct` runs as `sync`.
-    pub batch_send_mode: BatchSendMode,
-    /// How idle threads wait for work: `backoff` (spin, yield, park), `spin`, `yield` or `park`.
-    pub wait_strategy: WaitStrategy,
-    /// Time budget of a graceful shutdown (drain ring, open batch and lanes).
-    #[serde(with = "humantime_serde")]
-    pub graceful_shutdown_timeout: Duration,
-    /// Ring fill level (percent) that raises a warn watermark event.
-    pub watermark_warn_pct: u8,
-    /// Ring fill level (percent) that raises a critical watermark event.
-    pub watermark_critical_pct: u8,
-    /// Fill level (percent) at which pull feeds pause.
-    pub pause_pct: u8,
-    /// Fill level (percent) below which paused feeds resume.
-    pub resume_pct: u8,
-    /// Share (percent) of receives that go to the Low lane while both lanes hold candidates, so
-    /// that Low never starves under saturation; 0 means strict High-first.
-    pub low_share_pct: u8,
-    /// Alert when the engine has been paused for longer than this.
-    #[serde(with = "humantime_serde")]
-    pub paused_alert_after: Duration,
-    /// Repeat the paused-too-long alert at this interval while still paused.
-    #[serde(with = "humantime_serde")]
-    pub paused_alert_interval: Duration,
-    /// Interval of the health line.
-    #[serde(with = "humantime_serde")]
-    pub health_interval: Duration,
-    /// Drop candidates older than this (`drop_stale`); absent disables the age bound.
-    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
-    pub max_age: Option<Duration>,
-    /// Drop candidates more than this many slots behind the newest slot seen; absent disables it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_slot_lag: Option<u64>,
-    /// Pin engine threads to cores.
-    pub pin_threads: bool,
-    /// Cores to pin to, in thread start order; empty means every core this process may use.
-    pub core_ids: Vec<usize>,
-    /// Live feeds (WebSocket, gRPC) under `block`: longest wait for room in the ring before the
-    /// candidate is counted in `dropped_full_buffer` and the feed goes back to its socket (a
-    /// provider disconnects a client that stops reading).
-    #[serde(with = "humantime_serde")]
-    pub live_block_timeout: Duration,
-    /// WebSocket feeds: send a ping this often; no pong within the interval means reconnect.
-    #[serde(with = "humantime_serde")]
-    pub ws_ping_interval: Duration,
-    /// Live feeds: this long without a notification counts a stall and reconnects.
-    #[serde(with = "humantime_serde")]
-    pub feed_stall_timeout: Duration,
-    /// Live feeds: first reconnect delay; doubles per failed attempt (with jitter).
-    #[serde(with = "humantime_serde")]
-    pub reconnect_backoff_min: Duration,
-    /// Live feeds: longest reconnect delay.
-    #[serde(with = "humantime_serde")]
-    pub reconnect_backoff_max: Duration,
-    /// Live feeds: commitment level of subscriptions (`processed`, `confirmed`, `finalized`).
-    pub commitment: Commitment,
-    /// Live feeds: the launch programs watched by default (`all`, or names separated by commas:
-    /// `pump`, `pumpswap`, `raydium`, `launchlab`, `dbc`, `moonshot`, `boop`, `cpmm`, `damm`).
-    pub launchpads: Launchpads,
-    /// Live feeds over TLS (`wss://`, `grpcs://`): a PEM file of root certificates trusted beside
-    /// the webpki roots (a self-hosted node's private CA); absent: the webpki roots alone.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls_ca_file: Option<PathBuf>,
-    /// NATS: the JetStream stream launches are published to and consumed from (subjects
-    /// `sniffer.launch.>`), created when missing.
-    pub nats_stream: String,
-    /// NATS: storage of the stream when it is created (`file` or `memory`).
-    pub nats_storage: NatsStorage,
-    /// NATS: the stream deletes messages older than this; `0s` keeps them (up to the limits).
-    #[serde(with = "humantime_serde")]
-    pub nats_max_age: Duration,
-    /// NATS: window in which a second message with the same `Nats-Msg-Id` is dropped by the
-    /// stream (at most `nats_max_age` when that is set).
-    #[serde(with = "humantime_serde")]
-    pub nats_duplicate_window: Duration,
-    /// NATS: most messages the stream keeps (0 = no limit).
-    pub nats_max_msgs: u64,
-    /// NATS: most bytes the stream keeps (0 = no limit).
-    pub nats_max_bytes: u64,
-    /// NATS: what a full stream does with a new message (`old`: delete the oldest; `new`: refuse
-    /// the new one, counted by the publisher).
-    pub nats_discard: NatsDiscard,
-    /// NATS: replicas of the stream in a cluster (1..=5; at most the number of servers).
-    pub nats_replicas: usize,
-    /// NATS: capacity of the publisher's queue; a full queue drops (counted in
-    /// `publish_dropped`) instead of blocking the bot.
-    pub nats_publish_queue: usize,
-    /// NATS: longest wait for a JetStream publish acknowledgement or API reply before the
-    /// publish is retried (with backoff).
-    #[serde(with = "humantime_serde")]
-    pub nats_ack_timeout: Duration,
-    /// NATS: a JetStream consumer's message not acknowledged within this is delivered again
-    /// (the feed skips the copies of what it already handled).
-    #[serde(with = "humantime_serde")]
-    pub nats_ack_wait: Duration,
-    /// NATS: longest wait for a connection to a server.
-    #[serde(with = "humantime_serde")]
-    pub nats_connect_timeout: Duration,
-    /// NATS: when no server answers at start, keep retrying in the background (true) instead
-    /// of failing with an error (false).
-    pub nats_connect_retry: bool,
-    /// Aggregates sink: delta flush interval.
-    #[serde(with = "humantime_serde")]
-    pub flush_interval: Duration,
-    /// Aggregates sink: full flush interval (safety net).
-    #[serde(with = "humantime_serde")]
-    pub full_flush_interval: Duration,
-    /// Aggregates sink: rows per database transaction.
-    pub flush_batch_size: usize,
-    /// Aggregates sink: drop per-mint state after this long without activity.
-    #[serde(with = "humantime_serde")]
-    pub prune_threshold: Duration,
-}
-
-impl Default for SnifferConfig {
-    fn default() -> Self {
-        SnifferConfig {
-            batch_size: 100,
-            batch_timeout: Duration::from_millis(5),
-            flush_on_idle: true,
-            send_max_retries: 3,
-            send_retry_delay: Duration::from_micros(100),
-            stream_buffer_capacity: 2048,
-            output_lane_capacity: 2048,
-            drop_policy: DropPolicy::DropNewest,
-            block_timeout: None,
-            batch_send_mode: BatchSendMode::Direct,
-            wait_strategy: WaitStrategy::Backoff,
-            graceful_shutdown_timeout: Duration::from_secs(5),
-            watermark_warn_pct: 80,
-            watermark_critical_pct: 95,
-            pause_pct: 80,
-            resume_pct: 40,
-            low_share_pct: 10,
-            paused_alert_after: Duration::from_secs(600),
-            paused_alert_interval: Duration::from_secs(60),
-            health_interval: Duration::from_secs(30),
-            max_age: None,
-            max_slot_lag: None,
-            pin_threads: true,
-            core_ids: Vec::new(),
-            live_block_timeout: Duration::from_millis(50),
-            ws_ping_interval: Duration::from_secs(20),
-            feed_stall_timeout: Duration::from_secs(30),
-            reconnect_backoff_min: Duration::from_millis(100),
-            reconnect_backoff_max: Duration::from_secs(10),
-            commitment: Commitment::Processed,
-            launchpads: Launchpads::ALL,
-            tls_ca_file: None,
-            nats_stream: "SNIFFER".to_owned(),
-            nats_storage: NatsStorage::File,
-            nats_max_age: Duration::from_secs(3600),
-            nats_duplicate_window: Duration::from_secs(120),
-            nats_max_msgs: 0,
-            nats_max_bytes: 0,
-            nats_discard: NatsDiscard::Old,
-            nats_replicas: 1,
-            nats_publish_queue: 8192,
-            nats_ack_timeout: Duration::from_secs(5),
-            nats_ack_wait: Duration::from_secs(30),
-            nats_connect_timeout: Duration::from_secs(5),
-            nats_connect_retry: false,
-            flush_interval: Duration::from_secs(5),
-            full_flush_interval: Duration::from_secs(60),
-            flush_batch_size: 500,
-            prune_threshold: Duration::from_secs(2 * 3600),
-        }
-    }
-}
-
 impl SnifferConfig {
     /// Every key a file or a `SNIFFER_<KEY>` variable may set.
     pub const KEYS: &'static [&'static str] = &[
@@ -439,16 +233,29 @@ impl SnifferConfig {
         "full_flush_interval",
         "flush_batch_size",
         "prune_threshold",
+        "buffer_max_pending",
+        "buffer_ttl",
+        "history_queue",
+        "history_batch_size",
+        "history_batch_age",
     ];
 
     /// `SNIFFER_*` variables that are not configuration keys (`SNIFFER_LOG` is the log filter,
-    /// `SNIFFER_X_TOKEN` the gRPC feeds' `x-token`, `SNIFFER_NATS_*` the NATS credentials).
+    /// `SNIFFER_X_TOKEN` the gRPC feeds' `x-token`, `SNIFFER_NATS_*` the NATS credentials,
+    /// `SNIFFER_KAFKA_*` the Kafka SASL credentials, the `*_PASSWORD` ones those of Redis,
+    /// PostgreSQL and ClickHouse).
     pub const RESERVED_ENV: &'static [&'static str] = &[
         "SNIFFER_LOG",
         "SNIFFER_X_TOKEN",
         "SNIFFER_NATS_TOKEN",
         "SNIFFER_NATS_USER",
         "SNIFFER_NATS_PASSWORD",
+        "SNIFFER_KAFKA_USER",
+        "SNIFFER_KAFKA_PASSWORD",
+        "SNIFFER_KAFKA_SASL_MECHANISM",
+        "SNIFFER_REDIS_PASSWORD",
+        "SNIFFER_PG_PASSWORD",
+        "SNIFFER_CLICKHOUSE_PASSWORD",
     ];
 
     /// Parses a TOML document; keys it does not set keep their defaults.
@@ -581,6 +388,9 @@ impl SnifferConfig {
     /// Most slots of one queue (the stream ring, or one output lane): 2^24, 3 GiB of slots.
     pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
 
+    /// Most slots of the NATS publisher's queue.
+    pub const MAX_PUBLISH_QUEUE: usize = 1 << 20;
+
     /// Bytes one queue slot takes: the record plus the queue's stamp, padded to the record's
     /// alignment (crossbeam's array slots hold a stamp next to the value).
     const SLOT_BYTES: u64 = (std::mem::size_of::<crate::candidate::PremintCandidate>()
@@ -591,228 +401,335 @@ impl SnifferConfig {
     const MAX_MEMORY_PCT: u64 = 50;
 
     fn validate_with(&self, cores: &[usize], memory: Option<u64>) -> Result<(), ConfigError> {
-        fn bad(key: &'static str, value: impl ToString, reason: &str) -> ConfigError {
-            ConfigError::Invalid {
-                key,
-                value: value.to_string(),
-                reason: reason.to_string(),
+        self.check(RULES, &Machine { cores, memory })
+    }
+
+    /// Applies `rules` in order; the first one broken is the error, naming its key.
+    fn check<'r>(
+        &self,
+        rules: impl IntoIterator<Item = &'r (&'static str, Rule)>,
+        machine: &Machine<'_>,
+    ) -> Result<(), ConfigError> {
+        for (key, rule) in rules {
+            if let Err(Broken { value, reason }) = rule(self, machine) {
+                return Err(ConfigError::Invalid { key, value, reason });
             }
         }
-        let dur = |d: &Duration| humantime::format_duration(*d).to_string();
-        if self.stream_buffer_capacity == 0 {
-            return Err(bad("stream_buffer_capacity", 0, "must be at least 1"));
-        }
-        if self.output_lane_capacity == 0 {
-            return Err(bad("output_lane_capacity", 0, "must be at least 1"));
-        }
-        // The queues are allocated whole when the engine starts: a capacity the machine cannot
-        // hold must fail here, naming the key, not abort the process in the allocator.
-        let queues = [
+        Ok(())
+    }
+
+    /// The keys the aggregates sink takes from the configuration.
+    // Read by the sink (`sqlite` feature) and by a test of the rules.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    const SINK_KEYS: [&'static str; 4] = [
+        "flush_interval",
+        "full_flush_interval",
+        "flush_batch_size",
+        "prune_threshold",
+    ];
+
+    /// Checks the aggregates sink's keys by their rules in [`RULES`]. The sink's
+    /// `SinkConfig::validate` calls it for its copies of them, so each of these keys has one rule
+    /// and one error text.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn validate_sink_keys(&self) -> Result<(), ConfigError> {
+        let sink_keys = RULES
+            .iter()
+            .filter(|(key, _)| Self::SINK_KEYS.contains(key));
+        self.check(
+            sink_keys,
+            &Machine {
+                cores: &[],
+                memory: None,
+            },
+        )
+    }
+
+    /// The queues allocated whole when the engine starts: key, slots, and how many of them.
+    fn queues(&self) -> [(&'static str, usize, u64); 2] {
+        [
             ("stream_buffer_capacity", self.stream_buffer_capacity, 1),
             ("output_lane_capacity", self.output_lane_capacity, 2),
-        ];
-        for (key, cap, _) in queues {
-            if cap > Self::MAX_QUEUE_CAPACITY {
-                return Err(bad(
-                    key,
-                    cap,
-                    &format!("must be at most {}", Self::MAX_QUEUE_CAPACITY),
-                ));
-            }
-        }
-        if let Some(avail) = memory {
-            let bytes = |cap: usize, n: u64| cap as u64 * n * Self::SLOT_BYTES;
-            let total: u64 = queues.iter().map(|(_, c, n)| bytes(*c, *n)).sum();
-            if total > avail / 100 * Self::MAX_MEMORY_PCT {
-                let (key, cap, _) = queues
-                    .iter()
-                    .copied()
-                    .max_by_key(|(_, c, n)| bytes(*c, *n))
-                    .unwrap_or(queues[0]);
-                return Err(bad(
-                    key,
-                    cap,
-                    &format!(
-                        "the stream ring and the two output lanes would take {} MiB, more than \
-                         {} % of the memory available ({} MiB)",
-                        total >> 20,
-                        Self::MAX_MEMORY_PCT,
-                        avail >> 20
-                    ),
-                ));
-            }
-        }
-        if self.batch_size == 0 {
-            return Err(bad("batch_size", 0, "must be at least 1"));
-        }
-        if self.batch_size > self.stream_buffer_capacity {
-            return Err(bad(
-                "batch_size",
-                self.batch_size,
-                &format!(
-                    "must not exceed stream_buffer_capacity ({})",
-                    self.stream_buffer_capacity
-                ),
-            ));
-        }
-        let non_zero: [(&'static str, &Duration); 17] = [
-            ("nats_duplicate_window", &self.nats_duplicate_window),
-            ("nats_ack_timeout", &self.nats_ack_timeout),
-            ("nats_ack_wait", &self.nats_ack_wait),
-            ("nats_connect_timeout", &self.nats_connect_timeout),
-            ("batch_timeout", &self.batch_timeout),
-            ("live_block_timeout", &self.live_block_timeout),
-            ("ws_ping_interval", &self.ws_ping_interval),
-            ("feed_stall_timeout", &self.feed_stall_timeout),
-            ("reconnect_backoff_min", &self.reconnect_backoff_min),
-            ("reconnect_backoff_max", &self.reconnect_backoff_max),
-            ("graceful_shutdown_timeout", &self.graceful_shutdown_timeout),
-            ("paused_alert_after", &self.paused_alert_after),
-            ("paused_alert_interval", &self.paused_alert_interval),
-            ("health_interval", &self.health_interval),
-            ("flush_interval", &self.flush_interval),
-            ("full_flush_interval", &self.full_flush_interval),
-            ("prune_threshold", &self.prune_threshold),
-        ];
-        for (key, d) in non_zero {
-            if d.is_zero() {
-                return Err(bad(key, dur(d), "must be greater than zero"));
-            }
-        }
-        for (key, d) in [
-            ("block_timeout", self.block_timeout),
-            ("max_age", self.max_age),
-        ] {
-            if let Some(d) = d.filter(Duration::is_zero) {
-                return Err(bad(key, dur(&d), "must be greater than zero when set"));
-            }
-        }
-        if self.reconnect_backoff_min > self.reconnect_backoff_max {
-            return Err(bad(
-                "reconnect_backoff_min",
-                dur(&self.reconnect_backoff_min),
-                &format!(
-                    "must not exceed reconnect_backoff_max ({})",
-                    dur(&self.reconnect_backoff_max)
-                ),
-            ));
-        }
-        if let Some(path) = &self.tls_ca_file {
-            if let Err(why) = read_ca_pem(path) {
-                return Err(bad("tls_ca_file", path.display(), &why));
-            }
-        }
-        if self.max_slot_lag == Some(0) {
-            return Err(bad("max_slot_lag", 0, "must be at least 1 when set"));
-        }
-        if self.flush_batch_size == 0 {
-            return Err(bad("flush_batch_size", 0, "must be at least 1"));
-        }
-        let pcts = [
-            ("resume_pct", self.resume_pct),
-            ("pause_pct", self.pause_pct),
-            ("watermark_warn_pct", self.watermark_warn_pct),
-            ("watermark_critical_pct", self.watermark_critical_pct),
-        ];
-        for (key, v) in pcts {
-            if !(1..=100).contains(&v) {
-                return Err(bad(key, v, "must be within 1..=100"));
-            }
-        }
-        if self.resume_pct >= self.pause_pct {
-            return Err(bad(
-                "resume_pct",
-                self.resume_pct,
-                &format!("must be below pause_pct ({})", self.pause_pct),
-            ));
-        }
-        if self.pause_pct > self.watermark_warn_pct {
-            return Err(bad(
-                "pause_pct",
-                self.pause_pct,
-                &format!(
-                    "must not exceed watermark_warn_pct ({})",
-                    self.watermark_warn_pct
-                ),
-            ));
-        }
-        if self.watermark_warn_pct >= self.watermark_critical_pct {
-            return Err(bad(
-                "watermark_warn_pct",
-                self.watermark_warn_pct,
-                &format!(
-                    "must be below watermark_critical_pct ({})",
-                    self.watermark_critical_pct
-                ),
-            ));
-        }
-        if self.low_share_pct > 100 {
-            return Err(bad(
-                "low_share_pct",
-                self.low_share_pct,
-                "must be within 0..=100",
-            ));
-        }
-        self.validate_nats()?;
-        if let Some(id) = self.core_ids.iter().find(|id| !cores.contains(id)) {
-            return Err(bad(
-                "core_ids",
-                id,
-                &format!("this machine has no core {id} (available: {cores:?})"),
-            ));
-        }
-        Ok(())
+        ]
     }
-}
 
-impl SnifferConfig {
-    /// Most slots of the NATS publisher's queue.
-    pub const MAX_PUBLISH_QUEUE: usize = 1 << 20;
-
-    /// The NATS keys: names JetStream accepts, limits it accepts, and a queue that fits.
-    fn validate_nats(&self) -> Result<(), ConfigError> {
-        let bad = |key: &'static str, value: String, reason: &str| ConfigError::Invalid {
-            key,
-            value,
-            reason: reason.to_string(),
+    /// The rule of a queue's capacity (`key`, one of [`SnifferConfig::queues`]): at least 1, at
+    /// most [`SnifferConfig::MAX_QUEUE_CAPACITY`], and the queues together within
+    /// [`SnifferConfig::MAX_MEMORY_PCT`] of the memory available. The queues are allocated whole
+    /// at start: a capacity the machine cannot hold must fail here, naming the key, not abort
+    /// the process in the allocator. The memory rule names the queue that takes the most.
+    fn queue_rule(&self, key: &str, memory: Option<u64>) -> Result<(), Broken> {
+        let queues = self.queues();
+        let Some(&(_, cap, _)) = queues.iter().find(|q| q.0 == key) else {
+            return Ok(());
         };
-        let dur = |d: &Duration| humantime::format_duration(*d).to_string();
-        if let Some(reason) = stream_name_problem(&self.nats_stream) {
-            return Err(bad("nats_stream", self.nats_stream.clone(), reason));
+        at_least_one(cap)?;
+        if cap > Self::MAX_QUEUE_CAPACITY {
+            let reason = format!("must be at most {}", Self::MAX_QUEUE_CAPACITY);
+            return Err(broken(cap, reason));
         }
-        if !self.nats_max_age.is_zero() && self.nats_duplicate_window > self.nats_max_age {
-            return Err(bad(
-                "nats_duplicate_window",
-                dur(&self.nats_duplicate_window),
-                &format!("must not exceed nats_max_age ({})", dur(&self.nats_max_age)),
-            ));
-        }
-        // JetStream reads both limits as signed 64-bit numbers.
-        for (key, v) in [
-            ("nats_max_msgs", self.nats_max_msgs),
-            ("nats_max_bytes", self.nats_max_bytes),
-        ] {
-            if v > i64::MAX as u64 {
-                return Err(bad(key, v.to_string(), "must be at most 2^63 - 1"));
-            }
-        }
-        if !(1..=5).contains(&self.nats_replicas) {
-            return Err(bad(
-                "nats_replicas",
-                self.nats_replicas.to_string(),
-                "must be within 1..=5",
-            ));
-        }
-        if !(1..=Self::MAX_PUBLISH_QUEUE).contains(&self.nats_publish_queue) {
-            return Err(bad(
-                "nats_publish_queue",
-                self.nats_publish_queue.to_string(),
-                &format!("must be within 1..={}", Self::MAX_PUBLISH_QUEUE),
+        // The memory rule counts both queues: it waits until the other one keeps its own bounds.
+        let in_bounds = |q: &(&str, usize, u64)| (1..=Self::MAX_QUEUE_CAPACITY).contains(&q.1);
+        let Some(avail) = memory.filter(|_| queues.iter().all(in_bounds)) else {
+            return Ok(());
+        };
+        let bytes = |q: &(&str, usize, u64)| q.1 as u64 * q.2 * Self::SLOT_BYTES;
+        let total: u64 = queues.iter().map(bytes).sum();
+        let largest = queues.iter().max_by_key(|q| bytes(q)).map_or(key, |q| q.0);
+        if total > avail / 100 * Self::MAX_MEMORY_PCT && largest == key {
+            return Err(broken(
+                cap,
+                format!(
+                    "the stream ring and the two output lanes would take {} MiB, more than {} % \
+                     of the memory available ({} MiB)",
+                    total >> 20,
+                    Self::MAX_MEMORY_PCT,
+                    avail >> 20
+                ),
             ));
         }
         Ok(())
     }
+
+    /// `batch_size`: at least 1, and no more than the stream ring holds.
+    fn batch_size_rule(&self) -> Result<(), Broken> {
+        at_least_one(self.batch_size)?;
+        if self.batch_size > self.stream_buffer_capacity {
+            let reason = format!(
+                "must not exceed stream_buffer_capacity ({})",
+                self.stream_buffer_capacity
+            );
+            return Err(broken(self.batch_size, reason));
+        }
+        Ok(())
+    }
+
+    /// `reconnect_backoff_min`: greater than zero, and at most `reconnect_backoff_max` once that
+    /// keeps its own rule.
+    fn backoff_min_rule(&self) -> Result<(), Broken> {
+        positive(self.reconnect_backoff_min)?;
+        let (min, max) = (self.reconnect_backoff_min, self.reconnect_backoff_max);
+        if !max.is_zero() && min > max {
+            let reason = format!("must not exceed reconnect_backoff_max ({})", dur(max));
+            return Err(broken(dur(min), reason));
+        }
+        Ok(())
+    }
+
+    /// `nats_duplicate_window`: greater than zero, and at most `nats_max_age` when that is set.
+    fn duplicate_window_rule(&self) -> Result<(), Broken> {
+        let (window, max_age) = (self.nats_duplicate_window, self.nats_max_age);
+        positive(window)?;
+        if !max_age.is_zero() && window > max_age {
+            let reason = format!("must not exceed nats_max_age ({})", dur(max_age));
+            return Err(broken(dur(window), reason));
+        }
+        Ok(())
+    }
+
+    /// A watermark percentage `v` and its step to the `next` one, in the order
+    /// `1 <= resume_pct < pause_pct <= watermark_warn_pct < watermark_critical_pct <= 100`. The
+    /// step waits until all four are percentages (their own rules report the others).
+    fn watermark_rule(&self, v: u8, step: Step, next: (&str, u8)) -> Result<(), Broken> {
+        percent(v)?;
+        let all = [
+            self.resume_pct,
+            self.pause_pct,
+            self.watermark_warn_pct,
+            self.watermark_critical_pct,
+        ];
+        if all.iter().any(|p| percent(*p).is_err()) {
+            return Ok(());
+        }
+        let (key, n) = next;
+        match step {
+            Step::Below if v >= n => Err(broken(v, format!("must be below {key} ({n})"))),
+            Step::AtMost if v > n => Err(broken(v, format!("must not exceed {key} ({n})"))),
+            _ => Ok(()),
+        }
+    }
 }
+
+/// The machine a configuration is checked against: the cores this process may use, and the
+/// memory available (`None` when unknown: the queues are then bounded by their maximum only).
+#[derive(Debug)]
+struct Machine<'a> {
+    cores: &'a [usize],
+    memory: Option<u64>,
+}
+
+/// A broken rule: the value as the error quotes it, and the rule.
+#[derive(Debug)]
+struct Broken {
+    value: String,
+    reason: String,
+}
+
+fn broken(value: impl ToString, reason: impl Into<String>) -> Broken {
+    Broken {
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// A key's rule: `Err` says what is wrong with the key's value in this configuration.
+type Rule = fn(&SnifferConfig, &Machine<'_>) -> Result<(), Broken>;
+
+/// How a watermark percentage relates to the next one up.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Below,
+    AtMost,
+}
+
+fn dur(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+fn positive(d: Duration) -> Result<(), Broken> {
+    if d.is_zero() {
+        return Err(broken(dur(d), "must be greater than zero"));
+    }
+    Ok(())
+}
+
+fn positive_when_set(d: Option<Duration>) -> Result<(), Broken> {
+    match d.filter(Duration::is_zero) {
+        Some(d) => Err(broken(dur(d), "must be greater than zero when set")),
+        None => Ok(()),
+    }
+}
+
+fn at_least_one(n: usize) -> Result<(), Broken> {
+    if n == 0 {
+        return Err(broken(0, "must be at least 1"));
+    }
+    Ok(())
+}
+
+fn percent(v: u8) -> Result<(), Broken> {
+    if !(1..=100).contains(&v) {
+        return Err(broken(v, "must be within 1..=100"));
+    }
+    Ok(())
+}
+
+/// JetStream reads its stream limits as signed 64-bit numbers.
+fn signed_64(v: u64) -> Result<(), Broken> {
+    if v > i64::MAX as u64 {
+        return Err(broken(v, "must be at most 2^63 - 1"));
+    }
+    Ok(())
+}
+
+/// Every key that has a rule, with its rule, in the order [`SnifferConfig::validate`] checks
+/// them (it reports the first one broken). Each key has one row; a rule that relates its key to
+/// another key's value says so in its doc.
+const RULES: &[(&str, Rule)] = &[
+    ("stream_buffer_capacity", |c, m| {
+        c.queue_rule("stream_buffer_capacity", m.memory)
+    }),
+    ("output_lane_capacity", |c, m| {
+        c.queue_rule("output_lane_capacity", m.memory)
+    }),
+    ("batch_size", |c, _| c.batch_size_rule()),
+    ("nats_duplicate_window", |c, _| c.duplicate_window_rule()),
+    ("nats_ack_timeout", |c, _| positive(c.nats_ack_timeout)),
+    ("nats_ack_wait", |c, _| positive(c.nats_ack_wait)),
+    ("nats_connect_timeout", |c, _| {
+        positive(c.nats_connect_timeout)
+    }),
+    ("batch_timeout", |c, _| positive(c.batch_timeout)),
+    ("live_block_timeout", |c, _| positive(c.live_block_timeout)),
+    ("ws_ping_interval", |c, _| positive(c.ws_ping_interval)),
+    ("feed_stall_timeout", |c, _| positive(c.feed_stall_timeout)),
+    ("reconnect_backoff_min", |c, _| c.backoff_min_rule()),
+    ("reconnect_backoff_max", |c, _| {
+        positive(c.reconnect_backoff_max)
+    }),
+    ("graceful_shutdown_timeout", |c, _| {
+        positive(c.graceful_shutdown_timeout)
+    }),
+    ("paused_alert_after", |c, _| positive(c.paused_alert_after)),
+    ("paused_alert_interval", |c, _| {
+        positive(c.paused_alert_interval)
+    }),
+    ("health_interval", |c, _| positive(c.health_interval)),
+    ("flush_interval", |c, _| positive(c.flush_interval)),
+    ("full_flush_interval", |c, _| {
+        positive(c.full_flush_interval)
+    }),
+    ("prune_threshold", |c, _| positive(c.prune_threshold)),
+    ("block_timeout", |c, _| positive_when_set(c.block_timeout)),
+    ("max_age", |c, _| positive_when_set(c.max_age)),
+    ("tls_ca_file", |c, _| match &c.tls_ca_file {
+        // Read and checked once: the feeds get the same bundle back when they are built.
+        Some(path) => CaFile::read(path)
+            .map(drop)
+            .map_err(|why| broken(path.display(), why)),
+        None => Ok(()),
+    }),
+    ("max_slot_lag", |c, _| match c.max_slot_lag {
+        Some(0) => Err(broken(0, "must be at least 1 when set")),
+        _ => Ok(()),
+    }),
+    ("flush_batch_size", |c, _| at_least_one(c.flush_batch_size)),
+    ("buffer_max_pending", |c, _| {
+        at_least_one(c.buffer_max_pending)
+    }),
+    ("buffer_ttl", |c, _| positive(c.buffer_ttl)),
+    ("history_queue", |c, _| at_least_one(c.history_queue)),
+    ("history_batch_size", |c, _| {
+        at_least_one(c.history_batch_size)
+    }),
+    ("history_batch_age", |c, _| positive(c.history_batch_age)),
+    ("resume_pct", |c, _| {
+        c.watermark_rule(c.resume_pct, Step::Below, ("pause_pct", c.pause_pct))
+    }),
+    ("pause_pct", |c, _| {
+        let next = ("watermark_warn_pct", c.watermark_warn_pct);
+        c.watermark_rule(c.pause_pct, Step::AtMost, next)
+    }),
+    ("watermark_warn_pct", |c, _| {
+        let next = ("watermark_critical_pct", c.watermark_critical_pct);
+        c.watermark_rule(c.watermark_warn_pct, Step::Below, next)
+    }),
+    ("watermark_critical_pct", |c, _| {
+        percent(c.watermark_critical_pct)
+    }),
+    ("low_share_pct", |c, _| match c.low_share_pct {
+        v @ 101.. => Err(broken(v, "must be within 0..=100")),
+        _ => Ok(()),
+    }),
+    ("nats_stream", |c, _| {
+        match stream_name_problem(&c.nats_stream) {
+            Some(reason) => Err(broken(&c.nats_stream, reason)),
+            None => Ok(()),
+        }
+    }),
+    ("nats_max_msgs", |c, _| signed_64(c.nats_max_msgs)),
+    ("nats_max_bytes", |c, _| signed_64(c.nats_max_bytes)),
+    ("nats_replicas", |c, _| match c.nats_replicas {
+        1..=5 => Ok(()),
+        v => Err(broken(v, "must be within 1..=5")),
+    }),
+    ("nats_publish_queue", |c, _| match c.nats_publish_queue {
+        1..=SnifferConfig::MAX_PUBLISH_QUEUE => Ok(()),
+        v => {
+            let reason = format!("must be within 1..={}", SnifferConfig::MAX_PUBLISH_QUEUE);
+            Err(broken(v, reason))
+        }
+    }),
+    ("core_ids", |c, m| {
+        match c.core_ids.iter().find(|id| !m.cores.contains(id)) {
+            Some(id) => {
+                let reason = format!("this machine has no core {id} (available: {:?})", m.cores);
+                Err(broken(id, reason))
+            }
+            None => Ok(()),
+        }
+    }),
+];
 
 /// Why `name` cannot name a JetStream stream or consumer (`None` when it can): not empty, at
 /// most 255 bytes, printable, and none of the characters NATS reserves in names (` `, `.`, `*`,
@@ -830,67 +747,6 @@ pub(crate) fn stream_name_problem(name: &str) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// The most a `tls_ca_file` may hold (a bundle of a few hundred roots is ~200 KiB).
-const MAX_CA_FILE: u64 = 4 << 20;
-
-/// Reads `tls_ca_file`: a PEM file that holds at least one certificate. The feeds parse the
-/// certificates themselves; this check runs in [`SnifferConfig::validate`], before any thread.
-pub(crate) fn read_ca_pem(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
-    if !meta.is_file() {
-        return Err("is not a regular file".into());
-    }
-    if meta.len() > MAX_CA_FILE {
-        return Err(format!("is larger than {MAX_CA_FILE} bytes"));
-    }
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let text = String::from_utf8_lossy(&pem);
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let mut rest = &*text;
-    let mut found = 0;
-    while let Some(at) = rest.find(BEGIN) {
-        found += 1;
-        let body = &rest[at + BEGIN.len()..];
-        let Some(end) = body.find(END) else {
-            return Err(format!("certificate {found} has no {END} line"));
-        };
-        let b64: String = body[..end].split_whitespace().collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|e| format!("certificate {found} is not base64: {e}"))?;
-        if !is_der_sequence(&der) {
-            return Err(format!("certificate {found} is not a DER certificate"));
-        }
-        rest = &body[end + END.len()..];
-    }
-    if found == 0 {
-        return Err(format!("holds no PEM certificate ({BEGIN})"));
-    }
-    Ok(pem)
-}
-
-/// True when `der` is one DER SEQUENCE whose definite length covers exactly the rest (the
-/// outer shape of an X.509 certificate; the feeds' TLS stack parses the inside).
-fn is_der_sequence(der: &[u8]) -> bool {
-    let [0x30, first, rest @ ..] = der else {
-        return false;
-    };
-    let (len, body) = if *first < 0x80 {
-        (usize::from(*first), rest)
-    } else {
-        let n = usize::from(*first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return false;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |a, b| a << 8 | usize::from(*b));
-        (len, &rest[n..])
-    };
-    len > 0 && len == body.len()
 }
 
 /// Parses TOML text. The parser's own messages for an integer out of range or a duplicate key do
@@ -971,6 +827,19 @@ fn leak_key(key: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each rule names a configuration key, and no key has two rules.
+    #[test]
+    fn every_rule_is_one_keys_rule() {
+        let mut seen = std::collections::HashSet::new();
+        for (key, _) in RULES {
+            assert!(SnifferConfig::KEYS.contains(key), "{key} is no key");
+            assert!(seen.insert(key), "{key} has two rules");
+        }
+        for key in SnifferConfig::SINK_KEYS {
+            assert!(seen.contains(&key), "{key} has no rule");
+        }
+    }
 
     #[test]
     fn keys_match_the_struct_fields() {

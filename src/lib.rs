@@ -27,12 +27,15 @@
 
 mod backpressure;
 mod batch;
+mod ca_file;
 mod candidate;
 pub mod config;
 pub mod decode;
 mod engine;
 mod error;
 pub mod feed;
+#[cfg(feature = "clickhouse")]
+pub mod history;
 #[cfg(feature = "http")]
 pub mod http;
 mod ingest;
@@ -57,7 +60,7 @@ pub use candidate::{
     monotonic_ns, unix_ns_at, LaunchKind, LaunchMeta, Launchpad, PremintCandidate, Priority,
     Pubkey, PubkeyParseError, Signature, TokenProgram,
 };
-pub use config::SnifferConfig;
+pub use config::keys::SnifferConfig;
 pub use engine::{
     Health, HealthStatus, LaneReport, MetricsSource, ShutdownReport, Sniffer, SnifferBuilder,
 };
@@ -65,8 +68,8 @@ pub use error::{
     BuildError, ConfigError, IngestError, RecvError, RecvTimeoutError, TryIngestError, TryRecvError,
 };
 pub use ingest::IngestHandle;
-pub use metrics::MetricsSnapshot;
+pub use metrics::snapshot::MetricsSnapshot;
 #[cfg(feature = "stream")]
 pub use output::CandidateStream;
 pub use output::{CandidateReceiver, Handler};
-pub use ring::DropPolicy;
+pub use ring::policy::DropPolicy;

@@ -135,8 +135,10 @@ impl RunResult {
         &self.report.metrics
     }
 
-    pub(crate) fn latency(&self) -> &LatencyHistogram {
-        &self.report.latency
+    /// The run's detection-to-delivery histogram, as an HdrHistogram for the percentile file
+    /// and the plot (the same buckets: the engine's values are re-recorded at their bucket).
+    pub(crate) fn latency(&self) -> Histogram<u64> {
+        hdr(&self.report.latency)
     }
 
     pub(crate) fn throughput(&self) -> f64 {
@@ -388,41 +390,9 @@ pub(crate) fn run(
                 .expect("spawn producer")
         })
         .collect();
-    // This thread samples the ring depth and the memory while the load runs. Its buffers are
-    // allocated and written once before the first RSS sample: grown while the load ran (24
-    // bytes a millisecond, 720 KB over 30 s), they were the whole RSS "growth" that
-    // overload_10x measured (issue 14). A long run samples less often instead of growing. The
-    // fill value is not zero, so that the pages are really written now (a zeroed allocation
-    // would only be mapped when first used).
-    let max_samples = MAX_DEPTH_SAMPLES;
-    let sample_every = (load.duration / max_samples as u32).max(Duration::from_millis(1));
-    let mut samples = vec![(Duration::MAX, u64::MAX); max_samples];
-    samples.clear();
-    let mut rss = vec![(Duration::MAX, u64::MAX); MAX_RSS_SAMPLES];
-    rss.clear();
-    rss.push((Duration::ZERO, rss_kib()));
-    let mut next_rss = Duration::from_millis(250);
-    let mut next_sample = Duration::ZERO;
-    let mut max_depth = 0;
-    loop {
-        let elapsed = started.elapsed();
-        if producers.iter().all(|p| p.is_finished()) || shutdown_after.is_some_and(|t| elapsed >= t)
-        {
-            break;
-        }
-        let depth = engine.ring_len() as u64;
-        max_depth = max_depth.max(depth);
-        if elapsed >= next_sample && samples.len() < samples.capacity() {
-            samples.push((elapsed, depth));
-            next_sample = elapsed + sample_every;
-        }
-        if elapsed >= next_rss && rss.len() < rss.capacity() {
-            rss.push((elapsed, rss_kib()));
-            next_rss += Duration::from_millis(250);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    rss.push((started.elapsed(), rss_kib()));
+    let watched = watch(&engine, load.duration, started, |elapsed| {
+        producers.iter().all(|p| p.is_finished()) || shutdown_after.is_some_and(|t| elapsed >= t)
+    });
     let report = engine.shutdown(timeout);
     stop.store(true, Ordering::Relaxed);
     let mut offered = 0;
@@ -444,9 +414,65 @@ pub(crate) fn run(
         push_ns,
         received,
         received_count: count.load(Ordering::Relaxed),
+        max_depth: watched.max_depth,
+        samples: watched.depth,
+        rss_kib: watched.rss,
+    }
+}
+
+/// What [`watch`] saw while the load ran.
+struct Watched {
+    /// (elapsed, ring depth), at most [`MAX_DEPTH_SAMPLES`].
+    depth: Vec<(Duration, u64)>,
+    /// (elapsed, RSS in KiB): at the start, every 250 ms, and at the end.
+    rss: Vec<(Duration, u64)>,
+    max_depth: u64,
+}
+
+/// Samples the ring depth and the memory, on the calling thread, until `done(elapsed)`. Its buffers are
+/// allocated and written once before the first RSS sample: grown while the load ran (24 bytes a
+/// millisecond, 720 KB over 30 s), they were the whole RSS "growth" that overload_10x measured
+/// (issue 14). A long run samples less often instead of growing. The fill value is not zero,
+/// so that the pages are really written now (a zeroed allocation would only be mapped when
+/// first used).
+fn watch(
+    engine: &Sniffer,
+    duration: Duration,
+    started: Instant,
+    done: impl Fn(Duration) -> bool,
+) -> Watched {
+    let max_samples = MAX_DEPTH_SAMPLES;
+    let sample_every = (duration / max_samples as u32).max(Duration::from_millis(1));
+    let mut samples = vec![(Duration::MAX, u64::MAX); max_samples];
+    samples.clear();
+    let mut rss = vec![(Duration::MAX, u64::MAX); MAX_RSS_SAMPLES];
+    rss.clear();
+    rss.push((Duration::ZERO, rss_kib()));
+    let mut next_rss = Duration::from_millis(250);
+    let mut next_sample = Duration::ZERO;
+    let mut max_depth = 0;
+    loop {
+        let elapsed = started.elapsed();
+        if done(elapsed) {
+            break;
+        }
+        let depth = engine.ring_len() as u64;
+        max_depth = max_depth.max(depth);
+        if elapsed >= next_sample && samples.len() < samples.capacity() {
+            samples.push((elapsed, depth));
+            next_sample = elapsed + sample_every;
+        }
+        if elapsed >= next_rss && rss.len() < rss.capacity() {
+            rss.push((elapsed, rss_kib()));
+            next_rss += Duration::from_millis(250);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    rss.push((started.elapsed(), rss_kib()));
+    Watched {
+        depth: samples,
+        rss,
         max_depth,
-        samples,
-        rss_kib: rss,
     }
 }
 
@@ -457,5 +483,25 @@ const MAX_RSS_SAMPLES: usize = 4096;
 
 /// Percentiles of a histogram, for the JSON report.
 pub(crate) fn summary(h: &Histogram<u64>) -> LatencySummary {
-    LatencySummary::from_histogram(h)
+    if h.is_empty() {
+        return LatencySummary::default();
+    }
+    LatencySummary {
+        p50: h.value_at_quantile(0.50),
+        p90: h.value_at_quantile(0.90),
+        p99: h.value_at_quantile(0.99),
+        p999: h.value_at_quantile(0.999),
+        max: h.max(),
+        count: h.len(),
+        mean: h.mean(),
+    }
+}
+
+/// An engine latency histogram as an HdrHistogram of the same bounds.
+pub(crate) fn hdr(h: &LatencyHistogram) -> Histogram<u64> {
+    let mut out = new_histogram();
+    for (value, count) in h.iter_recorded() {
+        out.saturating_record_n(value, count);
+    }
+    out
 }

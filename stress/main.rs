@@ -13,14 +13,14 @@ mod scenarios;
 #[path = "../tests/wsserver/mod.rs"]
 mod wsserver;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use serde::Serialize;
 
-use harness::{summary, Bound, BoundKind};
+use harness::{summary, Bound, BoundKind, RunResult};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -104,22 +104,46 @@ fn parse_soak_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// The scenarios, one line each, under `--help`.
+fn scenario_help() -> String {
+    let width = scenarios::ALL
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::from("Scenarios:\n");
+    for (name, what) in scenarios::ALL {
+        text.push_str(&format!("  {name:<width$}  {what}\n"));
+    }
+    text.push_str(&format!(
+        "  {:<width$}  repeats --soak-of until --duration has passed; every round must pass",
+        "soak"
+    ));
+    text
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Args::command().after_help(scenario_help()).get_matches();
+    let args = match Args::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
     let enforce_timing = !args.smoke && std::env::var_os("CI").is_none();
     let soak = args.scenario == "soak";
     let soak_until = std::time::Instant::now() + args.duration;
     let mut queue: std::collections::VecDeque<String> = match args.scenario.as_str() {
-        "all" => scenarios::ALL.iter().map(|s| s.to_string()).collect(),
+        "all" => scenarios::ALL.iter().map(|(s, _)| s.to_string()).collect(),
         // Any scenario, repeated until the duration has passed; every round must pass.
         "soak" => [args.soak_of.clone()].into(),
         one => [one.to_string()].into(),
     };
-    let out_dir = args
-        .json
-        .as_ref()
-        .and_then(|p| p.parent().map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("."));
+    // Where the .hgrm and .svg files go: beside the JSON report, when there is one.
+    let files = args.json.as_ref().map(|p| {
+        p.parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
     println!(
         "sniffer-stress: {} cores, smoke={}, timing bounds {}",
         sniffer::config::machine_cores().len(),
@@ -131,16 +155,16 @@ fn main() -> ExitCode {
         }
     );
     let mut report = Vec::new();
-    let mut failed = false;
     let mut round = 0;
     while let Some(scenario) = queue.pop_front() {
         let spinner = spinner(&scenario);
         let outcome = scenarios::run_scenario(&scenario, args.smoke);
         spinner.finish_and_clear();
         let Some(outcome) = outcome else {
+            let known: Vec<&str> = scenarios::ALL.iter().map(|(n, _)| *n).collect();
             eprintln!(
                 "unknown scenario `{scenario}` (known: {}, soak)",
-                scenarios::ALL.join(", ")
+                known.join(", ")
             );
             return ExitCode::from(2);
         };
@@ -153,103 +177,152 @@ fn main() -> ExitCode {
         } else {
             scenario
         };
-        let name = name.as_str();
-        println!("\n== {name}");
-        let mut reasons = Vec::new();
-        for b in &outcome.bounds {
-            let enforced = b.kind == BoundKind::Correctness || enforce_timing;
-            let status = match (b.pass, enforced) {
-                (true, _) => "ok",
-                (false, true) => "FAIL",
-                (false, false) => "miss (not asserted)",
-            };
-            println!(
-                "  {:<70} {:>14.1} {:<12} {status}{}",
-                b.name,
-                b.value,
-                b.limit,
-                b.miss
-                    .as_ref()
-                    .map(|m| format!(" ({m})"))
-                    .unwrap_or_default()
-            );
-            if !b.pass && enforced {
-                reasons.push(format!("{}: {} vs {}", b.name, b.value, b.limit));
-            }
-        }
-        for (k, v) in &outcome.figures {
-            println!("  {k:<70} {v:>14.1}");
-        }
-        let mut runs = Vec::new();
-        for r in &outcome.runs {
-            let m = r.metrics();
-            println!(
-                "  run {:<40} offered={:<9} delivered={:<9} drops={:<8} {:>10.0}/s  p50={}ns p99={}ns p99.9={}ns",
-                r.label, r.offered, m.candidates_sent, m.dropped_total(), r.throughput(),
-                m.latency_ns.p50, m.latency_ns.p99, m.latency_ns.p999
-            );
-            let file = r.label.replace('/', "_");
-            if args.json.is_some() {
-                let _ = output::write_atomically(
-                    &out_dir.join(format!("{file}.hgrm")),
-                    &output::hgrm(r.latency()),
-                );
-            }
-            runs.push(RunJson {
-                label: r.label.clone(),
-                offered: r.offered,
-                accepted: r.accepted,
-                delivered: m.candidates_sent,
-                drops: Drops {
-                    full_buffer: m.dropped_full_buffer,
-                    oldest: m.dropped_oldest,
-                    stale: m.dropped_stale,
-                    shutdown: m.dropped_shutdown,
-                    send_failures: m.send_failures,
-                },
-                throughput_per_s: r.throughput(),
-                elapsed_ms: r.elapsed.as_secs_f64() * 1000.0,
-                latency_ns: m.latency_ns,
-                ingest_call_ns: summary(&r.push_ns),
-                ingest_call_p9999_ns: r.push_ns.value_at_quantile(0.9999),
-                max_ring_depth: r.max_depth,
-            });
-        }
-        if args.json.is_some() && !outcome.runs.is_empty() {
-            let series: Vec<(String, &hdrhistogram::Histogram<u64>)> = outcome
-                .runs
-                .iter()
-                .map(|r| (r.label.clone(), r.latency()))
-                .collect();
-            let svg =
-                output::latency_svg(&format!("{name}: detection-to-delivery latency"), &series);
-            let _ = output::write_atomically(&out_dir.join(format!("{name}.svg")), &svg);
-        }
-        let pass = reasons.is_empty();
-        failed |= !pass;
-        println!("  => {}", if pass { "PASS" } else { "FAIL" });
-        report.push(ScenarioJson {
-            name: name.into(),
-            pass,
-            reason: (!pass).then(|| reasons.join("; ")),
-            runs,
-            bounds: outcome.bounds,
-            figures: outcome.figures.into_iter().collect(),
-        });
+        report.push(scenario_report(
+            &name,
+            outcome,
+            enforce_timing,
+            files.as_deref(),
+        ));
     }
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    finish(args.json.as_deref(), &report)
+}
+
+/// Prints a scenario's bounds, figures and runs, writes its `.hgrm` and `.svg` files into
+/// `files` (when given), and returns its part of the JSON report.
+fn scenario_report(
+    name: &str,
+    outcome: scenarios::Outcome,
+    enforce_timing: bool,
+    files: Option<&Path>,
+) -> ScenarioJson {
+    println!("\n== {name}");
+    let reasons = print_bounds(&outcome.bounds, enforce_timing);
+    for (k, v) in &outcome.figures {
+        println!("  {k:<70} {v:>14.1}");
+    }
+    let runs = outcome.runs.iter().map(|r| run_report(r, files)).collect();
+    if let (Some(dir), false) = (files, outcome.runs.is_empty()) {
+        let latencies: Vec<(String, hdrhistogram::Histogram<u64>)> = outcome
+            .runs
+            .iter()
+            .map(|r| (r.label.clone(), r.latency()))
+            .collect();
+        let series: Vec<(String, &hdrhistogram::Histogram<u64>)> =
+            latencies.iter().map(|(l, h)| (l.clone(), h)).collect();
+        let svg = output::latency_svg(&format!("{name}: detection-to-delivery latency"), &series);
+        let _ = output::write_atomically(&dir.join(format!("{name}.svg")), &svg);
+    }
+    let pass = reasons.is_empty();
+    println!("  => {}", if pass { "PASS" } else { "FAIL" });
+    ScenarioJson {
+        name: name.into(),
+        pass,
+        reason: (!pass).then(|| reasons.join("; ")),
+        runs,
+        bounds: outcome.bounds,
+        figures: outcome.figures.into_iter().collect(),
+    }
+}
+
+/// Prints each bound with its status; returns why the scenario fails (the bounds that failed
+/// and are asserted: correctness always, timing when `enforce_timing`).
+fn print_bounds(bounds: &[Bound], enforce_timing: bool) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for b in bounds {
+        let enforced = b.kind == BoundKind::Correctness || enforce_timing;
+        let status = match (b.pass, enforced) {
+            (true, _) => "ok",
+            (false, true) => "FAIL",
+            (false, false) => "miss (not asserted)",
+        };
+        println!(
+            "  {:<70} {:>14.1} {:<12} {status}{}",
+            b.name,
+            b.value,
+            b.limit,
+            b.miss
+                .as_ref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        );
+        if !b.pass && enforced {
+            reasons.push(format!("{}: {} vs {}", b.name, b.value, b.limit));
+        }
+    }
+    reasons
+}
+
+/// Prints one run's line, writes its `.hgrm` file into `files` (when given), and returns its
+/// part of the JSON report.
+fn run_report(r: &RunResult, files: Option<&Path>) -> RunJson {
+    let m = r.metrics();
+    println!(
+        "  run {:<40} offered={:<9} delivered={:<9} drops={:<8} {:>10.0}/s  p50={}ns p99={}ns p99.9={}ns",
+        r.label, r.offered, m.candidates_sent, m.dropped_total(), r.throughput(),
+        m.latency_ns.p50, m.latency_ns.p99, m.latency_ns.p999
+    );
+    if let Some(dir) = files {
+        let file = r.label.replace('/', "_");
+        let _ = output::write_atomically(
+            &dir.join(format!("{file}.hgrm")),
+            &output::hgrm(&r.latency()),
+        );
+    }
+    RunJson {
+        label: r.label.clone(),
+        offered: r.offered,
+        accepted: r.accepted,
+        delivered: m.candidates_sent,
+        drops: Drops {
+            full_buffer: m.dropped_full_buffer,
+            oldest: m.dropped_oldest,
+            stale: m.dropped_stale,
+            shutdown: m.dropped_shutdown,
+            send_failures: m.send_failures,
+        },
+        throughput_per_s: r.throughput(),
+        elapsed_ms: r.elapsed.as_secs_f64() * 1000.0,
+        latency_ns: m.latency_ns,
+        ingest_call_ns: summary(&r.push_ns),
+        ingest_call_p9999_ns: r.push_ns.value_at_quantile(0.9999),
+        max_ring_depth: r.max_depth,
+    }
+}
+
+/// Writes the JSON report (when asked) and prints the verdict: exit 1 when a scenario failed
+/// or the report could not be written.
+fn finish(json: Option<&Path>, report: &[ScenarioJson]) -> ExitCode {
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(report).unwrap_or_default();
         if let Err(e) = output::write_atomically(path, &text) {
             eprintln!("cannot write {}: {e}", path.display());
             return ExitCode::from(1);
         }
         println!("\nreport: {}", path.display());
     }
-    if failed {
+    if report.iter().any(|s| !s.pass) {
         println!("\nsniffer-stress: FAIL");
         ExitCode::from(1)
     } else {
         println!("\nsniffer-stress: PASS");
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lists_every_scenario_on_its_own_line() {
+        let help = scenario_help();
+        let names: Vec<&str> = help
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let mut want: Vec<&str> = scenarios::ALL.iter().map(|(n, _)| *n).collect();
+        want.push("soak");
+        assert_eq!(names, want);
     }
 }

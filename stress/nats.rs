@@ -10,13 +10,17 @@
 //! loop, on 2 cores: the figures include that contention.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use sniffer::feed::{CoreNatsFeed, JetStreamFeed};
 use sniffer::net::nats::NatsConfig;
-use sniffer::publish::Publisher;
-use sniffer::{feed::Feed, LaunchKind, PremintCandidate, Priority, Pubkey, Sniffer, SnifferConfig};
+use sniffer::publish::{PublishHandle, Publisher};
+use sniffer::{
+    feed::Feed, CandidateReceiver, LaunchKind, PremintCandidate, Priority, Pubkey, Sniffer,
+    SnifferConfig,
+};
 
 use crate::harness::{new_histogram, push_latency_us, Bound, BoundKind};
 use crate::natsserver::NatsServer;
@@ -89,7 +93,38 @@ fn measure(path: Path, n: usize, rate: u64) -> Measured {
         queue: 65_536,
         ..NatsConfig::from(&cfg)
     };
-    let (publisher, feed): (Publisher, Box<dyn Feed>) = match path {
+    let (publisher, feed) = ends(path, &server, ncfg);
+    let mut engine = Sniffer::builder()
+        .config(cfg)
+        .boxed_feed(feed)
+        .build()
+        .expect("engine");
+    let rx = engine.take_receiver().expect("receiver");
+    let received = Arc::new(AtomicU64::new(0));
+    let sender = send(publisher.handle(), n, rate, received.clone());
+    let r = receive(&rx, n, &received);
+    let sent = sender.join().unwrap_or_default();
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    let extra = rx.try_iter().count() as u64;
+    let p = publisher.shutdown(Duration::from_secs(5));
+    let first = sent.first().copied().unwrap_or(0);
+    Measured {
+        transit: latencies(&sent, &r.read),
+        latency: latencies(&sent, &r.got),
+        delivered: r.delivered,
+        twice: r.twice + extra,
+        rate: n as f64 / (r.last.saturating_sub(first).max(1) as f64 / 1e9),
+        accounting: m.accounting_holds() && m.in_flight == 0 && p.accounting_holds(),
+        published: p.published,
+        publish_dropped: p.dropped,
+        lost: m.feeds.first().map_or(0, |f| f.lost),
+        reconnects: m.feeds.first().map_or(0, |f| f.reconnects),
+    }
+}
+
+/// The publisher and the feed of `path` on `server`.
+fn ends(path: Path, server: &NatsServer, ncfg: NatsConfig) -> (Publisher, Box<dyn Feed>) {
+    match path {
         Path::JetStream => {
             let p = Publisher::start(&server.url(), ncfg.clone()).expect("publisher");
             let f = JetStreamFeed::new(&format!("{}/SNIFFER", server.url()), ncfg)
@@ -102,20 +137,21 @@ fn measure(path: Path, n: usize, rate: u64) -> Measured {
             let f = CoreNatsFeed::new(&url, ncfg).expect("core feed");
             (p, Box::new(f))
         }
-    };
-    let mut engine = Sniffer::builder()
-        .config(cfg)
-        .boxed_feed(feed)
-        .build()
-        .expect("engine");
-    let rx = engine.take_receiver().expect("receiver");
-    let handle = publisher.handle();
-    // Flat out, the sender keeps at most WINDOW launches between itself and the bot: core NATS
-    // has no flow control, and a subscriber overrun by an open loop loses messages (at-most-
-    // once). The rate measured is then the rate the whole path sustains.
-    let received = std::sync::Arc::new(AtomicU64::new(0));
-    let seen = received.clone();
-    let sender = std::thread::spawn(move || {
+    }
+}
+
+/// The sending thread: `n` launches, paced at `rate` per second, or flat out (`rate` 0) with at
+/// most [`WINDOW`] launches between itself and the bot (`received`): core NATS has no flow
+/// control, and a subscriber overrun by an open loop loses messages (at-most-once), so the rate
+/// measured is the rate the whole path sustains. It returns each launch's send time (0: refused
+/// by the publisher's full queue, counted in publish_dropped; the bound reports it).
+fn send(
+    handle: PublishHandle,
+    n: usize,
+    rate: u64,
+    received: Arc<AtomicU64>,
+) -> std::thread::JoinHandle<Vec<u64>> {
+    std::thread::spawn(move || {
         let interval = (rate > 0).then(|| Duration::from_nanos(1_000_000_000 / rate));
         let start = Instant::now();
         let mut sent = vec![0u64; n];
@@ -132,7 +168,7 @@ fn measure(path: Path, n: usize, rate: u64) -> Measured {
                     }
                 }
                 None => {
-                    while i as u64 >= seen.load(Ordering::Relaxed) + WINDOW {
+                    while i as u64 >= received.load(Ordering::Relaxed) + WINDOW {
                         std::thread::yield_now();
                     }
                 }
@@ -140,63 +176,64 @@ fn measure(path: Path, n: usize, rate: u64) -> Measured {
             let c = launch(i);
             *t = sniffer::monotonic_ns();
             if handle.try_publish(&c).is_err() {
-                // Counted in publish_dropped; the bound below reports it.
                 *t = 0;
             }
         }
         sent
-    });
-    let mut got = vec![0u64; n];
-    // When the feed read each one (its detection time in the receiving engine).
-    let mut read = vec![0u64; n];
-    let (mut delivered, mut twice) = (0u64, 0u64);
+    })
+}
+
+/// What the bot received, by launch index (0: not received).
+struct Received {
+    /// When the bot received each launch.
+    got: Vec<u64>,
+    /// When the feed read each one (its detection time in the receiving engine).
+    read: Vec<u64>,
+    delivered: u64,
+    twice: u64,
+    /// When the last new launch arrived.
+    last: u64,
+}
+
+/// Receives until all `n` launches have arrived (or a minute has passed), publishing the count
+/// in `received` for the flat-out sender.
+fn receive(rx: &CandidateReceiver, n: usize, received: &AtomicU64) -> Received {
+    let mut r = Received {
+        got: vec![0u64; n],
+        read: vec![0u64; n],
+        delivered: 0,
+        twice: 0,
+        last: 0,
+    };
     let until = Instant::now() + Duration::from_secs(60);
-    let mut last = 0u64;
-    while delivered < n as u64 && Instant::now() < until {
+    while r.delivered < n as u64 && Instant::now() < until {
         if let Ok(c) = rx.recv_timeout(Duration::from_millis(20)) {
             let now = sniffer::monotonic_ns();
             let i = index(&c);
-            match got.get_mut(i) {
+            match r.got.get_mut(i) {
                 Some(slot) if *slot == 0 => {
                     *slot = now;
-                    read[i] = c.detected_at_ns;
-                    delivered += 1;
-                    received.store(delivered, Ordering::Relaxed);
-                    last = now;
+                    r.read[i] = c.detected_at_ns;
+                    r.delivered += 1;
+                    received.store(r.delivered, Ordering::Relaxed);
+                    r.last = now;
                 }
-                _ => twice += 1,
+                _ => r.twice += 1,
             }
         }
     }
-    let sent = sender.join().unwrap_or_default();
-    let m = engine.shutdown(Duration::from_secs(5)).metrics;
-    let extra = rx.try_iter().count() as u64;
-    let p = publisher.shutdown(Duration::from_secs(5));
-    let mut latency = new_histogram();
-    for (s, r) in sent.iter().zip(&got) {
+    r
+}
+
+/// The times from `sent` to `at` of the launches both have a time for.
+fn latencies(sent: &[u64], at: &[u64]) -> Histogram<u64> {
+    let mut h = new_histogram();
+    for (s, r) in sent.iter().zip(at) {
         if *r != 0 && *s != 0 {
-            let _ = latency.record(r.saturating_sub(*s).max(1));
+            let _ = h.record(r.saturating_sub(*s).max(1));
         }
     }
-    let mut transit = new_histogram();
-    for (s, r) in sent.iter().zip(&read) {
-        if *r != 0 && *s != 0 {
-            let _ = transit.record(r.saturating_sub(*s).max(1));
-        }
-    }
-    let first = sent.first().copied().unwrap_or(0);
-    Measured {
-        transit,
-        latency,
-        delivered,
-        twice: twice + extra,
-        rate: n as f64 / (last.saturating_sub(first).max(1) as f64 / 1e9),
-        accounting: m.accounting_holds() && m.in_flight == 0 && p.accounting_holds(),
-        published: p.published,
-        publish_dropped: p.dropped,
-        lost: m.feeds.first().map_or(0, |f| f.lost),
-        reconnects: m.feeds.first().map_or(0, |f| f.reconnects),
-    }
+    h
 }
 
 /// The scenario: paced at 1k/s and 10k/s for `d` each, then `flat` launches flat out;

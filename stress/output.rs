@@ -67,38 +67,10 @@ const COLORS: [&str; 8] = [
 
 /// An SVG plot of latency (µs, log scale) by percentile for each `(label, histogram)`.
 pub(crate) fn latency_svg(title: &str, series: &[(String, &Histogram<u64>)]) -> String {
-    let (w, h) = (900.0, 520.0);
-    let (left, right, top, bottom) = (80.0, 220.0, 50.0, 60.0);
-    let (pw, ph) = (w - left - right, h - top - bottom);
-    let max_x = 5.0; // up to 99.999 %
-    let points: Vec<Vec<(f64, f64)>> = series
-        .iter()
-        .map(|(_, hist)| {
-            hist.iter_quantiles(5)
-                .filter(|v| v.quantile_iterated_to() < 1.0)
-                .map(|v| {
-                    let x = (1.0 / (1.0 - v.quantile_iterated_to())).log10().min(max_x);
-                    (x, (v.value_iterated_to().max(1) as f64 / 1000.0).max(0.001))
-                })
-                .collect()
-        })
-        .collect();
-    let all_y = points.iter().flatten().map(|p| p.1);
-    let y_min = all_y
-        .clone()
-        .fold(f64::MAX, f64::min)
-        .max(0.01)
-        .log10()
-        .floor();
-    let y_max = all_y
-        .fold(0.0f64, f64::max)
-        .max(1.0)
-        .log10()
-        .ceil()
-        .max(y_min + 1.0);
-    let sx = |x: f64| left + x / max_x * pw;
-    let sy = |y: f64| top + ph - (y.log10() - y_min) / (y_max - y_min) * ph;
+    let points: Vec<Vec<(f64, f64)>> = series.iter().map(|(_, h)| percentiles(h)).collect();
+    let f = Frame::new(&points);
     let mut s = String::new();
+    let (w, h) = (f.w, f.h);
     let _ = write!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#
@@ -107,67 +79,148 @@ pub(crate) fn latency_svg(title: &str, series: &[(String, &Histogram<u64>)]) -> 
     let _ = write!(
         s,
         r#"<text x="{}" y="25" font-size="16" text-anchor="middle">{}</text>"#,
-        left + pw / 2.0,
+        f.left + f.pw / 2.0,
         escape(title)
     );
-    for (i, label) in ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
-        .iter()
-        .enumerate()
-    {
-        let x = sx(i as f64);
-        let _ = write!(
-            s,
-            r##"<line x1="{x}" y1="{top}" x2="{x}" y2="{}" stroke="#ddd"/>"##,
-            top + ph
-        );
-        let _ = write!(
-            s,
-            r#"<text x="{x}" y="{}" text-anchor="middle">{label}</text>"#,
-            top + ph + 18.0
-        );
-    }
-    let mut e = y_min;
-    while e <= y_max {
-        let y = sy(10f64.powf(e));
-        let _ = write!(
-            s,
-            r##"<line x1="{left}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/>"##,
-            left + pw
-        );
-        let _ = write!(
-            s,
-            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
-            left - 6.0,
-            y + 4.0,
-            fmt_us(10f64.powf(e))
-        );
-        e += 1.0;
-    }
-    let _ = write!(
-        s,
-        r#"<text x="{}" y="{}" text-anchor="middle">percentile</text>"#,
-        left + pw / 2.0,
-        h - 15.0
-    );
-    let _ = write!(
-        s,
-        r#"<text x="20" y="{}" text-anchor="middle" transform="rotate(-90 20 {})">latency (detection to delivery)</text>"#,
-        top + ph / 2.0,
-        top + ph / 2.0
-    );
+    f.grid(&mut s);
     for (i, ((label, _), pts)) in series.iter().zip(&points).enumerate() {
+        f.series(&mut s, i, label, pts);
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// Where the percentile axis ends: 99.999 %, as `log10(1 / (1 - q))`.
+const MAX_X: f64 = 5.0;
+
+/// A histogram's points: x is the percentile as `log10(1 / (1 - q))`, y the latency in µs.
+fn percentiles(hist: &Histogram<u64>) -> Vec<(f64, f64)> {
+    hist.iter_quantiles(5)
+        .filter(|v| v.quantile_iterated_to() < 1.0)
+        .map(|v| {
+            let x = (1.0 / (1.0 - v.quantile_iterated_to())).log10().min(MAX_X);
+            (x, (v.value_iterated_to().max(1) as f64 / 1000.0).max(0.001))
+        })
+        .collect()
+}
+
+/// The plot's geometry: the image, the plot area inside its margins, and the decades of
+/// latency the y axis spans.
+struct Frame {
+    w: f64,
+    h: f64,
+    left: f64,
+    top: f64,
+    /// Width and height of the plot area.
+    pw: f64,
+    ph: f64,
+    /// log10 of the lowest and highest latency shown (µs).
+    y_min: f64,
+    y_max: f64,
+}
+
+impl Frame {
+    fn new(points: &[Vec<(f64, f64)>]) -> Frame {
+        let (w, h) = (900.0, 520.0);
+        let (left, right, top, bottom) = (80.0, 220.0, 50.0, 60.0);
+        let all_y = points.iter().flatten().map(|p| p.1);
+        let y_min = all_y
+            .clone()
+            .fold(f64::MAX, f64::min)
+            .max(0.01)
+            .log10()
+            .floor();
+        let y_max = all_y
+            .fold(0.0f64, f64::max)
+            .max(1.0)
+            .log10()
+            .ceil()
+            .max(y_min + 1.0);
+        Frame {
+            w,
+            h,
+            left,
+            top,
+            pw: w - left - right,
+            ph: h - top - bottom,
+            y_min,
+            y_max,
+        }
+    }
+
+    fn sx(&self, x: f64) -> f64 {
+        self.left + x / MAX_X * self.pw
+    }
+
+    fn sy(&self, y: f64) -> f64 {
+        self.top + self.ph - (y.log10() - self.y_min) / (self.y_max - self.y_min) * self.ph
+    }
+
+    /// The grid lines, their labels (percentiles across, one line a decade up) and the axis
+    /// titles.
+    fn grid(&self, s: &mut String) {
+        let (left, top, pw, ph) = (self.left, self.top, self.pw, self.ph);
+        for (i, label) in ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
+            .iter()
+            .enumerate()
+        {
+            let x = self.sx(i as f64);
+            let _ = write!(
+                s,
+                r##"<line x1="{x}" y1="{top}" x2="{x}" y2="{}" stroke="#ddd"/>"##,
+                top + ph
+            );
+            let _ = write!(
+                s,
+                r#"<text x="{x}" y="{}" text-anchor="middle">{label}</text>"#,
+                top + ph + 18.0
+            );
+        }
+        let mut e = self.y_min;
+        while e <= self.y_max {
+            let y = self.sy(10f64.powf(e));
+            let _ = write!(
+                s,
+                r##"<line x1="{left}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/>"##,
+                left + pw
+            );
+            let _ = write!(
+                s,
+                r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+                left - 6.0,
+                y + 4.0,
+                fmt_us(10f64.powf(e))
+            );
+            e += 1.0;
+        }
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">percentile</text>"#,
+            left + pw / 2.0,
+            self.h - 15.0
+        );
+        let _ = write!(
+            s,
+            r#"<text x="20" y="{}" text-anchor="middle" transform="rotate(-90 20 {})">latency (detection to delivery)</text>"#,
+            top + ph / 2.0,
+            top + ph / 2.0
+        );
+    }
+
+    /// Series `i`: its line, and its entry in the legend on the right.
+    fn series(&self, s: &mut String, i: usize, label: &str, pts: &[(f64, f64)]) {
         let color = COLORS[i % COLORS.len()];
         let path: Vec<String> = pts
             .iter()
-            .map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
+            .map(|(x, y)| format!("{:.1},{:.1}", self.sx(*x), self.sy(*y)))
             .collect();
         let _ = write!(
             s,
             r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
             path.join(" ")
         );
-        let ly = top + 10.0 + i as f64 * 20.0;
-        let lx = left + pw + 15.0;
+        let ly = self.top + 10.0 + i as f64 * 20.0;
+        let lx = self.left + self.pw + 15.0;
         let _ = write!(
             s,
             r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="3"/>"#,
@@ -181,8 +234,6 @@ pub(crate) fn latency_svg(title: &str, series: &[(String, &Histogram<u64>)]) -> 
             escape(label)
         );
     }
-    s.push_str("</svg>\n");
-    s
 }
 
 fn fmt_us(v: f64) -> String {

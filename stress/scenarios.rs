@@ -16,20 +16,57 @@ pub(crate) struct Outcome {
     pub(crate) figures: Vec<(String, f64)>,
 }
 
-/// Every scenario `all` runs, in order (`soak` is separate).
-pub(crate) const ALL: &[&str] = &[
-    "backpressure",
-    "async_ordering",
-    "graceful_shutdown",
-    "sustained",
-    "overload_10x",
-    "burst",
-    "policy_delivery",
-    "latency",
-    "sparse",
-    "max_throughput",
-    "live_latency",
-    "nats_latency",
+/// Every scenario `all` runs, in order (`soak` is separate), with what it measures in one line
+/// (`--help` lists them).
+pub(crate) const ALL: &[(&str, &str)] = &[
+    (
+        "backpressure",
+        "a 20k/s producer against a consumer that sleeps 20 ms per batch, for each policy",
+    ),
+    (
+        "async_ordering",
+        "async mode, 5 producers: no duplicates, FIFO per producer within each priority",
+    ),
+    (
+        "graceful_shutdown",
+        "shut down mid-burst with a slow consumer: all delivered or an exact abandoned count",
+    ),
+    (
+        "sustained",
+        "10k/s and 1M/s with a consumer that keeps up: zero drops",
+    ),
+    (
+        "overload_10x",
+        "200k/s against a 20 ms consumer: exact accounting, RSS held after the warm-up",
+    ),
+    (
+        "burst",
+        "20k/s, a 10x burst, then back: how long until the ring drains",
+    ),
+    (
+        "policy_delivery",
+        "slow consumer: drop_oldest delivers at least 85 % of what block delivers",
+    ),
+    (
+        "latency",
+        "detection-to-delivery latency at 100k/s, default mode and wait strategy",
+    ),
+    (
+        "sparse",
+        "one launch a millisecond: one-way latency of the engine, a bare channel, a spin wait",
+    ),
+    (
+        "max_throughput",
+        "flat out: hop ratios against raw crossbeam, then the engine end to end in each mode",
+    ),
+    (
+        "live_latency",
+        "paced launches over a loopback WebSocket and a stdin-style pipe, write to receive",
+    ),
+    (
+        "nats_latency",
+        "publish to a second engine over loopback NATS (JetStream, core): latency, top rate",
+    ),
 ];
 
 pub(crate) fn run_scenario(name: &str, smoke: bool) -> Option<Outcome> {
@@ -600,49 +637,55 @@ fn max_throughput(n: u64) -> Outcome {
     }
 }
 
+/// `sparse`'s producer: `n` High candidates, one a millisecond, stamped as they are sent, from
+/// the first core.
+fn sparse_drive(
+    n: u64,
+    send: impl Fn(PremintCandidate) + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        crate::harness::pin_to(sniffer::config::machine_cores().first().copied());
+        for i in 0..n {
+            std::thread::sleep(Duration::from_millis(1));
+            send(PremintCandidate {
+                seq: i,
+                slot: i,
+                priority: sniffer::Priority::High,
+                detected_at_ns: sniffer::monotonic_ns(),
+                ..Default::default()
+            });
+        }
+    })
+}
+
+/// `sparse`'s receiver, on the last core: the one-way latency of each of `n` candidates, read
+/// on its own clock after `recv` returns.
+fn sparse_receive(
+    n: u64,
+    mut recv: impl FnMut() -> Option<PremintCandidate>,
+) -> hdrhistogram::Histogram<u64> {
+    crate::harness::pin_to(sniffer::config::machine_cores().last().copied());
+    let mut h = new_histogram();
+    for _ in 0..n {
+        let Some(c) = recv() else { break };
+        h.saturating_record(
+            sniffer::monotonic_ns()
+                .saturating_sub(c.detected_at_ns)
+                .max(1),
+        );
+    }
+    h
+}
+
 /// One candidate every millisecond (the real launch cadence), `n` of them, one-way latency
 /// measured by the receiving thread's own clock read after its receive returns, for: the engine
 /// with the default wait (backoff: spin, yield, park), a bare crossbeam channel's blocking `recv`
 /// with the same record, and the engine with a spinning wait. The producer runs on the first core
 /// and the receiver on the last (its own core: only the spinning case keeps it busy).
 fn sparse(n: u64) -> Outcome {
-    use crate::harness::{pin_to, summary};
-    use sniffer::{config::WaitStrategy, Priority, Sniffer};
+    use crate::harness::summary;
+    use sniffer::{config::WaitStrategy, Sniffer};
 
-    fn drive(
-        n: u64,
-        send: impl Fn(PremintCandidate) + Send + 'static,
-    ) -> std::thread::JoinHandle<()> {
-        std::thread::spawn(move || {
-            pin_to(sniffer::config::machine_cores().first().copied());
-            for i in 0..n {
-                std::thread::sleep(Duration::from_millis(1));
-                send(PremintCandidate {
-                    seq: i,
-                    slot: i,
-                    priority: Priority::High,
-                    detected_at_ns: sniffer::monotonic_ns(),
-                    ..Default::default()
-                });
-            }
-        })
-    }
-    fn receive(
-        n: u64,
-        mut recv: impl FnMut() -> Option<PremintCandidate>,
-    ) -> hdrhistogram::Histogram<u64> {
-        pin_to(sniffer::config::machine_cores().last().copied());
-        let mut h = new_histogram();
-        for _ in 0..n {
-            let Some(c) = recv() else { break };
-            h.saturating_record(
-                sniffer::monotonic_ns()
-                    .saturating_sub(c.detected_at_ns)
-                    .max(1),
-            );
-        }
-        h
-    }
     let engine_case = |wait: WaitStrategy| {
         let cfg = SnifferConfig {
             wait_strategy: wait,
@@ -654,10 +697,10 @@ fn sparse(n: u64) -> Outcome {
             .expect("valid config");
         let rx = engine.take_receiver().expect("receiver");
         let h = engine.ingest_handle();
-        let producer = drive(n, move |c| {
+        let producer = sparse_drive(n, move |c| {
             let _ = h.ingest(c);
         });
-        let hist = receive(n, || rx.recv().ok());
+        let hist = sparse_receive(n, || rx.recv().ok());
         producer.join().expect("producer");
         let report = engine.shutdown(Duration::from_secs(5));
         let ok = report.metrics.accounting_holds()
@@ -667,10 +710,10 @@ fn sparse(n: u64) -> Outcome {
     };
     let (default_wait, default_ok) = engine_case(WaitStrategy::Backoff);
     let (tx, rx) = crossbeam_channel::bounded::<PremintCandidate>(2048);
-    let producer = drive(n, move |c| {
+    let producer = sparse_drive(n, move |c| {
         let _ = tx.send(c);
     });
-    let bare = receive(n, || rx.recv().ok());
+    let bare = sparse_receive(n, || rx.recv().ok());
     producer.join().expect("producer");
     let (spin, spin_ok) = engine_case(WaitStrategy::Spin);
     let (d, b, sp) = (summary(&default_wait), summary(&bare), summary(&spin));

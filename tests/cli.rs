@@ -248,7 +248,7 @@ fn one_recording_as_two_feeds_gives_the_same_aggregates_as_one_feed() {
 
 #[test]
 fn logs_to_a_pipe_carry_no_colour_codes_and_flags_take_their_environment() {
-    // SNIFFER_POLICY is the --policy flag's fallback (it used to be rejected as an unknown key).
+    // SNIFFER_POLICY is the --policy flag's fallback, not an unknown configuration key.
     let out = sniffer()
         .env("SNIFFER_LOG", "info")
         .env("SNIFFER_POLICY", "block")

@@ -177,6 +177,8 @@ fn an_api_key_in_the_url_reaches_the_server_and_no_output() {
         "{:?}",
         log.paths
     );
+    // No credentials in the URL: no basic authentication either.
+    assert_eq!(log.authorizations, vec![None; 2]);
     let all = text(&out) + &std::fs::read_to_string(&json).unwrap();
     assert!(!all.contains(SECRET), "the API key leaked:\n{all}");
     assert!(!all.contains("api-key"), "{all}");
@@ -192,6 +194,55 @@ fn an_api_key_in_the_url_reaches_the_server_and_no_output() {
         f.name
     );
     assert_eq!((f.connects, f.reconnects, f.live), (2, 1, true));
+}
+
+/// `user:pass@` in a WebSocket URL is sent as HTTP basic authentication on every handshake
+/// (percent-decoded, as curl does), not in the request line; the user and the password show in
+/// no log line (at trace level, through a dropped connection and its reconnect), candidate line,
+/// metric or feed name.
+#[test]
+fn basic_auth_credentials_reach_the_server_and_no_output() {
+    use base64::Engine as _;
+    const USER: &str = "sniper-user-7";
+    const PASSWORD: &str = "pa%40ss-B4S1C-S3CRET";
+    let (lines, launches) = lines(36, 40);
+    let plans = vec![
+        Plan {
+            send: Some(15),
+            then: After::Drop,
+            ..Plan::default()
+        },
+        Plan::default(),
+    ];
+    let server = WsServer::start(lines, plans, Duration::ZERO);
+    let json = temp_path("basic-auth-metrics.json");
+    let url = format!("ws://{USER}:{PASSWORD}@{}/", server.addr);
+    let out = sniffer_cmd()
+        .env("SNIFFER_LOG", "trace")
+        .args(ws_args(&url))
+        .args(["--duration", "3s", "--candidates", "-", "--metrics-json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let addr = server.addr;
+    let log = server.stop();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:pa@ss-B4S1C-S3CRET"))
+    );
+    assert_eq!(log.authorizations, vec![Some(basic.clone()); 2]);
+    assert!(log.paths.iter().all(|p| p == "/"), "{:?}", log.paths);
+    let all = text(&out) + &std::fs::read_to_string(&json).unwrap();
+    for secret in ["B4S1C-S3CRET", USER, &basic[6..]] {
+        assert!(!all.contains(secret), "{secret} leaked:\n{all}");
+    }
+    assert_eq!(essence(&out.stdout).len(), launches);
+    let m = metrics(&json);
+    assert_eq!(m.candidates_sent, launches as u64);
+    let f = &m.feeds[0];
+    assert_eq!(f.name, format!("ws://{addr}"));
+    assert_eq!((f.connects, f.reconnects), (2, 1));
 }
 
 #[test]

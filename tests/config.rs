@@ -227,3 +227,19 @@ fn tls_ca_file_must_hold_a_pem_certificate() {
     assert_eq!(cfg.tls_ca_file.as_deref(), Some(good.as_path()));
     cfg.validate_with_cores(&[0]).unwrap();
 }
+
+/// The write buffer's and the history's keys are checked like the others, naming the key.
+#[test]
+fn store_keys_are_validated_by_name() {
+    for (key, value) in [
+        ("buffer_max_pending", "0"),
+        ("buffer_ttl", "\"0s\""),
+        ("history_queue", "0"),
+        ("history_batch_size", "0"),
+        ("history_batch_age", "\"0s\""),
+    ] {
+        let cfg = SnifferConfig::from_toml_str(&format!("{key} = {value}")).unwrap();
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    }
+}

@@ -357,7 +357,7 @@ fn scores_and_priorities_are_deterministic() {
             .collect::<Vec<_>>()
     };
     let first = run();
-    // See the formula in score.rs: base 100 + buy/0.01 SOL (cap 500) + EMA/0.02 SOL - 25/launch.
+    // See the formula in src/decode/score.rs: base 100 + buy/0.01 SOL (cap 500) + EMA/0.02 SOL - 25/launch.
     assert_eq!(
         first,
         vec![

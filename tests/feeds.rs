@@ -3,7 +3,7 @@
 //! multi-feed dedup with exact duplicate counts and win shares, the reader-thread (stdin) feed,
 //! and the payload generator's exact per-reason counts. Every run checks the accounting
 //! invariant with nothing in flight. Pacing is tested with a manual clock in the unit tests of
-//! `replay.rs` and `payload.rs` (no wall-clock pass/fail here).
+//! `src/feed/replay.rs` and `src/feed/payload.rs` (no wall-clock pass/fail here).
 
 mod samples;
 

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["sync"],
     &["candidate"],
-    &["rng", "decode", "error", "pinning", "wait", "stale"],
+    &[
+        "rng", "decode", "error", "pinning", "wait", "stale", "ca_file",
+    ],
     &["metrics"],
     &["ring", "meta"],
     &["output", "backpressure"],
@@ -25,7 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["ingest", "config"],
     &["net"],
     &["feed"],
-    &["sink", "publish"],
+    &["sink", "publish", "history"],
     &["engine"],
     &["http"],
 ];

@@ -232,6 +232,35 @@ fn the_real_create_as_a_grpc_update_is_the_same_launch_as_its_json() {
     assert_eq!(log.tokens[0].as_deref(), Some("tok"));
 }
 
+/// `user:pass@` in a gRPC URL travels as `authorization: Basic ...` metadata beside the
+/// `x-token` (percent-decoded), and shows in neither the feed's name nor its `Debug`.
+#[test]
+fn credentials_in_the_url_are_sent_as_basic_authentication_and_never_shown() {
+    use base64::Engine as _;
+    let server = GeyserTestServer::start(
+        vec![real_create(SLOT)],
+        vec![Plan::default()],
+        Some("tok"),
+        Duration::ZERO,
+    );
+    let url = server
+        .url()
+        .replacen("grpc://", "grpc://bot:hunter%232@", 1);
+    let feed = GeyserFeed::new(&url, cfg(Some("tok")), DecoderConfig::default()).unwrap();
+    let shown = format!("{feed:?} {}", sniffer::feed::Feed::name(&feed));
+    assert!(
+        !shown.contains("hunter") && !shown.contains("bot"),
+        "{shown}"
+    );
+    let (got, m) = run(feed, |m| m.candidates_sent >= 1);
+    assert_eq!(got.len(), 1, "{m:#?}");
+    assert!(!m.feeds[0].name.contains("hunter"), "{}", m.feeds[0].name);
+    let basic = base64::engine::general_purpose::STANDARD.encode("bot:hunter#2");
+    let log = server.log();
+    assert_eq!(log.authorizations, vec![Some(format!("Basic {basic}"))]);
+    assert_eq!(log.tokens, vec![Some("tok".to_owned())]);
+}
+
 #[test]
 fn a_stream_that_ends_resumes_from_slot_and_delivers_every_transaction_once() {
     let (txs, mints) = generated(21, 120);

@@ -393,3 +393,68 @@ mod stream {
         }
     }
 }
+
+/// A snapshot with every field set to its own value (flags true, optional figures present, two
+/// feeds, a sink, two malformed reasons whose labels need escaping), so that each line of the
+/// exposition shows which field it reads. A value is derived from the field's path, so that a
+/// new field adds its own lines to the golden file without changing the others.
+fn populated_snapshot() -> MetricsSnapshot {
+    fn fill(v: &mut serde_json::Value, path: &str) {
+        use serde_json::Value;
+        // FNV-1a of the path.
+        let n = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }) % 1_000_000_007;
+        match v {
+            // Fractions where the field takes them (means, shares).
+            Value::Number(x) if x.is_f64() => *v = ((n % 1000) as f64 + 0.25).into(),
+            Value::Number(_) => *v = n.into(),
+            Value::Bool(b) => *b = true,
+            Value::Array(items) => {
+                for (i, x) in items.iter_mut().enumerate() {
+                    fill(x, &format!("{path}[{i}]"));
+                }
+            }
+            Value::Object(fields) => {
+                for (key, x) in fields.iter_mut() {
+                    if key != "id" {
+                        fill(x, &format!("{path}.{key}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let feed = |id: u16, name: &str| sniffer::metrics::FeedSnapshot {
+        id,
+        name: name.into(),
+        last_message_age_ms: Some(0),
+        ..Default::default()
+    };
+    let buckets = sniffer::metrics::LATENCY_BUCKETS_NS.len();
+    let mut s = MetricsSnapshot::default();
+    s.tx_malformed_by_reason = [("too_long".to_owned(), 0), ("a \"b\"\\c\n".to_owned(), 0)].into();
+    s.feeds = vec![feed(0, "ws://h:1/…"), feed(1, "nats://q\"uote")];
+    s.sink = Some(sniffer::metrics::SinkSnapshot::default());
+    s.last_pause_ms = Some(0);
+    s.last_resume_ms = Some(0);
+    s.latency_buckets = vec![0; buckets];
+    s.age_at_dequeue_buckets = vec![0; buckets];
+    let mut json = serde_json::to_value(&s).unwrap();
+    fill(&mut json, "");
+    serde_json::from_value(json).unwrap()
+}
+
+/// The exposition of a fully populated snapshot, byte for byte: series names, help texts, units
+/// and number formatting are what dashboards and alerts depend on. After an intended change,
+/// write the new text with `SNIFFER_BLESS=1 cargo test --test operators exposition`.
+#[test]
+fn exposition_is_unchanged() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/exposition.prom");
+    let text = populated_snapshot().to_prometheus();
+    if std::env::var_os("SNIFFER_BLESS").is_some() {
+        std::fs::write(path, &text).unwrap();
+    }
+    let want = std::fs::read_to_string(path).unwrap();
+    assert!(text == want, "the exposition changed:\n{text}");
+}

@@ -12,21 +12,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use sniffer::RecvTimeoutError;
-use sniffer::{
-    feed::DecodeObserver,
-    metrics::health_line,
-    sink::{unix_ms, AggregateSink, AggregateStore, SinkConfig, Window},
-    Sniffer, SnifferConfig,
-};
+use sniffer::sink::{AggregateStore, Window};
+use sniffer::SnifferConfig;
 
 // A crate root resolves `mod` paths from its own directory (src/bin/), hence the explicit path.
+#[path = "sniffer/consumer.rs"]
+mod consumer;
 #[path = "sniffer/feeds.rs"]
 mod feeds;
+#[path = "sniffer/kafka.rs"]
+mod kafka;
 #[path = "sniffer/metrics_file.rs"]
 mod metrics_file;
-
-use metrics_file::MetricsFile;
+#[path = "sniffer/run.rs"]
+mod run;
+#[path = "sniffer/stores.rs"]
+mod stores;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,10 +54,11 @@ enum Command {
     /// Decode a JSON-lines file (or a recording): one JSON line per detected launch on stdout,
     /// a summary with malformed counts by reason on stderr; exit 2 if the file cannot be read.
     Decode(feeds::DecodeArgs),
-    /// Query the aggregates database written by `run --sqlite`: the launches with the most
-    /// buying in a window, as JSON lines (or run your own SQL: see the schema in the README).
+    /// Query the aggregates database written by `run --sqlite` (or `--store`): the launches with
+    /// the most buying in a window, as JSON lines (or run your own SQL: see the schema in the
+    /// README).
     Query {
-        /// The SQLite file.
+        /// The SQLite file, or a `postgres://` URL (password: SNIFFER_PG_PASSWORD).
         db: PathBuf,
         /// Window: 1m, 5m or 1h.
         #[arg(long, env = "SNIFFER_QUERY_WINDOW", default_value = "5m", value_parser = ["1m", "5m", "1h"])]
@@ -79,6 +81,8 @@ Examples:
   sniffer run --metrics-json m.json --metrics-interval 1s --http 127.0.0.1:9898
   sniffer run --feed wss://... --publish nats://127.0.0.1:4222      share launches through JetStream
   sniffer run --feed 'nats://127.0.0.1:4222/SNIFFER?durable=bot1'   consume them on another machine
+  sniffer run --feed wss://... --publish kafka://127.0.0.1:9092/launches        the same through Kafka
+  sniffer run --feed 'kafka://127.0.0.1:9092/launches?group=bot1'              (SASL: SNIFFER_KAFKA_USER/_PASSWORD)
 
 Every configuration key (see examples/sniffer.example.toml) can also be set with --config FILE or
 a SNIFFER_<KEY> environment variable; flags win over both. Logs go to stderr (SNIFFER_LOG sets the
@@ -97,8 +101,10 @@ struct RunArgs {
     /// `nats://HOST[:PORT][,HOST...]/STREAM[?durable=NAME&deliver=new|all&filter=SUBJECT]` (a
     /// JetStream pull consumer: paused by backpressure, acknowledged once in the ring),
     /// `nats+core://HOST[:PORT]/SUBJECT` (a core-NATS subscription: live, drops counted when
-    /// full); repeat for several feeds at once (launches deduplicated across them, first
-    /// sighting wins: race two providers).
+    /// full), or Kafka: `kafka://BROKER[:PORT][,BROKER...]/TOPIC?group=NAME[&format=lines]
+    /// [&offset=earliest]` (a consumer group member: paused natively by backpressure, offsets
+    /// committed once in the ring; `kafka+tls://` for TLS); repeat for several feeds at once
+    /// (launches deduplicated across them, first sighting wins: race two providers).
     #[arg(
         long,
         env = "SNIFFER_FEED",
@@ -158,6 +164,8 @@ struct RunArgs {
     /// this SQLite file, with delta flushes every flush_interval [config: flush_*, prune_threshold].
     #[arg(long, env = "SNIFFER_SQLITE")]
     sqlite: Option<PathBuf>,
+    #[command(flatten)]
+    stores: stores::StoreArgs,
     /// Write every delivered candidate as one JSON line (mint, creator, kind, slot, signature,
     /// score, priority, feed, detect-to-deliver latency) to this file, or `-` for stdout (the
     /// final metrics JSON then goes only to --metrics-json).
@@ -167,7 +175,9 @@ struct RunArgs {
     /// (JetStream, subjects sniffer.launch.<kind>.<priority>, Nats-Msg-Id for de-duplication;
     /// the stream, default nats_stream, is created when missing) or `nats+core://HOST[:PORT]`.
     /// Off the hot path: a full queue is counted in publish_dropped. Credentials: `user:pass@`
-    /// in the URL, or SNIFFER_NATS_USER / SNIFFER_NATS_PASSWORD / SNIFFER_NATS_TOKEN.
+    /// in the URL, or SNIFFER_NATS_USER / SNIFFER_NATS_PASSWORD / SNIFFER_NATS_TOKEN. Or Kafka:
+    /// `kafka://BROKER[:PORT][,BROKER...]/TOPIC` (idempotent, acks=all, key = mint:signature;
+    /// SASL from SNIFFER_KAFKA_USER / SNIFFER_KAFKA_PASSWORD / SNIFFER_KAFKA_SASL_MECHANISM).
     #[arg(long, env = "SNIFFER_PUBLISH", hide_env_values = true)]
     publish: Option<String>,
     /// When no NATS server answers at start, keep retrying in the background instead of
@@ -179,9 +189,6 @@ struct RunArgs {
     #[arg(long, env = "SNIFFER_PROGRESS", default_value = "auto", value_parser = ["auto", "always", "never"])]
     progress: String,
 }
-
-/// How long `--feed synthetic` generates when `--duration` is not given.
-const DEFAULT_SYNTHETIC_DURATION: Duration = Duration::from_secs(3);
 
 /// The `SNIFFER_*` names the CLI's own flags read; the configuration loader skips them.
 fn cli_env_names() -> Vec<String> {
@@ -247,7 +254,7 @@ fn main() -> ExitCode {
         }
     }
     let result = match cli.command {
-        Command::Run(args) => run(args, &signals),
+        Command::Run(args) => run::run(args, &signals),
         Command::CheckConfig { file } => check_config(&file),
         Command::Decode(args) => feeds::decode(&args),
         Command::Query { db, window, limit } => query(&db, &window, limit),
@@ -337,6 +344,8 @@ const QUIET_CRATES: &[&str] = &[
     "tonic",
     "tower",
     "async_nats",
+    "rdkafka",
+    "librdkafka",
 ];
 
 /// SIGINT, SIGTERM and SIGHUP seen by `run`. The first one drains; signals within
@@ -461,530 +470,22 @@ fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
     Ok(cfg)
 }
 
-fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
-    args.feed = feeds::join_split_feeds(std::mem::take(&mut args.feed));
-    let cfg = build_config(&args)?;
-    // Every check on paths and feed specs comes before anything is opened, created or started.
-    feeds::check_specs(&args.feed, &args.feed_opts)?;
-    if let Some(url) = &args.publish {
-        sniffer::publish::Publisher::check_url(url, &sniffer::net::nats::NatsConfig::from(&cfg))
-            .map_err(|e| feeds::nats_error("--publish", e))?;
-    }
-    let mut metrics_file = match &args.metrics_json {
-        Some(path) => {
-            let mut taken = feeds::paths_in_use(&args.feed, &args.feed_opts);
-            if let Some(db) = &args.sqlite {
-                taken.push(("--sqlite", db.clone()));
-            }
-            Some(MetricsFile::check(path, &taken)?)
-        }
-        None => None,
-    };
-    let syn = feeds::Synthetic {
-        rate: args.rate,
-        duration: args.duration.unwrap_or(DEFAULT_SYNTHETIC_DURATION),
-        high_pct: args.high_pct,
-    };
-    // The aggregates sink: decoded feeds hand it launches and trades from their own threads
-    // (try_send, never blocking); the consumer hands it the fast synthetic feed's candidates.
-    let sink = match &args.sqlite {
-        Some(path) => Some(
-            AggregateSink::start(path, SinkConfig::from(&cfg))
-                .map_err(|e| UsageError(format!("--sqlite {}: {e}", path.display())))?,
-        ),
-        None => None,
-    };
-    let observer = sink.as_ref().map(|s| {
-        let handle = s.handle();
-        move || -> DecodeObserver {
-            let h = handle.clone();
-            Box::new(move |launches, trades, slot| {
-                let now = unix_ms();
-                // Refusals (full input, closed) are counted by the sink itself.
-                for d in launches {
-                    let _ = h.record_launch_at(d, now);
-                }
-                for t in trades {
-                    let _ = h.record_trade(t, slot, now);
-                }
-            })
-        }
-    });
-    let fast_feeds: Vec<u16> = args
-        .feed
-        .iter()
-        .enumerate()
-        .filter(|(_, spec)| feeds::is_fast_synthetic(spec, &args.feed_opts))
-        .map(|(i, _)| i as u16)
-        .collect();
-    let mut built = feeds::build(
-        &args.feed,
-        &args.feed_opts,
-        &cfg,
-        syn,
-        observer.as_ref().map(|f| f as &dyn Fn() -> DecodeObserver),
-    )?;
-
-    // The publisher connects (and creates the stream) before the engine starts: an unreachable
-    // server is an error here (exit 1), unless --nats-connect-retry.
-    let publisher = match &args.publish {
-        Some(url) => Some(
-            sniffer::publish::Publisher::start(url, feeds::nats_config(&cfg))
-                .map_err(|e| feeds::nats_error("--publish", e))?,
-        ),
-        None => None,
-    };
-
-    let mut builder = Sniffer::builder().config(cfg.clone());
-    if let Some(s) = &sink {
-        // The sink's metrics join the engine's snapshot, Prometheus and /health.
-        builder = builder.aggregates(s.stats());
-    }
-    let mut engine = std::mem::take(&mut built.feeds)
-        .into_iter()
-        .fold(builder, |b, f| b.boxed_feed(f))
-        .build()?;
-    let rx = engine.take_receiver().context("engine has no receiver")?;
-    if let Some(p) = &publisher {
-        engine.metrics_source().attach_publisher(&p.stats());
-    }
-    let feed_names: Vec<String> = engine
-        .snapshot()
-        .feeds
-        .into_iter()
-        .map(|f| f.name)
-        .collect();
-    let mut candidates_out = match &args.candidates {
-        None => None,
-        Some(p) if p.as_os_str() == "-" => Some(CandidateWriter::stdout(feed_names)),
-        Some(p) => Some(
-            CandidateWriter::file(p, feed_names)
-                .map_err(|e| UsageError(format!("--candidates {}: {e}", p.display())))?,
-        ),
-    };
-    let metrics_to_stdout = args
-        .candidates
-        .as_ref()
-        .is_none_or(|p| p.as_os_str() != "-");
-    let _http = start_http(args.http.as_deref(), &engine)?;
-    let progress = progress_bar(&args.progress, &args.feed, syn.duration);
-    let received = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(ConsumerStop::default());
-    let consumer = {
-        let received = received.clone();
-        let stop = stop.clone();
-        let delay = args.consumer_delay;
-        let batch = cfg.batch_size;
-        let aggregates = sink
-            .as_ref()
-            .filter(|_| !fast_feeds.is_empty())
-            .map(|s| s.handle());
-        let publish = publisher.as_ref().map(|p| p.handle());
-        std::thread::Builder::new()
-            .name("sniffer-consumer".into())
-            .spawn(move || {
-                // Take a batch (one receive, then what is ready), then pause if asked; stop at
-                // the end of the lanes or at the shutdown deadline, whichever comes first.
-                while !stop.passed() {
-                    let first = match rx.recv_timeout(ConsumerStop::POLL) {
-                        Ok(c) => c,
-                        Err(RecvTimeoutError::Timeout) => continue,
-                        Err(_) => break,
-                    };
-                    let mut n = 0u64;
-                    for c in std::iter::once(first).chain(rx.try_iter().take(batch - 1)) {
-                        n += 1;
-                        if let Some(w) = &mut candidates_out {
-                            w.write(&c);
-                        }
-                        if let Some(h) = &aggregates {
-                            if fast_feeds.contains(&c.feed_id) {
-                                let _ = h.record_candidate(&c);
-                            }
-                        }
-                        // Never blocks; a full queue is counted in publish_dropped.
-                        if let Some(p) = &publish {
-                            let _ = p.try_publish(&c);
-                        }
-                    }
-                    received.fetch_add(n, Ordering::Relaxed);
-                    if let Some(w) = &mut candidates_out {
-                        w.flush();
-                    }
-                    if let Some(d) = delay {
-                        stop.sleep(d);
-                    }
-                }
-                rx
-            })
-            .context("spawning the consumer thread")?
-    };
-
-    // The engine's monitor thread logs the health line every `health_interval`.
-    let started = Instant::now();
-    let mut last_dump = Instant::now();
-    let first = engine.snapshot();
-    // Live feeds never finish: the run ends at --duration, or at a signal.
-    let run_until = args.duration.map(|d| started + d);
-    while !engine.feeds_finished()
-        && !signals.received()
-        && run_until.is_none_or(|t| Instant::now() < t)
-    {
-        std::thread::sleep(Duration::from_millis(10));
-        if !progress.is_hidden() {
-            let m = engine.snapshot();
-            progress.set_position(started.elapsed().as_millis() as u64);
-            progress.set_message(format!(
-                "seen {} sent {} dropped {} ring {}/{}{}",
-                m.tx_seen,
-                m.candidates_sent,
-                m.dropped_total(),
-                m.stream_buffer_depth,
-                m.stream_buffer_capacity,
-                if m.paused { " PAUSED" } else { "" }
-            ));
-        }
-        if let (Some(file), Some(every)) = (&mut metrics_file, args.metrics_interval) {
-            if last_dump.elapsed() >= every {
-                file.dump_periodic(&engine.snapshot());
-                last_dump = Instant::now();
-            }
-        }
-    }
-    progress.finish_and_clear();
-    if signals.received() {
-        tracing::info!("signal received: draining");
-    }
-
-    // The whole exit fits in graceful_shutdown_timeout: the engine and the consumer share it,
-    // less a slice kept for the aggregates sink's final flush and one for the publisher's
-    // last acknowledgements.
-    let budget = cfg.graceful_shutdown_timeout;
-    let slice = (budget / 5).min(Duration::from_secs(1));
-    let sink_share = if sink.is_some() {
-        slice
-    } else {
-        Duration::ZERO
-    };
-    // Kept past the shutdown (it holds no part of the pipe): the consumer may still skip stale
-    // candidates left in the lanes, so the final figures are read once it has finished.
-    let source = engine.metrics_source();
-    let publish_share = if publisher.is_some() {
-        slice
-    } else {
-        Duration::ZERO
-    };
-    let engine_budget = budget.saturating_sub(sink_share + publish_share);
-    let shutdown_started = Instant::now();
-    stop.set(shutdown_started + engine_budget);
-    let report = engine.shutdown(engine_budget);
-    let rx = consumer
-        .join()
-        .map_err(|_| anyhow::anyhow!("consumer thread panicked"))?;
-    // Every engine thread is joined: nothing more enters the lanes. What the consumer did not
-    // take by the deadline was delivered by the engine (it is in `candidates_sent`) but never
-    // read by this process's bot: count it, so that the check below stays exact.
-    let unread = rx.try_iter().count() as u64;
-    drop(rx);
-    let received = received.load(Ordering::Relaxed);
-    // The consumer has handed its last candidate to the publisher: what is still queued or
-    // unacknowledged gets the publisher's slice, then counts as failed.
-    let mut final_metrics = source.snapshot();
-    if let Some(p) = publisher {
-        let left = (shutdown_started + engine_budget + publish_share)
-            .saturating_duration_since(Instant::now());
-        let counts = p.shutdown(left);
-        final_metrics.set_publish(&counts);
-        tracing::info!(
-            offered = counts.offered,
-            published = counts.published,
-            duplicates = counts.duplicates,
-            dropped = counts.dropped,
-            failed = counts.failed,
-            stream_full = counts.stream_full,
-            retries = counts.retries,
-            "publisher"
-        );
-    }
-    let m = &final_metrics;
-    tracing::info!("final {}", health_line(&first, m));
-    tracing::info!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        shutdown_ms = report.elapsed.as_millis() as u64,
-        delivered = report.delivered(),
-        dropped_shutdown = m.dropped_shutdown,
-        abandoned_high = report.high.abandoned,
-        abandoned_low = report.low.abandoned,
-        rejected_at_close = report.rejected_at_close,
-        received,
-        unread,
-        "run finished"
-    );
-    if unread > 0 {
-        tracing::warn!(
-            unread,
-            "the consumer stopped at the shutdown deadline: {unread} delivered candidates were \
-             left unread in the output lanes"
-        );
-    }
-    let mut failures = Vec::new();
-    if let Some(sink) = sink {
-        let left = (shutdown_started + budget).saturating_duration_since(Instant::now());
-        let r = sink.shutdown(left);
-        let text = serde_json::to_string(&r).unwrap_or_default();
-        if r.complete {
-            tracing::info!(report = %text, "aggregates sink");
-        } else {
-            tracing::error!(
-                touched_left = r.touched_left,
-                input_left = r.input_left,
-                report = %text,
-                "aggregates sink: the final flush did not finish; these aggregates are lost"
-            );
-            failures.push(format!(
-                "aggregates lost at shutdown ({} mints not written, {} events not applied)",
-                r.touched_left, r.input_left
-            ));
-        }
-    }
-    if let Some(file) = &mut metrics_file {
-        if let Err(e) = file.write(m) {
-            tracing::error!(error = %e, "writing the final metrics to --metrics-json failed");
-            failures.push(format!("--metrics-json {}: {e}", file.path().display()));
-        }
-        if file.failures() > 0 {
-            tracing::warn!(
-                failures = file.failures(),
-                "periodic --metrics-json dumps failed during the run"
-            );
-        }
-    }
-    if let Some(line) = race_summary(m) {
-        tracing::info!("{line}");
-    }
-    if metrics_to_stdout {
-        print_line(&m.to_json())?;
-    }
-    if !m.accounting_holds() || m.in_flight != 0 {
-        anyhow::bail!("accounting invariant broken: {m:?}");
-    }
-    if received + unread != m.candidates_sent {
-        anyhow::bail!(
-            "consumer received {received} (+{unread} left unread) but the engine reports {} sent",
-            m.candidates_sent
-        );
-    }
-    let mut bad_input = false;
-    for (name, e) in built.replay_errors() {
-        tracing::error!(feed = %name, error = %e, "the replay ended early");
-        bad_input |= e.kind() == std::io::ErrorKind::InvalidData;
-        failures.push(format!("{name}: {e}"));
-    }
-    if !failures.is_empty() {
-        let msg = failures.join("; ");
-        return Err(if bad_input {
-            UsageError(msg).into()
-        } else {
-            anyhow::anyhow!(msg)
-        });
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// When the CLI's consumer stops: at the end of the lanes, or at the shutdown deadline, so that
-/// a slow (or stuck) consumer cannot hold the exit past `graceful_shutdown_timeout`.
-#[derive(Debug, Default)]
-struct ConsumerStop {
-    deadline: std::sync::OnceLock<Instant>,
-    lock: std::sync::Mutex<()>,
-    cv: std::sync::Condvar,
-}
-
-impl ConsumerStop {
-    /// Longest wait of one receive, so the deadline is noticed while the lanes are idle.
-    const POLL: Duration = Duration::from_millis(20);
-
-    fn set(&self, at: Instant) {
-        let _ = self.deadline.set(at);
-        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.cv.notify_all();
-    }
-
-    fn passed(&self) -> bool {
-        self.deadline.get().is_some_and(|d| Instant::now() >= *d)
-    }
-
-    /// Sleeps `d`, cut short by the deadline.
-    fn sleep(&self, d: Duration) {
-        let until = Instant::now() + d;
-        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            let now = Instant::now();
-            let end = match self.deadline.get() {
-                Some(dl) => until.min(*dl),
-                None => until,
-            };
-            if now >= end {
-                return;
-            }
-            guard = self
-                .cv
-                .wait_timeout(guard, end - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-}
-
 fn query(db: &Path, window: &str, limit: usize) -> anyhow::Result<ExitCode> {
-    let store = AggregateStore::open_read_only(db)
-        .map_err(|e| UsageError(format!("{}: {e}", db.display())))?;
     let window = match window {
         "1m" => Window::M1,
         "1h" => Window::H1,
         _ => Window::M5,
     };
-    for row in store.top_by_buy_volume(window, limit)? {
+    let rows = match db.to_str().filter(|s| s.starts_with("postgres")) {
+        Some(url) => stores::query_postgres(url, window, limit)?,
+        None => AggregateStore::open_read_only(db)
+            .map_err(|e| UsageError(format!("{}: {e}", db.display())))?
+            .top_by_buy_volume(window, limit)?,
+    };
+    for row in rows {
         print_line(&serde_json::to_string(&row)?)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn start_http(
-    addr: Option<&str>,
-    engine: &Sniffer,
-) -> anyhow::Result<Option<sniffer::http::HttpServer>> {
-    let Some(addr) = addr else { return Ok(None) };
-    let server = sniffer::http::HttpServer::start(addr, engine.metrics_source())
-        .map_err(|e| UsageError(format!("--http {addr}: {e}")))?;
-    tracing::info!(addr = %server.local_addr(), "serving /metrics and /health");
-    Ok(Some(server))
-}
-
-/// A progress bar on stderr: elapsed time against the synthetic duration (a spinner for other
-/// feeds), hidden when stderr is not a terminal unless asked for.
-fn progress_bar(mode: &str, feeds: &[String], duration: Duration) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    let visible = match mode {
-        "always" => true,
-        "never" => false,
-        _ => std::io::stderr().is_terminal(),
-    };
-    if !visible {
-        return indicatif::ProgressBar::hidden();
-    }
-    let timed = feeds.iter().all(|f| f.starts_with("synthetic"));
-    let bar = if timed {
-        indicatif::ProgressBar::new(duration.as_millis() as u64)
-    } else {
-        indicatif::ProgressBar::new_spinner()
-    };
-    let template = if timed {
-        "{elapsed_precise} [{bar:30}] {percent:>3}% {msg}"
-    } else {
-        "{spinner} {elapsed_precise} {msg}"
-    };
-    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(10));
-    bar
-}
-
-/// `--candidates`: one JSON line per delivered candidate (what a buy needs: mint, creator,
-/// signature, market and its token account, token program, the creator's buy; score, priority,
-/// feed and detect-to-deliver latency), on the consumer thread. A write error
-/// (a closed pipe, a full disk) stops the writing, once, with a warning; consuming goes on.
-struct CandidateWriter {
-    out: Option<Box<dyn std::io::Write + Send>>,
-    feeds: Vec<String>,
-}
-
-impl CandidateWriter {
-    fn stdout(feeds: Vec<String>) -> Self {
-        CandidateWriter {
-            out: Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
-            feeds,
-        }
-    }
-
-    fn file(path: &Path, feeds: Vec<String>) -> std::io::Result<Self> {
-        let f = std::fs::File::create(path)?;
-        Ok(CandidateWriter {
-            out: Some(Box::new(std::io::BufWriter::new(f))),
-            feeds,
-        })
-    }
-
-    fn write(&mut self, c: &sniffer::PremintCandidate) {
-        let Some(out) = &mut self.out else { return };
-        let latency_ns = sniffer::monotonic_ns().saturating_sub(c.detected_at_ns);
-        let v = serde_json::json!({
-            "mint": c.mint,
-            "creator": c.creator,
-            "kind": c.kind,
-            "launchpad": c.launchpad,
-            "slot": c.slot,
-            "signature": c.signature,
-            "market": c.market,
-            // Derived for logs-only pump.fun launches (off the hot path: this is the bot).
-            "market_token_account": c.associated_bonding_curve().unwrap_or(c.market_token_account),
-            "market_quote_account": c.market_quote_account,
-            "quote_mint": c.quote_mint,
-            "config": c.config,
-            "origin": c.origin,
-            "token_program": c.token_program,
-            "quote_token_program": c.quote_token_program,
-            "creator_buy_lamports": c.creator_buy_lamports,
-            "creator_buy_tokens": c.creator_buy_tokens,
-            "score": c.score,
-            "priority": c.priority,
-            "received_unix_ns": c.received_unix_ns,
-            "feed": self.feeds.get(usize::from(c.feed_id)),
-            "latency_ns": latency_ns,
-        });
-        let r = serde_json::to_writer(&mut *out, &v).map_err(std::io::Error::from);
-        if let Err(e) = r.and_then(|()| out.write_all(b"\n")) {
-            self.fail(&e);
-        }
-    }
-
-    fn flush(&mut self) {
-        if let Some(Err(e)) = self.out.as_mut().map(|o| o.flush()) {
-            self.fail(&e);
-        }
-    }
-
-    fn fail(&mut self, e: &std::io::Error) {
-        tracing::warn!(error = %e, "writing candidates failed; no more are written");
-        self.out = None;
-    }
-}
-
-/// One line on who won the race between feeds (two or more): each feed's wins, share and lead
-/// over the later copies.
-fn race_summary(m: &sniffer::MetricsSnapshot) -> Option<String> {
-    if m.feeds.len() < 2 {
-        return None;
-    }
-    let ms = |ns: u64| ns as f64 / 1e6;
-    let parts: Vec<String> = m
-        .feeds
-        .iter()
-        .map(|f| {
-            format!(
-                "{} won {} ({:.1}%) lead p50 {:.2}ms p99 {:.2}ms, {} late copies, {} reconnects",
-                f.name,
-                f.wins,
-                f.win_share * 100.0,
-                ms(f.lead_ns.p50),
-                ms(f.lead_ns.p99),
-                f.duplicates,
-                f.reconnects
-            )
-        })
-        .collect();
-    Some(format!("race: {}", parts.join("; ")))
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //!
 //! Every way an input line can be bad maps to exactly one variant with a stable snake_case name
 //! ([`Malformed::as_str`]), so the engine can keep one `tx_malformed` counter per reason without
-//! parsing error messages. The type lives next to the decoders rather than in `error.rs` because
-//! it is the decoders' vocabulary; `error.rs` may re-export it when the modules are merged.
+//! parsing error messages. The decoders produce it and ingest and metrics count it, so it lives
+//! here beside the record, below all of them; it is not in `error.rs` because it is a reason for a
+//! count, not an error a caller handles.
 
 use std::fmt;
 

@@ -138,11 +138,13 @@ pub(crate) fn decode(cx: &mut Cx<'_>) -> Result<(), Malformed> {
             cx.tx.finish(cx.line, cx.scorer, cx.out).map(drop)
         }
         Found::Block => {
-            // `value.slot` may follow `value.block` in the text; it is the block's own slot.
+            // `value.slot` may follow `value.block` in the text; it is the block's own slot
+            // (its launches', and its trades' as `last_slot` reports them).
             if let Some(slot) = cx.value_slot {
                 for d in cx.out.iter_mut().skip(start) {
                     d.candidate.slot = slot;
                 }
+                cx.tx.slot = slot;
             }
             Ok(())
         }

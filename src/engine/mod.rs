@@ -13,6 +13,7 @@
 
 mod source;
 
+use source::Attached;
 pub use source::{Health, HealthStatus, MetricsSource};
 
 use std::fmt;
@@ -21,7 +22,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::backpressure::{Gate, Levels as GateLevels, Watch};
+use crate::backpressure::{Gate, LevelFn, Levels as GateLevels, Watch};
 use crate::batch::{
     run_lane_worker, BatchPolicy, BatchSendMode, Batcher, Deadline, Dispatch, LaneSender,
     SendPolicy,
@@ -32,11 +33,11 @@ use crate::error::{BuildError, ConfigError};
 use crate::feed::{Feed, FeedPoll, FeedSink};
 use crate::ingest::{DedupTable, IngestHandle, IngestParts, Target};
 use crate::meta::MetaTable;
-use crate::metrics::{
-    health_line, FeedMetrics, FeedStats, LatencyHistogram, Metrics, MetricsSnapshot,
-};
+use crate::metrics::{health_line, FeedStats, LatencyHistogram, Metrics, MetricsSnapshot};
 use crate::output::{CandidateReceiver, Handler, Lanes, Output, ReceiverParts};
 use crate::pinning::{pin_current, CorePlan};
+#[cfg(feature = "nats")]
+use crate::publish::PublishStats;
 use crate::ring::{DropPolicy, StreamRing};
 #[cfg(feature = "sqlite")]
 use crate::sink::SinkStats;
@@ -51,9 +52,10 @@ pub struct SnifferBuilder {
     feeds: Vec<Box<dyn Feed>>,
     /// Multi-feed dedup: `None` = on when there are two feeds or more.
     dedup: Option<bool>,
-    /// The aggregates sink's metrics, joined to this engine's snapshots and health.
-    #[cfg(feature = "sqlite")]
-    sink: Option<SinkStats>,
+    /// The outputs' counters (aggregates sink, publisher), joined to this engine's snapshots.
+    attached: Attached,
+    /// Queues outside the engine whose level the gate watches beside the ring and the lanes.
+    watched: Vec<(&'static str, LevelFn)>,
 }
 
 impl fmt::Debug for SnifferBuilder {
@@ -110,7 +112,46 @@ impl SnifferBuilder {
     /// flushes are failing. The handle holds no part of the sink.
     #[cfg(feature = "sqlite")]
     pub fn aggregates(mut self, stats: SinkStats) -> Self {
-        self.sink = Some(stats);
+        self.attached.replace_sink(stats);
+        self
+    }
+
+    /// Joins a NATS publisher's counters to this engine's: its snapshot carries them
+    /// (`published`, `publish_dropped`, ...) and Prometheus exports them. The handle holds no part
+    /// of the publisher; [`MetricsSource::attach_publisher`] does the same after the build.
+    #[cfg(feature = "nats")]
+    pub fn publisher(mut self, stats: PublishStats) -> Self {
+        self.attached.replace_publisher(stats);
+        self
+    }
+
+    /// Watches a queue outside the engine with the same watermarks and pause/resume gate as the
+    /// ring and the lanes: `level()` returns `(depth, capacity)`; while it stands at or above
+    /// `pause_pct` the pull feeds pause, and they resume once every watched level is below
+    /// `resume_pct`. Live feeds are never paused (they shed at the full queue and count it).
+    /// The history writer's queue is watched this way (`--history`), as the seeds' bridge
+    /// paused its subscribers while ClickHouse fell behind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let depth = Arc::new(AtomicUsize::new(0));
+    /// let d = depth.clone();
+    /// let engine = sniffer::Sniffer::builder()
+    ///     .watch_queue("outbox", move || (d.load(Ordering::Relaxed), 100))
+    ///     .build()?;
+    /// # engine.shutdown(std::time::Duration::from_secs(1));
+    /// # Ok::<(), sniffer::BuildError>(())
+    /// ```
+    pub fn watch_queue(
+        mut self,
+        name: &'static str,
+        level: impl Fn() -> (usize, usize) + Send + Sync + 'static,
+    ) -> Self {
+        self.watched.push((name, Box::new(level)));
         self
     }
 
@@ -140,44 +181,50 @@ impl SnifferBuilder {
             }
             .into());
         }
-        let stages = Stages::new(&cfg, self.handler.is_some());
+        let stages = Stages::new(&cfg, self.handler.is_some(), self.watched);
         // First sighting wins across feeds, and within one feed too: two subscriptions on one
         // connection (logs and transactions) carry the same launch twice.
         let dedup = self
             .dedup
             .unwrap_or(!self.feeds.is_empty())
             .then(|| Arc::new(DedupTable::default()));
-        let feed_metrics: Box<[Arc<FeedMetrics>]> = self
+        let feed_stats: Arc<[FeedStats]> = self
             .feeds
             .iter()
-            .map(|f| Arc::new(FeedMetrics::named(f.name(), f.can_wait())))
+            .map(|f| FeedStats::named(f.name(), f.can_wait()))
             .collect();
-        let _ = stages.metrics.feeds.set(feed_metrics.clone());
+        let _ = stages.metrics.feeds.set(feed_stats.clone());
         let workers = match stages.mode {
             BatchSendMode::Direct => 0,
             BatchSendMode::Sync => 1,
             BatchSendMode::Async => 3,
         };
         let mut cores = CorePlan::new(cfg.pin_threads, &cfg.core_ids, workers + self.feeds.len());
-        #[cfg(feature = "sqlite")]
-        let sink = self.sink;
-        #[cfg(not(feature = "sqlite"))]
-        let sink = None;
-        let mut starting = Starting(Some(Sniffer::assemble(cfg, &stages, sink)));
+        let mut starting = Starting(Some(Sniffer::assemble(cfg, &stages, self.attached)));
         let engine = starting.engine();
         let output = match (&stages.lanes, self.handler) {
-            (_, Some(h)) => Output::Handler(h),
+            (_, Some(h)) => Output::Handler(h, stages.metrics.output.clone()),
             (Some(lanes), None) => Output::Lanes(lanes.clone()),
             (None, None) => unreachable!("lanes exist whenever there is no handler"),
         };
         engine.start_senders(&stages, output, &mut cores)?;
         engine.start_monitor()?;
         for (i, feed) in self.feeds.into_iter().enumerate() {
-            let stats = FeedStats(feed_metrics[i].clone());
-            engine.start_feed(feed, i as u16, stats, dedup.clone(), cores.next_core())?;
+            let race = FeedRace {
+                dedup: dedup.clone(),
+                feeds: feed_stats.clone(),
+            };
+            engine.start_feed(feed, i as u16, race, cores.next_core())?;
         }
         Ok(starting.finish())
     }
+}
+
+/// What a feed's sink needs for the first-sighting race: the shared dedup table (`None` when dedup
+/// is off) and every feed's stats, by feed id (a late copy records the winner's lead).
+struct FeedRace {
+    dedup: Option<Arc<DedupTable>>,
+    feeds: Arc<[FeedStats]>,
 }
 
 /// The stages built from a configuration, before any thread starts.
@@ -196,7 +243,7 @@ struct Stages {
 }
 
 impl Stages {
-    fn new(cfg: &SnifferConfig, has_handler: bool) -> Self {
+    fn new(cfg: &SnifferConfig, has_handler: bool, watched: Vec<(&'static str, LevelFn)>) -> Self {
         // A handler needs a thread to run on: direct mode becomes sync.
         let mode = match cfg.batch_send_mode {
             BatchSendMode::Direct if has_handler => BatchSendMode::Sync,
@@ -213,6 +260,7 @@ impl Stages {
             levels,
             cfg.paused_alert_after,
             cfg.paused_alert_interval,
+            metrics.gate.clone(),
         ));
         let ring = (mode != BatchSendMode::Direct).then(|| {
             Arc::new(
@@ -233,7 +281,7 @@ impl Stages {
                 cfg.drop_policy,
                 cfg.wait_strategy,
                 cfg.block_timeout,
-                metrics.clone(),
+                metrics.output.clone(),
                 mode == BatchSendMode::Direct,
             ))
         });
@@ -247,6 +295,9 @@ impl Stages {
                 let l = l.clone();
                 watch = watch.queue(name, Box::new(move || (l.depths()[p.lane()], l.capacity())));
             }
+        }
+        for (name, level) in watched {
+            watch = watch.queue(name, level);
         }
         Stages {
             mode,
@@ -271,7 +322,7 @@ impl Stages {
             target,
             policy: cfg.drop_policy,
             block_timeout: cfg.block_timeout,
-            metrics: self.metrics.clone(),
+            counters: self.metrics.ingest.clone(),
             gate: self.gate.clone(),
             stale: self.stale.clone(),
             meta: self.meta.clone(),
@@ -328,7 +379,7 @@ impl Monitor {
                 break;
             }
             let now = monotonic_ns();
-            self.watch.observe(now, &self.source.metrics.gate);
+            self.watch.observe(now);
             if schedule.due(now) {
                 let cur = self.snapshot();
                 tracing::info!("{}", health_line(&prev, &cur));
@@ -385,8 +436,9 @@ fn lane_name(lane: Priority) -> &'static str {
 
 /// A pull feed's thread: poll until finished or told to stop, idling with short sleeps. Before
 /// each poll it reports the levels to the gate; while the gate is paused a feed that can wait
-/// does not poll (it simply stops reading, so nothing is lost) and waits for the resume. A live
-/// feed is never paused: it keeps reading its socket and the drop policy decides.
+/// does not poll (it simply stops reading, so nothing is lost; `poll_paused` keeps a broker
+/// session alive) and waits for the resume. A live feed is never paused: it keeps reading its
+/// socket and the drop policy decides.
 fn run_feed(
     feed: &mut dyn Feed,
     mut sink: FeedSink<'_>,
@@ -398,8 +450,9 @@ fn run_feed(
     let gate = handle.gate();
     let pausable = feed.can_wait();
     while !stop.load(Ordering::Acquire) {
-        watch.observe(monotonic_ns(), &handle.metrics().gate);
+        watch.observe(monotonic_ns());
         if pausable && gate.is_paused() {
+            feed.poll_paused(&mut sink);
             // Re-check the level now and then: the resume may come from this thread.
             gate.wait_resumed(
                 || stop.load(Ordering::Acquire),
@@ -476,21 +529,18 @@ impl Sniffer {
             handler: None,
             feeds: Vec::new(),
             dedup: None,
-            #[cfg(feature = "sqlite")]
-            sink: None,
+            attached: Attached::default(),
+            watched: Vec::new(),
         }
     }
 
     /// The engine around its stages, with no thread started yet.
-    fn assemble(
-        config: SnifferConfig,
-        st: &Stages,
-        sink: Option<crate::engine::source::SinkStatsOpt>,
-    ) -> Sniffer {
+    fn assemble(config: SnifferConfig, st: &Stages, attached: Attached) -> Sniffer {
         let receiver = st.lanes.as_ref().map(|lanes| {
             CandidateReceiver::new(ReceiverParts {
                 lanes: lanes.clone(),
-                metrics: st.metrics.clone(),
+                counters: st.metrics.receiver.clone(),
+                latency: st.metrics.latency.recorder(),
                 stale: st.stale.clone(),
                 meta: st.meta.clone(),
                 wait: config.wait_strategy,
@@ -504,7 +554,7 @@ impl Sniffer {
                 lanes: st.lanes.clone(),
                 gate: st.gate.clone(),
                 warn_pct: config.watermark_warn_pct,
-                sink,
+                attached: Arc::new(attached),
             },
             watch: st.watch.clone(),
             deadline: st.deadline.clone(),
@@ -536,13 +586,17 @@ impl Sniffer {
             max_retries: cfg.send_max_retries,
             retry_delay: cfg.send_retry_delay,
         };
+        // A handler delivery is timed by its sender; a lane delivery by the receiver.
         let sender = |lane| {
+            let recorder =
+                matches!(output, Output::Handler(..)).then(|| st.metrics.latency.recorder());
             LaneSender::new(
                 lane,
                 output.clone(),
-                st.metrics.clone(),
+                st.metrics.batch.clone(),
                 st.deadline.clone(),
                 policy,
+                recorder,
             )
         };
         let dispatch = match st.mode {
@@ -570,7 +624,8 @@ impl Sniffer {
         };
         let batcher = Batcher {
             ring: ring.clone(),
-            metrics: st.metrics.clone(),
+            counters: st.metrics.batch.clone(),
+            age: st.metrics.age.recorder(),
             deadline: st.deadline.clone(),
             watch: st.watch.clone(),
             stale: st.stale.clone(),
@@ -603,8 +658,7 @@ impl Sniffer {
         &mut self,
         mut feed: Box<dyn Feed>,
         feed_id: u16,
-        stats: FeedStats,
-        dedup: Option<Arc<DedupTable>>,
+        race: FeedRace,
         core: Option<usize>,
     ) -> Result<(), BuildError> {
         let handle = self.ingest.clone();
@@ -618,7 +672,9 @@ impl Sniffer {
         let name = format!("sniffer-feed-{}", feed.name());
         running.fetch_add(1, Ordering::AcqRel);
         let started = self.spawn(name, core, move || {
-            let sink = FeedSink::new(&handle, feed_id, &stop, stats).with_dedup(dedup.as_deref());
+            let stats = race.feeds[usize::from(feed_id)].clone();
+            let sink = FeedSink::new(&handle, feed_id, &stop, stats)
+                .with_dedup(race.dedup.as_deref(), &race.feeds);
             let sink = match live_wait {
                 Some(t) => sink.live(t),
                 None => sink,
@@ -790,14 +846,14 @@ impl Sniffer {
         let metrics = self.source.snapshot();
         let depths = self.source.lanes.as_ref().map_or([0, 0], |l| l.depths());
         let lane = |p: Priority| {
-            let m = &self.source.metrics.lanes[p.lane()];
+            let batch = &self.source.metrics.batch;
+            let m = &batch.lanes[p.lane()];
             LaneReport {
                 delivered: match p {
                     Priority::High => metrics.high_sent,
                     Priority::Low => metrics.low_sent,
                 },
-                abandoned: m.dropped_shutdown.get()
-                    + self.source.metrics.batch.abandoned[p.lane()].get(),
+                abandoned: m.dropped_shutdown.get() + batch.abandoned[p.lane()].get(),
                 failed: m.failures.get(),
                 left_in_lane: depths[p.lane()] as u64,
             }
@@ -852,7 +908,7 @@ pub struct ShutdownReport {
     pub rejected_at_close: u64,
     /// The final metrics; the accounting invariant holds with `in_flight == 0`.
     pub metrics: MetricsSnapshot,
-    /// The final detection-to-delivery latency histogram (ns).
+    /// The final detection-to-delivery latency histogram (ns): its quantiles and recorded values.
     #[serde(skip)]
     pub latency: LatencyHistogram,
 }

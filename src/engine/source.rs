@@ -5,29 +5,100 @@
 //! `metrics/`, which depends on nothing above it. It holds no sending side of anything: the end
 //! of the bot's stream is the lanes' closed bit, so a source kept past shutdown (an HTTP server's)
 //! never keeps a receiver waiting.
+//!
+//! Outputs beyond the bot's channel (the aggregates sink, the NATS publisher) own and write their
+//! counters; each hands out a read-only stats handle (`SinkStats`, `PublishStats`), and
+//! [`Attached`] keeps one of each for the source to read into every snapshot. Both attach the same
+//! way: through the builder (`SnifferBuilder::aggregates`, `SnifferBuilder::publisher`) or later
+//! through the source (`MetricsSource::attach_sink`, `MetricsSource::attach_publisher`).
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
 use crate::backpressure::Gate;
 use crate::candidate::monotonic_ns;
-use crate::metrics::{Levels, Metrics, MetricsSnapshot, PublishStats};
+use crate::metrics::{HistoryStats, Levels, Metrics, MetricsSnapshot};
 use crate::output::Lanes;
+#[cfg(feature = "nats")]
+use crate::publish::PublishStats;
 use crate::ring::StreamRing;
 #[cfg(feature = "sqlite")]
 use crate::sink::SinkStats;
 
-/// The aggregates sink's metrics handle, or nothing without the `sqlite` feature.
-#[cfg(feature = "sqlite")]
-pub(crate) type SinkStatsOpt = SinkStats;
-/// The aggregates sink's metrics handle, or nothing without the `sqlite` feature.
-#[cfg(not(feature = "sqlite"))]
-pub(crate) type SinkStatsOpt = std::convert::Infallible;
+/// The stats handles of the outputs attached to one engine, one of each kind at most. Each is
+/// set once; the source only reads them.
+#[derive(Debug, Default)]
+pub(crate) struct Attached {
+    #[cfg(feature = "sqlite")]
+    sink: OnceLock<SinkStats>,
+    #[cfg(feature = "nats")]
+    publish: OnceLock<PublishStats>,
+    history: OnceLock<HistoryStats>,
+}
+
+impl Attached {
+    /// Attaches the aggregates sink's counters; false when one is attached already.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn sink(&self, stats: SinkStats) -> bool {
+        self.sink.set(stats).is_ok()
+    }
+
+    /// The builder's attachment: a later call replaces an earlier one.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn replace_sink(&mut self, stats: SinkStats) {
+        self.sink = OnceLock::from(stats);
+    }
+
+    /// The builder's attachment: a later call replaces an earlier one.
+    #[cfg(feature = "nats")]
+    pub(crate) fn replace_publisher(&mut self, stats: PublishStats) {
+        self.publish = OnceLock::from(stats);
+    }
+
+    /// Attaches a publisher's counters; false when one is attached already.
+    #[cfg(feature = "nats")]
+    pub(crate) fn publisher(&self, stats: PublishStats) -> bool {
+        self.publish.set(stats).is_ok()
+    }
+
+    /// Attaches a history writer's counters; false when one is attached already.
+    pub(crate) fn history(&self, stats: HistoryStats) -> bool {
+        self.history.set(stats).is_ok()
+    }
+
+    /// Copies the attached outputs' counters into `s`.
+    fn fill(&self, s: &mut MetricsSnapshot) {
+        s.history = self.history.get().map(HistoryStats::snapshot);
+        #[cfg(feature = "sqlite")]
+        {
+            s.sink = self.sink.get().map(SinkStats::snapshot);
+        }
+        #[cfg(feature = "nats")]
+        if let Some(p) = self.publish.get() {
+            s.set_publish(&p.snapshot());
+        }
+    }
+}
 
 /// Takes snapshots of one engine; clone it freely, it outlives the engine's threads and never
 /// keeps the engine's pipe alive.
+///
+/// # Examples
+///
+/// ```
+/// use sniffer::{HealthStatus, PremintCandidate, Sniffer};
+///
+/// let engine = Sniffer::builder().build()?;
+/// engine.ingest_handle().try_ingest(PremintCandidate::default())?;
+/// let source = engine.metrics_source();
+/// // A reporter thread of the bot's own: snapshots and health verdicts, no engine handle.
+/// let health = std::thread::spawn(move || source.health()).join().unwrap();
+/// assert_eq!(health.status, HealthStatus::Healthy);
+/// assert_eq!(health.snapshot.candidates_detected, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct MetricsSource {
     pub(crate) metrics: Arc<Metrics>,
@@ -37,11 +108,8 @@ pub struct MetricsSource {
     pub(crate) lanes: Option<Arc<Lanes>>,
     pub(crate) gate: Arc<Gate>,
     pub(crate) warn_pct: u8,
-    /// The aggregates sink's metrics, when one was joined ([`SnifferBuilder::aggregates`]).
-    ///
-    /// [`SnifferBuilder::aggregates`]: crate::SnifferBuilder::aggregates
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))] // read only with the sink
-    pub(crate) sink: Option<SinkStatsOpt>,
+    /// The outputs' counters joined to this engine's snapshots.
+    pub(crate) attached: Arc<Attached>,
 }
 
 impl fmt::Debug for MetricsSource {
@@ -78,10 +146,30 @@ pub struct Health {
 
 impl MetricsSource {
     /// Makes this engine's snapshots (JSON, Prometheus) carry a publisher's counters
-    /// (`published`, `publish_dropped`, ...). One publisher per engine: returns false when
-    /// another one is attached already.
+    /// (`published`, `publish_dropped`, ...), as [`SnifferBuilder::publisher`] does at build
+    /// time. One publisher per engine: returns false when another one is attached already.
+    ///
+    /// [`SnifferBuilder::publisher`]: crate::SnifferBuilder::publisher
+    #[cfg(feature = "nats")]
     pub fn attach_publisher(&self, stats: &PublishStats) -> bool {
-        self.metrics.publish.set(stats.0.clone()).is_ok()
+        self.attached.publisher(stats.clone())
+    }
+
+    /// Joins an aggregates sink's counters to this engine's snapshots, Prometheus and `/health`,
+    /// as [`SnifferBuilder::aggregates`] does at build time. One sink per engine: returns false
+    /// when another one is attached already.
+    ///
+    /// [`SnifferBuilder::aggregates`]: crate::SnifferBuilder::aggregates
+    #[cfg(feature = "sqlite")]
+    pub fn attach_sink(&self, stats: &SinkStats) -> bool {
+        self.attached.sink(stats.clone())
+    }
+
+    /// Makes this engine's snapshots (JSON `history`, Prometheus `sniffer_history_*`) and
+    /// `/health` carry a history writer's counters. One writer per engine: returns false when
+    /// another one is attached already.
+    pub fn attach_history(&self, stats: &HistoryStats) -> bool {
+        self.attached.history(stats.clone())
     }
 
     /// Reads every metric now. Never waits for the engine's threads.
@@ -110,16 +198,10 @@ impl MetricsSource {
             capacity,
             lane_depths,
             lane_capacity,
-            paused_total_ns: self
-                .gate
-                .paused_total_ns(monotonic_ns(), &self.metrics.gate),
+            paused_total_ns: self.gate.paused_total_ns(monotonic_ns()),
         };
-        #[allow(unused_mut)] // the sink's metrics join only with the `sqlite` feature
         let mut s = self.metrics.snapshot(levels);
-        #[cfg(feature = "sqlite")]
-        {
-            s.sink = self.sink.as_ref().map(SinkStats::snapshot);
-        }
+        self.attached.fill(&mut s);
         s
     }
 
@@ -162,6 +244,20 @@ impl MetricsSource {
                 reasons.push(format!(
                     "aggregates sink flushes failing ({} mints waiting)",
                     k.touched_pending
+                ));
+            }
+        }
+        if let Some(h) = &s.history {
+            if h.queue_capacity > 0 && h.queue_depth * 100 >= warn * h.queue_capacity {
+                reasons.push(format!(
+                    "history queue at {}/{} (warn at {warn} %)",
+                    h.queue_depth, h.queue_capacity
+                ));
+            }
+            if h.failing {
+                reasons.push(format!(
+                    "history inserts failing ({} rows waiting)",
+                    h.pending
                 ));
             }
         }

@@ -5,28 +5,31 @@
 //! It subscribes to transactions that mention the launch programs (pump.fun, PumpSwap, Raydium
 //! AMM v4; `vote: false`, `failed: false`, commitment `processed` by default), with the
 //! `x-token` header from [`GeyserConfig::x_token`] (the CLI reads `SNIFFER_X_TOKEN`; the token
-//! is never displayed). Each `SubscribeUpdateTransaction` goes through
-//! [`Decoder::begin_parsed`](crate::decode::Decoder::begin_parsed) (static keys, loaded addresses,
-//! outer and inner instructions, logs, `err`) into the same detection rules as the JSON
-//! formats.
+//! is never displayed), and the URL's `user:pass@`, if any, as `authorization: Basic ...`
+//! metadata (percent-decoded; never displayed either). Each `SubscribeUpdateTransaction` goes
+//! through [`Decoder::begin_parsed`](crate::decode::Decoder::begin_parsed) (static keys, loaded
+//! addresses, outer and inner instructions, logs, `err`) into the same detection rules as the
+//! JSON formats.
 //!
-//! Staying connected: the server's pings are answered on the request stream; no transaction for
-//! `stall_timeout` counts a stall and reconnects; reconnects back off with jitter (longer after
-//! `Unauthenticated`, `PermissionDenied` or `ResourceExhausted`). A reconnect resumes with
-//! `from_slot` a couple of slots before the highest slot seen, and every transaction whose
-//! signature was already handled in those slots is skipped (counted in `resumed_skipped`), so
-//! a transaction is never delivered twice; a server that refuses `from_slot` is resubscribed
-//! without it (and says so).
+//! Staying connected (the connection's state is the network layer's `Link`, its attempt a
+//! future on the feed's runtime): the server's pings are answered on the request stream; no
+//! transaction for `stall_timeout` counts a stall and reconnects; reconnects back off with
+//! jitter (longer after `Unauthenticated`, `PermissionDenied` or `ResourceExhausted`). A
+//! reconnect resumes with `from_slot` a couple of slots before the highest slot seen, and every
+//! transaction whose signature was already handled in those slots (a `net::recent` window of
+//! [`SEEN_SLOTS`] slots) is skipped (counted in `resumed_skipped`), so a transaction is never
+//! delivered twice; a server that refuses `from_slot` is resubscribed without it (and says so).
 //!
 //! Recording (`--record`) renders each transaction as a `getTransaction` line in the `json`
 //! encoding, which the JSON decoder turns into the same launches: a gRPC session replays with
 //! `--feed replay:PATH`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -34,7 +37,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint as TonicEndpoint};
+use tonic::transport::{Channel, Endpoint as TonicEndpoint};
 use tonic::{Code, Status, Streaming};
 use yellowstone_grpc_proto::geyser::geyser_client::GeyserClient;
 use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
@@ -45,6 +48,7 @@ use yellowstone_grpc_proto::geyser::{
 
 use super::line_feed::Delivery;
 use super::{Feed, FeedPoll, FeedSink};
+use crate::ca_file::CaFile;
 use crate::candidate::monotonic_ns;
 use crate::candidate::Pubkey;
 use crate::config::{Commitment, SnifferConfig};
@@ -53,13 +57,17 @@ use crate::feed::DecodeObserver;
 use crate::metrics::FeedStats;
 use crate::net::backoff::Backoff;
 use crate::net::endpoint::{Endpoint, EndpointError};
+use crate::net::link::{Link, Progress, READ_SLICE};
+use crate::net::recent::Recent;
+use crate::net::tls;
 
-/// Longest wait for an update in one poll.
-const READ_SLICE: Duration = Duration::from_millis(5);
 /// Slots before the highest one seen that a reconnect asks the server to replay.
 const RESUME_SLACK: u64 = 2;
 /// Slots of signatures kept to skip what a resumed subscription replays.
 const SEEN_SLOTS: u64 = 64;
+/// Most signatures kept (far above what the launch programs see in [`SEEN_SLOTS`] slots): the
+/// window's memory stays bounded whatever the server sends.
+const SEEN_MAX: usize = 1 << 18;
 /// Largest update accepted from the server (tonic's default is 4 MiB).
 const MAX_MESSAGE: usize = 64 << 20;
 const SCHEMES: &[(&str, bool, u16)] = &[("grpc", false, 10000), ("grpcs", true, 443)];
@@ -134,15 +142,6 @@ fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// TLS for `grpcs://`: the webpki roots, and the private roots of `tls_ca_file` when given.
-fn client_tls(ca_pem: Option<&[u8]>) -> ClientTlsConfig {
-    let tls = ClientTlsConfig::new().with_webpki_roots();
-    match ca_pem {
-        Some(pem) => tls.ca_certificate(Certificate::from_pem(pem)),
-        None => tls,
-    }
-}
-
 /// Why a gRPC feed could not be set up (before any connection is tried).
 #[derive(Debug)]
 pub struct GeyserError(String);
@@ -161,29 +160,37 @@ impl From<EndpointError> for GeyserError {
     }
 }
 
-/// Adds the `x-token` header to every request.
+/// Adds the `x-token` header, and the URL's `user:pass@` as basic authentication, to every
+/// request (both marked sensitive: never logged by the transport).
 #[derive(Clone)]
-struct XToken(Option<AsciiMetadataValue>);
+struct Credentials {
+    x_token: Option<AsciiMetadataValue>,
+    basic: Option<AsciiMetadataValue>,
+}
 
-impl Interceptor for XToken {
+impl Interceptor for Credentials {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        if let Some(t) = &self.0 {
+        if let Some(t) = &self.x_token {
             req.metadata_mut().insert("x-token", t.clone());
+        }
+        if let Some(b) = &self.basic {
+            req.metadata_mut().insert("authorization", b.clone());
         }
         Ok(req)
     }
 }
 
-type Client = GeyserClient<InterceptedService<Channel, XToken>>;
+/// `text` as a sensitive header value (`None` when it is not one).
+fn sensitive(text: &str) -> Option<AsciiMetadataValue> {
+    let mut v = text.parse::<AsciiMetadataValue>().ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
+type Client = GeyserClient<InterceptedService<Channel, Credentials>>;
 type Connected = (mpsc::Sender<SubscribeRequest>, Streaming<SubscribeUpdate>);
 /// A connection being made: on failure, which step failed and why.
 type Connecting = Pin<Box<dyn Future<Output = Result<Connected, (&'static str, Status)>> + Send>>;
-
-enum Conn {
-    Down { retry_at: Instant },
-    Connecting { fut: Connecting, deadline: Instant },
-    Up(Box<Session>),
-}
 
 struct Session {
     requests: mpsc::Sender<SubscribeRequest>,
@@ -192,38 +199,10 @@ struct Session {
     got_data: bool,
 }
 
-/// Signatures handled in the last [`SEEN_SLOTS`] slots, to skip what a resume replays.
-#[derive(Default)]
-struct Seen {
-    by_slot: VecDeque<(u64, Vec<[u8; 64]>)>,
-    index: HashMap<[u8; 64], u64>,
-    highest: u64,
-}
-
-impl Seen {
-    fn contains(&self, sig: &[u8]) -> bool {
-        <[u8; 64]>::try_from(sig).is_ok_and(|s| self.index.contains_key(&s))
-    }
-
-    fn insert(&mut self, slot: u64, sig: &[u8]) {
-        let Ok(sig) = <[u8; 64]>::try_from(sig) else {
-            return;
-        };
-        self.highest = self.highest.max(slot);
-        match self.by_slot.iter_mut().find(|(s, _)| *s == slot) {
-            Some((_, v)) => v.push(sig),
-            None => self.by_slot.push_back((slot, vec![sig])),
-        }
-        self.index.insert(sig, slot);
-        let floor = self.highest.saturating_sub(SEEN_SLOTS);
-        while self.by_slot.front().is_some_and(|(s, _)| *s < floor) {
-            if let Some((_, sigs)) = self.by_slot.pop_front() {
-                for s in sigs {
-                    self.index.remove(&s);
-                }
-            }
-        }
-    }
+/// Signatures handled in the last [`SEEN_SLOTS`] slots (by slot), to skip what a resume
+/// replays.
+fn seen_table() -> Recent<[u8; 64]> {
+    Recent::by_window(SEEN_SLOTS, SEEN_MAX)
 }
 
 /// A live Yellowstone gRPC feed; see the module documentation.
@@ -233,18 +212,18 @@ pub struct GeyserFeed {
     endpoint: Endpoint,
     cfg: GeyserConfig,
     rt: tokio::runtime::Runtime,
-    conn: Conn,
+    conn: Link<Connecting, Box<Session>>,
     backoff: Backoff,
     stats: Option<FeedStats>,
     delivery: Delivery,
-    seen: Seen,
+    seen: Recent<[u8; 64]>,
     /// The server accepted `from_slot` (until it refuses it once).
     from_slot_ok: bool,
     /// Reconnecting: resume from this slot.
     resume_from: Option<u64>,
     line: Vec<u8>,
-    /// The `tls_ca_file` roots (PEM), for `grpcs://`.
-    ca_pem: Option<Vec<u8>>,
+    /// The `tls_ca_file` roots, for `grpcs://`.
+    ca: Option<Arc<CaFile>>,
 }
 
 impl fmt::Debug for GeyserFeed {
@@ -274,13 +253,10 @@ impl GeyserFeed {
             t.parse::<AsciiMetadataValue>()
                 .map_err(|_| GeyserError("the x-token is not a valid header value".into()))?;
         }
-        // The private roots are read and parsed now: a bad file fails here, not at each connect.
-        let ca_pem = match (&cfg.ca_file, endpoint.tls) {
-            (Some(path), true) => Some(
-                crate::net::tls::CaFile::read(path)
-                    .map_err(GeyserError)?
-                    .pem,
-            ),
+        // The private roots are checked now (read once per process): a bad file fails here,
+        // not at each connect.
+        let ca = match (&cfg.ca_file, endpoint.tls) {
+            (Some(path), true) => Some(tls::ca_file(path).map_err(GeyserError)?),
             _ => None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -293,15 +269,13 @@ impl GeyserFeed {
             endpoint,
             cfg,
             rt,
-            conn: Conn::Down {
-                retry_at: Instant::now(),
-            },
+            conn: Link::new(),
             stats: None,
-            seen: Seen::default(),
+            seen: seen_table(),
             from_slot_ok: true,
             resume_from: None,
             line: Vec::new(),
-            ca_pem,
+            ca,
         })
     }
 
@@ -354,14 +328,17 @@ impl GeyserFeed {
             self.endpoint.authority(),
             self.endpoint.path_and_query.trim_end_matches('/'),
         );
-        let token = self
-            .cfg
-            .x_token
-            .as_deref()
-            .and_then(|t| t.parse::<AsciiMetadataValue>().ok());
+        let credentials = Credentials {
+            x_token: self.cfg.x_token.as_deref().and_then(sensitive),
+            basic: self
+                .endpoint
+                .userinfo
+                .as_ref()
+                .and_then(|u| sensitive(u.basic_authorization().expose())),
+        };
         let request = self.request();
         let timeout = self.cfg.connect_timeout;
-        let ca_pem = self.ca_pem.clone();
+        let ca = self.ca.clone();
         let secret = self
             .endpoint
             .path_and_query
@@ -391,11 +368,11 @@ impl GeyserFeed {
                 .keep_alive_while_idle(true);
             if tls {
                 ep = ep
-                    .tls_config(client_tls(ca_pem.as_deref()))
+                    .tls_config(tls::tonic_client(ca.as_deref()))
                     .map_err(failed("TLS setup failed"))?;
             }
             let channel = ep.connect().await.map_err(failed("connect failed"))?;
-            let mut client: Client = GeyserClient::with_interceptor(channel, XToken(token))
+            let mut client: Client = GeyserClient::with_interceptor(channel, credentials)
                 .max_decoding_message_size(MAX_MESSAGE);
             let (tx, rx) = mpsc::channel(16);
             tx.send(request).await.map_err(|_| {
@@ -420,10 +397,7 @@ impl GeyserFeed {
                 .into_inner();
             Ok((tx, updates))
         };
-        self.conn = Conn::Connecting {
-            fut: Box::pin(fut),
-            deadline: Instant::now() + self.cfg.connect_timeout,
-        };
+        self.conn = Link::connecting(Box::pin(fut), self.cfg.connect_timeout);
     }
 
     fn down(&mut self, delay: Duration) {
@@ -431,12 +405,10 @@ impl GeyserFeed {
             s.disconnected();
         }
         // Resume where this connection left off.
-        if self.seen.highest > 0 {
-            self.resume_from = Some(self.seen.highest.saturating_sub(RESUME_SLACK));
+        if self.seen.highest() > 0 {
+            self.resume_from = Some(self.seen.highest().saturating_sub(RESUME_SLACK));
         }
-        self.conn = Conn::Down {
-            retry_at: Instant::now() + delay,
-        };
+        self.conn = Link::down(delay);
     }
 
     fn fail(&mut self, what: &str, status: &Status) {
@@ -487,11 +459,14 @@ impl GeyserFeed {
         if info.is_vote {
             return;
         }
-        if self.seen.contains(&info.signature) {
-            self.stats().resumed_skipped();
-            return;
+        // A signature of another length is not one (the decoder says so); nothing to remember.
+        if let Ok(sig) = <[u8; 64]>::try_from(&info.signature[..]) {
+            if self.seen.contains(&sig) {
+                self.stats().resumed_skipped();
+                return;
+            }
+            self.seen.insert(sig, t.slot);
         }
-        self.seen.insert(t.slot, &info.signature);
         sink.tx_seen(1);
         if self.delivery.recording() {
             render_json(t, &mut self.line);
@@ -604,83 +579,81 @@ impl Feed for GeyserFeed {
         }
         self.delivery.start_clock();
         let now = Instant::now();
-        match &mut self.conn {
-            Conn::Down { retry_at } => {
-                if now >= *retry_at {
-                    self.start_connect();
-                }
-                FeedPoll::Idle
-            }
-            Conn::Connecting { fut, deadline } => {
-                let deadline = *deadline;
-                let r = self
-                    .rt
-                    .block_on(async { tokio::time::timeout(READ_SLICE, fut.as_mut()).await });
-                match r {
-                    Err(_) if Instant::now() >= deadline => {
-                        self.stats().connect_failed();
-                        self.fail("connect timed out", &Status::deadline_exceeded("no answer"));
-                    }
-                    Err(_) => {}
-                    Ok(Ok((requests, updates))) => {
-                        let from_slot = self.resume_from.filter(|_| self.from_slot_ok);
-                        tracing::info!(feed = %self.delivery.name, ?from_slot, "connected");
-                        self.stats().connected();
-                        self.conn = Conn::Up(Box::new(Session {
-                            requests,
-                            updates,
-                            last_data: Instant::now(),
-                            got_data: false,
-                        }));
-                    }
-                    Ok(Err((what, status))) => {
-                        self.stats().connect_failed();
-                        self.fail(what, &status);
-                    }
-                }
-                FeedPoll::Ready
-            }
-            Conn::Up(s) => {
-                if now.duration_since(s.last_data) >= self.cfg.stall_timeout {
-                    if let Some(st) = &self.stats {
-                        st.stall();
-                    }
-                    tracing::warn!(feed = %self.delivery.name, "no transaction: stalled; reconnecting");
-                    let delay = self.backoff.next_delay();
-                    self.down(delay);
-                    return FeedPoll::Ready;
-                }
-                let updates = &mut s.updates;
-                let r = self
-                    .rt
-                    .block_on(async { tokio::time::timeout(READ_SLICE, updates.message()).await });
-                let update = match r {
-                    Err(_) => return FeedPoll::Ready,
-                    Ok(Ok(Some(u))) => u,
-                    Ok(Ok(None)) => {
-                        self.fail(
-                            "the server ended the stream",
-                            &Status::unavailable("end of stream"),
-                        );
-                        return FeedPoll::Ready;
-                    }
-                    Ok(Err(status)) => {
-                        self.fail("stream error", &status);
-                        return FeedPoll::Ready;
-                    }
-                };
-                self.on_update(sink, update);
-                FeedPoll::Ready
-            }
+        if self.conn.due(now) {
+            self.start_connect();
+            return FeedPoll::Idle;
         }
+        if let Some(progress) = self.conn.drive(&self.rt) {
+            self.on_progress(progress);
+            return FeedPoll::Ready;
+        }
+        let Some(s) = self.conn.up_mut() else {
+            return FeedPoll::Idle;
+        };
+        if now.duration_since(s.last_data) >= self.cfg.stall_timeout {
+            if let Some(st) = &self.stats {
+                st.stall();
+            }
+            tracing::warn!(feed = %self.delivery.name, "no transaction: stalled; reconnecting");
+            let delay = self.backoff.next_delay();
+            self.down(delay);
+            return FeedPoll::Ready;
+        }
+        let updates = &mut s.updates;
+        let r = self
+            .rt
+            .block_on(async { tokio::time::timeout(READ_SLICE, updates.message()).await });
+        let update = match r {
+            Err(_) => return FeedPoll::Ready,
+            Ok(Ok(Some(u))) => u,
+            Ok(Ok(None)) => {
+                self.fail(
+                    "the server ended the stream",
+                    &Status::unavailable("end of stream"),
+                );
+                return FeedPoll::Ready;
+            }
+            Ok(Err(status)) => {
+                self.fail("stream error", &status);
+                return FeedPoll::Ready;
+            }
+        };
+        self.on_update(sink, update);
+        FeedPoll::Ready
     }
 }
 
 impl GeyserFeed {
+    /// Where a connection attempt has come: still under way, timed out, failed, or subscribed.
+    fn on_progress(&mut self, progress: Progress<<Connecting as Future>::Output>) {
+        match progress {
+            Progress::Pending => {}
+            Progress::TimedOut => {
+                self.stats().connect_failed();
+                self.fail("connect timed out", &Status::deadline_exceeded("no answer"));
+            }
+            Progress::Done(Ok((requests, updates))) => {
+                let from_slot = self.resume_from.filter(|_| self.from_slot_ok);
+                tracing::info!(feed = %self.delivery.name, ?from_slot, "connected");
+                self.stats().connected();
+                self.conn = Link::Up(Box::new(Session {
+                    requests,
+                    updates,
+                    last_data: Instant::now(),
+                    got_data: false,
+                }));
+            }
+            Progress::Done(Err((what, status))) => {
+                self.stats().connect_failed();
+                self.fail(what, &status);
+            }
+        }
+    }
+
     fn on_update(&mut self, sink: &mut FeedSink<'_>, update: SubscribeUpdate) {
         let recv_ns = monotonic_ns();
         let bytes = prost::Message::encoded_len(&update);
-        let Conn::Up(s) = &mut self.conn else {
+        let Some(s) = self.conn.up_mut() else {
             return;
         };
         match update.update_oneof {
@@ -713,14 +686,14 @@ mod tests {
 
     #[test]
     fn seen_forgets_old_slots_only() {
-        let mut s = Seen::default();
-        s.insert(100, &[1; 64]);
-        s.insert(150, &[2; 64]);
+        let mut s = seen_table();
+        s.insert([1; 64], 100);
+        s.insert([2; 64], 150);
         assert!(s.contains(&[1; 64]) && s.contains(&[2; 64]));
-        s.insert(100 + SEEN_SLOTS + 1, &[3; 64]);
+        s.insert([3; 64], 100 + SEEN_SLOTS + 1);
         assert!(!s.contains(&[1; 64]));
         assert!(s.contains(&[2; 64]) && s.contains(&[3; 64]));
-        assert!(!s.contains(&[9; 3]));
+        assert_eq!(s.highest(), 100 + SEEN_SLOTS + 1);
     }
 
     #[test]

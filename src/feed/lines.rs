@@ -9,8 +9,6 @@
 //! poll by bounding the number of steps.
 
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
 
 use crate::candidate::monotonic_ns;
 use crate::decode::Envelope;
@@ -67,52 +65,19 @@ pub trait LineSource: Send + 'static {
     }
 }
 
-/// A time source in nanoseconds. Paced sources read it; tests substitute a [`ManualClock`].
-pub trait Clock: Send + Sync + 'static {
+/// A time source in nanoseconds. Paced sources read it; tests substitute a clock they move by hand.
+pub(crate) trait Clock: Send + Sync + 'static {
     /// Nanoseconds since an arbitrary fixed epoch; never decreases.
     fn now_ns(&self) -> u64;
 }
 
 /// The engine's monotonic clock ([`monotonic_ns`](crate::monotonic_ns)).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct MonotonicClock;
+pub(crate) struct MonotonicClock;
 
 impl Clock for MonotonicClock {
     fn now_ns(&self) -> u64 {
         monotonic_ns()
-    }
-}
-
-/// A clock that moves only when told to; clones share the same time.
-///
-/// # Examples
-///
-/// ```
-/// use sniffer::feed::{Clock, ManualClock};
-///
-/// let clock = ManualClock::default();
-/// let view = clock.clone();
-/// clock.advance_ns(250);
-/// assert_eq!(view.now_ns(), 250);
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct ManualClock(Arc<AtomicU64>);
-
-impl ManualClock {
-    /// Sets the time.
-    pub fn set_ns(&self, ns: u64) {
-        self.0.store(ns, Relaxed);
-    }
-
-    /// Moves the time forward.
-    pub fn advance_ns(&self, ns: u64) {
-        self.0.fetch_add(ns, Relaxed);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ns(&self) -> u64 {
-        self.0.load(Relaxed)
     }
 }
 
@@ -236,6 +201,31 @@ impl<R: Read> LineReader<R> {
         } else {
             out.extend_from_slice(bytes);
         }
+    }
+}
+
+/// A clock that moves only when told to; clones share the same time (the paced sources' tests).
+#[cfg(test)]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ManualClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+#[cfg(test)]
+impl ManualClock {
+    /// Sets the time.
+    pub(crate) fn set_ns(&self, ns: u64) {
+        self.0.store(ns, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Moves the time forward.
+    pub(crate) fn advance_ns(&self, ns: u64) {
+        self.0.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+impl Clock for ManualClock {
+    fn now_ns(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

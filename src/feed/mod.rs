@@ -6,11 +6,14 @@
 //! Line-based inputs are a [`LineSource`] (`replay.rs`: a file, flat out or paced; `stdin.rs`: a
 //! blocking reader on its own thread; `payload.rs`: generated real-format lines) wrapped in a
 //! [`LineFeed`] (`line_feed.rs`), which decodes, optionally records (`record.rs`), and pushes
-//! through the sink. With several feeds the sink consults the shared [`DedupTable`]
-//! (`dedup.rs`): the first sighting of a (mint, signature) wins, later copies are counted.
+//! through the sink. With several feeds the sink consults the shared dedup table
+//! (`ingest/dedup.rs`): the first sighting of a (mint, signature) wins, later copies are counted,
+//! each feed's in its own [`FeedStats`].
 
 #[cfg(feature = "geyser")]
 mod geyser;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod line_feed;
 mod lines;
 #[cfg(feature = "nats")]
@@ -32,14 +35,16 @@ use crate::ingest::{DedupTable, IngestHandle, Sighting};
 
 use crate::candidate::{LaunchMeta, Malformed};
 
-pub use crate::metrics::FeedStats;
+pub use crate::metrics::feeds::FeedStats;
 #[cfg(feature = "geyser")]
 pub use geyser::{GeyserConfig, GeyserError, GeyserFeed};
+#[cfg(feature = "kafka")]
+pub use kafka::KafkaFeed;
 pub use line_feed::{DecodeObserver, LineFeed};
-pub use lines::{Clock, LinePoll, LineSource, ManualClock, MonotonicClock};
+pub use lines::{LinePoll, LineSource};
 #[cfg(feature = "nats")]
 pub use nats::{CoreNatsFeed, JetStreamFeed};
-pub use payload::{Expected, PayloadConfig, PayloadGenerator, PayloadMix, PayloadSource};
+pub use payload::{Expected, PayloadConfig, PayloadGenerator, PayloadMix};
 pub use replay::{ReplayConfig, ReplaySource};
 pub use stdin::ReaderSource;
 pub use synthetic::{SyntheticConfig, SyntheticFeed};
@@ -76,16 +81,28 @@ pub trait Feed: Send + 'static {
     fn can_wait(&self) -> bool {
         true
     }
+
+    /// Called instead of [`Feed::poll`], every few milliseconds, while the backpressure gate
+    /// pauses this feed (one that [`can_wait`](Feed::can_wait)). A file or stdin simply stops
+    /// being read (the default does nothing); a source with a session to keep does its
+    /// housekeeping here without taking new input: a Kafka consumer pauses its partitions with
+    /// the client's native pause and keeps polling, so its group does not evict it. Whatever it
+    /// does receive it hands to `sink` as `poll` would.
+    fn poll_paused(&mut self, sink: &mut FeedSink<'_>) {
+        let _ = sink;
+    }
 }
 
-/// Where a feed delivers. Counts `tx_seen`, `tx_malformed`, the push outcomes, and the feed's
-/// own counters ([`FeedStats`]).
+/// Where a feed delivers. Counts `tx_seen`, `tx_malformed` and the push outcomes through ingest,
+/// and the feed's own figures through its [`FeedStats`].
 #[derive(Debug)]
 pub struct FeedSink<'a> {
     handle: &'a IngestHandle,
     feed_id: u16,
     stop: &'a AtomicBool,
-    dedup: Option<&'a DedupTable>,
+    /// The dedup table shared by the feeds, and every feed's stats (indexed by feed id): a late
+    /// copy records the winner's lead through the winner's handle.
+    dedup: Option<(&'a DedupTable, &'a [FeedStats])>,
     stats: FeedStats,
     /// `Some(t)` for a live feed under `block`: wait at most `t`, then count the drop.
     live_wait: Option<Duration>,
@@ -109,9 +126,13 @@ impl<'a> FeedSink<'a> {
     }
 
     /// Checks decoded launches against a dedup table shared with the other feeds (and with this
-    /// feed's own earlier sightings).
-    pub(crate) fn with_dedup(mut self, dedup: Option<&'a DedupTable>) -> Self {
-        self.dedup = dedup;
+    /// feed's own earlier sightings); `feeds` holds every feed's stats, by feed id.
+    pub(crate) fn with_dedup(
+        mut self,
+        dedup: Option<&'a DedupTable>,
+        feeds: &'a [FeedStats],
+    ) -> Self {
+        self.dedup = dedup.map(|d| (d, feeds));
         self
     }
 
@@ -131,12 +152,21 @@ impl<'a> FeedSink<'a> {
     /// is counted in `duplicates_dropped` and in this feed's `duplicates`, and the winner's lead
     /// is recorded. Returns whether the candidate was stored.
     pub fn push_decoded(&mut self, d: &crate::decode::Decoded, recv_ns: u64) -> bool {
-        if let Some(table) = self.dedup {
+        if let Some((table, feeds)) = self.dedup {
             let s = table.observe(&d.candidate.mint, &d.signature, self.feed_id, recv_ns);
-            self.handle.record_sighting(self.feed_id, s);
-            if matches!(s, Sighting::Duplicate { .. }) {
+            self.handle.record_sighting(s);
+            if let Sighting::Duplicate { winner, lead_ns } = s {
+                self.stats.duplicate();
+                // A copy of the feed's own earlier sighting (two subscriptions that both carry
+                // the launch) has no lead to record.
+                if winner != self.feed_id {
+                    if let Some(w) = feeds.get(usize::from(winner)) {
+                        w.record_lead(lead_ns);
+                    }
+                }
                 return false;
             }
+            self.stats.won();
         }
         let mut c = d.candidate;
         if c.received_unix_ns == 0 {

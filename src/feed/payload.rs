@@ -401,7 +401,7 @@ fn logs_notification(out: &mut Vec<u8>, slot: u64, sig: &str, logs: &[String]) {
         // Log lines here never hold quotes or backslashes; JSON-escape anyway for safety.
         let _ = write!(out, "{}", serde_json::Value::from(l.as_str()));
     }
-    out.extend_from_slice(br#"]}},"subscription":1}}"#);
+    let _ = write!(out, r#"]}}}},"subscription":1}}}}"#);
 }
 
 /// A one-signer, one-instruction legacy wire transaction (layout in `decode/wire.rs`).
@@ -479,7 +479,7 @@ impl PayloadConfig {
 
 /// Generated real-format lines as a [`LineSource`].
 #[derive(Debug)]
-pub struct PayloadSource {
+pub(crate) struct PayloadSource {
     gen: PayloadGenerator,
     cfg: PayloadConfig,
     clock: Arc<dyn Clock>,
@@ -489,12 +489,12 @@ pub struct PayloadSource {
 
 impl PayloadSource {
     /// A source on the monotonic clock.
-    pub fn new(cfg: PayloadConfig) -> Self {
+    pub(crate) fn new(cfg: PayloadConfig) -> Self {
         Self::with_clock(cfg, Arc::new(MonotonicClock))
     }
 
     /// A source paced by `clock`.
-    pub fn with_clock(cfg: PayloadConfig, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn with_clock(cfg: PayloadConfig, clock: Arc<dyn Clock>) -> Self {
         PayloadSource {
             gen: PayloadGenerator::new(cfg.seed, cfg.mix, cfg.malformed_pct),
             cfg,
@@ -502,11 +502,6 @@ impl PayloadSource {
             started_ns: None,
             emitted: 0,
         }
-    }
-
-    /// Lines produced so far.
-    pub fn emitted(&self) -> u64 {
-        self.emitted
     }
 }
 

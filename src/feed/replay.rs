@@ -115,7 +115,11 @@ impl ReplaySource {
     /// # Errors
     ///
     /// The I/O error when the file cannot be opened or read.
-    pub fn with_clock(path: &Path, cfg: ReplayConfig, clock: Arc<dyn Clock>) -> io::Result<Self> {
+    pub(crate) fn with_clock(
+        path: &Path,
+        cfg: ReplayConfig,
+        clock: Arc<dyn Clock>,
+    ) -> io::Result<Self> {
         let file = File::open(path)?;
         let cap = cfg.max_line_len.saturating_add(RECORD_PREFIX_ROOM);
         let mut reader = LineReader::new(file, cap);

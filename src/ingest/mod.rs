@@ -1,6 +1,8 @@
 //! [`IngestHandle`]: the producer side of the engine, used by the embedding bot and by the pull
 //! feeds' threads. It stamps each candidate (sequence number, detection time), pushes it into the
-//! stream ring under the configured policy and counts the outcome in exactly one counter.
+//! stream ring under the configured policy and counts the outcome in exactly one counter of its
+//! own (`IngestCounters`). The feeds' first-sighting race is judged here too (`dedup.rs`); ingest
+//! counts the race's totals, each feed counts its own wins through its `FeedStats`.
 //!
 //! Counting happens inside the ring's producer gate (`ring/gate.rs`), so once the ring is
 //! closed and its producers are idle every count is final: the shutdown snapshot is exact.
@@ -19,7 +21,7 @@ use crate::candidate::{
 };
 use crate::error::{IngestError, PushError, TryIngestError};
 use crate::meta::MetaTable;
-use crate::metrics::Metrics;
+use crate::metrics::IngestCounters;
 use crate::output::{Lanes, Room};
 use crate::ring::{DropPolicy, StreamRing};
 use crate::stale::StaleBound;
@@ -55,7 +57,8 @@ pub struct IngestHandle {
     target: Target,
     policy: DropPolicy,
     block_timeout: Option<Duration>,
-    metrics: Arc<Metrics>,
+    /// Ingest's own counters: written by every clone of the handle, on the producers' threads.
+    counters: Arc<IngestCounters>,
     gate: Arc<Gate>,
     stale: Arc<StaleBound>,
     meta: Arc<MetaTable>,
@@ -82,12 +85,12 @@ enum Wait {
     For(Duration),
 }
 
-/// The parts an ingest handle is built from (see `engine.rs`).
+/// The parts an ingest handle is built from (see `Stages::ingest` in `engine/mod.rs`).
 pub(crate) struct IngestParts {
     pub(crate) target: Target,
     pub(crate) policy: DropPolicy,
     pub(crate) block_timeout: Option<Duration>,
-    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) counters: Arc<IngestCounters>,
     pub(crate) gate: Arc<Gate>,
     pub(crate) stale: Arc<StaleBound>,
     pub(crate) meta: Arc<MetaTable>,
@@ -99,7 +102,7 @@ impl IngestHandle {
             target: p.target,
             policy: p.policy,
             block_timeout: p.block_timeout,
-            metrics: p.metrics,
+            counters: p.counters,
             gate: p.gate,
             stale: p.stale,
             meta: p.meta,
@@ -122,7 +125,7 @@ impl IngestHandle {
     #[inline(always)]
     pub fn try_ingest(&self, c: PremintCandidate) -> Result<(), TryIngestError> {
         if self.gate.is_paused() {
-            self.metrics.ingest.gate_refusals.incr();
+            self.counters.gate_refusals.incr();
             return Err(TryIngestError::Backpressure(c));
         }
         self.ingest_inner(c, Wait::No, None).map_err(|e| match e {
@@ -249,19 +252,19 @@ impl IngestHandle {
 
     /// Counts transactions read by the caller (the `tx_seen` metric).
     pub fn record_tx_seen(&self, n: u64) {
-        self.metrics.ingest.tx_seen.add(n);
+        self.counters.tx_seen.add(n);
     }
 
     /// Counts inputs the caller could not decode (the `tx_malformed` metric).
     pub fn record_malformed(&self, n: u64) {
-        self.metrics.ingest.tx_malformed.add(n);
+        self.counters.tx_malformed.add(n);
     }
 
     /// Counts one input rejected for `reason` (in `tx_malformed` and `tx_malformed_by_reason`).
     pub fn record_malformed_reason(&self, reason: Malformed) {
         self.record_malformed(1);
         if let Some(i) = Malformed::ALL.iter().position(|m| *m == reason) {
-            self.metrics.ingest.malformed_by_reason[i].incr();
+            self.counters.malformed_by_reason[i].incr();
         }
     }
 
@@ -272,10 +275,6 @@ impl IngestHandle {
             Target::Ring(r) => r.len(),
             Target::Lanes(l) => l.depths().iter().sum(),
         }
-    }
-
-    pub(crate) fn metrics(&self) -> &Metrics {
-        &self.metrics
     }
 
     pub(crate) fn gate(&self) -> &Gate {
@@ -295,7 +294,7 @@ impl IngestHandle {
     /// A candidate a pull feed could not store because the engine was shutting down: it was
     /// detected (the feed cannot hand it back) and is lost to the shutdown.
     pub(crate) fn record_lost_to_shutdown(&self, kind: LaunchKind) {
-        let m = &self.metrics.ingest;
+        let m = &*self.counters;
         m.lost_at_shutdown.incr();
         m.dropped_shutdown.incr();
         m.issued_by_kind[kind as usize].incr();
@@ -304,37 +303,21 @@ impl IngestHandle {
     /// A candidate a live feed gave up on after `live_block_timeout` under `block` (it had to
     /// get back to its socket): detected, and counted like a `drop_newest` rejection.
     pub(crate) fn record_lost_live(&self, kind: LaunchKind) {
-        let m = &self.metrics.ingest;
+        let m = &*self.counters;
         m.lost_live.incr();
         m.issued_by_kind[kind as usize].incr();
     }
 
-    /// Multi-feed dedup outcomes, counted for the feeds (see `FeedSink::push_decoded`).
-    pub(crate) fn record_sighting(&self, feed: u16, sighting: Sighting) {
-        let m = &self.metrics;
-        let feeds = m.feeds.get();
-        let of = |id: u16| feeds.and_then(|f| f.get(usize::from(id)));
+    /// Counts the dedup table's verdict on a feed's sighting in ingest's totals
+    /// (`duplicates_dropped`, `dedup_untracked`, `dedup_evicted_fresh`); the feed counts its own
+    /// win or duplicate (see `FeedSink::push_decoded`).
+    pub(crate) fn record_sighting(&self, sighting: Sighting) {
+        let m = &*self.counters;
         match sighting {
             Sighting::First => {}
-            Sighting::Duplicate { winner, lead_ns } => {
-                m.ingest.duplicates.incr();
-                if let Some(f) = of(feed) {
-                    f.duplicates.incr();
-                }
-                // A copy of the feed's own earlier sighting (two subscriptions that both carry
-                // the launch) has no lead to record.
-                if winner != feed {
-                    if let Some(f) = of(winner) {
-                        f.record_lead(lead_ns);
-                    }
-                }
-                return;
-            }
-            Sighting::Untracked => m.ingest.dedup_untracked.incr(),
-            Sighting::FirstEvicting => m.ingest.dedup_evicted_fresh.incr(),
-        }
-        if let Some(f) = of(feed) {
-            f.wins.incr();
+            Sighting::Duplicate { .. } => m.duplicates.incr(),
+            Sighting::Untracked => m.dedup_untracked.incr(),
+            Sighting::FirstEvicting => m.dedup_evicted_fresh.incr(),
         }
     }
 
@@ -357,13 +340,13 @@ impl IngestHandle {
         };
         let lane = c.priority.lane();
         let kind = c.kind as usize;
-        self.metrics.ingest.issued_by_kind[kind].incr();
+        self.counters.issued_by_kind[kind].incr();
         // Direct mode: each lane's gate numbers its own pushes; the lane is the low bit.
         c.seq = match lanes {
             Some(_) => n << 1 | lane as u64,
             None => n,
         };
-        let m = &self.metrics.ingest;
+        let m = &*self.counters;
         if c.detected_at_ns == 0 {
             c.detected_at_ns = monotonic_ns();
         }

@@ -2,9 +2,12 @@
 //! bytes, silence, downtime, refusals) and each feed's share of first sightings with its lead
 //! over the later copies (p50/p99 from a small lock-free histogram).
 //!
-//! Every counter here is written by its feed's own thread through a [`FeedStats`] handle, except
-//! the lead histogram, which the feed that arrived *later* records into the winner's entry (it is
-//! the one that measures the lead). All atomics are `Relaxed`: statistics, not synchronisation.
+//! Every counter here is written through the feed's [`FeedStats`] handle: the connection figures
+//! by the feed's source, the race figures (`wins`, `duplicates`) by its `FeedSink` on the feed's
+//! own thread, except the lead, which the `FeedSink` of the feed that arrived *later* records
+//! through the winner's handle (it is the one that measures the lead). Ingest only judges the
+//! race (its dedup table) and counts its own totals. All atomics are `Relaxed`: statistics, not
+//! synchronisation.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -85,29 +88,36 @@ impl LogHistogram {
     }
 }
 
-/// One feed's counters.
+/// One feed's counters, written only through its [`FeedStats`] (see the module docs for who
+/// calls which method).
 #[derive(Debug, Default)]
-pub(crate) struct FeedMetrics {
-    pub(crate) name: String,
+pub(crate) struct FeedCounters {
+    name: String,
     /// False for live sources (sockets that must keep being read).
-    pub(crate) can_wait: bool,
-    pub(crate) wins: Counter,
-    pub(crate) duplicates: Counter,
-    pub(crate) lead_count: Counter,
-    pub(crate) lead_sum_ns: Counter,
-    pub(crate) lead_max_ns: CachePadded<AtomicU64>,
+    can_wait: bool,
+    /// Launches this feed saw first (its `FeedSink`).
+    wins: Counter,
+    /// Launches this feed saw after another feed, or again itself (its `FeedSink`).
+    duplicates: Counter,
+    /// The lead over later copies: count, sum, max and distribution (the later feed's
+    /// `FeedSink`, through this feed's handle).
+    lead_count: Counter,
+    lead_sum_ns: Counter,
+    lead_max_ns: CachePadded<AtomicU64>,
     lead: LogHistogram,
-    pub(crate) connects: Counter,
-    pub(crate) reconnects: Counter,
-    pub(crate) stalls: Counter,
-    pub(crate) messages: Counter,
-    pub(crate) bytes: Counter,
-    pub(crate) reply_errors: Counter,
-    pub(crate) refusals: Counter,
-    pub(crate) connect_failures: Counter,
-    pub(crate) unrouted: Counter,
-    pub(crate) resumed_skipped: Counter,
-    pub(crate) lost: Counter,
+    /// The connection figures below: written by the feed's source on the feed's thread.
+    connects: Counter,
+    reconnects: Counter,
+    stalls: Counter,
+    messages: Counter,
+    bytes: Counter,
+    reply_errors: Counter,
+    refusals: Counter,
+    connect_failures: Counter,
+    unrouted: Counter,
+    resumed_skipped: Counter,
+    lost: Counter,
+    rebalances: Counter,
     /// `monotonic_ns` of the last message (0: none yet).
     last_message_ns: Counter,
     /// Completed disconnected periods.
@@ -116,23 +126,8 @@ pub(crate) struct FeedMetrics {
     down_since_ns: Counter,
 }
 
-impl FeedMetrics {
-    pub(crate) fn named(name: &str, can_wait: bool) -> Self {
-        FeedMetrics {
-            name: name.to_owned(),
-            can_wait,
-            ..FeedMetrics::default()
-        }
-    }
-
-    pub(crate) fn record_lead(&self, lead_ns: u64) {
-        self.lead_count.incr();
-        self.lead_sum_ns.add(lead_ns);
-        self.lead_max_ns.fetch_max(lead_ns, Relaxed);
-        self.lead.record(lead_ns);
-    }
-
-    pub(crate) fn snapshot(&self, id: u16, total_wins: u64, now_ns: u64) -> FeedSnapshot {
+impl FeedCounters {
+    fn snapshot(&self, id: u16, total_wins: u64, now_ns: u64) -> FeedSnapshot {
         let (wins, count) = (self.wins.get(), self.lead_count.get());
         let down_since = self.down_since_ns.get();
         let current_down = if down_since == 0 {
@@ -173,6 +168,7 @@ impl FeedMetrics {
             unrouted: self.unrouted.get(),
             resumed_skipped: self.resumed_skipped.get(),
             lost: self.lost.get(),
+            rebalances: self.rebalances.get(),
         }
     }
 }
@@ -193,12 +189,51 @@ impl FeedMetrics {
 /// assert_eq!(stats.snapshot().bytes, 512);
 /// ```
 #[derive(Clone, Debug)]
-pub struct FeedStats(pub(crate) Arc<FeedMetrics>);
+pub struct FeedStats(Arc<FeedCounters>);
 
 impl FeedStats {
     /// Counters that belong to no engine (tests, a source used on its own).
     pub fn detached(name: &str) -> Self {
-        FeedStats(Arc::new(FeedMetrics::named(name, true)))
+        FeedStats::named(name, true)
+    }
+
+    /// The counters of the engine's feed `name`; `can_wait` is false for a live source.
+    pub(crate) fn named(name: &str, can_wait: bool) -> Self {
+        FeedStats(Arc::new(FeedCounters {
+            name: name.to_owned(),
+            can_wait,
+            ..FeedCounters::default()
+        }))
+    }
+
+    /// This feed saw a launch first (its `FeedSink`, after the dedup table's verdict).
+    pub(crate) fn won(&self) {
+        self.0.wins.incr();
+    }
+
+    /// This feed saw a launch another feed (or itself) had delivered (its `FeedSink`).
+    pub(crate) fn duplicate(&self) {
+        self.0.duplicates.incr();
+    }
+
+    /// This feed, the winner, led a later copy by `lead_ns` (the later feed's `FeedSink`, which
+    /// measured it).
+    pub(crate) fn record_lead(&self, lead_ns: u64) {
+        let m = &self.0;
+        m.lead_count.incr();
+        m.lead_sum_ns.add(lead_ns);
+        m.lead_max_ns.fetch_max(lead_ns, Relaxed);
+        m.lead.record(lead_ns);
+    }
+
+    /// Launches won so far.
+    pub(crate) fn wins(&self) -> u64 {
+        self.0.wins.get()
+    }
+
+    /// The counters as feed `id` of an engine whose feeds won `total_wins` in all.
+    pub(crate) fn snapshot_as(&self, id: u16, total_wins: u64, now_ns: u64) -> FeedSnapshot {
+        self.0.snapshot(id, total_wins, now_ns)
     }
 
     /// The connection is up (and subscribed): counts a connect, a reconnect after the first,
@@ -276,6 +311,12 @@ impl FeedStats {
     /// accounting, and counted here.
     pub fn lost(&self, n: u64) {
         self.0.lost.add(n);
+    }
+
+    /// The consumer group took this feed's partitions away (a Kafka rebalance: a member joined
+    /// or left, or this one was evicted).
+    pub fn rebalanced(&self) {
+        self.0.rebalances.incr();
     }
 
     /// The counters now.
@@ -364,6 +405,9 @@ pub struct FeedSnapshot {
     /// subscription buffer overflowed; a lower bound).
     #[serde(default)]
     pub lost: u64,
+    /// Times a consumer group revoked this feed's partitions (Kafka).
+    #[serde(default)]
+    pub rebalances: u64,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::LatencySummary;
+use super::{BufferSnapshot, LatencySummary};
 
 /// A point-in-time copy of the sink's metrics.
 ///
@@ -73,4 +73,7 @@ pub struct SinkSnapshot {
     /// True while a failed flush waits for its retry (the database is busy or full).
     #[serde(default)]
     pub failing: bool,
+    /// The Redis write buffer's metrics, when the sink has one (`--buffer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<BufferSnapshot>,
 }

@@ -5,8 +5,11 @@
 //! not come back in lockstep. A refusal (HTTP 401/403/429 at the handshake, gRPC
 //! `Unauthenticated`/`ResourceExhausted`) waits at least [`REFUSED_MIN`] or the server's
 //! `Retry-After`, whichever is longer.
+//!
+//! The NATS client reconnects on its own, through a callback that gets the attempt number:
+//! [`delay`] is the same schedule as a pure function of it, so both follow one formula.
 
-// The NATS clients reconnect on their own schedule and never see a refusal.
+// The NATS clients never see a refusal.
 #![cfg_attr(not(any(feature = "ws", feature = "geyser")), allow(dead_code))]
 
 use std::time::Duration;
@@ -42,12 +45,9 @@ impl Backoff {
 
     /// The delay before the next attempt after a failure (and counts the failure).
     pub(crate) fn next_delay(&mut self) -> Duration {
-        let exp = self
-            .min
-            .saturating_mul(1u32 << self.failures.min(20))
-            .min(self.max);
+        let d = delay(self.min, self.max, self.failures, self.rng.next_u64());
         self.failures = self.failures.saturating_add(1);
-        self.jitter(exp)
+        d
     }
 
     /// The delay after the server refused us: at least [`REFUSED_MIN`] or `retry_after`.
@@ -58,17 +58,21 @@ impl Backoff {
             .min(REFUSED_MAX)
     }
 
-    /// Half of `d` fixed, half uniformly random.
-    fn jitter(&mut self, d: Duration) -> Duration {
-        let half = d / 2;
-        let span = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-        half + Duration::from_nanos(self.rng.next_u64() % span.saturating_add(1))
-    }
-
     /// The connection proved healthy (it delivered data): start again from `min`.
     pub(crate) fn reset(&mut self) {
         self.failures = 0;
     }
+}
+
+/// The wait after `failures` failed attempts in a row: `min` doubled per failure up to `max`,
+/// half of it fixed and half drawn from `random` (any 64 random bits).
+pub(crate) fn delay(min: Duration, max: Duration, failures: u32, random: u64) -> Duration {
+    let exp = min
+        .saturating_mul(1u32 << failures.min(20))
+        .min(max.max(min));
+    let half = exp / 2;
+    let span = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+    half + Duration::from_nanos(random % span.saturating_add(1))
 }
 
 #[cfg(test)]
@@ -108,5 +112,16 @@ mod tests {
             b.refused_delay(Some(Duration::from_secs(3600))),
             REFUSED_MAX
         );
+    }
+
+    #[test]
+    fn the_pure_schedule_spans_half_to_all_of_the_capped_delay() {
+        let (min, max) = (Duration::from_millis(100), Duration::from_secs(1));
+        assert_eq!(delay(min, max, 0, 0), Duration::from_millis(50));
+        assert_eq!(delay(min, max, 3, 0), Duration::from_millis(400));
+        assert_eq!(delay(min, max, 30, 0), Duration::from_millis(500));
+        assert_eq!(delay(min, max, 30, 500_000_000), max);
+        // `max` below `min` is `min`.
+        assert_eq!(delay(min, Duration::ZERO, 5, 0), Duration::from_millis(50));
     }
 }

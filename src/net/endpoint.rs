@@ -1,14 +1,19 @@
-//! [`Endpoint`]: a live feed's URL, parsed once, with its secrets kept apart.
+//! [`Endpoint`]: a WebSocket or gRPC feed's URL, read once by the shared URL reader
+//! ([`super::url`]), with its secrets kept apart.
 //!
 //! **Redaction.** Provider URLs carry credentials: `?api-key=...` (Helius), a token as a path
 //! segment (QuickNode), `user:pass@`. An [`Endpoint`]'s `Display` (and so every log line, metric
 //! label, feed name and error that names it) shows only `scheme://host:port`, plus `/…` when the
 //! URL had a path or query: nothing the user typed after the authority ever leaves the process.
+//! The `user:pass@` part is kept as a [`Userinfo`] (redacted in `Debug`) and sent as HTTP basic
+//! authentication (`Authorization: Basic ...`) by the feeds that connect to the endpoint.
 
 use std::fmt;
 
-/// A parsed `scheme://host[:port][/path][?query]` URL whose `Display` hides everything after
-/// the authority.
+use super::url::{self, host_port_text, Hosts, Userinfo};
+
+/// A parsed `scheme://[user[:pass]@]host[:port][/path][?query]` URL whose `Display` hides
+/// everything but the scheme and the authority.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
     pub(crate) scheme: String,
@@ -17,6 +22,8 @@ pub(crate) struct Endpoint {
     /// Path and query as given (`/` when absent): secret, never displayed.
     pub(crate) path_and_query: String,
     pub(crate) tls: bool,
+    /// `user[:password]` from before `@` (secret): the feeds send it as basic authentication.
+    pub(crate) userinfo: Option<Userinfo>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -27,12 +34,7 @@ impl fmt::Debug for Endpoint {
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        write!(f, "{}://{host}:{}", self.scheme, self.port)?;
+        write!(f, "{}://{}", self.scheme, self.authority())?;
         if self.path_and_query != "/" {
             f.write_str("/…")?;
         }
@@ -55,69 +57,30 @@ impl std::error::Error for EndpointError {}
 impl Endpoint {
     /// Parses `url`, whose scheme must be one of `schemes` (`(name, tls, default port)`).
     pub(crate) fn parse(url: &str, schemes: &[(&str, bool, u16)]) -> Result<Self, EndpointError> {
-        let err = |what: &str| EndpointError(what.to_owned());
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| err("not a URL: expected scheme://host[:port][/path]"))?;
-        let scheme = scheme.to_ascii_lowercase();
-        let &(_, tls, default_port) =
-            schemes
-                .iter()
-                .find(|(s, _, _)| *s == scheme)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = schemes.iter().map(|(s, _, _)| *s).collect();
-                    EndpointError(format!(
-                        "unsupported scheme `{scheme}` (expected {})",
-                        names.join(", ")
-                    ))
-                })?;
-        let split = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, path) = rest.split_at(split);
-        // Credentials before `@` are dropped from what we display, but kept out of the request
-        // too: providers take keys in the path or query.
-        let authority = authority.rsplit('@').next().unwrap_or_default();
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6
-                .split_once(']')
-                .ok_or_else(|| err("unterminated IPv6 address"))?;
-            (h, after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
+        let names: Vec<(&str, u16)> = schemes.iter().map(|(s, _, p)| (*s, *p)).collect();
+        let u = url::parse(url, &names, Hosts::One).map_err(|e| EndpointError(e.to_string()))?;
+        let (scheme, tls, _) = schemes[u.scheme];
+        let Some((host, port)) = u.hosts.into_iter().next() else {
+            return Err(EndpointError("missing host".into()));
         };
-        if host.is_empty() {
-            return Err(err("missing host"));
-        }
-        let port = match port {
-            Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
-                // Not echoed: a mistyped `user:pass@` puts the password here.
-                EndpointError("bad port (expected a number from 1 to 65535)".into())
-            })?,
-            None => default_port,
-        };
-        let path_and_query = match path {
+        let path_and_query = match u.tail.as_str() {
             "" => "/".to_owned(),
             p if p.starts_with('?') => format!("/{p}"),
             p => p.to_owned(),
         };
         Ok(Endpoint {
-            scheme,
-            host: host.to_owned(),
+            scheme: scheme.to_owned(),
+            host,
             port,
             path_and_query,
             tls,
+            userinfo: u.userinfo,
         })
     }
 
     /// `host:port` for connecting (IPv6 in brackets).
     pub(crate) fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        host_port_text(&self.host, self.port)
     }
 }
 
@@ -172,5 +135,22 @@ mod tests {
             let e = Endpoint::parse(url, WS).unwrap_err();
             assert!(!e.to_string().contains("secret"), "{e}");
         }
+    }
+
+    #[test]
+    fn credentials_are_kept_apart_and_never_shown() {
+        let e = Endpoint::parse("wss://bot:hunter2@h.example/x", WS).unwrap();
+        let info = e.userinfo.as_ref().unwrap();
+        assert_eq!(info.user.expose(), "bot");
+        assert_eq!(info.password.as_ref().unwrap().expose(), "hunter2");
+        let shown = format!("{e} {e:?} {info:?} {:?}", e.clone());
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("bot"),
+            "{shown}"
+        );
+        assert_eq!(e.to_string(), "wss://h.example:443/…");
+        assert_eq!(Endpoint::parse("ws://h", WS).unwrap().userinfo, None);
+        let e = Endpoint::parse("ws://@h", WS).unwrap_err();
+        assert_eq!(e.to_string(), "empty credentials before `@`");
     }
 }

@@ -27,7 +27,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::candidate::{PremintCandidate, Priority};
 use crate::error::PushError;
-use crate::metrics::Metrics;
+use crate::metrics::OutputCounters;
 use crate::ring::{DropPolicy, StreamRing};
 use crate::wait::{Signal, WaitStrategy};
 
@@ -39,18 +39,19 @@ pub use stream::CandidateStream;
 /// A handler run on the sending thread for every delivered candidate (no extra hop).
 pub type Handler = Arc<dyn Fn(&PremintCandidate) + Send + Sync + 'static>;
 
-/// Where the senders deliver.
+/// Where the senders deliver: the lanes, or the handler with the output's counters (the lanes
+/// hold their own).
 #[derive(Clone)]
 pub(crate) enum Output {
     Lanes(Arc<Lanes>),
-    Handler(Handler),
+    Handler(Handler, Arc<OutputCounters>),
 }
 
 impl fmt::Debug for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Output::Lanes(_) => f.write_str("Output::Lanes"),
-            Output::Handler(_) => f.write_str("Output::Handler"),
+            Output::Handler(..) => f.write_str("Output::Handler"),
         }
     }
 }
@@ -78,7 +79,8 @@ pub(crate) struct Lanes {
     /// on every push: reading those from a spinning receiver pulled the producer's hottest line
     /// across cores at every empty poll.
     closed: CachePadded<AtomicBool>,
-    metrics: Arc<Metrics>,
+    /// The lanes' counters: written here, by whoever sends.
+    counters: Arc<OutputCounters>,
     #[cfg(feature = "stream")]
     pub(crate) wake: stream::AsyncWake,
 }
@@ -99,7 +101,7 @@ impl Lanes {
         policy: DropPolicy,
         wait: WaitStrategy,
         block_timeout: Option<Duration>,
-        metrics: Arc<Metrics>,
+        counters: Arc<OutputCounters>,
         direct: bool,
     ) -> Self {
         let signal = Arc::new(Signal::default());
@@ -114,7 +116,7 @@ impl Lanes {
             direct,
             closed: CachePadded::new(AtomicBool::new(false)),
             signal,
-            metrics,
+            counters,
             #[cfg(feature = "stream")]
             wake: stream::AsyncWake::default(),
         }
@@ -158,7 +160,7 @@ impl Lanes {
     ) -> Result<(), PushError> {
         let lane = c.priority.lane();
         let ring = &self.rings[lane];
-        let m = &self.metrics.lanes[lane];
+        let m = &self.counters.lanes[lane];
         let result = match ring.push_entered(c, false, None) {
             Err(PushError::Full(c)) => {
                 if first_try {
@@ -258,12 +260,12 @@ impl Output {
     pub(crate) fn call_handler(
         h: &Handler,
         c: &PremintCandidate,
-        metrics: &Metrics,
+        counters: &OutputCounters,
     ) -> Result<(), ()> {
         match catch_unwind(AssertUnwindSafe(|| h(c))) {
             Ok(()) => {
                 // One sender per lane calls the handler (the batcher, or the lane's worker).
-                metrics.lanes[c.priority.lane()].delivered.add_owned(1);
+                counters.lanes[c.priority.lane()].delivered.add_owned(1);
                 Ok(())
             }
             Err(_) => Err(()),

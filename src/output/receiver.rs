@@ -29,7 +29,7 @@ use crate::candidate::LaunchMeta;
 use crate::candidate::{monotonic_ns, PremintCandidate, Priority};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::meta::MetaTable;
-use crate::metrics::{LatencyRecorder, Metrics};
+use crate::metrics::{LatencyRecorder, ReceiverCounters};
 use crate::stale::StaleBound;
 use crate::wait::{Pause, WaitStrategy, Waiter};
 
@@ -40,7 +40,10 @@ pub(crate) const LATENCY_SAMPLE_EVERY: u32 = 32;
 pub(crate) struct ReceiverParts {
     pub(crate) lanes: Arc<Lanes>,
     pub(crate) meta: Arc<MetaTable>,
-    pub(crate) metrics: Arc<Metrics>,
+    /// The receiver's own counters.
+    pub(crate) counters: Arc<ReceiverCounters>,
+    /// Its cell of the detection-to-delivery histogram.
+    pub(crate) latency: LatencyRecorder,
     pub(crate) stale: Arc<StaleBound>,
     pub(crate) wait: WaitStrategy,
     pub(crate) low_share_pct: u8,
@@ -73,7 +76,7 @@ pub(crate) struct ReceiverParts {
 pub struct CandidateReceiver {
     lanes: Arc<Lanes>,
     meta: Arc<MetaTable>,
-    metrics: Arc<Metrics>,
+    counters: Arc<ReceiverCounters>,
     stale: Arc<StaleBound>,
     wait: WaitStrategy,
     low_share: u32,
@@ -99,16 +102,15 @@ type Taken = (usize, PremintCandidate);
 
 impl CandidateReceiver {
     pub(crate) fn new(p: ReceiverParts) -> Self {
-        let latency = RefCell::new(p.metrics.latency.recorder());
         CandidateReceiver {
             lanes: p.lanes,
             meta: p.meta,
-            metrics: p.metrics,
+            counters: p.counters,
             stale: p.stale,
             wait: p.wait,
             low_share: u32::from(p.low_share_pct.min(100)),
             credit: Cell::new(0),
-            latency,
+            latency: RefCell::new(p.latency),
             untimed: Cell::new(0),
         }
     }
@@ -321,7 +323,7 @@ impl CandidateReceiver {
     /// receive slept before it found the candidate (so a clock read costs nothing that matters).
     #[inline(always)]
     fn take_one(&self, parked: bool) -> Result<PremintCandidate, TryRecvError> {
-        let rx = &self.metrics.receiver;
+        let rx = &*self.counters;
         loop {
             let Some((lane, c)) = self.pop_next() else {
                 return Err(if self.lanes.ended() && self.lanes.is_empty() {
@@ -367,7 +369,7 @@ impl CandidateReceiver {
     /// batch is timed: after a park, or once `LATENCY_SAMPLE_EVERY` receives went untimed (the
     /// first candidate then also stands for those).
     fn take_batch(&self, buf: &mut Vec<PremintCandidate>, max: usize, parked: bool) -> usize {
-        let rx = &self.metrics.receiver;
+        let rx = &*self.counters;
         let start = buf.len();
         let stale_on = !self.stale.is_off();
         let checked_at = if stale_on && self.stale.needs_clock() {
@@ -421,7 +423,7 @@ impl Drop for CandidateReceiver {
         while !self.lanes.producers_idle() {
             std::thread::yield_now();
         }
-        let rx = &self.metrics.receiver;
+        let rx = &*self.counters;
         for (lane, ring) in self.lanes.rings.iter().enumerate() {
             let mut left = 0;
             while ring.try_pop().is_some() {

@@ -1,14 +1,22 @@
 //! Outputs beyond the bot's channel that carry launches to other processes: the NATS
-//! [`Publisher`] (`nats.rs`). Publishing happens after delivery and never blocks the bot: a
-//! bounded queue in front of the publisher's own thread, every refusal counted.
+//! [`Publisher`] (`nats.rs`) and the [`KafkaPublisher`] (`kafka.rs`), with their counters
+//! (`stats.rs`, read through [`PublishStats`]; their snapshot shape is
+//! [`PublishSnapshot`](crate::metrics::PublishSnapshot)). Publishing happens after delivery and
+//! never blocks the bot: a bounded queue in front of the publisher's own thread, every refusal
+//! counted, the same counters (`publish_*`) for both.
 
+#[cfg(feature = "kafka")]
+mod kafka;
 mod nats;
+mod stats;
 
-pub use crate::metrics::PublishSnapshot;
 pub use crate::net::nats::wire::{message_id, subject, STREAM_SUBJECTS, SUBJECT_PREFIX};
+#[cfg(feature = "kafka")]
+pub use kafka::{KafkaPublishHandle, KafkaPublisher};
 pub use nats::{PublishHandle, Publisher, MAX_INFLIGHT};
+pub use stats::PublishStats;
 
-/// Why a NATS publisher's `try_publish` did not queue a candidate. Either way the candidate is
+/// Why a publisher's `try_publish` did not queue a candidate. Either way the candidate is
 /// counted in `publish_dropped` (handed back for the caller's own logs, not to be offered again).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TryPublishError {
@@ -19,6 +27,6 @@ pub enum TryPublishError {
 }
 
 crate::error::payload_error!(TryPublishError {
-    Full => "the NATS publisher's queue is full",
-    Closed => "the NATS publisher has shut down",
+    Full => "the publisher's queue is full",
+    Closed => "the publisher has shut down",
 });

@@ -36,9 +36,10 @@ use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::Notify;
 
+use super::stats::{PublishCounters, PublishStats};
 use super::TryPublishError;
 use crate::candidate::{monotonic_ns, PremintCandidate};
-use crate::metrics::{PublishMetrics, PublishSnapshot, PublishStats};
+use crate::metrics::PublishSnapshot;
 use crate::net::backoff::Backoff;
 use crate::net::nats::url::{NatsUrl, Scheme};
 use crate::net::nats::wire::{encode, message_id, subject};
@@ -56,7 +57,7 @@ type AckFuture =
 
 /// What the bot's threads and the publisher thread share.
 struct Shared {
-    metrics: Arc<PublishMetrics>,
+    metrics: Arc<PublishCounters>,
     wake: Notify,
     /// The publisher thread is (about to be) asleep on `wake`. Written by the thread, read by
     /// the bots after their `try_send` and a `SeqCst` fence.
@@ -148,13 +149,13 @@ impl PublishHandle {
 /// let publisher = Publisher::start("nats://127.0.0.1:4222", NatsConfig::from(&cfg))?;
 /// let handle = publisher.handle();
 /// // Every delivered candidate, on the sending thread; try_publish never blocks.
-/// let mut engine = Sniffer::builder()
+/// let engine = Sniffer::builder()
 ///     .config(cfg)
 ///     .handler(move |c: &PremintCandidate| {
 ///         let _ = handle.try_publish(c); // a refusal is counted in publish_dropped
 ///     })
+///     .publisher(publisher.stats()) // publish_* in the engine's snapshot
 ///     .build()?;
-/// engine.metrics_source().attach_publisher(&publisher.stats()); // publish_* in the engine's snapshot
 /// // ...
 /// engine.shutdown(std::time::Duration::from_secs(5));
 /// let counts = publisher.shutdown(std::time::Duration::from_secs(1));
@@ -204,7 +205,7 @@ impl Publisher {
         }
         let (tx, rx) = crossbeam_channel::bounded(cfg.queue);
         let shared = Arc::new(Shared {
-            metrics: Arc::new(PublishMetrics::default()),
+            metrics: Arc::new(PublishCounters::default()),
             wake: Notify::new(),
             parked: AtomicBool::new(false),
             stop: AtomicBool::new(false),
@@ -276,6 +277,7 @@ impl Publisher {
     }
 
     /// A read-only handle on this publisher's counters, to attach to an engine with
+    /// [`SnifferBuilder::publisher`](crate::SnifferBuilder::publisher) or
     /// [`MetricsSource::attach_publisher`](crate::MetricsSource::attach_publisher) (its snapshots,
     /// JSON and Prometheus, then carry `published`, `publish_dropped`, ...).
     pub fn stats(&self) -> PublishStats {
@@ -400,7 +402,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn m(&self) -> &PublishMetrics {
+    fn m(&self) -> &PublishCounters {
         &self.shared.metrics
     }
 

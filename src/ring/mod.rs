@@ -1,8 +1,9 @@
 //! The stream ring: a bounded lock-free MPMC queue of [`PremintCandidate`]s between the feeds and
-//! the batcher, with one overflow policy per file (`drop_newest.rs`, `drop_oldest.rs`, `block.rs`).
+//! the batcher, with one overflow policy per file (`drop_newest.rs`, `drop_oldest.rs`,
+//! `block.rs`; the [`DropPolicy`] enum in `policy.rs`).
 //!
-//! Storage is crossbeam-queue's [`ArrayQueue`] (Vyukov's bounded MPMC array queue). It was chosen
-//! over a crossbeam-channel for two reasons: `ArrayQueue::force_push` evicts exactly one queued
+//! Storage is crossbeam-queue's [`ArrayQueue`] (Vyukov's bounded MPMC array queue), rather than
+//! a crossbeam-channel, for two reasons: `ArrayQueue::force_push` evicts exactly one queued
 //! item per overflowing push and hands it back, which makes `drop_oldest` exact (a receiver-clone
 //! `try_recv` loop can evict more than one item per push when producers race, and measured slower:
 //! see `benches/ring.rs`), and it carries no waker bookkeeping on the fast path. Waiting is ours:
@@ -20,6 +21,7 @@ mod block;
 mod drop_newest;
 mod drop_oldest;
 mod gate;
+pub(crate) mod policy;
 #[cfg(feature = "stream")]
 mod room;
 
@@ -28,65 +30,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use serde::{Deserialize, Serialize};
 
 use crate::candidate::PremintCandidate;
 pub use crate::error::PushError;
 use crate::wait::{Pause, Signal, WaitStrategy, Waiter};
 use gate::ProducerGate;
 pub(crate) use gate::PushGuard;
+pub(crate) use policy::DropPolicy;
 #[cfg(feature = "stream")]
 pub(crate) use room::RoomFuture;
-
-/// What a push into a full ring does. The names are exact (they differ across the ecosystem).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DropPolicy {
-    /// Reject the incoming candidate (counted in `dropped_full_buffer`); the queue is untouched.
-    #[default]
-    DropNewest,
-    /// Evict the oldest queued candidate (counted in `dropped_oldest`); the incoming one is stored.
-    DropOldest,
-    /// Wait for room (at most `block_timeout` when set); nothing is dropped.
-    Block,
-}
-
-impl DropPolicy {
-    /// Every policy.
-    pub const ALL: [DropPolicy; 3] = [
-        DropPolicy::DropNewest,
-        DropPolicy::DropOldest,
-        DropPolicy::Block,
-    ];
-
-    /// The configuration name (`drop_newest`, `drop_oldest`, `block`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            DropPolicy::DropNewest => "drop_newest",
-            DropPolicy::DropOldest => "drop_oldest",
-            DropPolicy::Block => "block",
-        }
-    }
-}
-
-impl fmt::Display for DropPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for DropPolicy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DropPolicy::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown drop policy `{s}` (expected drop_newest, drop_oldest or block)")
-            })
-    }
-}
 
 /// A bounded ring of candidates with an overflow policy.
 ///

@@ -8,14 +8,19 @@
 //! each time in transactions of `flush_batch_size` rows. After each flush, mints inactive for
 //! longer than `prune_threshold` whose last state is written leave memory.
 //!
-//! A failed batch (busy database, full disk, any SQLite error) is rolled back whole, counted, and
-//! retried after a backoff that doubles from `retry_backoff` up to `max_retry_backoff`; its mints
-//! stay touched, and the thread keeps applying input meanwhile. Shutdown applies what is queued,
-//! makes a final delta flush (retrying until the deadline) and reports what was written and what
-//! was left ([`SinkReport`]).
+//! A failed batch (busy database, full disk, a lost connection, any database error) is rolled
+//! back whole, counted, and retried after a backoff that doubles from `retry_backoff` up to
+//! `max_retry_backoff`; its mints stay touched, and the thread keeps applying input meanwhile.
+//! Shutdown applies what is queued, makes a final delta flush (retrying until the deadline) and
+//! reports what was written and what was left ([`SinkReport`]).
+//!
+//! The store is any [`Store`] (SQLite by [`AggregateSink::start`], PostgreSQL or another by
+//! [`AggregateSink::start_with`]). With a Redis write buffer (`buffer.rs`, feature `redis`) every
+//! burst of applied events is mirrored to Redis before the thread waits again, committed batches
+//! leave Redis' pending set, and a start first writes what an earlier run left pending.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -25,15 +30,56 @@ use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 use serde::Serialize;
 
+use super::backend::{flush_state, Store, TradeMark};
+#[cfg(feature = "redis")]
+use super::buffer::{BufferMetrics, RedisBuffer};
 use super::error::{RecordError, SinkError, StoreError};
 use super::state::AggregateState;
 use super::store::{AggregateStore, FlushMode, FlushStats};
 use crate::candidate::PremintCandidate;
-use crate::candidate::{LaunchMeta, TradeEvent};
+use crate::candidate::{LaunchMeta, RecentIds, TradeEvent};
 use crate::config::SnifferConfig;
 use crate::decode::Decoded;
 use crate::error::ConfigError;
 use crate::metrics::{Counter, LatencySummary, SinkSnapshot};
+
+/// The write buffer the sink thread drives, or nothing without the `redis` feature.
+#[cfg(feature = "redis")]
+type Buffer = RedisBuffer;
+/// The write buffer the sink thread drives, or nothing without the `redis` feature.
+#[cfg(not(feature = "redis"))]
+type Buffer = NoBuffer;
+
+/// Stands in for the write buffer without the `redis` feature: it cannot exist, so every call
+/// on it is unreachable and compiles away.
+#[cfg(not(feature = "redis"))]
+#[derive(Debug)]
+enum NoBuffer {}
+
+#[cfg(not(feature = "redis"))]
+impl NoBuffer {
+    fn recover(&mut self, _: &mut dyn Store, _: usize) -> Result<u64, String> {
+        match *self {}
+    }
+    fn note(&mut self, _: crate::candidate::Pubkey, _: Option<TradeMark>) {
+        match *self {}
+    }
+    fn committed(&mut self, _: &[crate::candidate::Pubkey]) {
+        match *self {}
+    }
+    fn wants_flush(&self) -> bool {
+        match *self {}
+    }
+    fn note_early_flush(&self) {
+        match *self {}
+    }
+    fn held(&self, _: &AggregateState) -> u64 {
+        match *self {}
+    }
+    fn sync(&mut self, _: &AggregateState, _: Instant, _: i64) {
+        match *self {}
+    }
+}
 
 /// Events applied between two timer checks, so a flood of input cannot postpone a flush.
 const DRAIN_BURST: usize = 1024;
@@ -97,26 +143,32 @@ impl From<&SnifferConfig> for SinkConfig {
 }
 
 impl SinkConfig {
-    /// Checks every setting.
+    /// Checks every setting. The four taken from [`SnifferConfig`] are checked by its rules
+    /// for them (the same rule and error text as [`SnifferConfig::validate`]).
     ///
     /// # Errors
     ///
     /// [`ConfigError::Invalid`] naming the first bad key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        SnifferConfig {
+            flush_interval: self.flush_interval,
+            full_flush_interval: self.full_flush_interval,
+            flush_batch_size: self.flush_batch_size,
+            prune_threshold: self.prune_threshold,
+            ..SnifferConfig::default()
+        }
+        .validate_sink_keys()?;
         let bad = |key: &'static str, value: String, reason: &str| ConfigError::Invalid {
             key,
             value,
             reason: reason.to_owned(),
         };
-        for (key, d) in [
-            ("flush_interval", self.flush_interval),
-            ("full_flush_interval", self.full_flush_interval),
-            ("prune_threshold", self.prune_threshold),
-            ("retry_backoff", self.retry_backoff),
-        ] {
-            if d.is_zero() {
-                return Err(bad(key, "0s".into(), "must be greater than zero"));
-            }
+        if self.retry_backoff.is_zero() {
+            return Err(bad(
+                "retry_backoff",
+                "0s".into(),
+                "must be greater than zero",
+            ));
         }
         if self.max_retry_backoff < self.retry_backoff {
             return Err(bad(
@@ -125,13 +177,8 @@ impl SinkConfig {
                 "must not be below retry_backoff",
             ));
         }
-        for (key, n) in [
-            ("flush_batch_size", self.flush_batch_size),
-            ("input_capacity", self.input_capacity),
-        ] {
-            if n == 0 {
-                return Err(bad(key, "0".into(), "must be at least 1"));
-            }
+        if self.input_capacity == 0 {
+            return Err(bad("input_capacity", "0".into(), "must be at least 1"));
         }
         Ok(())
     }
@@ -190,6 +237,9 @@ struct SinkMetrics {
     touched_pending: Counter,
     /// Locked once per flush by the sink thread and by snapshots; never on the hot path.
     flush_latency: Mutex<Histogram<u64>>,
+    /// The write buffer's counters (its owner is the sink thread too).
+    #[cfg(feature = "redis")]
+    buffer: Option<Arc<BufferMetrics>>,
 }
 
 impl Default for SinkMetrics {
@@ -222,6 +272,8 @@ impl Default for SinkMetrics {
                 Histogram::new_with_bounds(1, FLUSH_LATENCY_MAX_NS, 3)
                     .expect("constant histogram bounds are valid"),
             ),
+            #[cfg(feature = "redis")]
+            buffer: None,
         }
     }
 }
@@ -258,6 +310,10 @@ impl SinkMetrics {
             input_warn_events: self.input_warn_events.get(),
             input_critical_events: self.input_critical_events.get(),
             failing: self.failing.get() != 0,
+            #[cfg(feature = "redis")]
+            buffer: self.buffer.as_ref().map(|b| b.snapshot()),
+            #[cfg(not(feature = "redis"))]
+            buffer: None,
         }
     }
 }
@@ -271,6 +327,9 @@ pub struct SinkReport {
     pub touched_left: u64,
     /// Queued events not applied by the deadline (0 on a clean shutdown).
     pub input_left: u64,
+    /// Of `touched_left`, the mints whose last state Redis acknowledged: the next start with the
+    /// same write buffer writes them (0 without a buffer).
+    pub held_in_buffer: u64,
     /// True when everything queued was applied and written.
     pub complete: bool,
     /// The metrics after the thread stopped.
@@ -404,21 +463,49 @@ impl SinkStats {
 }
 
 /// The aggregates sink: a named thread (`sniffer-sink`) that keeps per-mint rolling state off the
-/// hot path and persists it to SQLite (see the module docs of `sink` for the whole story).
+/// hot path and persists it to a [`Store`] (SQLite, PostgreSQL; see the module docs of `sink`
+/// for the whole story).
 ///
 /// Dropping it shuts it down as [`shutdown`](Self::shutdown) does with a 5-second budget, and
 /// joins the thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sniffer::sink::{AggregateSink, SinkConfig};
+/// use sniffer::{PremintCandidate, Sniffer};
+///
+/// let dir = std::env::temp_dir().join(format!("sniffer-doc-aggregates-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let sink = AggregateSink::start(dir.join("agg.db"), SinkConfig::default())?;
+/// let handle = sink.handle();
+/// // Every delivered launch goes to the sink; the sink's metrics join the engine's snapshot.
+/// let engine = Sniffer::builder()
+///     .handler(move |c: &PremintCandidate| {
+///         let _ = handle.record_candidate(c); // a refusal is counted by the sink
+///     })
+///     .aggregates(sink.stats())
+///     .build()?;
+/// engine.ingest_handle().ingest(PremintCandidate { slot: 9, ..Default::default() })?;
+/// let metrics = engine.shutdown(Duration::from_secs(5)).metrics;
+/// assert_eq!(metrics.sink.map(|s| s.input_accepted), Some(1));
+/// let report = sink.shutdown(Duration::from_secs(5));
+/// assert_eq!(report.final_flush.rows, 1);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct AggregateSink {
     handle: SinkHandle,
     stop: Option<Sender<Instant>>,
     thread: Option<JoinHandle<SinkReport>>,
-    path: PathBuf,
+    store: &'static str,
 }
 
 impl fmt::Debug for AggregateSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AggregateSink")
-            .field("path", &self.path)
+            .field("store", &self.store)
             .field("running", &self.thread.is_some())
             .finish()
     }
@@ -434,14 +521,67 @@ impl AggregateSink {
     /// opened or read, [`SinkError::Spawn`] when the thread cannot start.
     pub fn start(path: impl AsRef<Path>, cfg: SinkConfig) -> Result<AggregateSink, SinkError> {
         cfg.validate()?;
-        let path = path.as_ref().to_path_buf();
-        let store = AggregateStore::open(&path)?;
+        let store = AggregateStore::open(path.as_ref())?;
         store.set_busy_timeout(cfg.busy_timeout)?;
-        let metrics = Arc::new(SinkMetrics::default());
+        Self::launch(Box::new(store), None, cfg)
+    }
+
+    /// Starts the sink on any [`Store`] (a [`PgStore`](super::PgStore), or SQLite opened by the
+    /// caller), reloading its live mints when `cfg.reload` is set.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_with(store: Box<dyn Store>, cfg: SinkConfig) -> Result<AggregateSink, SinkError> {
+        Self::launch(store, None, cfg)
+    }
+
+    /// Starts the sink with a Redis write buffer: first writes every mint an earlier run left
+    /// pending in the buffer to `store` (in batches of `flush_batch_size`, one transaction
+    /// each), then reloads live mints and starts the thread (see `buffer.rs`).
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start), plus [`SinkError::Buffer`] when the recovery fails (what it
+    /// did not write stays pending in Redis for the next start).
+    #[cfg(feature = "redis")]
+    pub fn start_buffered(
+        store: Box<dyn Store>,
+        buffer: RedisBuffer,
+        cfg: SinkConfig,
+    ) -> Result<AggregateSink, SinkError> {
+        Self::launch(store, Some(buffer), cfg)
+    }
+
+    fn launch(
+        mut store: Box<dyn Store>,
+        #[allow(unused_mut)] mut buffer: Option<Buffer>,
+        cfg: SinkConfig,
+    ) -> Result<AggregateSink, SinkError> {
+        cfg.validate()?;
+        #[allow(unused_mut)] // the buffer's counters join only with the `redis` feature
+        let mut metrics = SinkMetrics::default();
+        if let Some(b) = &mut buffer {
+            let n = b
+                .recover(store.as_mut(), cfg.flush_batch_size)
+                .map_err(SinkError::Buffer)?;
+            if n > 0 {
+                tracing::info!(
+                    mints = n,
+                    "write buffer: recovered the pending mints of an earlier run"
+                );
+            }
+            #[cfg(feature = "redis")]
+            {
+                metrics.buffer = Some(Arc::clone(&b.metrics));
+            }
+        }
+        let metrics = Arc::new(metrics);
         let mut state = AggregateState::new();
+        state.set_trade_log(store.counts_trades());
         if cfg.reload {
             let since = unix_ms().saturating_sub(ms(cfg.prune_threshold));
-            for row in store.load_live(since)? {
+            for row in store.live_rows(since)? {
                 state.seed(&row);
                 metrics.reloaded_mints.incr();
             }
@@ -451,16 +591,18 @@ impl AggregateSink {
         metrics.input_capacity.set(cfg.input_capacity as u64);
         let (stop_tx, stop_rx) = bounded(1);
         let now = Instant::now();
+        let kind = store.kind();
         let core = Core {
             next_flush: now + cfg.flush_interval,
             next_full: now + cfg.full_flush_interval,
             backoff: cfg.retry_backoff,
             retry_at: None,
             full_due: false,
-            seen_trades: RecentTrades::new(),
+            seen_trades: RecentIds::new(TRADE_MEMORY_MS, TRADE_MEMORY_MAX),
             input_marks: InputMarks::default(),
             state,
             store,
+            buffer,
             cfg,
             metrics: Arc::clone(&metrics),
         };
@@ -472,7 +614,7 @@ impl AggregateSink {
             handle: SinkHandle { tx, metrics },
             stop: Some(stop_tx),
             thread: Some(thread),
-            path,
+            store: kind,
         })
     }
 
@@ -545,7 +687,8 @@ fn ms(d: Duration) -> i64 {
 /// The sink thread's state: everything it owns, and its timers.
 struct Core {
     state: AggregateState,
-    store: AggregateStore,
+    store: Box<dyn Store>,
+    buffer: Option<Buffer>,
     cfg: SinkConfig,
     metrics: Arc<SinkMetrics>,
     next_flush: Instant,
@@ -556,7 +699,7 @@ struct Core {
     /// A full flush is due (its timer passed) and has not succeeded yet.
     full_due: bool,
     /// Trades applied recently, by identity: first sighting wins across feeds.
-    seen_trades: RecentTrades,
+    seen_trades: RecentIds,
     input_marks: InputMarks,
 }
 
@@ -593,60 +736,6 @@ impl InputMarks {
 const TRADE_MEMORY_MS: i64 = 10 * 60 * 1000;
 const TRADE_MEMORY_MAX: usize = 1 << 18;
 
-/// The identities of recently applied trades (a keyed 64-bit hash of the trade's content), with
-/// the time each was applied, oldest first.
-struct RecentTrades {
-    keys: std::collections::HashSet<u64>,
-    order: std::collections::VecDeque<(i64, u64)>,
-    hasher: std::collections::hash_map::RandomState,
-}
-
-impl RecentTrades {
-    fn new() -> Self {
-        RecentTrades {
-            keys: std::collections::HashSet::new(),
-            order: std::collections::VecDeque::new(),
-            hasher: std::collections::hash_map::RandomState::new(),
-        }
-    }
-
-    /// A trade's identity, the same whichever feed or format carried it: the mint, the trader,
-    /// the direction, the amounts, the on-chain time and the curve's reserves after the trade
-    /// (which move with every trade on that curve).
-    fn key(&self, t: &TradeEvent) -> u64 {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        let mut h = self.hasher.build_hasher();
-        t.mint.0.hash(&mut h);
-        t.user.0.hash(&mut h);
-        (t.is_buy, t.sol_amount, t.token_amount, t.timestamp).hash(&mut h);
-        (
-            t.virtual_sol_reserves,
-            t.virtual_token_reserves,
-            t.real_sol_reserves,
-            t.real_token_reserves,
-        )
-            .hash(&mut h);
-        h.finish()
-    }
-
-    /// True the first time `t` is offered (within the memory); false for a copy.
-    fn first(&mut self, t: &TradeEvent, now_ms: i64) -> bool {
-        while let Some(&(at, k)) = self.order.front() {
-            if now_ms - at < TRADE_MEMORY_MS && self.order.len() < TRADE_MEMORY_MAX {
-                break;
-            }
-            self.order.pop_front();
-            self.keys.remove(&k);
-        }
-        let k = self.key(t);
-        if !self.keys.insert(k) {
-            return false;
-        }
-        self.order.push_back((now_ms, k));
-        true
-    }
-}
-
 impl Core {
     fn run(mut self, rx: &Receiver<SinkEvent>, stop: &Receiver<Instant>) -> SinkReport {
         let deadline = loop {
@@ -668,6 +757,15 @@ impl Core {
                 default(due.saturating_duration_since(now)) => {}
             }
             let now = Instant::now();
+            // The burst goes to the write buffer before the thread waits again; a buffer past
+            // its level asks for the flush now (unless a failed flush waits for its retry).
+            if let Some(b) = &mut self.buffer {
+                b.sync(&self.state, now, unix_ms());
+                if b.wants_flush() && self.retry_at.is_none() && self.state.touched() > 0 {
+                    b.note_early_flush();
+                    self.next_flush = now;
+                }
+            }
             if now >= self.next_full {
                 self.full_due = true;
             }
@@ -683,19 +781,24 @@ impl Core {
     }
 
     fn apply(&mut self, ev: SinkEvent) {
-        if let SinkEvent::Trade { trade, now_ms, .. } = &ev {
-            if !self.seen_trades.first(trade, *now_ms) {
-                self.metrics.trade_duplicates.incr();
-                self.metrics.events_applied.incr();
-                return;
+        let trade_id = match &ev {
+            SinkEvent::Trade { trade, now_ms, .. } => {
+                let id = trade.identity();
+                if !self.seen_trades.first(id, *now_ms) {
+                    self.metrics.trade_duplicates.incr();
+                    self.metrics.events_applied.incr();
+                    return;
+                }
+                id
             }
-        }
+            SinkEvent::Launch { .. } => 0,
+        };
         let mint = match &ev {
             SinkEvent::Launch { candidate, .. } => candidate.mint,
             SinkEvent::Trade { trade, .. } => trade.mint,
         };
         if self.cfg.reload && !self.state.contains(&mint) {
-            match self.store.get(&mint) {
+            match self.store.get_row(&mint) {
                 Ok(Some(row)) => {
                     self.state.seed(&row);
                     self.metrics.reloaded_mints.incr();
@@ -719,8 +822,23 @@ impl Core {
                 now_ms,
             } => {
                 let at = trade_time_ms(&trade, now_ms);
-                self.state.record_trade(&trade, slot, at)
+                self.state.record_trade_with_id(&trade, trade_id, slot, at);
+                if let Some(b) = &mut self.buffer {
+                    b.note(
+                        mint,
+                        Some(TradeMark {
+                            id: trade_id,
+                            is_buy: trade.is_buy,
+                            lamports: trade.sol_amount,
+                        }),
+                    );
+                }
+                self.metrics.events_applied.incr();
+                return;
             }
+        }
+        if let Some(b) = &mut self.buffer {
+            b.note(mint, None);
         }
         self.metrics.events_applied.incr();
     }
@@ -766,6 +884,11 @@ impl Core {
                 if full {
                     self.full_due = false;
                     self.next_full = now + self.cfg.full_flush_interval;
+                    // What the store keeps beside the rows (trade identities) ages out with the
+                    // mints: a failure here is logged and tried again at the next full flush.
+                    if let Err(e) = self.store.prune(now_ms.saturating_sub(threshold_ms)) {
+                        tracing::warn!("aggregates sink: pruning the {}: {e}", self.store.kind());
+                    }
                 }
             }
             Err(e) => {
@@ -799,9 +922,19 @@ impl Core {
             return Ok(FlushStats::default());
         }
         let started = Instant::now();
-        let res = self
-            .store
-            .flush(&mut self.state, mode, now_ms, self.cfg.flush_batch_size);
+        let buffer = &mut self.buffer;
+        let res = flush_state(
+            self.store.as_mut(),
+            &mut self.state,
+            mode,
+            now_ms,
+            self.cfg.flush_batch_size,
+            &mut |mints| {
+                if let Some(b) = buffer.as_mut() {
+                    b.committed(mints);
+                }
+            },
+        );
         let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let _ = m
             .flush_latency
@@ -842,6 +975,9 @@ impl Core {
                 Err(_) => break,
             }
         }
+        if let Some(b) = &mut self.buffer {
+            b.sync(&self.state, Instant::now(), unix_ms());
+        }
         let mut final_flush = FlushStats::default();
         let mut backoff = self.cfg.retry_backoff;
         let mut first = true;
@@ -865,15 +1001,22 @@ impl Core {
             thread::sleep(backoff.min(deadline - now));
             backoff = (backoff * 2).min(self.cfg.max_retry_backoff);
         }
+        // Committed mints leave Redis' pending set (a restart would only rewrite them, which
+        // changes nothing, but costs a write each).
+        if let Some(b) = &mut self.buffer {
+            b.sync(&self.state, Instant::now(), unix_ms());
+        }
         self.publish_levels();
         let snapshot = self.metrics.snapshot();
         let touched_left = self.state.touched() as u64;
+        let held_in_buffer = self.buffer.as_ref().map_or(0, |b| b.held(&self.state));
         // Events still in the channel: counted in `input_pending`, never applied.
         let input_left = snapshot.input_pending;
         SinkReport {
             final_flush,
             touched_left,
             input_left,
+            held_in_buffer,
             complete: touched_left == 0 && input_left == 0,
             snapshot,
         }

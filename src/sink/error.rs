@@ -1,4 +1,4 @@
-//! The aggregates sink's errors: the store's ([`StoreError`], [`FlushError`]), starting the sink
+//! The aggregates sink's errors: the stores' ([`StoreError`], [`FlushError`]), starting the sink
 //! ([`SinkError`]) and queueing an event ([`RecordError`]). All are payload-free.
 
 use thiserror::Error;
@@ -26,6 +26,13 @@ pub enum StoreError {
     /// Any other SQLite failure, with SQLite's message.
     #[error("sqlite: {0}")]
     Sqlite(String),
+    /// The database server cannot be reached, or the connection broke (the sink reconnects at
+    /// its next attempt).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Any other PostgreSQL failure: the SQLSTATE and the server's message.
+    #[error("postgres: {0}")]
+    Postgres(String),
 }
 
 /// A flush that stopped at a failing batch: what was committed before it, and why it failed.
@@ -50,6 +57,10 @@ pub enum SinkError {
     /// The database could not be opened or read.
     #[error("aggregates database: {0}")]
     Store(#[from] StoreError),
+    /// The write buffer could not be reached, or the recovery of its pending mints failed (they
+    /// stay pending for the next start).
+    #[error("write buffer: {0}")]
+    Buffer(String),
     /// The operating system refused to start the sink thread.
     #[error("cannot spawn thread `sniffer-sink`: {0}")]
     Spawn(#[source] std::io::Error),

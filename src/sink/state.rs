@@ -25,9 +25,14 @@
 //! The dirty ("touched") set holds the mints changed since their last successful write; a delta
 //! flush writes exactly those. Pruning only removes mints that are not dirty, so nothing leaves
 //! memory before its last state is in the database.
+//!
+//! With the trade log on ([`AggregateState::set_trade_log`]; the sink turns it on for stores
+//! that count trades by identity, such as PostgreSQL), each touched mint also keeps the
+//! [`TradeMark`]s of the trades applied since its last write, handed to the store with its row.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use super::backend::TradeMark;
 use crate::candidate::{LaunchKind, PremintCandidate, Pubkey};
 use crate::candidate::{LaunchMeta, TradeEvent};
 
@@ -241,6 +246,8 @@ struct MintState {
     written_at_ms: Option<i64>,
     /// The row's `id` in the `launches` table, once a write by this process committed it.
     row_id: Option<i64>,
+    /// Trades applied since the last successful write (only with the trade log on).
+    pending_trades: Vec<TradeMark>,
 }
 
 impl MintState {
@@ -351,6 +358,8 @@ impl MintState {
 pub struct AggregateState {
     mints: HashMap<Pubkey, MintState>,
     touched: HashSet<Pubkey>,
+    /// Keep each touched mint's [`TradeMark`]s until its next write.
+    trade_log: bool,
 }
 
 impl AggregateState {
@@ -411,12 +420,38 @@ impl AggregateState {
         self.touched.insert(c.mint);
     }
 
+    /// Keeps (or stops keeping) the [`TradeMark`]s of each touched mint until its next write
+    /// (see the module docs). Off by default.
+    pub fn set_trade_log(&mut self, on: bool) {
+        self.trade_log = on;
+    }
+
+    /// The trades applied to `mint` since its last write (empty with the trade log off).
+    pub fn pending_trades(&self, mint: &Pubkey) -> &[TradeMark] {
+        self.mints
+            .get(mint)
+            .map_or(&[][..], |m| m.pending_trades.as_slice())
+    }
+
     /// Records a trade seen at `now_ms` in `slot`.
     pub fn record_trade(&mut self, t: &TradeEvent, slot: u64, now_ms: i64) {
+        let id = if self.trade_log { t.identity() } else { 0 };
+        self.record_trade_with_id(t, id, slot, now_ms);
+    }
+
+    /// [`record_trade`](Self::record_trade) with the trade's identity computed by the caller.
+    pub(crate) fn record_trade_with_id(&mut self, t: &TradeEvent, id: u64, slot: u64, now_ms: i64) {
         let m = self
             .mints
             .entry(t.mint)
             .or_insert_with(|| MintState::new(now_ms));
+        if self.trade_log {
+            m.pending_trades.push(TradeMark {
+                id,
+                is_buy: t.is_buy,
+                lamports: t.sol_amount,
+            });
+        }
         m.seen(slot, now_ms);
         m.trade_count = m.trade_count.saturating_add(1);
         if t.is_buy {
@@ -497,6 +532,7 @@ impl AggregateState {
             self.touched.remove(mint);
             if let Some(m) = self.mints.get_mut(mint) {
                 m.written_at_ms = Some(written_at_ms);
+                m.pending_trades.clear();
             }
         }
     }

@@ -76,6 +76,7 @@ use rusqlite::{
     params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
 };
 
+use super::backend::{flush_state, RowWrite, Store};
 use super::error::{FlushError, StoreError};
 use super::state::{AggregateState, LaunchRow, Window, WindowStats};
 use crate::candidate::{LaunchKind, Pubkey};
@@ -332,12 +333,12 @@ impl AggregateStore {
     /// otherwise.
     pub fn upsert(&mut self, rows: &[LaunchRow]) -> Result<(), StoreError> {
         let mut ids = Vec::with_capacity(rows.len());
-        self.write_batch(rows.iter().map(|r| (r, None)), &mut ids)
+        self.write_rows(rows.iter().map(|r| (r, None)), &mut ids)
     }
 
     /// One transaction: each row by its known id, or upserted by mint; `ids` receives every
     /// row's id, valid only once this returns `Ok` (a rolled-back insert's id may be reused).
-    fn write_batch<'a>(
+    fn write_rows<'a>(
         &mut self,
         rows: impl Iterator<Item = (&'a LaunchRow, Option<i64>)>,
         ids: &mut Vec<i64>,
@@ -420,35 +421,7 @@ impl AggregateStore {
         now_ms: i64,
         batch_size: usize,
     ) -> Result<FlushStats, FlushError> {
-        let mints = match mode {
-            FlushMode::Delta => state.touched_mints(),
-            FlushMode::Full => state.all_mints(),
-        };
-        let mut stats = FlushStats::default();
-        let cap = batch_size.clamp(1, mints.len().max(1));
-        let mut rows = Vec::with_capacity(cap);
-        let mut ids = Vec::with_capacity(cap);
-        for chunk in mints.chunks(batch_size.max(1)) {
-            rows.clear();
-            rows.extend(
-                chunk
-                    .iter()
-                    .filter_map(|m| Some((state.row(m, now_ms)?, state.row_id(m)))),
-            );
-            if let Err(error) = self.write_batch(rows.iter().map(|(r, id)| (r, *id)), &mut ids) {
-                return Err(FlushError {
-                    written: stats,
-                    error,
-                });
-            }
-            for ((row, _), id) in rows.iter().zip(&ids) {
-                state.set_row_id(&row.mint, *id);
-            }
-            state.mark_written(chunk, now_ms);
-            stats.rows += rows.len() as u64;
-            stats.batches += 1;
-        }
-        Ok(stats)
+        flush_state(self, state, mode, now_ms, batch_size, &mut |_| {})
     }
 
     /// The stored row of `mint`.
@@ -527,20 +500,44 @@ impl AggregateStore {
     }
 }
 
+/// SQLite has one writer: rows carry absolute totals, and the trade marks are not needed.
+impl Store for AggregateStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn write_batch(&mut self, batch: &mut [RowWrite]) -> Result<(), StoreError> {
+        let mut ids = Vec::with_capacity(batch.len());
+        self.write_rows(batch.iter().map(|w| (&w.row, w.id)), &mut ids)?;
+        for (w, id) in batch.iter_mut().zip(ids) {
+            w.id = Some(id);
+        }
+        Ok(())
+    }
+
+    fn get_row(&mut self, mint: &Pubkey) -> Result<Option<LaunchRow>, StoreError> {
+        self.get(mint)
+    }
+
+    fn live_rows(&mut self, since_ms: i64) -> Result<Vec<LaunchRow>, StoreError> {
+        self.load_live(since_ms)
+    }
+}
+
 /// Lamports, counts and slots as SQLite integers, saturating at `i64::MAX`.
-fn int(v: u64) -> i64 {
+pub(super) fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn uint(v: i64) -> u64 {
+pub(super) fn uint(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-fn kind_name(k: LaunchKind) -> &'static str {
+pub(super) fn kind_name(k: LaunchKind) -> &'static str {
     k.as_str()
 }
 
-fn kind_from_name(s: &str) -> Option<LaunchKind> {
+pub(super) fn kind_from_name(s: &str) -> Option<LaunchKind> {
     LaunchKind::from_name(s)
 }
 

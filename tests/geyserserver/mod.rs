@@ -130,6 +130,8 @@ pub struct Log {
     pub sent: usize,
     /// Tokens presented, as received.
     pub tokens: Vec<Option<String>>,
+    /// `authorization` metadata presented, as received.
+    pub authorizations: Vec<Option<String>>,
 }
 
 #[derive(Clone)]
@@ -158,9 +160,15 @@ impl Geyser for Svc {
             .get("x-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let authorization = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let conn = {
             let mut l = self.log.lock().unwrap();
             l.tokens.push(token.clone());
+            l.authorizations.push(authorization);
             l.subscribes += 1;
             l.subscribes - 1
         };

@@ -224,6 +224,8 @@ pub struct Log {
     pub requests: Vec<Value>,
     /// Request paths (with their query) of the handshakes.
     pub paths: Vec<String>,
+    /// `Authorization` headers of the handshakes, as received.
+    pub authorizations: Vec<Option<String>>,
     /// Pings received (answered or not).
     pub pings: usize,
     /// Line sends: (line index, `sniffer::monotonic_ns()` when written).
@@ -373,8 +375,15 @@ fn connection(
     let refuse = plan.refuse;
     let path = Arc::new(Mutex::new(String::new()));
     let seen_path = path.clone();
+    let seen_log = log;
     let callback = move |req: &Request, resp: Response| {
         *seen_path.lock().unwrap() = req.uri().to_string();
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        seen_log.lock().unwrap().authorizations.push(auth);
         match refuse {
             None => Ok(resp),
             Some(status) => {

@@ -4,7 +4,8 @@
 //! real-format lines), `synthetic:payloads`, `replay:PATH` (a recording at its recorded pace
 //! times `--speed`, a plain JSON-lines file flat out or at `--plain-rate`), `stdin`, the live
 //! providers (`ws://`, `wss://`, `grpc://`, `grpcs://`) and NATS (`nats://HOST/STREAM`, a
-//! JetStream pull consumer; `nats+core://HOST/SUBJECT`). `--feed` may be repeated: the engine
+//! JetStream pull consumer; `nats+core://HOST/SUBJECT`) and Kafka (`kafka://BROKER/TOPIC?group=NAME`,
+//! see `kafka.rs`). `--feed` may be repeated: the engine
 //! then deduplicates launches across feeds (first sighting wins).
 
 use std::io::Write as _;
@@ -127,7 +128,7 @@ fn has_prefix(spec: &str, p: &str) -> bool {
 
 /// `--feed` splits its values on commas, but a comma can belong to a feed: a NATS URL's host
 /// list (`nats://a:4222,b:4222/SNIFFER`), a URL's query (`?api-key=a,b`: cut there, the tail
-/// of the key was reported as an unknown feed) or a replay path. The pieces after such a spec
+/// of the key would be taken for an unknown feed) or a replay path. The pieces after such a spec
 /// that are no feed of their own (every other spec has a scheme or is a bare keyword) are
 /// joined back to it.
 pub(crate) fn join_split_feeds(specs: Vec<String>) -> Vec<String> {
@@ -136,7 +137,9 @@ pub(crate) fn join_split_feeds(specs: Vec<String>) -> Vec<String> {
         let is_own_feed = s.contains("://")
             || matches!(s.as_str(), "synthetic" | "synthetic:payloads" | "stdin")
             || s.starts_with("replay:");
-        let takes_commas = |p: &str| is_nats(p) || p.contains('?') || p.starts_with("replay:");
+        let takes_commas = |p: &str| {
+            is_nats(p) || super::kafka::is_kafka(p) || p.contains('?') || p.starts_with("replay:")
+        };
         match out.last_mut() {
             Some(prev) if !is_own_feed && takes_commas(prev) => {
                 prev.push(',');
@@ -261,8 +264,11 @@ pub(crate) fn paths_in_use(specs: &[String], args: &FeedArgs) -> Vec<(&'static s
 /// run (the engine owns the feed until then).
 struct WatchedReplay {
     inner: ReplaySource,
-    error: Arc<Mutex<Option<std::io::Error>>>,
+    error: ReplayError,
 }
+
+/// Where a replay leaves the read error that ended it.
+type ReplayError = Arc<Mutex<Option<std::io::Error>>>;
 
 impl LineSource for WatchedReplay {
     fn name(&self) -> &str {
@@ -286,7 +292,7 @@ impl LineSource for WatchedReplay {
 /// The feeds of a run, and where the replays report a read error that ended them early.
 pub(crate) struct Built {
     pub(crate) feeds: Vec<Box<dyn Feed>>,
-    replays: Vec<(String, Arc<Mutex<Option<std::io::Error>>>)>,
+    replays: Vec<(String, ReplayError)>,
 }
 
 impl Built {
@@ -313,171 +319,254 @@ pub(crate) fn build(
     syn: Synthetic,
     observer: Option<&dyn Fn() -> DecodeObserver>,
 ) -> anyhow::Result<Built> {
+    check_args(args)?;
+    let ctx = Ctx {
+        args,
+        cfg,
+        syn,
+        observer,
+        count: specs.len(),
+    };
+    let mut built = Built {
+        feeds: Vec::new(),
+        replays: Vec::new(),
+    };
+    for (i, spec) in specs.iter().enumerate() {
+        let feed = match spec.as_str() {
+            "synthetic" if args.synthetic == SyntheticKind::Fast => ctx.fast_synthetic()?,
+            "synthetic" | "synthetic:payloads" => ctx.tap(i, ctx.payloads())?,
+            "stdin" => {
+                let feed = LineFeed::stdin(args.decoder())
+                    .map_err(|e| UsageError(format!("stdin feed: {e}")))?;
+                ctx.tap(i, feed)?
+            }
+            s if super::kafka::is_kafka(s) => {
+                let record = args.record.as_ref().map(|b| record_path(b, i, specs.len()));
+                let decoder = args.decoder();
+                super::kafka::feed(s, i, decoder, cfg, observer, record.as_deref())?
+            }
+            s if is_nats(s) => ctx.nats(i, s)?,
+            s if is_live(s) && s[..2].eq_ignore_ascii_case("ws") => {
+                ctx.tap(i, ctx.websocket(i, s)?)?
+            }
+            s if is_live(s) => ctx.tap(i, ctx.grpc(i, s)?)?,
+            s => match s.strip_prefix("replay:") {
+                Some(path) if !path.is_empty() => {
+                    let (feed, error) = ctx.replay(path)?;
+                    built.replays.push((spec.clone(), error));
+                    ctx.tap(i, feed)?
+                }
+                _ => return Err(unknown_feed(spec).into()),
+            },
+        };
+        built.feeds.push(feed);
+    }
+    Ok(built)
+}
+
+/// The feed options every feed kind shares, checked once before any feed is built.
+fn check_args(args: &FeedArgs) -> Result<(), UsageError> {
     if !(args.speed.is_finite() && args.speed >= 0.0) {
-        return Err(UsageError(format!("--speed must be >= 0, got {}", args.speed)).into());
+        return Err(UsageError(format!(
+            "--speed must be >= 0, got {}",
+            args.speed
+        )));
     }
     if !(0.0..=100.0).contains(&args.malformed_pct) {
         return Err(UsageError(format!(
             "--malformed-pct must be in 0..=100, got {}",
             args.malformed_pct
-        ))
-        .into());
+        )));
     }
     if args.max_line_len == 0 {
-        return Err(UsageError("--max-line-len must be > 0".into()).into());
+        return Err(UsageError("--max-line-len must be > 0".into()));
     }
-    let mut feeds: Vec<Box<dyn Feed>> = Vec::new();
-    let mut replays = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
-        let line_feed = match spec.as_str() {
-            "synthetic" if args.synthetic == SyntheticKind::Fast => {
-                if args.record.is_some() {
-                    return Err(UsageError(
-                        "--record needs a decoded feed (the fast synthetic feed has no lines; \
-                         use --synthetic payloads)"
-                            .into(),
-                    )
-                    .into());
-                }
-                feeds.push(Box::new(SyntheticFeed::new(SyntheticConfig {
-                    rate: syn.rate,
-                    duration: syn.duration,
-                    max_candidates: None,
-                    high_pct: syn.high_pct,
-                    seed: args.seed,
-                })));
-                continue;
-            }
-            "synthetic" | "synthetic:payloads" => LineFeed::payloads(
-                PayloadConfig {
-                    seed: args.seed,
-                    rate: syn.rate,
-                    duration: syn.duration,
-                    max_lines: None,
-                    burst_every: args.burst_every,
-                    burst_len: args.burst_len,
-                    burst_factor: args.burst_factor,
-                    malformed_pct: args.malformed_pct,
-                    ..PayloadConfig::default()
-                },
-                args.decoder(),
-            ),
-            "stdin" => LineFeed::stdin(args.decoder())
-                .map_err(|e| UsageError(format!("stdin feed: {e}")))?,
-            s if is_nats(s) => {
-                if args.record.is_some() {
-                    return Err(UsageError(
-                        "--record needs a decoded feed (NATS feeds carry candidates, not lines)"
-                            .into(),
-                    )
-                    .into());
-                }
-                // Errors name the servers and the stream, never the credentials.
-                let ncfg = nats_config(cfg);
-                let feed: Box<dyn Feed> = if has_prefix(s, "nats+core://") {
-                    Box::new(
-                        CoreNatsFeed::new(s, ncfg)
-                            .map_err(|e| nats_error(&format!("feed {i} (core NATS)"), e))?,
-                    )
-                } else {
-                    Box::new(
-                        JetStreamFeed::new(s, ncfg)
-                            .map_err(|e| nats_error(&format!("feed {i} (JetStream)"), e))?,
-                    )
-                };
-                feeds.push(feed);
-                continue;
-            }
-            s if is_live(s) && s[..2].eq_ignore_ascii_case("ws") => {
-                let ws = WsConfig {
-                    subscriptions: if args.subscribe.is_empty() {
-                        Subscription::for_launchpads(cfg.launchpads)
-                    } else {
-                        args.subscribe.clone()
-                    },
-                    ..WsConfig::from(cfg)
-                };
-                // The error never repeats the URL's path or query (API keys live there).
-                LineFeed::ws(s, ws, args.decoder())
-                    .map_err(|e| UsageError(format!("feed {i} (WebSocket): {e}")))?
-            }
-            s if is_live(s) => {
-                let mut grpc = GeyserConfig {
-                    x_token: std::env::var(X_TOKEN_ENV).ok().filter(|t| !t.is_empty()),
-                    ..GeyserConfig::from(cfg)
-                };
-                let accounts: Vec<_> = args
-                    .subscribe
-                    .iter()
-                    .filter_map(|s| match s {
-                        Subscription::Transactions(a) => Some(a.clone()),
-                        _ => None,
-                    })
-                    .flatten()
-                    .collect();
-                if !accounts.is_empty() {
-                    grpc.accounts = accounts;
-                }
-                let feed = GeyserFeed::new(s, grpc, args.decoder())
-                    .map_err(|e| UsageError(format!("feed {i} (gRPC): {e}")))?;
-                let feed = match observer {
-                    Some(make) => feed.with_observer(make()),
-                    None => feed,
-                };
-                let feed = match &args.record {
-                    Some(base) => {
-                        let path = record_path(base, i, specs.len());
-                        feed.record_to(&path).map_err(|e| {
-                            UsageError(format!("cannot create {}: {e}", path.display()))
-                        })?
-                    }
-                    None => feed,
-                };
-                feeds.push(Box::new(feed));
-                continue;
-            }
-            s => match s.strip_prefix("replay:") {
-                Some(path) if !path.is_empty() => {
-                    let cfg = ReplayConfig {
-                        speed: args.speed,
-                        plain_rate: args.plain_rate,
-                        max_line_len: args.max_line_len,
-                    };
-                    let inner = ReplaySource::open(Path::new(path), cfg)
-                        .map_err(|e| UsageError(format!("cannot read {path}: {e}")))?;
-                    let error = Arc::new(Mutex::new(None));
-                    replays.push((spec.clone(), error.clone()));
-                    LineFeed::new(WatchedReplay { inner, error }, args.decoder())
-                }
-                _ => {
-                    // Only what precedes a colon, path or query: a mistyped URL may carry a key
-                    // or `user:pass@`.
-                    let shown = spec.split([':', '?', '/', '@']).next().unwrap_or_default();
-                    return Err(UsageError(format!(
-                        "unknown feed `{shown}…` (synthetic, synthetic:payloads, replay:PATH, stdin, \
-                         ws://HOST/PATH, wss://HOST/PATH, grpc://HOST:PORT, grpcs://HOST:PORT, \
-                         nats://HOST:PORT/STREAM, nats+core://HOST:PORT/SUBJECT)"
-                    ))
-                    .into());
-                }
-            },
+    Ok(())
+}
+
+/// The error for a spec that names no feed kind. It shows only what precedes a colon, path or
+/// query: a mistyped URL may carry a key or `user:pass@`.
+fn unknown_feed(spec: &str) -> UsageError {
+    let shown = spec.split([':', '?', '/', '@']).next().unwrap_or_default();
+    UsageError(format!(
+        "unknown feed `{shown}…` (synthetic, synthetic:payloads, replay:PATH, stdin, \
+         ws://HOST/PATH, wss://HOST/PATH, grpc://HOST:PORT, grpcs://HOST:PORT, \
+         nats://HOST:PORT/STREAM, nats+core://HOST:PORT/SUBJECT)"
+    ))
+}
+
+/// A decoded feed: the aggregates sink's observer and `--record` attach to it.
+trait DecodedFeed: Feed + Sized + 'static {
+    fn with_observer(self, observer: DecodeObserver) -> Self;
+    fn record_to(self, path: &Path) -> std::io::Result<Self>;
+}
+
+impl DecodedFeed for LineFeed {
+    fn with_observer(self, observer: DecodeObserver) -> Self {
+        LineFeed::with_observer(self, observer)
+    }
+
+    fn record_to(self, path: &Path) -> std::io::Result<Self> {
+        LineFeed::record_to(self, path)
+    }
+}
+
+impl DecodedFeed for GeyserFeed {
+    fn with_observer(self, observer: DecodeObserver) -> Self {
+        GeyserFeed::with_observer(self, observer)
+    }
+
+    fn record_to(self, path: &Path) -> std::io::Result<Self> {
+        GeyserFeed::record_to(self, path)
+    }
+}
+
+/// What building one feed of a run needs besides its spec.
+struct Ctx<'a> {
+    args: &'a FeedArgs,
+    cfg: &'a SnifferConfig,
+    syn: Synthetic,
+    observer: Option<&'a dyn Fn() -> DecodeObserver>,
+    /// Feeds in the run (`--record` numbers its files when there are several).
+    count: usize,
+}
+
+impl Ctx<'_> {
+    /// Decoded feed `i` with the sink's observer and the `--record` file attached, when asked.
+    fn tap<F: DecodedFeed>(&self, i: usize, feed: F) -> Result<Box<dyn Feed>, UsageError> {
+        let feed = match self.observer {
+            Some(make) => feed.with_observer(make()),
+            None => feed,
         };
-        let line_feed = match observer {
-            Some(make) => line_feed.with_observer(make()),
-            None => line_feed,
-        };
-        let line_feed = match &args.record {
-            Some(path) => {
-                let path = record_path(path, i, specs.len());
-                line_feed
-                    .record_to(&path)
+        let feed = match &self.args.record {
+            Some(base) => {
+                let path = record_path(base, i, self.count);
+                feed.record_to(&path)
                     .map_err(|e| UsageError(format!("cannot create {}: {e}", path.display())))?
             }
-            None => line_feed,
+            None => feed,
         };
-        feeds.push(Box::new(line_feed));
+        Ok(Box::new(feed))
     }
-    Ok(Built { feeds, replays })
+
+    /// `--record` asks for lines, which `what` does not have.
+    fn refuse_record(&self, what: &str) -> Result<(), UsageError> {
+        match self.args.record {
+            Some(_) => Err(UsageError(format!(
+                "--record needs a decoded feed ({what})"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// `synthetic`: candidates straight into the ring, no decoding.
+    fn fast_synthetic(&self) -> Result<Box<dyn Feed>, UsageError> {
+        self.refuse_record("the fast synthetic feed has no lines; use --synthetic payloads")?;
+        Ok(Box::new(SyntheticFeed::new(SyntheticConfig {
+            rate: self.syn.rate,
+            duration: self.syn.duration,
+            max_candidates: None,
+            high_pct: self.syn.high_pct,
+            seed: self.args.seed,
+        })))
+    }
+
+    /// `synthetic:payloads`: real-format lines through the decoder.
+    fn payloads(&self) -> LineFeed {
+        let args = self.args;
+        LineFeed::payloads(
+            PayloadConfig {
+                seed: args.seed,
+                rate: self.syn.rate,
+                duration: self.syn.duration,
+                max_lines: None,
+                burst_every: args.burst_every,
+                burst_len: args.burst_len,
+                burst_factor: args.burst_factor,
+                malformed_pct: args.malformed_pct,
+                ..PayloadConfig::default()
+            },
+            args.decoder(),
+        )
+    }
+
+    /// `nats://` (JetStream) or `nats+core://`: candidates, connected here. Errors name the
+    /// servers and the stream, never the credentials.
+    fn nats(&self, i: usize, spec: &str) -> anyhow::Result<Box<dyn Feed>> {
+        self.refuse_record("NATS feeds carry candidates, not lines")?;
+        let ncfg = nats_config(self.cfg);
+        Ok(if has_prefix(spec, "nats+core://") {
+            Box::new(
+                CoreNatsFeed::new(spec, ncfg)
+                    .map_err(|e| nats_error(&format!("feed {i} (core NATS)"), e))?,
+            )
+        } else {
+            Box::new(
+                JetStreamFeed::new(spec, ncfg)
+                    .map_err(|e| nats_error(&format!("feed {i} (JetStream)"), e))?,
+            )
+        })
+    }
+
+    /// `ws://` or `wss://` with the `--subscribe` subscriptions (by default one `logsSubscribe` per
+    /// launch program of `launchpads`).
+    /// The error never repeats the URL's path or query (API keys live there).
+    fn websocket(&self, i: usize, spec: &str) -> Result<LineFeed, UsageError> {
+        let ws = WsConfig {
+            subscriptions: if self.args.subscribe.is_empty() {
+                Subscription::for_launchpads(self.cfg.launchpads)
+            } else {
+                self.args.subscribe.clone()
+            },
+            ..WsConfig::from(self.cfg)
+        };
+        LineFeed::ws(spec, ws, self.args.decoder())
+            .map_err(|e| UsageError(format!("feed {i} (WebSocket): {e}")))
+    }
+
+    /// `grpc://` or `grpcs://` (Yellowstone): the accounts of `--subscribe transactions:..`, the
+    /// `x-token` from the environment.
+    fn grpc(&self, i: usize, spec: &str) -> Result<GeyserFeed, UsageError> {
+        let mut grpc = GeyserConfig {
+            x_token: std::env::var(X_TOKEN_ENV).ok().filter(|t| !t.is_empty()),
+            ..GeyserConfig::from(self.cfg)
+        };
+        let accounts: Vec<_> = self
+            .args
+            .subscribe
+            .iter()
+            .filter_map(|s| match s {
+                Subscription::Transactions(a) => Some(a.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if !accounts.is_empty() {
+            grpc.accounts = accounts;
+        }
+        GeyserFeed::new(spec, grpc, self.args.decoder())
+            .map_err(|e| UsageError(format!("feed {i} (gRPC): {e}")))
+    }
+
+    /// `replay:PATH`, and where it will report a read error that ends it early.
+    fn replay(&self, path: &str) -> Result<(LineFeed, ReplayError), UsageError> {
+        let cfg = ReplayConfig {
+            speed: self.args.speed,
+            plain_rate: self.args.plain_rate,
+            max_line_len: self.args.max_line_len,
+        };
+        let inner = ReplaySource::open(Path::new(path), cfg)
+            .map_err(|e| UsageError(format!("cannot read {path}: {e}")))?;
+        let error = ReplayError::default();
+        let feed = LineFeed::new(
+            WatchedReplay {
+                inner,
+                error: error.clone(),
+            },
+            self.args.decoder(),
+        );
+        Ok((feed, error))
+    }
 }
 
 /// The environment variable holding the gRPC `x-token` (never a flag: flags show in `ps`).

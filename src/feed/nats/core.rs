@@ -11,7 +11,6 @@
 //! for at-least-once.
 
 use std::fmt;
-use std::time::Duration;
 
 use async_nats::{Event, Subscriber};
 use crossbeam_channel::Receiver;
@@ -20,12 +19,11 @@ use tokio_stream::StreamExt as _;
 use crate::candidate::monotonic_ns;
 use crate::feed::{Feed, FeedPoll, FeedSink};
 use crate::metrics::FeedStats;
+use crate::net::link::READ_SLICE;
 use crate::net::nats::url::{subject_problem, NatsUrl, Scheme};
 use crate::net::nats::wire::{self, STREAM_SUBJECTS};
 use crate::net::nats::{client, NatsConfig, NatsError};
 
-/// Longest wait for a message in one poll.
-const READ_SLICE: Duration = Duration::from_millis(5);
 /// Messages handled per poll at most.
 const PER_POLL: usize = 256;
 

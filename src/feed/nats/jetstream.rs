@@ -12,18 +12,19 @@
 //! A message delivered again that this feed already handled (its acknowledgement was lost in a
 //! server restart, or came after `ack_wait`) is skipped and counted in the feed's
 //! `resumed_skipped`: the feed remembers the stream sequences of the last [`SEEN`] messages it
-//! handled, so within one process a message is never pushed twice. Across feeds and instances
-//! the engine's first-sighting dedup (by mint and the launch's identity, see
-//! [`message_id`](super::message_id)) does the rest.
+//! handled (a `net::recent` table), so within one process a message is never pushed twice.
+//! Across feeds and instances the engine's first-sighting dedup (by mint and the launch's
+//! identity, see [`message_id`](crate::net::nats::wire::message_id)) does the rest.
 //!
 //! The consumer is durable with `durable=NAME` (it keeps its position across restarts of this
 //! process and of the server), ephemeral otherwise (it starts at `deliver`: `new` by default,
 //! `all` from the oldest message kept). When the server loses it (an ephemeral consumer after a
 //! server restart), it is created again from the sequence after the last one handled.
 //! Reconnecting is the client's job (with this crate's backoff); the pull stream re-issues its
-//! request once connected again.
+//! request once connected again. Setting the consumer up is this feed's: its state is the
+//! network layer's `Link` (down until the backoff's delay, setting up under a deadline, up).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -40,12 +41,12 @@ use crate::config::stream_name_problem;
 use crate::feed::{Feed, FeedPoll, FeedSink};
 use crate::metrics::FeedStats;
 use crate::net::backoff::Backoff;
+use crate::net::link::{Link, Progress, READ_SLICE};
 use crate::net::nats::url::{subject_problem, NatsUrl, Scheme};
 use crate::net::nats::wire;
 use crate::net::nats::{client, NatsConfig, NatsError};
+use crate::net::recent::Recent;
 
-/// Longest wait for a message in one poll.
-const READ_SLICE: Duration = Duration::from_millis(5);
 /// Messages one pull request asks for.
 pub(crate) const BATCH: usize = 256;
 /// Messages pushed per poll: the gate is consulted between polls, so a paused feed overshoots
@@ -61,40 +62,8 @@ pub(crate) const SEEN: usize = 1 << 16;
 /// request (a server restart the client could not report) holds the feed up.
 const EXPIRES: Duration = Duration::from_secs(5);
 
+/// Setting the consumer up: the attempt of the feed's [`Link`].
 type Setup = Pin<Box<dyn Future<Output = Result<pull::Stream, String>> + Send>>;
-
-enum State {
-    Down { retry_at: Instant },
-    Setting { fut: Setup, deadline: Instant },
-    Up(Box<pull::Stream>),
-}
-
-/// The stream sequences of the last [`SEEN`] messages handled.
-#[derive(Default)]
-struct Seen {
-    order: VecDeque<u64>,
-    set: HashSet<u64>,
-    /// Highest sequence handled (0: none).
-    last: u64,
-}
-
-impl Seen {
-    fn contains(&self, seq: u64) -> bool {
-        self.set.contains(&seq)
-    }
-
-    fn insert(&mut self, seq: u64) {
-        if self.set.insert(seq) {
-            self.order.push_back(seq);
-            if self.order.len() > SEEN {
-                if let Some(old) = self.order.pop_front() {
-                    self.set.remove(&old);
-                }
-            }
-        }
-        self.last = self.last.max(seq);
-    }
-}
 
 /// A JetStream pull consumer as a feed; see the module documentation.
 ///
@@ -112,10 +81,11 @@ pub struct JetStreamFeed {
     nats: async_nats::Client,
     js: jetstream::Context,
     events: Receiver<Event>,
-    state: State,
+    state: Link<Setup, Box<pull::Stream>>,
     backoff: Backoff,
     stats: Option<FeedStats>,
-    seen: Seen,
+    /// The stream sequences of the last [`SEEN`] messages handled.
+    seen: Recent<u64>,
     /// Received, not yet pushed (the gate may have paused the feed meanwhile).
     pending: VecDeque<(Message, u64)>,
     /// Pushed (or counted), to acknowledge.
@@ -186,11 +156,9 @@ impl JetStreamFeed {
             nats,
             js,
             events,
-            state: State::Down {
-                retry_at: Instant::now(),
-            },
+            state: Link::new(),
             stats: None,
-            seen: Seen::default(),
+            seen: Recent::by_count(SEEN),
             pending: VecDeque::new(),
             to_ack: Vec::with_capacity(PUSH_PER_POLL),
             errors: 0,
@@ -203,7 +171,7 @@ impl JetStreamFeed {
                 .rt
                 .block_on(setup)
                 .map_err(|e| NatsError::Setup(format!("{}: {e}", feed.name)))?;
-            feed.state = State::Up(Box::new(s));
+            feed.state = Link::Up(Box::new(s));
         }
         Ok(feed)
     }
@@ -215,9 +183,9 @@ impl JetStreamFeed {
         let stream = self.stream.clone();
         let durable = self.durable.clone();
         // Resuming after a lost consumer: from the message after the last one handled.
-        let deliver = if self.seen.last > 0 {
+        let deliver = if self.seen.highest() > 0 {
             DeliverPolicy::ByStartSequence {
-                start_sequence: self.seen.last + 1,
+                start_sequence: self.seen.highest() + 1,
             }
         } else {
             self.deliver
@@ -283,14 +251,12 @@ impl JetStreamFeed {
     fn down(&mut self, why: &str) {
         let delay = self.backoff.next_delay();
         tracing::warn!(feed = %self.name, retry_in_ms = delay.as_millis() as u64, "{why}");
-        self.state = State::Down {
-            retry_at: Instant::now() + delay,
-        };
+        self.state = Link::down(delay);
     }
 
     /// Receives what is ready (waiting up to [`READ_SLICE`] for the first message).
     fn receive(&mut self) -> FeedPoll {
-        let State::Up(messages) = &mut self.state else {
+        let Some(messages) = self.state.up_mut() else {
             return FeedPoll::Idle;
         };
         let mut got: Vec<(Message, u64)> = Vec::new();
@@ -367,7 +333,7 @@ impl JetStreamFeed {
                 sink.malformed_reason(Malformed::WrongShape);
                 continue;
             };
-            if self.seen.contains(seq) {
+            if self.seen.contains(&seq) {
                 self.stats().resumed_skipped();
                 self.to_ack.push(m);
                 continue;
@@ -385,7 +351,7 @@ impl JetStreamFeed {
                 }
                 Err(reason) => sink.malformed_reason(reason),
             }
-            self.seen.insert(seq);
+            self.seen.insert(seq, seq);
             self.to_ack.push(m);
         }
         if self.to_ack.len() < ACK_EVERY && !self.pending.is_empty() {
@@ -452,42 +418,30 @@ impl Feed for JetStreamFeed {
             self.deliver(sink);
             return FeedPoll::Ready;
         }
-        match &mut self.state {
-            State::Down { retry_at } => {
-                if Instant::now() >= *retry_at {
-                    self.state = State::Setting {
-                        fut: self.setup(),
-                        deadline: Instant::now() + self.cfg.ack_timeout * 3,
-                    };
-                }
-                FeedPoll::Idle
-            }
-            State::Setting { fut, deadline } => {
-                let deadline = *deadline;
-                let r = self
-                    .rt
-                    .block_on(async { tokio::time::timeout(READ_SLICE, fut.as_mut()).await });
-                match r {
-                    Ok(Ok(s)) => {
-                        tracing::info!(feed = %self.name, "consuming");
-                        self.state = State::Up(Box::new(s));
-                    }
-                    Ok(Err(e)) => self.down(&format!("setting up the consumer failed: {e}")),
-                    Err(_) if Instant::now() >= deadline => {
-                        self.down("setting up the consumer timed out")
-                    }
-                    Err(_) => {}
-                }
-                FeedPoll::Ready
-            }
-            State::Up(_) => {
-                let r = self.receive();
-                if !self.pending.is_empty() {
-                    self.deliver(sink);
-                }
-                r
-            }
+        if self.state.due(Instant::now()) {
+            self.state = Link::connecting(self.setup(), self.cfg.ack_timeout * 3);
+            return FeedPoll::Idle;
         }
+        if let Some(progress) = self.state.drive(&self.rt) {
+            match progress {
+                Progress::Done(Ok(s)) => {
+                    tracing::info!(feed = %self.name, "consuming");
+                    self.state = Link::Up(Box::new(s));
+                }
+                Progress::Done(Err(e)) => {
+                    self.down(&format!("setting up the consumer failed: {e}"))
+                }
+                Progress::TimedOut => self.down("setting up the consumer timed out"),
+                Progress::Pending => {}
+            }
+            return FeedPoll::Ready;
+        }
+        // Up (receive and deliver), or down and not due yet (nothing to receive).
+        let r = self.receive();
+        if !self.pending.is_empty() {
+            self.deliver(sink);
+        }
+        r
     }
 }
 
@@ -508,15 +462,15 @@ mod tests {
 
     #[test]
     fn seen_forgets_the_oldest_only() {
-        let mut s = Seen::default();
+        let mut s = Recent::by_count(SEEN);
         for seq in 1..=(SEEN as u64 + 1) {
-            s.insert(seq);
+            s.insert(seq, seq);
         }
-        assert!(!s.contains(1));
-        assert!(s.contains(2) && s.contains(SEEN as u64 + 1));
-        assert_eq!(s.last, SEEN as u64 + 1);
-        s.insert(5);
-        assert_eq!(s.set.len(), SEEN);
+        assert!(!s.contains(&1));
+        assert!(s.contains(&2) && s.contains(&(SEEN as u64 + 1)));
+        assert_eq!(s.highest(), SEEN as u64 + 1);
+        s.insert(5, 5);
+        assert_eq!(s.len(), SEEN);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! webpki roots), as a [`LineSource`] whose lines are the notifications: a [`LineFeed`] around it
 //! decodes, records, deduplicates and pushes them like any other line feed.
 //!
-//! The connection lives on the feed's own thread and never blocks it for long: the TCP connect
-//! is non-blocking, the TLS and WebSocket handshakes resume across polls, and reads wait at most
+//! The connection lives on the feed's own thread and never blocks it for long: its state is the
+//! network layer's [`Link`] (down, an [`Attempt`] under way, up), the TCP connect is
+//! non-blocking, the TLS and WebSocket handshakes resume across polls, and reads wait at most
 //! [`READ_SLICE`] in the kernel (the lowest-latency wait there is: the thread wakes when the bytes
 //! arrive). Staying connected:
 //!
@@ -19,7 +20,10 @@
 //!   empty frame on the way in, and they are counted as `too_long`.
 //!
 //! URLs are displayed through [`Endpoint`], which hides the path, query and credentials (API
-//! keys): they appear in no log line, metric, feed name or error.
+//! keys): they appear in no log line, metric, feed name or error. A URL's `user:pass@` is sent as
+//! HTTP basic authentication (`Authorization: Basic ...`, percent-decoded) on every handshake;
+//! the request line carries the path and query only. `tls_ca_file` roots come checked from
+//! `net/tls.rs` (the file is read once per process).
 //!
 //! [`LineFeed`]: super::LineFeed
 
@@ -29,14 +33,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use tungstenite::handshake::client::ClientHandshake;
+use tungstenite::handshake::client::{ClientHandshake, Request};
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
@@ -50,10 +54,9 @@ use crate::decode::{Envelope, MAX_LINE_LEN};
 use crate::metrics::FeedStats;
 use crate::net::backoff::Backoff;
 use crate::net::endpoint::{Endpoint, EndpointError};
+use crate::net::link::{Link, READ_SLICE};
+use crate::net::tls;
 
-/// Longest a read waits in the kernel before the source looks at its timers (and the feed at
-/// the shutdown flag).
-pub(crate) const READ_SLICE: Duration = Duration::from_millis(5);
 /// Longest a write (subscribe, ping) may block on a wedged peer.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The WebSocket schemes: name, TLS, default port.
@@ -322,25 +325,15 @@ struct Session {
     got_data: bool,
 }
 
-enum Conn {
-    Down {
-        retry_at: Instant,
-    },
+/// The steps of a connection attempt, each under the deadline of the feed's [`Link`].
+enum Attempt {
     /// The host name is being resolved on a short-lived thread (`getaddrinfo` blocks, for
     /// seconds when a resolver is slow): the feed thread polls for the answer.
-    Resolving {
-        answer: mpsc::Receiver<io::Result<Vec<SocketAddr>>>,
-        deadline: Instant,
-    },
-    Connecting {
-        socket: Socket,
-        deadline: Instant,
-    },
-    Handshaking {
-        mid: Box<MidHandshake<ClientHandshake<Stream>>>,
-        deadline: Instant,
-    },
-    Up(Box<Session>),
+    Resolving(mpsc::Receiver<io::Result<Vec<SocketAddr>>>),
+    /// A non-blocking TCP connect.
+    Tcp(Socket),
+    /// The TLS and WebSocket handshakes, resumed at each poll.
+    Handshake(Box<MidHandshake<ClientHandshake<Stream>>>),
 }
 
 /// A live WebSocket feed; see the module documentation.
@@ -351,7 +344,7 @@ pub struct WsSource {
     endpoint: Endpoint,
     cfg: WsConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
-    conn: Conn,
+    conn: Link<Attempt, Box<Session>>,
     backoff: Backoff,
     stats: FeedStats,
     next_request_id: u64,
@@ -385,25 +378,19 @@ impl WsSource {
         }
         // A URL the handshake can never send is bad input now, not a reconnect loop later.
         // (The message does not repeat the path or query: keys live there.)
-        {
-            use tungstenite::client::IntoClientRequest;
-            if request_url(&endpoint)
-                .as_str()
-                .into_client_request()
-                .is_err()
-            {
-                return Err(WsError(format!(
-                    "{endpoint}: the path or query is not a valid request URI \
-                     (spaces and other such characters must be percent-encoded)"
-                )));
-            }
+        if handshake_request(&endpoint).is_none() {
+            return Err(WsError(format!(
+                "{endpoint}: the path or query is not a valid request URI \
+                 (spaces and other such characters must be percent-encoded)"
+            )));
         }
-        let tls = if endpoint.tls {
-            let mut roots = cfg.extra_roots.clone();
-            if let Some(path) = &cfg.ca_file {
-                roots.extend(read_ca_file(path)?);
-            }
-            Some(tls_config(&roots)?)
+        let client_tls = if endpoint.tls {
+            // Checked now (read once per process): a bad file fails here, not at each connect.
+            let ca = match &cfg.ca_file {
+                Some(path) => Some(tls::ca_file(path).map_err(WsError)?),
+                None => None,
+            };
+            Some(tls::rustls_client(&cfg.extra_roots, ca.as_deref()).map_err(WsError)?)
         } else {
             None
         };
@@ -411,10 +398,8 @@ impl WsSource {
         Ok(WsSource {
             name: endpoint.to_string(),
             endpoint,
-            tls,
-            conn: Conn::Down {
-                retry_at: Instant::now(),
-            },
+            tls: client_tls,
+            conn: Link::new(),
             backoff,
             stats: FeedStats::detached("ws"),
             next_request_id: 1,
@@ -425,14 +410,12 @@ impl WsSource {
 
     /// Drops the connection (counted in the feed's downtime) and schedules the next attempt.
     fn down(&mut self, delay: Duration) {
-        if let Conn::Up(s) = &mut self.conn {
+        if let Some(s) = self.conn.up_mut() {
             let _ = s.ws.close(None);
             let _ = s.ws.flush();
         }
         self.stats.disconnected();
-        self.conn = Conn::Down {
-            retry_at: Instant::now() + delay,
-        };
+        self.conn = Link::down(delay);
     }
 
     /// A failed attempt to connect (before the WebSocket opened): counted, then as `fail`.
@@ -448,7 +431,7 @@ impl WsSource {
     }
 
     /// Starts a connection: straight to the TCP connect for an IP address, otherwise through a
-    /// resolution off the feed thread (see [`Conn::Resolving`]).
+    /// resolution off the feed thread (see [`Attempt::Resolving`]).
     fn start_connect(&mut self) {
         let authority = self.endpoint.authority();
         if let Ok(addr) = authority.parse::<SocketAddr>() {
@@ -463,10 +446,7 @@ impl WsSource {
             });
         match spawned {
             Ok(_) => {
-                self.conn = Conn::Resolving {
-                    answer,
-                    deadline: Instant::now() + self.cfg.connect_timeout,
-                }
+                self.conn = Link::connecting(Attempt::Resolving(answer), self.cfg.connect_timeout)
             }
             Err(e) => self.fail_connect("cannot start a resolver thread", &e),
         }
@@ -474,7 +454,11 @@ impl WsSource {
 
     /// The resolver's answer, if it came: connect to its first address.
     fn poll_resolve(&mut self, now: Instant) {
-        let Conn::Resolving { answer, deadline } = &self.conn else {
+        let Link::Connecting {
+            attempt: Attempt::Resolving(answer),
+            deadline,
+        } = &self.conn
+        else {
             return;
         };
         match answer.try_recv() {
@@ -513,10 +497,8 @@ impl WsSource {
                 return;
             }
         }
-        self.conn = Conn::Connecting {
-            socket,
-            deadline: Instant::now() + self.cfg.connect_timeout,
-        };
+        // The resolution had its own deadline: the connect gets the whole timeout again.
+        self.conn = Link::connecting(Attempt::Tcp(socket), self.cfg.connect_timeout);
     }
 
     /// The TCP connection is up: wrap it (TLS, frame guard) and start the WebSocket handshake.
@@ -556,8 +538,12 @@ impl WsSource {
             // The guard already cut anything larger than max_line_len (+ one header).
             .max_frame_size(Some(self.cfg.max_line_len + 64))
             .max_message_size(Some(self.cfg.max_line_len + 64));
-        let url = request_url(&self.endpoint);
-        let r = tungstenite::client::client_with_config(url, stream, Some(ws_cfg));
+        let Some(request) = handshake_request(&self.endpoint) else {
+            // `new` refused such a URL; kept as a counted failure rather than a panic.
+            self.fail_connect("bad handshake request", &"invalid request URI");
+            return;
+        };
+        let r = tungstenite::client::client_with_config(request, stream, Some(ws_cfg));
         self.on_handshake(r, deadline);
     }
 
@@ -575,8 +561,8 @@ impl WsSource {
                 if Instant::now() >= deadline {
                     self.fail_connect("handshake timed out", &"no answer");
                 } else {
-                    self.conn = Conn::Handshaking {
-                        mid: Box::new(mid),
+                    self.conn = Link::Connecting {
+                        attempt: Attempt::Handshake(Box::new(mid)),
                         deadline,
                     };
                 }
@@ -633,25 +619,25 @@ impl WsSource {
             s.pending.insert(id, i);
             let req = sub.request(id, self.cfg.commitment);
             if let Err(e) = s.ws.write(Message::text(req)) {
-                self.conn = Conn::Up(s);
+                self.conn = Link::Up(s);
                 self.fail("subscribing failed", &e);
                 return;
             }
         }
         if let Err(e) = s.ws.flush() {
-            self.conn = Conn::Up(s);
+            self.conn = Link::Up(s);
             self.fail("subscribing failed", &e);
             return;
         }
         tracing::info!(feed = %self.name, subscriptions = self.cfg.subscriptions.len(), "connected");
         self.stats.connected();
-        self.conn = Conn::Up(s);
+        self.conn = Link::Up(s);
     }
 
     /// Timers of an open connection: ping, pong deadline, stall watchdog. False when it was
     /// dropped.
     fn check_timers(&mut self, now: Instant) -> bool {
-        let Conn::Up(s) = &mut self.conn else {
+        let Some(s) = self.conn.up_mut() else {
             return true;
         };
         if now.duration_since(s.last_data) >= self.cfg.stall_timeout {
@@ -686,7 +672,7 @@ impl WsSource {
 
     /// Reads one message of an open connection.
     fn read_up(&mut self, buf: &mut Vec<u8>) -> LinePoll {
-        let Conn::Up(s) = &mut self.conn else {
+        let Some(s) = self.conn.up_mut() else {
             return LinePoll::Idle;
         };
         match s.ws.read() {
@@ -722,7 +708,7 @@ impl WsSource {
 
     /// A data message: a line for the feed, or a `too_long` stand-in from the guard.
     fn data(&mut self, buf: &mut Vec<u8>, bytes: &[u8]) -> LinePoll {
-        let Conn::Up(s) = &mut self.conn else {
+        let Some(s) = self.conn.up_mut() else {
             return LinePoll::Idle;
         };
         let too_long = s.ws.get_ref().too_long();
@@ -753,19 +739,23 @@ impl LineSource for WsSource {
 
     fn next_line(&mut self, buf: &mut Vec<u8>) -> LinePoll {
         let now = Instant::now();
+        if self.conn.due(now) {
+            self.start_connect();
+            return LinePoll::Idle;
+        }
         match &mut self.conn {
-            Conn::Down { retry_at } => {
-                if now < *retry_at {
-                    return LinePoll::Idle;
-                }
-                self.start_connect();
-                LinePoll::Idle
-            }
-            Conn::Resolving { .. } => {
+            Link::Down { .. } => LinePoll::Idle,
+            Link::Connecting {
+                attempt: Attempt::Resolving(_),
+                ..
+            } => {
                 self.poll_resolve(now);
                 LinePoll::Idle
             }
-            Conn::Connecting { socket, deadline } => {
+            Link::Connecting {
+                attempt: Attempt::Tcp(socket),
+                deadline,
+            } => {
                 let deadline = *deadline;
                 match socket.take_error() {
                     Ok(Some(e)) | Err(e) => {
@@ -775,8 +765,10 @@ impl LineSource for WsSource {
                     Ok(None) => {}
                 }
                 if socket.peer_addr().is_ok() {
-                    let Conn::Connecting { socket, .. } =
-                        std::mem::replace(&mut self.conn, Conn::Down { retry_at: now })
+                    let Link::Connecting {
+                        attempt: Attempt::Tcp(socket),
+                        ..
+                    } = self.conn.take()
                     else {
                         unreachable!("matched above")
                     };
@@ -788,9 +780,14 @@ impl LineSource for WsSource {
                 }
                 LinePoll::Idle
             }
-            Conn::Handshaking { .. } => {
-                let Conn::Handshaking { mid, deadline } =
-                    std::mem::replace(&mut self.conn, Conn::Down { retry_at: now })
+            Link::Connecting {
+                attempt: Attempt::Handshake(_),
+                ..
+            } => {
+                let Link::Connecting {
+                    attempt: Attempt::Handshake(mid),
+                    deadline,
+                } = self.conn.take()
                 else {
                     unreachable!("matched above")
                 };
@@ -798,7 +795,7 @@ impl LineSource for WsSource {
                 self.on_handshake(r, deadline);
                 LinePoll::Waited
             }
-            Conn::Up(_) => {
+            Link::Up(_) => {
                 if !self.check_timers(now) {
                     return LinePoll::Pending;
                 }
@@ -808,7 +805,7 @@ impl LineSource for WsSource {
     }
 
     fn route(&mut self, line: &[u8], envelope: Envelope) -> bool {
-        let Conn::Up(s) = &mut self.conn else {
+        let Some(s) = self.conn.up_mut() else {
             return false;
         };
         match envelope {
@@ -899,25 +896,17 @@ fn request_url(endpoint: &Endpoint) -> String {
     )
 }
 
-/// The certificates (DER) of a `tls_ca_file`.
-fn read_ca_file(path: &Path) -> Result<Vec<Vec<u8>>, WsError> {
-    let ca = crate::net::tls::CaFile::read(path).map_err(WsError)?;
-    Ok(ca.roots.into_iter().map(|c| c.to_vec()).collect())
-}
-
-fn tls_config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, WsError> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for der in extra_roots {
-        roots
-            .add(CertificateDer::from(der.clone()))
-            .map_err(|e| WsError(format!("bad extra root certificate: {e}")))?;
+/// The handshake request: the URL without its credentials, which travel as HTTP basic
+/// authentication instead (`Authorization: Basic ...`, marked sensitive so that the HTTP types
+/// never print it). `None` when the path or query cannot be sent.
+fn handshake_request(endpoint: &Endpoint) -> Option<Request> {
+    use tungstenite::client::IntoClientRequest;
+    use tungstenite::http::{header::AUTHORIZATION, HeaderValue};
+    let mut request = request_url(endpoint).into_client_request().ok()?;
+    if let Some(userinfo) = &endpoint.userinfo {
+        let mut value = HeaderValue::from_str(userinfo.basic_authorization().expose()).ok()?;
+        value.set_sensitive(true);
+        request.headers_mut().insert(AUTHORIZATION, value);
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| WsError(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(cfg))
+    Some(request)
 }

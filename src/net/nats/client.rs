@@ -19,7 +19,9 @@ use super::url::NatsUrl;
 use super::wire::STREAM_SUBJECTS;
 use super::NatsError;
 use super::{NatsAuth, NatsConfig};
+use crate::candidate::monotonic_ns;
 use crate::config::{NatsDiscard, NatsStorage};
+use crate::net::backoff;
 
 /// Connection events kept for the owner's thread; more are dropped (they are state changes and
 /// statistics, and the newest state is read from the client when it matters).
@@ -52,24 +54,22 @@ pub(crate) fn options(
             ConnectOptions::with_user_and_password(user.clone(), password.clone())
         }
     };
-    let (min, max) = (cfg.backoff_min, cfg.backoff_max.max(cfg.backoff_min));
+    let (min, max) = (cfg.backoff_min, cfg.backoff_max);
     opts = opts
         .name(name)
         .connection_timeout(cfg.connect_timeout)
         .request_timeout(Some(cfg.ack_timeout))
         .max_reconnects(None)
-        // The live feeds' schedule: exponential from min to max, half of it random, so that
-        // many clients dropped by one server restart do not come back in lockstep.
+        // The live feeds' schedule (`net/backoff.rs`), so that many clients dropped by one
+        // server restart do not come back in lockstep. The first attempt goes at once.
         .reconnect_delay_callback(move |attempts| {
             if attempts <= 1 {
                 return Duration::ZERO;
             }
-            let exp = min.saturating_mul(1u32 << (attempts - 2).min(20)).min(max);
-            let half = exp / 2;
-            let span = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+            let failures = u32::try_from(attempts - 2).unwrap_or(u32::MAX);
             // Jitter, not cryptography: the clock's low bits, mixed, differ between clients.
-            let r = (crate::monotonic_ns() ^ attempts as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            half + Duration::from_nanos(r % span.saturating_add(1))
+            let r = (monotonic_ns() ^ attempts as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            backoff::delay(min, max, failures, r)
         })
         .event_callback(move |event| {
             let tx = tx.clone();

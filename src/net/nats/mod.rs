@@ -56,6 +56,25 @@ impl fmt::Debug for NatsAuth {
 
 /// Settings shared by the publisher and the NATS feeds; `From<&SnifferConfig>` reads the
 /// `nats_*` keys and the live feeds' reconnect delays.
+///
+/// # Examples
+///
+/// ```
+/// use sniffer::net::nats::{NatsAuth, NatsConfig};
+/// use sniffer::publish::Publisher;
+/// use sniffer::SnifferConfig;
+///
+/// let cfg = SnifferConfig { nats_stream: "LAUNCHES".into(), ..SnifferConfig::default() };
+/// let nats = NatsConfig {
+///     auth: NatsAuth::Token("s3cret".into()),
+///     ..NatsConfig::from(&cfg)
+/// };
+/// assert_eq!(nats.stream, "LAUNCHES");
+/// assert!(!format!("{nats:?}").contains("s3cret"));
+/// // Checked as `Publisher::start` would, without connecting.
+/// Publisher::check_url("nats://127.0.0.1:4222/LAUNCHES", &nats)?;
+/// # Ok::<(), sniffer::net::nats::NatsError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct NatsConfig {
     /// The stream (`nats_stream`); a JetStream feed's URL path overrides it.

@@ -1,13 +1,17 @@
 //! NATS URLs: `SCHEME://[USER:PASS@|TOKEN@]HOST[:PORT][,HOST[:PORT]...][/PATH][?K=V&...]`.
 //!
-//! The credentials are split off first and kept apart ([`NatsAuth`]); `Display` (the feed's
-//! name, every log line and error) shows the scheme, the hosts, the path and the parameters,
-//! never the credentials. Error messages never repeat the authority's credentials either.
+//! The scheme, the credentials and the hosts are read by the URL reader every live connection
+//! shares (`net/url.rs`: credentials split off first, IPv6 brackets, the default port); this
+//! module adds the NATS rules: a token or a user and password ([`NatsAuth`]), one path segment
+//! (a stream or a subject), the query's parameters. `Display` (the feed's name, every log line
+//! and error) shows the scheme, the hosts, the path and the parameters, never the credentials.
+//! Error messages never repeat the authority's credentials either.
 
 use std::fmt;
 
 use super::NatsAuth;
 use super::NatsError;
+use crate::net::url::{self as net_url, host_port_text, Hosts, Userinfo};
 
 /// The NATS client port.
 pub(crate) const DEFAULT_PORT: u16 = 4222;
@@ -66,50 +70,30 @@ impl fmt::Display for NatsUrl {
 impl NatsUrl {
     /// Parses `url`, whose scheme must be one of `allowed`.
     pub(crate) fn parse(url: &str, allowed: &[Scheme]) -> Result<Self, NatsError> {
-        let err = |m: String| NatsError::Url(m);
-        let expected = || {
-            allowed
-                .iter()
-                .map(|s| format!("{}://", s.as_str()))
-                .collect::<Vec<_>>()
-                .join(" or ")
+        let names: Vec<(&str, u16)> = allowed.iter().map(|s| (s.as_str(), DEFAULT_PORT)).collect();
+        let u =
+            net_url::parse(url, &names, Hosts::List).map_err(|e| NatsError::Url(e.to_string()))?;
+        let auth = match u.userinfo {
+            None => NatsAuth::None,
+            Some(Userinfo {
+                user,
+                password: Some(password),
+            }) => NatsAuth::UserPassword {
+                user: user.expose().to_owned(),
+                password: password.expose().to_owned(),
+            },
+            Some(Userinfo {
+                user,
+                password: None,
+            }) => NatsAuth::Token(user.expose().to_owned()),
         };
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| err(format!("not a NATS URL: expected {}", expected())))?;
-        let scheme = scheme.to_ascii_lowercase();
-        let scheme = *allowed
-            .iter()
-            .find(|s| s.as_str() == scheme)
-            .ok_or_else(|| {
-                // The scheme is short and typed by the user; it is never a secret.
-                let shown: String = scheme
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(16)
-                    .collect();
-                err(format!(
-                    "unsupported scheme `{shown}` (expected {})",
-                    expected()
-                ))
-            })?;
-        let split = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(split);
-        let (auth, hosts) = match authority.rsplit_once('@') {
-            Some((userinfo, hosts)) => (userinfo_auth(userinfo)?, hosts),
-            None => (NatsAuth::None, authority),
-        };
-        let mut servers = Vec::new();
-        for h in hosts.split(',') {
-            servers.push(host_port(h)?);
-        }
-        let (path, query) = match tail.split_once('?') {
+        let (path, query) = match u.tail.split_once('?') {
             Some((p, q)) => (p, q),
-            None => (tail, ""),
+            None => (u.tail.as_str(), ""),
         };
         let path = path.strip_prefix('/').unwrap_or(path);
         if path.contains('/') {
-            return Err(err(format!(
+            return Err(NatsError::Url(format!(
                 "`{path}`: expected a single path segment (a stream or a subject)"
             )));
         }
@@ -119,8 +103,8 @@ impl NatsUrl {
             params.push((k.to_owned(), v.to_owned()));
         }
         Ok(NatsUrl {
-            scheme,
-            servers,
+            scheme: allowed[u.scheme],
+            servers: u.hosts,
             auth,
             path: path.to_owned(),
             params,
@@ -131,13 +115,7 @@ impl NatsUrl {
     pub(crate) fn hosts(&self) -> String {
         self.servers
             .iter()
-            .map(|(h, p)| {
-                if h.contains(':') {
-                    format!("[{h}]:{p}")
-                } else {
-                    format!("{h}:{p}")
-                }
-            })
+            .map(|(h, p)| host_port_text(h, *p))
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -193,56 +171,6 @@ impl NatsUrl {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
-}
-
-/// `user:pass` or `token`, as given before `@`.
-fn userinfo_auth(userinfo: &str) -> Result<NatsAuth, NatsError> {
-    let auth = match userinfo.split_once(':') {
-        Some((user, password)) => NatsAuth::UserPassword {
-            user: user.to_owned(),
-            password: password.to_owned(),
-        },
-        None => NatsAuth::Token(userinfo.to_owned()),
-    };
-    if matches!(&auth, NatsAuth::Token(t) if t.is_empty()) {
-        return Err(NatsError::Url("empty credentials before `@`".into()));
-    }
-    Ok(auth)
-}
-
-/// `host[:port]` or `[v6][:port]`.
-fn host_port(h: &str) -> Result<(String, u16), NatsError> {
-    let err = |m: &str| NatsError::Url(m.to_owned());
-    let (host, port) = if let Some(v6) = h.strip_prefix('[') {
-        let (host, after) = v6
-            .split_once(']')
-            .ok_or_else(|| err("unterminated IPv6 address"))?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match h.rsplit_once(':') {
-            Some((host, p)) => (host, Some(p)),
-            None => (h, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(err("missing host"));
-    }
-    if host
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '@')
-    {
-        return Err(err(
-            "a host name holds no spaces, control characters or `@`",
-        ));
-    }
-    let port = match port {
-        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
-            let shown: String = p.chars().filter(char::is_ascii_digit).take(8).collect();
-            NatsError::Url(format!("bad port `{shown}`"))
-        })?,
-        None => DEFAULT_PORT,
-    };
-    Ok((host.to_owned(), port))
 }
 
 /// Why `subject` cannot be subscribed to (`None` when it can): dot-separated non-empty tokens

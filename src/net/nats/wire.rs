@@ -117,8 +117,8 @@ pub(crate) fn encode(c: &PremintCandidate, buf: &mut Vec<u8>) {
     let _ = serde_json::to_writer(&mut *buf, c);
 }
 
-/// A launch read from the wire, ready for [`FeedSink::push_decoded`](crate::FeedSink::push_decoded),
-/// received at `recv_ns` (its detection time in this engine).
+/// A launch read from the wire, ready for a feed's `FeedSink::push_decoded`, received at
+/// `recv_ns` (its detection time in this engine).
 pub(crate) fn decode(body: &[u8], recv_ns: u64) -> Result<Decoded, Malformed> {
     if body.len() > MAX_BODY {
         return Err(Malformed::TooLong);
