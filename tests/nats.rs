@@ -147,6 +147,23 @@ fn stream_messages(url: &str, stream: &str) -> u64 {
     })
 }
 
+/// Messages the stream holds, or 0 while it does not exist yet.
+fn stream_messages_or_0(url: &str, stream: &str) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (url, stream) = (url.to_owned(), stream.to_owned());
+    rt.block_on(async move {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        match js.get_stream(&stream).await {
+            Ok(mut s) => s.info().await.map_or(0, |i| i.state.messages),
+            Err(_) => 0,
+        }
+    })
+}
+
 /// The name of the server leading the stream's RAFT group (`n0`, `n1`, `n2`).
 fn stream_leader(url: &str, stream: &str) -> String {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -700,4 +717,70 @@ fn nats_keys_are_validated_naming_key_and_value() {
     )
     .unwrap();
     c.validate().unwrap();
+}
+
+/// Issue 23, item 6: NATS goes away mid-run and stays away. The launches published after it
+/// left are lost to the bus's consumers, as lost aggregates are: the run exits 1 with an ERROR
+/// naming them, the final metrics count every one, and the last line's `shutdown_ms` is the
+/// whole exit, not the engine's part of it.
+#[test]
+fn nats_down_at_shutdown_is_a_failure_that_counts_every_lost_launch() {
+    let mut server = NatsServer::start();
+    let json = common::temp_path("nats-down.json");
+    let child = common::sniffer_cmd()
+        .args(["run", "--feed", "synthetic", "--rate", "2000"])
+        .args(["--duration", "1500ms", "--shutdown-timeout", "1s"])
+        .args(["--publish", &server.url(), "--metrics-json"])
+        .arg(&json)
+        .env("SNIFFER_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until launches are published, then take the server away for good.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while stream_messages_or_0(&server.url(), "SNIFFER") < 100 {
+        assert!(std::time::Instant::now() < deadline, "nothing published");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.kill_9();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("ERROR") && err.contains("not published"),
+        "{err}"
+    );
+    let m: MetricsSnapshot = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert!(m.accounting_holds && m.accounting_holds(), "{m:#?}");
+    assert_eq!(m.publish_offered, m.candidates_sent, "{m:#?}");
+    assert_eq!(m.publish_pending, 0, "{m:#?}");
+    let lost = m.publish_dropped + m.publish_failed;
+    assert!(lost > 0, "{m:#?}");
+    assert_eq!(m.published + lost, m.publish_offered, "{m:#?}");
+    assert!(
+        err.contains(&format!(
+            "{lost} of {} launches not published",
+            m.publish_offered
+        )),
+        "{err}"
+    );
+    // The last line names the whole exit and the engine's part apart.
+    let last = err
+        .lines()
+        .rfind(|l| l.contains("run finished"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        last.contains("engine_shutdown_ms=") && last.contains("accounting_holds=true"),
+        "{last}"
+    );
+    let field = |name: &str| -> u64 {
+        let at = last.find(&format!(" {name}=")).unwrap() + name.len() + 2;
+        last[at..].split(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(
+        field("shutdown_ms") >= field("engine_shutdown_ms"),
+        "{last}"
+    );
+    eprintln!("{last}");
 }

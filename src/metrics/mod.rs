@@ -240,6 +240,7 @@ impl Metrics {
             feeds: self.feed_snapshots(),
             ..MetricsSnapshot::default()
         }
+        .with_accounting()
     }
 
     /// The accounting figures. Downstream first, upstream last: a candidate is counted upstream

@@ -200,6 +200,12 @@ const ENGINE: &[Row<MetricsSnapshot>] = &[
         |s| s.in_flight as f64,
     ),
     (
+        "sniffer_accounting_holds",
+        "gauge",
+        "1 while detected == sent + dropped + in_flight and sent == high + low.",
+        |s| f64::from(u8::from(s.accounting_holds)),
+    ),
+    (
         "sniffer_paused",
         "gauge",
         "1 while the pull feeds are paused.",

@@ -130,6 +130,13 @@ pub struct MetricsSnapshot {
     pub dropped_shutdown: u64,
     /// Accepted but neither delivered nor dropped yet (0 after shutdown).
     pub in_flight: u64,
+    /// The accounting invariant over the figures above, evaluated when the snapshot was taken:
+    /// `candidates_detected == candidates_sent + dropped_full_buffer + dropped_oldest +
+    /// dropped_stale + dropped_shutdown + in_flight` and `candidates_sent == high_sent +
+    /// low_sent` (see [`accounting_holds`](Self::accounting_holds)). Scripts and alerts read it
+    /// here instead of re-adding the terms.
+    #[serde(default)]
+    pub accounting_holds: bool,
     /// Send attempts repeated because a lane was full.
     pub send_retries: u64,
     /// Deliveries that failed after the retries (also in `dropped_full_buffer`).
@@ -233,10 +240,17 @@ impl MetricsSnapshot {
         self.dropped_full_buffer + self.dropped_oldest + self.dropped_stale + self.dropped_shutdown
     }
 
-    /// True when the accounting invariant holds exactly for this snapshot.
+    /// True when the accounting invariant holds exactly for this snapshot's figures (computed
+    /// from them; the `accounting_holds` field is the same verdict stored when it was taken).
     pub fn accounting_holds(&self) -> bool {
         self.candidates_detected == self.candidates_sent + self.dropped_total() + self.in_flight
             && self.candidates_sent == self.high_sent + self.low_sent
+    }
+
+    /// Stores the invariant's verdict in the `accounting_holds` field.
+    pub(crate) fn with_accounting(mut self) -> Self {
+        self.accounting_holds = self.accounting_holds();
+        self
     }
 
     /// Copies a publisher's counters into the `publish_*` fields (what an attached publisher

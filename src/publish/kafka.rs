@@ -432,6 +432,15 @@ impl Worker {
         self.stopping() && monotonic_ns() >= self.shared.deadline_ns.load(Ordering::Relaxed)
     }
 
+    /// What is left of the shutdown budget (an hour while not stopping).
+    fn time_left(&self) -> Duration {
+        if !self.stopping() {
+            return Duration::from_secs(3600);
+        }
+        let deadline = self.shared.deadline_ns.load(Ordering::Relaxed);
+        Duration::from_nanos(deadline.saturating_sub(monotonic_ns()))
+    }
+
     fn run(mut self) {
         loop {
             self.reports();
@@ -612,7 +621,8 @@ impl Worker {
         if self.producer.in_flight_count() > 0 {
             self.producer
                 .purge(PurgeConfig::default().queue().inflight());
-            let until = Instant::now() + Duration::from_millis(200);
+            // Within the shutdown budget: what the deadline leaves, at most 200 ms.
+            let until = Instant::now() + self.time_left().min(Duration::from_millis(200));
             while self.producer.in_flight_count() > 0 && Instant::now() < until {
                 self.producer.poll(Duration::from_millis(10));
             }

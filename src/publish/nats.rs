@@ -414,6 +414,15 @@ impl Worker {
         self.stopping() && monotonic_ns() >= self.shared.deadline_ns.load(Ordering::Relaxed)
     }
 
+    /// What is left of the shutdown budget (an hour while not stopping).
+    fn time_left(&self) -> Duration {
+        if !self.stopping() {
+            return Duration::from_secs(3600);
+        }
+        let deadline = self.shared.deadline_ns.load(Ordering::Relaxed);
+        Duration::from_nanos(deadline.saturating_sub(monotonic_ns()))
+    }
+
     async fn run(mut self) {
         loop {
             self.events();
@@ -468,7 +477,13 @@ impl Worker {
 
     /// Creates the stream (after a start with `connect_retry`, or when it went missing).
     async fn ready_stream(&mut self) {
-        match client::ensure_stream(&self.js, &self.stream, &self.cfg, true).await {
+        // Bounded by the shutdown deadline: a server that is down must not hold the exit.
+        let ensure = client::ensure_stream(&self.js, &self.stream, &self.cfg, true);
+        let ready = match tokio::time::timeout(self.time_left(), ensure).await {
+            Ok(r) => r,
+            Err(_) => Err("the shutdown deadline passed".to_owned()),
+        };
+        match ready {
             Ok(()) => {
                 tracing::info!(nats = %self.name, stream = %self.stream, "stream ready");
                 self.stream_ready = true;
@@ -712,7 +727,9 @@ impl Worker {
             tracing::warn!(nats = %self.name, left, "shutdown deadline: launches not published (counted in publish_failed)");
         }
         // Core NATS: what was written to the client's buffer reaches the server.
-        let _ = tokio::time::timeout(Duration::from_millis(200), self.nats.flush()).await;
+        // Within the shutdown budget: what the deadline leaves, at most 200 ms.
+        let flush = self.time_left().min(Duration::from_millis(200));
+        let _ = tokio::time::timeout(flush, self.nats.flush()).await;
         self.m().connected.set(0);
     }
 }

@@ -54,6 +54,15 @@ pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCo
         history.as_ref(),
         publisher.as_ref(),
     )?;
+    tracing::info!(
+        policy = ?cfg.drop_policy,
+        mode = ?cfg.batch_send_mode,
+        wait = ?cfg.wait_strategy,
+        ring = cfg.stream_buffer_capacity,
+        lanes = cfg.output_lane_capacity,
+        shutdown_timeout = ?cfg.graceful_shutdown_timeout,
+        "engine started"
+    );
     let fast = fast_feeds(&args);
     let outputs = Outputs {
         candidates: open_candidates(&args, &engine)?,
@@ -91,7 +100,7 @@ pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCo
     let mut end = stop(engine, consumer, publisher, &budget)?;
     // The history writer and the aggregates sink have the last slice (they run on their own
     // threads); the final metrics carry their final counters.
-    let mut failures = Vec::new();
+    let mut failures: Vec<String> = publish_verdict(&end.metrics).into_iter().collect();
     if let Some(h) = history {
         close_history(h, &budget, &mut end.metrics, &mut failures);
     }
@@ -100,7 +109,7 @@ pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCo
         failures.extend(stores::sink_verdict(&r));
         end.metrics.sink = Some(r.snapshot);
     }
-    log_end(&first, &end, started);
+    log_end(&first, &end, started, budget.started.elapsed());
     let metrics_to_stdout = args
         .candidates
         .as_ref()
@@ -393,14 +402,37 @@ fn stop(
     })
 }
 
+/// Launches the publisher could not publish (its queue was full, the stream refused them, or
+/// they were unacknowledged at the deadline) are lost to the bus's consumers: a runtime failure
+/// like lost aggregates, with an ERROR line.
+fn publish_verdict(m: &MetricsSnapshot) -> Option<String> {
+    let lost = m.publish_dropped + m.publish_failed;
+    if lost == 0 {
+        return None;
+    }
+    tracing::error!(
+        offered = m.publish_offered,
+        published = m.published,
+        dropped = m.publish_dropped,
+        failed = m.publish_failed,
+        "publisher: launches not published; the bus's consumers never see them"
+    );
+    Some(format!(
+        "{lost} of {} launches not published ({} dropped at the full queue, {} failed)",
+        m.publish_offered, m.publish_dropped, m.publish_failed
+    ))
+}
+
 /// The closing log lines: the final health line, the shutdown's figures, and a warning when the
 /// consumer left delivered candidates unread.
-fn log_end(first: &MetricsSnapshot, end: &Ending, started: Instant) {
+fn log_end(first: &MetricsSnapshot, end: &Ending, started: Instant, exit: Duration) {
     let (m, report, unread) = (&end.metrics, &end.report, end.unread);
     tracing::info!("final {}", health_line(first, m));
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        shutdown_ms = report.elapsed.as_millis() as u64,
+        // The whole exit: engine, consumer, publisher, history and sink.
+        shutdown_ms = exit.as_millis() as u64,
+        engine_shutdown_ms = report.elapsed.as_millis() as u64,
         delivered = report.delivered(),
         dropped_shutdown = m.dropped_shutdown,
         abandoned_high = report.high.abandoned,
@@ -408,6 +440,11 @@ fn log_end(first: &MetricsSnapshot, end: &Ending, started: Instant) {
         rejected_at_close = report.rejected_at_close,
         received = end.received,
         unread,
+        accounting_holds = m.accounting_holds,
+        detected = m.candidates_detected,
+        sent = m.candidates_sent,
+        dropped = m.dropped_total(),
+        in_flight = m.in_flight,
         "run finished"
     );
     if unread > 0 {
