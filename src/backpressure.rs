@@ -400,6 +400,17 @@ impl Gate {
         Some(Transition::Alert(paused_for))
     }
 
+    /// How long the current pause has lasted when it is past `paused_alert_after` (`None` while
+    /// open or paused for less).
+    pub(crate) fn paused_past_alert(&self, now_ns: u64) -> Option<Duration> {
+        let state = self.state.load(Acquire);
+        if state == 0 {
+            return None;
+        }
+        let paused_for = now_ns.saturating_sub(state & !1);
+        (paused_for >= self.alert_after_ns).then(|| Duration::from_nanos(paused_for))
+    }
+
     /// Total time paused so far, including the current pause.
     pub(crate) fn paused_total_ns(&self, now_ns: u64) -> u64 {
         let state = self.state.load(Acquire);

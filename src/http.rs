@@ -1,6 +1,9 @@
 //! [`HttpServer`] (cargo feature `http`): a listener thread serving `GET /metrics` (the Prometheus
-//! text of a fresh snapshot) and `GET /health` (JSON: status healthy, degraded or paused, the
-//! reasons and the snapshot; HTTP 503 while paused); `HEAD` of both, 405 for other methods. It
+//! text of a fresh snapshot), `GET /health` (JSON: status healthy, degraded or paused, the
+//! reasons, readiness and the snapshot; HTTP 503 while not ready), `GET /readyz` (JSON `ready`
+//! and why not; 503 while not ready: no live feed connected when live feeds are configured,
+//! paused past `paused_alert_after`, a store failing) and `GET /livez` (200 while the process
+//! serves); `HEAD` of each, 405 for other methods. It
 //! reads snapshots through a [`MetricsSource`], so it adds nothing to the hot path. Off by
 //! default; the CLI starts it with `--http 127.0.0.1:9898`.
 //!
@@ -31,7 +34,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::engine::{HealthStatus, MetricsSource};
+use crate::engine::MetricsSource;
 
 /// The bounds of an [`HttpServer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,19 +261,34 @@ fn respond(source: &MetricsSource, req: &Request<Incoming>) -> Response<Full<Byt
         ),
         "/health" => {
             let health = source.health();
-            let status = if health.status == HealthStatus::Paused {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::OK
-            };
             let body = serde_json::to_string(&health)
                 .unwrap_or_else(|e| format!("{{\"status\":\"error\",\"reason\":\"{e}\"}}"));
-            text(status, body, "application/json")
+            text(ready_code(health.ready), body, "application/json")
         }
+        "/readyz" => {
+            let health = source.health();
+            let body = serde_json::json!({"ready": health.ready, "reasons": health.not_ready});
+            text(
+                ready_code(health.ready),
+                body.to_string(),
+                "application/json",
+            )
+        }
+        // Answered while the process serves at all: an orchestrator restarts it otherwise.
+        "/livez" => text(StatusCode::OK, "ok\n".into(), "text/plain; charset=utf-8"),
         _ => text(
             StatusCode::NOT_FOUND,
-            "not found: try /metrics or /health\n".into(),
+            "not found: try /metrics, /health, /readyz or /livez\n".into(),
             "text/plain; charset=utf-8",
         ),
+    }
+}
+
+/// 200 when ready, 503 otherwise.
+fn ready_code(ready: bool) -> StatusCode {
+    if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     }
 }

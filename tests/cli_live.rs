@@ -56,7 +56,13 @@ fn bad_feed_urls_help_and_check_config_never_show_secrets() {
         .args(["--feed", "ws://no-such-host.invalid/?api-key=a,SECRET9"])
         .output()
         .unwrap();
-    assert_ok(&out);
+    // Its only live feed never connected: nothing was seen, a runtime failure (1) that says so.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("no live feed ever connected (ws://no-such-host.invalid:80/"),
+        "{}",
+        text(&out)
+    );
     assert!(!text(&out).contains("SECRET9"), "{}", text(&out));
     let m = metrics(&json);
     assert_eq!(m.feeds.len(), 1);

@@ -489,6 +489,13 @@ fn a_host_that_does_not_resolve_is_a_counted_connect_failure() {
     while engine.snapshot().feeds[0].connect_failures < 2 && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(5));
     }
+    // Its only live feed is down: not ready, and `/readyz` says why (issue 20).
+    let health = engine.metrics_source().health();
+    assert!(!health.ready, "{health:?}");
+    assert_eq!(
+        health.not_ready,
+        ["no live feed connected (1 configured)".to_string()]
+    );
     let m = engine.shutdown(Duration::from_secs(5)).metrics;
     let f = &m.feeds[0];
     assert!(f.connect_failures >= 2, "{f:#?}");

@@ -203,11 +203,15 @@ mod http {
             assert!(std::time::Instant::now() < until);
             std::thread::sleep(Duration::from_millis(1));
         }
+        // Paused, but not for long (paused_alert_after is 10 min): still ready, still live.
         let (code, body) = get(addr, "/health");
-        assert_eq!(code, 503);
+        assert_eq!(code, 200, "{body}");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["status"], "paused");
+        assert_eq!(v["ready"], true);
         assert_eq!(v["snapshot"]["stream_buffer_depth"], 9);
+        assert_eq!(get(addr, "/readyz").0, 200);
+        assert_eq!(get(addr, "/livez"), (200, "ok\n".to_string()));
 
         let (code, body) = get(addr, "/metrics");
         assert_eq!(code, 200);
@@ -220,6 +224,58 @@ mod http {
         drop(server);
         let report = engine.shutdown(Duration::from_secs(5));
         assert!(report.metrics.accounting_holds());
+    }
+
+    /// Readiness (issue 20): paused past `paused_alert_after` is not ready (503 on `/readyz` and
+    /// `/health`, saying why), while `/livez` still answers 200; a resume makes it ready again.
+    #[test]
+    fn paused_past_the_alert_is_not_ready_and_still_live() {
+        let cfg = SnifferConfig {
+            stream_buffer_capacity: 10,
+            batch_size: 1,
+            paused_alert_after: Duration::from_millis(1),
+            ..SnifferConfig::default()
+        };
+        let common::Stalled {
+            engine, release, ..
+        } = common::stalled_handler(cfg, tagged(0, 0, Priority::Low));
+        let server = HttpServer::start("127.0.0.1:0", engine.metrics_source()).unwrap();
+        let addr = server.local_addr();
+        assert_eq!(
+            get(addr, "/readyz"),
+            (200, r#"{"ready":true,"reasons":[]}"#.into())
+        );
+        let h = engine.ingest_handle();
+        for n in 1..=9 {
+            h.ingest(tagged(0, n, Priority::Low)).unwrap();
+        }
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while get(addr, "/readyz").0 != 503 {
+            assert!(std::time::Instant::now() < until, "never not ready");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let (code, body) = get(addr, "/readyz");
+        assert_eq!(code, 503);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["ready"], false);
+        assert!(v["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("past paused_alert_after"));
+        let (code, body) = get(addr, "/health");
+        assert_eq!(code, 503, "{body}");
+        assert_eq!(get(addr, "/livez").0, 200);
+        drop(release);
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while get(addr, "/readyz").0 != 200 {
+            assert!(std::time::Instant::now() < until, "never ready again");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        drop(server);
+        assert!(engine
+            .shutdown(Duration::from_secs(5))
+            .metrics
+            .accounting_holds());
     }
 
     /// Sends `request` raw and reads the whole answer (the server closes after one request).

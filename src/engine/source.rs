@@ -140,6 +140,12 @@ pub struct Health {
     pub status: HealthStatus,
     /// Why it is not healthy (empty when healthy).
     pub reasons: Vec<String>,
+    /// Whether this engine should get traffic (`/readyz`, and `/health`'s status code): false
+    /// while no live feed is connected (when live feeds are configured), while the pull feeds
+    /// have been paused past `paused_alert_after`, or while a store fails.
+    pub ready: bool,
+    /// Why it is not ready (empty when ready).
+    pub not_ready: Vec<String>,
     /// The snapshot the verdict was made from.
     pub snapshot: MetricsSnapshot,
 }
@@ -269,10 +275,36 @@ impl MetricsSource {
         } else {
             HealthStatus::Degraded
         };
+        let not_ready = self.not_ready(&s);
         Health {
             status,
             reasons,
+            ready: not_ready.is_empty(),
+            not_ready,
             snapshot: s,
         }
+    }
+
+    /// Why this engine should not get traffic now (see [`Health::ready`]).
+    fn not_ready(&self, s: &MetricsSnapshot) -> Vec<String> {
+        let mut why = Vec::new();
+        let live = s.feeds.iter().filter(|f| f.live).count();
+        if live > 0 && !s.feeds.iter().any(|f| f.live && f.connected) {
+            why.push(format!("no live feed connected ({live} configured)"));
+        }
+        if let Some(d) = self.gate.paused_past_alert(monotonic_ns()) {
+            why.push(format!(
+                "pull feeds paused for {} s (past paused_alert_after)",
+                d.as_secs()
+            ));
+        }
+        #[cfg(feature = "sqlite")]
+        if s.sink.as_ref().is_some_and(|k| k.failing) {
+            why.push("aggregates sink flushes failing".into());
+        }
+        if s.history.as_ref().is_some_and(|h| h.failing) {
+            why.push("history inserts failing".into());
+        }
+        why
     }
 }

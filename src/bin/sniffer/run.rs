@@ -101,6 +101,7 @@ pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCo
     // The history writer and the aggregates sink have the last slice (they run on their own
     // threads); the final metrics carry their final counters.
     let mut failures: Vec<String> = publish_verdict(&end.metrics).into_iter().collect();
+    failures.extend(live_verdict(&end.metrics));
     if let Some(h) = history {
         close_history(h, &budget, &mut end.metrics, &mut failures);
     }
@@ -400,6 +401,31 @@ fn stop(
         received,
         unread,
     })
+}
+
+/// A run with live feeds none of which ever connected saw nothing: a runtime failure naming
+/// them (a feed that never connected while another did is a WARN line).
+fn live_verdict(m: &MetricsSnapshot) -> Option<String> {
+    let live: Vec<_> = m.feeds.iter().filter(|f| f.live).collect();
+    let never: Vec<&str> = live
+        .iter()
+        .filter(|f| f.connects == 0)
+        .map(|f| f.name.as_str())
+        .collect();
+    if never.is_empty() {
+        return None;
+    }
+    for f in live.iter().filter(|f| f.connects == 0) {
+        tracing::warn!(feed = %f.name, failures = f.connect_failures, "live feed never connected");
+    }
+    if never.len() < live.len() {
+        return None;
+    }
+    tracing::error!(feeds = ?never, "no live feed ever connected: nothing was seen");
+    Some(format!(
+        "no live feed ever connected ({}); see the WARN lines for why",
+        never.join(", ")
+    ))
 }
 
 /// Launches the publisher could not publish (its queue was full, the stream refused them, or
