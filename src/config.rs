@@ -246,6 +246,7 @@ impl SnifferConfig {
     /// PostgreSQL and ClickHouse).
     pub const RESERVED_ENV: &'static [&'static str] = &[
         "SNIFFER_LOG",
+        "SNIFFER_LOG_FORMAT",
         "SNIFFER_X_TOKEN",
         "SNIFFER_NATS_TOKEN",
         "SNIFFER_NATS_USER",

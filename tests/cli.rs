@@ -286,3 +286,47 @@ fn logs_to_a_pipe_carry_no_colour_codes_and_flags_take_their_environment() {
     assert_eq!(m.lane_capacity, 4096);
     assert_eq!(m.dropped_full_buffer, 0, "block drops nothing");
 }
+
+/// `--log-format json` (issue 20): every stderr line is one JSON object with the same fields as
+/// the text lines, the exit's error included, and a secret in a feed URL shows nowhere.
+#[test]
+fn json_logs_are_one_object_per_line_without_secrets() {
+    let out = sniffer()
+        .env("SNIFFER_LOG", "info")
+        .args(["--log-format", "json", "run", "--duration", "300ms"])
+        .args([
+            "--feed",
+            "synthetic",
+            "--feed",
+            "ws://127.0.0.1:1/?api-key=SECRET9",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The WebSocket feed never connected: exit 1, said in JSON too.
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("SECRET9"), "{err}");
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .all(|l| l["level"].is_string() && l["message"].is_string()));
+    let end = lines
+        .iter()
+        .find(|l| l["message"] == "run finished")
+        .expect("the run finished line");
+    assert_eq!(end["accounting_holds"], true, "{end}");
+    assert_eq!(end["in_flight"], 0, "{end}");
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (&last["level"], &last["exit_code"]),
+        (&"ERROR".into(), &1.into()),
+        "{last}"
+    );
+    assert!(last["message"]
+        .as_str()
+        .unwrap()
+        .contains("no live feed ever connected"));
+}

@@ -36,6 +36,10 @@ mod stores;
     about = "Lock-free Solana token-launch sniffer engine"
 )]
 struct Cli {
+    /// Log format on stderr: `text`, or `json` (one JSON object per line, the same fields).
+    #[arg(long, global = true, env = "SNIFFER_LOG_FORMAT", default_value = "text",
+          value_parser = ["text", "json"])]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -238,16 +242,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
+    let json = cli.log_format == "json";
     match log_filter() {
-        Ok(filter) => {
-            use std::io::IsTerminal;
-            // Colour codes only for a terminal: a file or a pipe gets plain text.
-            tracing_subscriber::fmt()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::stderr().is_terminal())
-                .with_env_filter(filter)
-                .init()
-        }
+        Ok(filter) => init_logs(filter, json),
         Err(e) => {
             say(format_args!("error: {e}"));
             return ExitCode::from(2);
@@ -261,14 +258,37 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(e) if e.downcast_ref::<UsageError>().is_some() => {
-            say(format_args!("error: {e:#}"));
-            ExitCode::from(2)
-        }
         Err(e) => {
-            say(format_args!("error: {e:#}"));
-            ExitCode::from(1)
+            let code = if e.downcast_ref::<UsageError>().is_some() {
+                2
+            } else {
+                1
+            };
+            if json {
+                tracing::error!(exit_code = code, "error: {e:#}");
+            } else {
+                say(format_args!("error: {e:#}"));
+            }
+            ExitCode::from(code)
         }
+    }
+}
+
+/// Logs on stderr: plain text (colour codes only for a terminal), or one JSON object per line
+/// with the event's fields at the top level.
+fn init_logs(filter: tracing_subscriber::EnvFilter, json: bool) {
+    use std::io::IsTerminal;
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    if json {
+        logs.json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init()
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).init()
     }
 }
 
