@@ -4,10 +4,16 @@ OUT ?= out
 
 .PHONY: run test test-deps test-unit test-loom test-stress-smoke bench stress lint fmt clean
 
-## The main job: the engine on the built-in synthetic feed (100k/s for 3 s), health lines on
-## stderr, the final metrics JSON on stdout and in $(OUT)/metrics.json.
+## The main job, in two parts. First 23 real transactions bundled as JSON lines
+## (tests/data/launchpads/replay.jsonl, 17 mainnet and 6 devnet, provenance in
+## tests/data/SOURCES.md: 9 launches on pump.fun, LaunchLab, Meteora DBC and Moonshot, and the
+## swaps around them) replayed at full speed: each launch printed as one JSON record. Then the
+## engine under load on the built-in synthetic feed (100k/s for 3 s): health
+## lines on stderr, the final metrics JSON on stdout and in $(OUT)/metrics.json.
 run:
 	@mkdir -p $(OUT)
+	$(CARGO) run --release --quiet --features cli --bin sniffer -- run --feed replay:tests/data/launchpads/replay.jsonl \
+		--speed 0 --candidates -
 	$(CARGO) run --release --quiet --features cli --bin sniffer -- run --feed synthetic --rate 100000 --duration 3s \
 		--health-interval 1s --metrics-json $(OUT)/metrics.json
 

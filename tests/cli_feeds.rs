@@ -238,3 +238,69 @@ fn bad_feed_specs_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// Issue 20: `decode` of a pretty-printed sample (one message over many lines) decodes nothing;
+/// it says what it expected and how to fix the file, and exits 2, after its summary.
+#[test]
+fn decode_of_a_file_where_no_line_decodes_says_what_it_expected_and_exits_2() {
+    let pretty = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/launchpads/tx/launchlab_init_token2022_5RfEZ834.json"
+    );
+    let out = sniffer().arg("decode").arg(pretty).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty());
+    let summary: Value = serde_json::from_str(err.lines().next().unwrap()).unwrap();
+    assert_eq!(summary["candidates"], 0, "{summary}");
+    assert_eq!(summary["malformed"], summary["lines"], "{summary}");
+    assert!(
+        err.contains("reads JSON lines") && err.contains("jq -c ."),
+        "{err}"
+    );
+    // Compacted to one line, the same file decodes to its launch (exit 0).
+    let text = std::fs::read_to_string(pretty).unwrap();
+    let one: Value = serde_json::from_str(&text).unwrap();
+    let path = temp_path("compacted.jsonl");
+    std::fs::write(&path, format!("{one}\n")).unwrap();
+    let out = sniffer().arg("decode").arg(&path).output().unwrap();
+    ok(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+/// `make run`'s first part: the bundled real transactions replay to their 9 launches, each one
+/// JSON record on stdout, the swaps around them counted as seen and not delivered.
+#[test]
+fn the_bundled_real_transactions_replay_to_their_launches() {
+    let replay = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/launchpads/replay.jsonl"
+    );
+    let out = sniffer()
+        .args(["run", "--speed", "0", "--candidates", "-", "--feed"])
+        .arg(format!("replay:{replay}"))
+        .output()
+        .unwrap();
+    ok(&out);
+    let rows: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        [
+            "launchlab",
+            "launchlab",
+            "launchlab",
+            "launchlab",
+            "meteora_damm_v2_graduation",
+            "meteora_dbc",
+            "moonshot",
+            "pump_create_v2",
+            "pump_create_v2"
+        ]
+    );
+}

@@ -604,7 +604,8 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let (mut line, mut found) = (Vec::new(), Vec::new());
-    let (mut lines, mut launches) = (0u64, 0u64);
+    // Lines that did not decode at all (a block whose transactions are malformed did).
+    let (mut lines, mut launches, mut bad_lines) = (0u64, 0u64, 0u64);
     let mut malformed = [0u64; Malformed::ALL.len()];
     let mut count = |m: Malformed| {
         if let Some(i) = Malformed::ALL.iter().position(|x| *x == m) {
@@ -649,11 +650,15 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
                             }
                         }
                     }
-                    Err(m) => count(m),
+                    Err(m) => {
+                        count(m);
+                        bad_lines += 1;
+                    }
                 }
             }
             LinePoll::TooLong => {
                 lines += 1;
+                bad_lines += 1;
                 count(Malformed::TooLong);
             }
             LinePoll::Pending | LinePoll::Idle | LinePoll::Waited => {}
@@ -682,5 +687,21 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
             "malformed_by_reason": reasons,
         })
     ));
+    if lines > 0 && bad_lines == lines {
+        return Err(UsageError(nothing_decoded_hint(path, lines)).into());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `decode` expected, when not one line of `path` decoded.
+fn nothing_decoded_hint(path: &Path, lines: u64) -> String {
+    format!(
+        "none of the {lines} lines of {} decoded: `decode` reads JSON lines (one whole message \
+         per line: a logsNotification, transactionNotification or blockNotification, a \
+         getTransaction response, a Yellowstone update as JSON) or a `--record` recording. A \
+         pretty-printed JSON file spreads one message over many lines: compact it first, e.g. \
+         `jq -c . {} > one-per-line.jsonl`; --format logs|tx|block forces one shape",
+        path.display(),
+        path.display()
+    )
 }
