@@ -254,11 +254,15 @@ fn respond(source: &MetricsSource, req: &Request<Incoming>) -> Response<Full<Byt
     }
     // hyper sends no body for HEAD (it keeps the headers, content-length included).
     match req.uri().path() {
-        "/metrics" => text(
-            StatusCode::OK,
-            source.snapshot().to_prometheus(),
-            "text/plain; version=0.0.4; charset=utf-8",
-        ),
+        "/metrics" => {
+            let mut body = source.snapshot().to_prometheus();
+            crate::metrics::process_exposition(&mut body);
+            text(
+                StatusCode::OK,
+                body,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+        }
         "/health" => {
             let health = source.health();
             let body = serde_json::to_string(&health)

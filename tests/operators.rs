@@ -34,7 +34,7 @@ fn parse_prometheus(text: &str) -> (HashMap<String, f64>, HashMap<String, String
             let name = series.split('{').next().unwrap();
             assert!(
                 name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    && name.starts_with("sniffer_"),
+                    && (name.starts_with("sniffer_") || name.starts_with("process_")),
                 "{name}"
             );
             let family = name
@@ -218,6 +218,15 @@ mod http {
         let (samples, _) = parse_prometheus(&body);
         assert_eq!(samples["sniffer_stream_buffer_depth"], 9.0);
         assert_eq!(samples["sniffer_paused"], 1.0);
+        // The operator's conventions (issue 20): the build, and the process's own figures.
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            samples[&format!("sniffer_build_info{{version=\"{version}\"}}")],
+            1.0
+        );
+        assert!(samples["process_resident_memory_bytes"] > 0.0);
+        assert!(samples["process_open_fds"] >= 3.0);
+        assert!(samples["process_start_time_seconds"] > 1.58e9);
 
         assert_eq!(get(addr, "/nope").0, 404);
         drop(release);
@@ -490,6 +499,8 @@ fn populated_snapshot() -> MetricsSnapshot {
     let buckets = sniffer::metrics::LATENCY_BUCKETS_NS.len();
     let mut s = MetricsSnapshot::default();
     s.tx_malformed_by_reason = [("too_long".to_owned(), 0), ("a \"b\"\\c\n".to_owned(), 0)].into();
+    s.candidates_detected_by_kind =
+        [("pump_create".to_owned(), 0), ("launchlab".to_owned(), 0)].into();
     s.feeds = vec![feed(0, "ws://h:1/…"), feed(1, "nats://q\"uote")];
     s.sink = Some(sniffer::metrics::SinkSnapshot::default());
     s.last_pause_ms = Some(0);

@@ -120,6 +120,9 @@ pub(crate) struct FeedCounters {
     rebalances: Counter,
     /// `monotonic_ns` of the last message (0: none yet).
     last_message_ns: Counter,
+    /// `monotonic_ns` when the feed's counters were made (the start of its silence before the
+    /// first message).
+    created_ns: u64,
     /// Completed disconnected periods.
     downtime_ns: Counter,
     /// `monotonic_ns` since when the feed is disconnected (0: connected, or never disconnected).
@@ -160,6 +163,8 @@ impl FeedCounters {
             messages: self.messages.get(),
             bytes: self.bytes.get(),
             last_message_age_ms: (last != 0).then(|| now_ns.saturating_sub(last) / 1_000_000),
+            silent_ms: now_ns.saturating_sub(if last != 0 { last } else { self.created_ns })
+                / 1_000_000,
             downtime_ms: (self.downtime_ns.get() + current_down) / 1_000_000,
             connected: down_since == 0 && self.connects.get() > 0,
             reply_errors: self.reply_errors.get(),
@@ -202,6 +207,7 @@ impl FeedStats {
         FeedStats(Arc::new(FeedCounters {
             name: name.to_owned(),
             can_wait,
+            created_ns: monotonic_ns(),
             ..FeedCounters::default()
         }))
     }
@@ -378,6 +384,10 @@ pub struct FeedSnapshot {
     /// Time since the last message, ms (`None` before the first).
     #[serde(default)]
     pub last_message_age_ms: Option<u64>,
+    /// Time since the last message, or since the feed was made when nothing came yet, ms: what
+    /// a "silent for N s" alert reads (Prometheus `sniffer_feed_last_message_age_seconds`).
+    #[serde(default)]
+    pub silent_ms: u64,
     /// Time spent disconnected (live feeds), including a disconnection in progress, ms.
     #[serde(default)]
     pub downtime_ms: u64,

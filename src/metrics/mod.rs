@@ -18,6 +18,7 @@
 
 pub(crate) mod feeds;
 mod latency;
+mod process;
 mod prometheus;
 mod publish;
 mod sink;
@@ -29,6 +30,7 @@ pub(crate) use feeds::FeedStats;
 pub use feeds::{FeedSnapshot, LeadSummary};
 pub use latency::LatencyHistogram;
 pub(crate) use latency::{LatencyCells, LatencyRecorder};
+pub use process::process_exposition;
 pub use publish::PublishSnapshot;
 pub use sink::SinkSnapshot;
 pub(crate) use snapshot::MetricsSnapshot;

@@ -391,8 +391,8 @@ const FEED: &[Row<FeedSnapshot>] = &[
     (
         "sniffer_feed_last_message_age_seconds",
         "gauge",
-        "Time since the feed's last message (NaN before the first).",
-        |f| f.last_message_age_ms.map_or(f64::NAN, |ms| ms as f64 / 1e3),
+        "Time since the feed's last message (before the first: since the feed started).",
+        |f| f.silent_ms as f64 / 1e3,
     ),
     (
         "sniffer_feed_wins_total",
@@ -642,6 +642,17 @@ impl MetricsSnapshot {
     /// ```
     pub fn to_prometheus(&self) -> String {
         let mut out = String::with_capacity(8192);
+        family(
+            &mut out,
+            "sniffer_build_info",
+            "gauge",
+            "Always 1; the labels name the build.",
+        );
+        let _ = writeln!(
+            out,
+            r#"sniffer_build_info{{version="{}"}} 1"#,
+            env!("CARGO_PKG_VERSION")
+        );
         rows(&mut out, ENGINE, self);
         for (name, help, get) in PAUSE_TIMES {
             if let Some(ms) = get(self) {
@@ -851,7 +862,9 @@ mod tests {
                 "id" | "name" => continue,
                 "bytes" => "sniffer_feed_received_bytes_total".to_owned(),
                 "downtime_ms" => "sniffer_feed_downtime_seconds_total".to_owned(),
-                "last_message_age_ms" => "sniffer_feed_last_message_age_seconds".to_owned(),
+                "last_message_age_ms" | "silent_ms" => {
+                    "sniffer_feed_last_message_age_seconds".to_owned()
+                }
                 "lead_ns" => "sniffer_feed_lead_seconds".to_owned(),
                 f if has(&format!("sniffer_feed_{f}_total")) => format!("sniffer_feed_{f}_total"),
                 f => format!("sniffer_feed_{f}"),
