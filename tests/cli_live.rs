@@ -133,9 +133,9 @@ fn essence(jsonl: &[u8]) -> Vec<Value> {
         .map(|l| {
             let mut v: Value = serde_json::from_str(l).unwrap();
             let o = v.as_object_mut().unwrap();
-            o.remove("latency_ns");
             o.remove("feed");
             o.remove("received_unix_ns");
+            o.remove("received_unix_ms");
             v
         })
         .collect()

@@ -21,6 +21,7 @@ mod keys;
 mod malformed;
 mod meta;
 pub(crate) mod pda;
+mod record;
 mod trade;
 
 use std::sync::OnceLock;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 pub use keys::{Pubkey, PubkeyParseError, Signature};
 pub use malformed::Malformed;
 pub use meta::LaunchMeta;
+pub use record::LaunchRecord;
 #[cfg(any(feature = "sqlite", feature = "clickhouse"))]
 pub(crate) use trade::RecentIds;
 pub use trade::TradeEvent;
@@ -276,9 +278,8 @@ impl TokenProgram {
 /// assert_eq!(std::mem::align_of_val(&c), 64);
 /// assert_eq!(c.bonding_curve(), None, "a default record has no market");
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-// A field a sender did not write (an older sniffer publishing to NATS) reads as its default.
-#[serde(default)]
+// Its serde form is its `LaunchRecord` (`record.rs`): one JSON shape for every output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C, align(64))]
 pub struct PremintCandidate {
     /// The new token's mint address (zero when the input did not name it: see above).

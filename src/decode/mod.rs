@@ -53,7 +53,7 @@ use std::fmt;
 pub use crate::candidate::pda::{
     associated_token_address, find_program_address, ASSOCIATED_TOKEN_PROGRAM,
 };
-pub use crate::candidate::{Malformed, TradeEvent};
+pub use crate::candidate::{LaunchRecord, Malformed, TradeEvent};
 pub use parsed::ParsedTx;
 pub use programs::Program;
 pub use pump::{decode_pump_event, CreateEvent, PumpEvent};

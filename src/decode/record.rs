@@ -3,9 +3,9 @@
 //!
 //! All three are fixed-size and `Copy`, so decoding a launch never touches the heap.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use crate::candidate::{LaunchMeta, Malformed, PremintCandidate, Signature};
+use crate::candidate::{LaunchMeta, LaunchRecord, Malformed, PremintCandidate, Signature};
 
 impl Signature {
     /// Parses a base58 signature.
@@ -34,7 +34,7 @@ impl Signature {
 ///
 /// The candidate has `mint`, `creator`, `slot`, `kind`, `creator_buy_lamports`, `score` and
 /// `priority` set; `seq`, `detected_at_ns` and `feed_id` are left at 0 for the engine.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Decoded {
     /// The record the engine moves.
     pub candidate: PremintCandidate,
@@ -42,6 +42,14 @@ pub struct Decoded {
     pub signature: Signature,
     /// Name, symbol and uri, when the launch carried them.
     pub meta: LaunchMeta,
+}
+
+/// The serde form of a decoded launch is its [`LaunchRecord`], with the metadata (the `decode`
+/// subcommand's lines).
+impl Serialize for Decoded {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        LaunchRecord::new(&self.candidate, Some(&self.meta), None).serialize(serializer)
+    }
 }
 
 #[cfg(test)]

@@ -32,7 +32,8 @@ use rdkafka::ClientContext;
 
 use super::stats::{PublishCounters, PublishStats};
 use super::TryPublishError;
-use crate::candidate::{monotonic_ns, PremintCandidate};
+use super::{FeedNames, Queued};
+use crate::candidate::{monotonic_ns, LaunchMeta, PremintCandidate};
 use crate::metrics::PublishSnapshot;
 use crate::net::backoff::Backoff;
 use crate::net::kafka::{self, KafkaConfig, KafkaError, KafkaUrl};
@@ -57,13 +58,15 @@ struct Shared {
     /// Set once the thread has taken the queue for the last time (`Release`); `try_publish`
     /// reads it `Relaxed` and refuses (and counts) from then on.
     closed: AtomicBool,
+    /// The engine's feed names, for the records' `feed`; set once by the embedder.
+    feeds: FeedNames,
 }
 
 /// The bot's side of a [`KafkaPublisher`]: cloneable, `Send`, for every thread that sees
 /// delivered candidates.
 #[derive(Clone)]
 pub struct KafkaPublishHandle {
-    tx: Sender<PremintCandidate>,
+    tx: Sender<Queued>,
     shared: Arc<Shared>,
 }
 
@@ -85,6 +88,21 @@ impl KafkaPublishHandle {
     /// counted in `publish_dropped`; it is handed back for the caller's logs.
     #[inline]
     pub fn try_publish(&self, c: &PremintCandidate) -> Result<(), TryPublishError> {
+        self.try_publish_with_meta(c, None)
+    }
+
+    /// Queues `c` with its name, symbol and uri (`CandidateReceiver::launch_meta`) for the
+    /// record's `name`, `symbol` and `uri`; never blocks.
+    ///
+    /// # Errors
+    ///
+    /// As [`KafkaPublishHandle::try_publish`].
+    #[inline]
+    pub fn try_publish_with_meta(
+        &self,
+        c: &PremintCandidate,
+        meta: Option<&LaunchMeta>,
+    ) -> Result<(), TryPublishError> {
         let m = &self.shared.metrics;
         m.offered.incr();
         if self.shared.closed.load(Ordering::Relaxed) {
@@ -92,13 +110,13 @@ impl KafkaPublishHandle {
             return Err(TryPublishError::Closed(*c));
         }
         // crossbeam wakes the publisher thread when it waits on an empty queue.
-        match self.tx.try_send(*c) {
+        match self.tx.try_send((*c, meta.copied().unwrap_or_default())) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(c)) => {
+            Err(TrySendError::Full((c, _))) => {
                 m.dropped.incr();
                 Err(TryPublishError::Full(c))
             }
-            Err(TrySendError::Disconnected(c)) => {
+            Err(TrySendError::Disconnected((c, _))) => {
                 m.dropped.incr();
                 Err(TryPublishError::Closed(c))
             }
@@ -186,6 +204,7 @@ impl KafkaPublisher {
             stop: AtomicBool::new(false),
             deadline_ns: AtomicU64::new(u64::MAX),
             closed: AtomicBool::new(false),
+            feeds: FeedNames::default(),
         });
         let worker = Worker {
             shared: shared.clone(),
@@ -243,6 +262,12 @@ impl KafkaPublisher {
     /// The counters now.
     pub fn snapshot(&self) -> PublishSnapshot {
         self.handle.snapshot()
+    }
+
+    /// Names the engine's feeds (by `feed_id`) for the records' `feed`; set once, before the
+    /// first launch is published (records published before carry no `feed`).
+    pub fn set_feed_names(&self, names: Vec<String>) {
+        self.handle.shared.feeds.set(names);
     }
 
     /// A read-only handle on this publisher's counters, to attach to an engine with
@@ -323,7 +348,7 @@ struct CtxState {
     metrics: Arc<PublishCounters>,
     /// Reports that failed for now: sent again after a backoff. Only the publisher thread
     /// touches it (librdkafka calls back from `poll`); the lock is never contended.
-    retry: Mutex<VecDeque<PremintCandidate>>,
+    retry: Mutex<VecDeque<Queued>>,
     /// While a producer is replaced after a fatal error, its purged messages are sent again
     /// instead of counted as failed.
     requeue_purged: AtomicBool,
@@ -345,9 +370,9 @@ impl ClientContext for Ctx {
 }
 
 impl ProducerContext for Ctx {
-    type DeliveryOpaque = Box<PremintCandidate>;
+    type DeliveryOpaque = Box<Queued>;
 
-    fn delivery(&self, r: &DeliveryResult<'_>, c: Box<PremintCandidate>) {
+    fn delivery(&self, r: &DeliveryResult<'_>, c: Box<Queued>) {
         if self.ignore_reports.load(Ordering::Relaxed) {
             return;
         }
@@ -401,15 +426,15 @@ fn classify(e: &RdError, requeue_purged: bool) -> Outcome {
 /// The publisher thread's state.
 struct Worker {
     shared: Arc<Shared>,
-    rx: Receiver<PremintCandidate>,
+    rx: Receiver<Queued>,
     producer: BaseProducer<Ctx>,
     ctx: Ctx,
     url: KafkaUrl,
     cfg: KafkaConfig,
     /// A candidate librdkafka's full queue refused: sent first next time.
-    held: Option<PremintCandidate>,
+    held: Option<Queued>,
     /// Failed for now, oldest first: sent again once `retry_at` has passed.
-    retry: VecDeque<PremintCandidate>,
+    retry: VecDeque<Queued>,
     retry_at: Option<Instant>,
     backoff: Backoff,
     /// `published` when the reports were last looked at (a rise resets the backoff).
@@ -470,7 +495,7 @@ impl Worker {
         for _ in 0..8 {
             self.producer.poll(Duration::ZERO);
         }
-        let failed: Vec<PremintCandidate> = self.ctx.retry.lock().drain(..).collect();
+        let failed: Vec<Queued> = self.ctx.retry.lock().drain(..).collect();
         let published = self.m().published.get();
         if failed.is_empty() {
             // A delivery since the last look: the brokers are back.
@@ -533,9 +558,14 @@ impl Worker {
     }
 
     /// Hands one message to librdkafka; false when its queue is full (the candidate is held).
-    fn send(&mut self, c: PremintCandidate) -> bool {
-        let key = message_id(&c);
-        encode(&c, &mut self.buf);
+    fn send(&mut self, c: Queued) -> bool {
+        let key = message_id(&c.0);
+        encode(
+            &c.0,
+            Some(&c.1),
+            self.shared.feeds.name(c.0.feed_id),
+            &mut self.buf,
+        );
         let record = BaseRecord::with_opaque_to(&self.url.topic, Box::new(c))
             .key(key.as_bytes())
             .payload(&self.buf[..]);

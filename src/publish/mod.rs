@@ -16,6 +16,27 @@ pub use kafka::{KafkaPublishHandle, KafkaPublisher};
 pub use nats::{PublishHandle, Publisher, MAX_INFLIGHT};
 pub use stats::PublishStats;
 
+/// A launch queued for publishing: the record and its metadata (empty when unknown).
+type Queued = (
+    crate::candidate::PremintCandidate,
+    crate::candidate::LaunchMeta,
+);
+
+/// The engine's feed names, by `feed_id`, for the records' `feed`: set once by the embedder
+/// (`set_feed_names`), read by the publisher's thread.
+#[derive(Default)]
+struct FeedNames(std::sync::OnceLock<Vec<String>>);
+
+impl FeedNames {
+    fn set(&self, names: Vec<String>) {
+        let _ = self.0.set(names);
+    }
+
+    fn name(&self, feed_id: u16) -> Option<&str> {
+        self.0.get()?.get(usize::from(feed_id)).map(String::as_str)
+    }
+}
+
 /// Why a publisher's `try_publish` did not queue a candidate. Either way the candidate is
 /// counted in `publish_dropped` (handed back for the caller's own logs, not to be offered again).
 #[derive(Clone, Copy, PartialEq, Eq)]

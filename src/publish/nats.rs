@@ -38,7 +38,8 @@ use tokio::sync::Notify;
 
 use super::stats::{PublishCounters, PublishStats};
 use super::TryPublishError;
-use crate::candidate::{monotonic_ns, PremintCandidate};
+use super::{FeedNames, Queued};
+use crate::candidate::{monotonic_ns, LaunchMeta, PremintCandidate};
 use crate::metrics::PublishSnapshot;
 use crate::net::backoff::Backoff;
 use crate::net::nats::url::{NatsUrl, Scheme};
@@ -71,13 +72,15 @@ struct Shared {
     /// reads it `Relaxed` and refuses (and counts) from then on. A call racing with it may
     /// still queue a candidate nobody takes: it stays visible in `publish_pending`.
     closed: AtomicBool,
+    /// The engine's feed names, for the records' `feed`; set once by the embedder.
+    feeds: FeedNames,
 }
 
 /// The bot's side of a [`Publisher`]: cloneable, `Send`, for every thread that sees delivered
 /// candidates (a handler, a receive loop).
 #[derive(Clone)]
 pub struct PublishHandle {
-    tx: Sender<PremintCandidate>,
+    tx: Sender<Queued>,
     shared: Arc<Shared>,
 }
 
@@ -99,13 +102,28 @@ impl PublishHandle {
     /// counted in `publish_dropped`; it is handed back for the caller's logs.
     #[inline]
     pub fn try_publish(&self, c: &PremintCandidate) -> Result<(), TryPublishError> {
+        self.try_publish_with_meta(c, None)
+    }
+
+    /// Queues `c` with its name, symbol and uri (`CandidateReceiver::launch_meta`) for the
+    /// record's `name`, `symbol` and `uri`; never blocks.
+    ///
+    /// # Errors
+    ///
+    /// As [`PublishHandle::try_publish`].
+    #[inline]
+    pub fn try_publish_with_meta(
+        &self,
+        c: &PremintCandidate,
+        meta: Option<&LaunchMeta>,
+    ) -> Result<(), TryPublishError> {
         let s = &*self.shared;
         s.metrics.offered.incr();
         if s.closed.load(Ordering::Relaxed) {
             s.metrics.dropped.incr();
             return Err(TryPublishError::Closed(*c));
         }
-        match self.tx.try_send(*c) {
+        match self.tx.try_send((*c, meta.copied().unwrap_or_default())) {
             Ok(()) => {
                 // Pairs with the fence after the thread sets `parked`: either it sees this
                 // candidate in the queue, or this sees it parked and wakes it.
@@ -115,11 +133,11 @@ impl PublishHandle {
                 }
                 Ok(())
             }
-            Err(TrySendError::Full(c)) => {
+            Err(TrySendError::Full((c, _))) => {
                 s.metrics.dropped.incr();
                 Err(TryPublishError::Full(c))
             }
-            Err(TrySendError::Disconnected(c)) => {
+            Err(TrySendError::Disconnected((c, _))) => {
                 s.metrics.dropped.incr();
                 Err(TryPublishError::Closed(c))
             }
@@ -211,6 +229,7 @@ impl Publisher {
             stop: AtomicBool::new(false),
             deadline_ns: AtomicU64::new(u64::MAX),
             closed: AtomicBool::new(false),
+            feeds: FeedNames::default(),
         });
         if nats.connection_state() == async_nats::connection::State::Connected {
             shared.metrics.connected.set(1);
@@ -276,6 +295,12 @@ impl Publisher {
         self.handle.snapshot()
     }
 
+    /// Names the engine's feeds (by `feed_id`) for the records' `feed`; set once, before the
+    /// first launch is published (records published before carry no `feed`).
+    pub fn set_feed_names(&self, names: Vec<String>) {
+        self.handle.shared.feeds.set(names);
+    }
+
     /// A read-only handle on this publisher's counters, to attach to an engine with
     /// [`SnifferBuilder::publisher`](crate::SnifferBuilder::publisher) or
     /// [`MetricsSource::attach_publisher`](crate::MetricsSource::attach_publisher) (its snapshots,
@@ -335,7 +360,7 @@ fn target(url: &str, cfg: &NatsConfig) -> Result<(NatsUrl, bool, String), NatsEr
 
 /// One publish awaiting its acknowledgement.
 struct Inflight {
-    c: PremintCandidate,
+    c: Queued,
     ack: AckFuture,
 }
 
@@ -382,7 +407,7 @@ fn classify(e: &jetstream::context::PublishError) -> Failure {
 /// The publisher thread's state.
 struct Worker {
     shared: Arc<Shared>,
-    rx: Receiver<PremintCandidate>,
+    rx: Receiver<Queued>,
     nats: async_nats::Client,
     js: jetstream::Context,
     core: bool,
@@ -393,7 +418,7 @@ struct Worker {
     stream_ready: bool,
     inflight: VecDeque<Inflight>,
     /// Failed publishes to send again, oldest first, before anything new.
-    retry: VecDeque<PremintCandidate>,
+    retry: VecDeque<Queued>,
     retry_at: Option<tokio::time::Instant>,
     backoff: Backoff,
     buf: Vec<u8>,
@@ -529,11 +554,12 @@ impl Worker {
     /// Sends one message: JetStream returns its acknowledgement to await, core NATS nothing.
     async fn send(
         &mut self,
-        c: &PremintCandidate,
+        (c, meta): &Queued,
     ) -> Result<Option<AckFuture>, jetstream::context::PublishError> {
         let mut headers = HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, message_id(c).as_str());
-        encode(c, &mut self.buf);
+        let feed = self.shared.feeds.name(c.feed_id);
+        encode(c, Some(meta), feed, &mut self.buf);
         let payload = Bytes::copy_from_slice(&self.buf);
         let subject = subject(c.kind, c.priority);
         let timeout = self.cfg.ack_timeout;
@@ -605,11 +631,7 @@ impl Worker {
         self.shared.parked.store(false, Ordering::Relaxed);
     }
 
-    async fn settle(
-        &mut self,
-        c: PremintCandidate,
-        r: Result<PublishAck, jetstream::context::PublishError>,
-    ) {
+    async fn settle(&mut self, c: Queued, r: Result<PublishAck, jetstream::context::PublishError>) {
         match r {
             Ok(ack) => {
                 self.acknowledged(&ack);
@@ -624,12 +646,7 @@ impl Worker {
 
     /// Settles a failed publish: counted for good, or sent again (with every later unsettled
     /// one, in order) after a backoff.
-    async fn failed(
-        &mut self,
-        c: PremintCandidate,
-        f: Failure,
-        e: &jetstream::context::PublishError,
-    ) {
+    async fn failed(&mut self, c: Queued, f: Failure, e: &jetstream::context::PublishError) {
         match f {
             Failure::Permanent { full } => {
                 self.refused(full);

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::kafka::Handle as PublishHandle;
 use anyhow::Context;
+use sniffer::decode::LaunchRecord;
 use sniffer::history::HistoryHandle;
 use sniffer::sink::SinkHandle;
 use sniffer::{CandidateReceiver, LaunchMeta, PremintCandidate, RecvTimeoutError};
@@ -32,8 +33,10 @@ pub(crate) struct Outputs {
 
 impl Outputs {
     fn take(&mut self, c: &PremintCandidate, meta: impl FnOnce() -> Option<LaunchMeta>) {
+        let wanted = self.candidates.is_some() || self.publish.is_some() || self.history.is_some();
+        let meta = if wanted { meta() } else { None };
         if let Some(w) = &mut self.candidates {
-            w.write(c);
+            w.write(c, meta.as_ref());
         }
         if let Some((h, feeds)) = &self.aggregates {
             if feeds.contains(&c.feed_id) {
@@ -41,10 +44,10 @@ impl Outputs {
             }
         }
         if let Some(p) = &self.publish {
-            let _ = p.try_publish(c);
+            let _ = p.try_publish(c, meta.as_ref());
         }
         if let Some(h) = &self.history {
-            h.record_launch(c, meta());
+            h.record_launch(c, meta);
         }
     }
 
@@ -167,9 +170,8 @@ impl ConsumerStop {
     }
 }
 
-/// `--candidates`: one JSON line per delivered candidate (what a buy needs: mint, creator,
-/// signature, market and its token account, token program, the creator's buy; score, priority,
-/// feed and detect-to-deliver latency), on the consumer thread. A write error
+/// `--candidates`: one JSON line per delivered candidate, its `LaunchRecord` (the NATS
+/// payload's JSON: `docs/launch-record.schema.json`), on the consumer thread. A write error
 /// (a closed pipe, a full disk) stops the writing, once, with a warning; consuming goes on.
 pub(crate) struct CandidateWriter {
     out: Option<Box<dyn std::io::Write + Send>>,
@@ -192,34 +194,12 @@ impl CandidateWriter {
         })
     }
 
-    fn write(&mut self, c: &PremintCandidate) {
+    fn write(&mut self, c: &PremintCandidate, meta: Option<&LaunchMeta>) {
         let Some(out) = &mut self.out else { return };
-        let latency_ns = sniffer::monotonic_ns().saturating_sub(c.detected_at_ns);
-        let v = serde_json::json!({
-            "mint": c.mint,
-            "creator": c.creator,
-            "kind": c.kind,
-            "launchpad": c.launchpad,
-            "slot": c.slot,
-            "signature": c.signature,
-            "market": c.market,
-            // Derived for logs-only pump.fun launches (off the hot path: this is the bot).
-            "market_token_account": c.associated_bonding_curve().unwrap_or(c.market_token_account),
-            "market_quote_account": c.market_quote_account,
-            "quote_mint": c.quote_mint,
-            "config": c.config,
-            "origin": c.origin,
-            "token_program": c.token_program,
-            "quote_token_program": c.quote_token_program,
-            "creator_buy_lamports": c.creator_buy_lamports,
-            "creator_buy_tokens": c.creator_buy_tokens,
-            "score": c.score,
-            "priority": c.priority,
-            "received_unix_ns": c.received_unix_ns,
-            "feed": self.feeds.get(usize::from(c.feed_id)),
-            "latency_ns": latency_ns,
-        });
-        let r = serde_json::to_writer(&mut *out, &v).map_err(std::io::Error::from);
+        let feed = self.feeds.get(usize::from(c.feed_id)).map(String::as_str);
+        // Derives what the input lacked (off the hot path: this is the bot's thread).
+        let record = LaunchRecord::new(c, meta, feed);
+        let r = serde_json::to_writer(&mut *out, &record).map_err(std::io::Error::from);
         if let Err(e) = r.and_then(|()| out.write_all(b"\n")) {
             self.fail(&e);
         }

@@ -624,22 +624,8 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
                         }
                         for d in &found {
                             launches += 1;
-                            let c = &d.candidate;
-                            let v = serde_json::json!({
-                                "mint": c.mint,
-                                "creator": c.creator,
-                                "slot": c.slot,
-                                "kind": c.kind,
-                                "launchpad": c.launchpad,
-                                "market": c.market,
-                                "score": c.score,
-                                "priority": c.priority,
-                                "creator_buy_lamports": c.creator_buy_lamports,
-                                "signature": d.signature,
-                                "name": d.meta.name(),
-                                "symbol": d.meta.symbol(),
-                                "uri": d.meta.uri(),
-                            });
+                            // The launch's record (`Decoded`'s serde form), as every output.
+                            let v = serde_json::to_string(d).unwrap_or_default();
                             match writeln!(out, "{v}") {
                                 Ok(()) => {}
                                 // The reader went away (`| head`): nothing left to do.

@@ -9,7 +9,7 @@ use sniffer::feed::{DecodeObserver, Feed, KafkaFeed};
 use sniffer::metrics::PublishSnapshot;
 use sniffer::net::kafka::{KafkaAuth, KafkaConfig, KafkaError, SaslMechanism};
 use sniffer::publish::{KafkaPublishHandle, KafkaPublisher, PublishHandle, TryPublishError};
-use sniffer::{PremintCandidate, SnifferConfig};
+use sniffer::{LaunchMeta, PremintCandidate, SnifferConfig};
 
 use super::UsageError;
 
@@ -115,10 +115,14 @@ pub(crate) enum Handle {
 
 impl Handle {
     /// Never blocks; a refusal is counted in `publish_dropped`.
-    pub(crate) fn try_publish(&self, c: &PremintCandidate) -> Result<(), TryPublishError> {
+    pub(crate) fn try_publish(
+        &self,
+        c: &PremintCandidate,
+        meta: Option<&LaunchMeta>,
+    ) -> Result<(), TryPublishError> {
         match self {
-            Handle::Nats(h) => h.try_publish(c),
-            Handle::Kafka(h) => h.try_publish(c),
+            Handle::Nats(h) => h.try_publish_with_meta(c, meta),
+            Handle::Kafka(h) => h.try_publish_with_meta(c, meta),
         }
     }
 }
@@ -153,6 +157,14 @@ impl Publisher {
         match self {
             Publisher::Nats(p) => Handle::Nats(p.handle()),
             Publisher::Kafka(p) => Handle::Kafka(p.handle()),
+        }
+    }
+
+    /// Names the engine's feeds for the records' `feed`.
+    pub(crate) fn set_feed_names(&self, names: Vec<String>) {
+        match self {
+            Publisher::Nats(p) => p.set_feed_names(names),
+            Publisher::Kafka(p) => p.set_feed_names(names),
         }
     }
 

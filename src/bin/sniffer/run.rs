@@ -191,19 +191,21 @@ fn start_engine(
         .fold(builder, |b, f| b.boxed_feed(f))
         .build()?;
     let rx = engine.take_receiver().context("engine has no receiver")?;
+    let feed_names = || -> Vec<String> {
+        engine
+            .snapshot()
+            .feeds
+            .into_iter()
+            .map(|f| f.name)
+            .collect()
+    };
     if let Some(p) = publisher {
         engine.metrics_source().attach_publisher(&p.stats());
+        p.set_feed_names(feed_names());
     }
     if let Some(h) = history {
         engine.metrics_source().attach_history(&h.stats());
-        h.set_feed_names(
-            engine
-                .snapshot()
-                .feeds
-                .into_iter()
-                .map(|f| f.name)
-                .collect(),
-        );
+        h.set_feed_names(feed_names());
     }
     Ok((engine, rx))
 }

@@ -1,10 +1,12 @@
 //! What goes on the wire: the subject of a launch, its `Nats-Msg-Id`, its body (the record as
 //! JSON), and the reverse on the consuming side.
 //!
-//! The body is the serde JSON of [`PremintCandidate`], so new fields of the record travel
-//! without a change here. Three of its fields are the publisher's own and are replaced on
-//! arrival: `detected_at_ns` (the receiving engine's clock starts at receipt), `seq` (assigned
-//! by the receiving engine) and `feed_id` (the receiving feed).
+//! The body is the launch's [`LaunchRecord`] (version 1, `docs/launch-record.schema.json`),
+//! the same JSON as `--candidates` and `decode` write, for consumers in any language; Kafka
+//! payloads are the same bytes. The engine's process-local fields do not travel: the
+//! receiving engine stamps `detected_at_ns`, `seq` and `feed_id` itself. A body of a later
+//! version (`v` above 1) is refused as `wrong_shape`; a body without `v` (an earlier sniffer's)
+//! is read.
 //!
 //! [`message_id`] is the one place that decides which launches are "the same": JetStream drops
 //! a second message with the same id within the stream's duplicate window, and the consuming
@@ -12,7 +14,7 @@
 
 use crate::candidate::Signature;
 use crate::candidate::{LaunchKind, PremintCandidate, Priority};
-use crate::candidate::{LaunchMeta, Malformed};
+use crate::candidate::{LaunchMeta, LaunchRecord, Malformed};
 use crate::decode::Decoded;
 
 /// Every subject starts with this.
@@ -110,11 +112,17 @@ fn kind_name(kind: LaunchKind) -> &'static str {
     &s[SUBJECT_PREFIX.len() + 1..s.len() - ".high".len()]
 }
 
-/// The body of a launch, written into `buf` (cleared first).
-pub(crate) fn encode(c: &PremintCandidate, buf: &mut Vec<u8>) {
+/// The body of a launch (its [`LaunchRecord`], with its metadata and feed name when known),
+/// written into `buf` (cleared first).
+pub(crate) fn encode(
+    c: &PremintCandidate,
+    meta: Option<&LaunchMeta>,
+    feed: Option<&str>,
+    buf: &mut Vec<u8>,
+) {
     buf.clear();
     // The record serializes to JSON without failing: keys are strings, no maps, no floats.
-    let _ = serde_json::to_writer(&mut *buf, c);
+    let _ = serde_json::to_writer(&mut *buf, &LaunchRecord::new(c, meta, feed));
 }
 
 /// A launch read from the wire, ready for a feed's `FeedSink::push_decoded`, received at
@@ -126,7 +134,7 @@ pub(crate) fn decode(body: &[u8], recv_ns: u64) -> Result<Decoded, Malformed> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Malformed::Empty);
     }
-    let mut c: PremintCandidate = serde_json::from_slice(body).map_err(|e| {
+    let r: LaunchRecord<'_> = serde_json::from_slice(body).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
             Category::Eof => Malformed::TruncatedJson,
@@ -134,13 +142,15 @@ pub(crate) fn decode(body: &[u8], recv_ns: u64) -> Result<Decoded, Malformed> {
             Category::Data => Malformed::WrongShape,
         }
     })?;
+    if r.v > LaunchRecord::VERSION {
+        return Err(Malformed::WrongShape);
+    }
+    let mut c = r.candidate();
     c.detected_at_ns = recv_ns;
-    c.seq = 0;
-    c.feed_id = 0;
     Ok(Decoded {
         signature: identity(&c),
         candidate: c,
-        meta: LaunchMeta::default(),
+        meta: r.meta(),
     })
 }
 
@@ -210,8 +220,10 @@ mod tests {
             ..PremintCandidate::default()
         };
         let mut buf = Vec::new();
-        encode(&c, &mut buf);
+        let meta = LaunchMeta::new("Name", "SYM", "https://u");
+        encode(&c, Some(&meta), Some("ws-0"), &mut buf);
         let d = decode(&buf, 1000).unwrap();
+        assert_eq!(d.meta, meta);
         assert_eq!(
             d.candidate,
             PremintCandidate {
@@ -237,6 +249,15 @@ mod tests {
             (d.candidate.slot, d.candidate.signature),
             (9, Signature::ZERO)
         );
+    }
+
+    #[test]
+    fn a_later_version_is_refused() {
+        assert_eq!(
+            decode(br#"{"v":2,"slot":9}"#, 1).unwrap_err(),
+            Malformed::WrongShape
+        );
+        assert!(decode(br#"{"v":1,"slot":9}"#, 1).is_ok());
     }
 
     #[test]
