@@ -74,10 +74,15 @@ impl CorePlan {
     }
 }
 
-/// Pins the calling thread; call it first thing inside a spawned thread.
+/// Core ids a Linux `cpu_set_t` can name: `core_affinity` indexes past its bits (a panic) for a
+/// larger id, so such an id is refused here as any other core the kernel refuses.
+const CPU_SET_SIZE: usize = 1024;
+
+/// Pins the calling thread; call it first thing inside a spawned thread. A core the thread may
+/// not run on leaves it unpinned, with a warning.
 pub(crate) fn pin_current(core: Option<usize>, thread: &str) {
     if let Some(id) = core {
-        if !core_affinity::set_for_current(CoreId { id }) {
+        if id >= CPU_SET_SIZE || !core_affinity::set_for_current(CoreId { id }) {
             tracing::warn!(thread, core = id, "could not pin thread; it runs unpinned");
         }
     }
@@ -98,5 +103,45 @@ mod tests {
     fn disabled_plan_pins_nothing() {
         let mut plan = CorePlan::new(false, &[0], 3);
         assert_eq!(plan.next_core(), None);
+    }
+
+    /// The calling thread's affinity set, read back from the kernel.
+    fn affinity() -> Vec<usize> {
+        let mut ids: Vec<usize> = core_affinity::get_core_ids()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// `pin_current` leaves the thread allowed on exactly its core, on every core of the machine
+    /// in turn; a core the process may not use, or none, leaves it on every core (a warning, no
+    /// failure). With one core pinned and unpinned look the same: only the fallback is checked.
+    #[test]
+    fn pin_current_pins_and_degrades_gracefully() {
+        let machine = {
+            let mut m = machine_core_ids();
+            m.sort_unstable();
+            m
+        };
+        let pinned = |core: Option<usize>| {
+            std::thread::spawn(move || {
+                pin_current(core, "test");
+                affinity()
+            })
+            .join()
+            .unwrap()
+        };
+        if machine.len() >= 2 {
+            for &core in &machine {
+                assert_eq!(pinned(Some(core)), [core]);
+            }
+        }
+        assert_eq!(pinned(None), machine);
+        let absent = (0..CPU_SET_SIZE).find(|c| !machine.contains(c)).unwrap();
+        assert_eq!(pinned(Some(absent)), machine);
+        assert_eq!(pinned(Some(usize::MAX / 2)), machine);
     }
 }

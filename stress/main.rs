@@ -325,4 +325,70 @@ mod tests {
         want.push("soak");
         assert_eq!(names, want);
     }
+
+    fn outcome(bounds: Vec<Bound>) -> scenarios::Outcome {
+        scenarios::Outcome {
+            runs: Vec::new(),
+            bounds,
+            figures: vec![("figure".into(), 1.0)],
+        }
+    }
+
+    /// A failed correctness bound fails its scenario, always, and the process exits 1; a failed
+    /// timing bound only when timing is asserted; passing bounds pass.
+    #[test]
+    fn a_violated_bound_fails_the_scenario_and_the_exit_code() {
+        let broken = || {
+            vec![
+                Bound::holds("exact", BoundKind::Correctness, false, "lost 1".into()),
+                Bound::at_least("rate", BoundKind::Timing, 10.0, 5.0),
+            ]
+        };
+        for enforce_timing in [false, true] {
+            let s = scenario_report("s", outcome(broken()), enforce_timing, None);
+            assert!(!s.pass);
+            assert_eq!(s.reason.as_deref(), Some("exact: 0 vs true"));
+            assert_eq!(finish(None, &[s]), ExitCode::from(1));
+        }
+        let slow = || vec![Bound::at_most("p99", BoundKind::Timing, 2.0, 1.0)];
+        let s = scenario_report("s", outcome(slow()), false, None);
+        assert!(s.pass && s.reason.is_none(), "timing is reported only");
+        assert_eq!(finish(None, &[s]), ExitCode::SUCCESS);
+        let s = scenario_report("s", outcome(slow()), true, None);
+        assert_eq!(s.reason.as_deref(), Some("p99: 2 vs <= 1"));
+        let fine = vec![
+            Bound::holds("exact", BoundKind::Correctness, true, String::new()),
+            Bound::at_most("p99", BoundKind::Timing, 1.0, 1.0),
+        ];
+        let s = scenario_report("s", outcome(fine), true, None);
+        assert!(s.pass);
+        assert_eq!(s.bounds.len(), 2);
+        assert_eq!(finish(None, &[s]), ExitCode::SUCCESS);
+    }
+
+    /// The 10x overload's memory bound: growth is measured from the first sample after the
+    /// warm-up (a quarter of a short run) to the end, and more than 5 % fails a full run.
+    #[test]
+    fn the_overload_memory_bound_is_evaluated() {
+        let ms = Duration::from_millis;
+        let samples = [
+            (ms(0), 100),
+            (ms(200), 900),
+            (ms(250), 1000),
+            (ms(990), 1060),
+        ];
+        let (warm, end, growth) = scenarios::rss_growth(&samples, Duration::from_secs(1));
+        assert_eq!((warm, end), (1000, 1060));
+        assert!((growth - 6.0).abs() < 1e-9, "{growth}");
+        let full = scenarios::rss_bound("overload_10x/drop_newest", growth, false);
+        assert_eq!(
+            (full.kind, full.pass, full.limit.as_str()),
+            (BoundKind::Correctness, false, "<= 5")
+        );
+        assert!(!scenario_report("o", outcome(vec![full]), false, None).pass);
+        let smoke = scenarios::rss_bound("overload_10x/drop_newest", growth, true);
+        assert!(scenario_report("o", outcome(vec![smoke]), false, None).pass);
+        let (_, _, held) = scenarios::rss_growth(&[(ms(300), 1000), (ms(900), 1040)], ms(1000));
+        assert!(scenarios::rss_bound("o", held, false).pass);
+    }
 }

@@ -295,33 +295,8 @@ fn overload(d: Duration, smoke: bool) -> Outcome {
         slow(20),
         None,
     );
-    // Growth from the first sample after warm-up to the end.
-    let warm = r
-        .rss_kib
-        .iter()
-        .find(|(t, _)| *t >= (d / 4).min(Duration::from_secs(1)))
-        .or(r.rss_kib.first())
-        .map(|x| x.1)
-        .unwrap_or(0);
-    let end = r.rss_kib.last().map(|x| x.1).unwrap_or(0);
-    let growth = if warm == 0 {
-        0.0
-    } else {
-        (end as f64 / warm as f64 - 1.0) * 100.0
-    };
-    let bounds = vec![
-        r.accounting_bound(),
-        Bound::at_most(
-            &format!("{}: RSS growth (%) after warm-up", r.label),
-            if smoke {
-                BoundKind::Timing
-            } else {
-                BoundKind::Correctness
-            },
-            growth,
-            5.0,
-        ),
-    ];
+    let (warm, end, growth) = rss_growth(&r.rss_kib, d);
+    let bounds = vec![r.accounting_bound(), rss_bound(&r.label, growth, smoke)];
     let figures = vec![
         ("rss_warm_kib".into(), warm as f64),
         ("rss_end_kib".into(), end as f64),
@@ -332,6 +307,38 @@ fn overload(d: Duration, smoke: bool) -> Outcome {
         bounds,
         figures,
     }
+}
+
+/// RSS at the first sample after the warm-up, at the end, and the growth between them (%).
+pub(crate) fn rss_growth(samples: &[(Duration, u64)], d: Duration) -> (u64, u64, f64) {
+    let warm = samples
+        .iter()
+        .find(|(t, _)| *t >= (d / 4).min(Duration::from_secs(1)))
+        .or(samples.first())
+        .map(|x| x.1)
+        .unwrap_or(0);
+    let end = samples.last().map(|x| x.1).unwrap_or(0);
+    let growth = if warm == 0 {
+        0.0
+    } else {
+        (end as f64 / warm as f64 - 1.0) * 100.0
+    };
+    (warm, end, growth)
+}
+
+/// The overload's memory bound: at most 5 % growth after the warm-up, asserted in full runs
+/// (a smoke run is too short for its warm-up to settle).
+pub(crate) fn rss_bound(label: &str, growth: f64, smoke: bool) -> Bound {
+    Bound::at_most(
+        &format!("{label}: RSS growth (%) after warm-up"),
+        if smoke {
+            BoundKind::Timing
+        } else {
+            BoundKind::Correctness
+        },
+        growth,
+        5.0,
+    )
 }
 
 /// 20k/s, then a 10x burst for `unit` seconds, then back: how long until the ring drains.

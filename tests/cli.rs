@@ -330,3 +330,35 @@ fn json_logs_are_one_object_per_line_without_secrets() {
         .unwrap()
         .contains("no live feed ever connected"));
 }
+
+/// The health line: every `--health-interval` while the run lasts, then a final one whose
+/// figures are the run's closing metrics.
+#[test]
+fn run_logs_the_health_line_periodically_and_at_the_end() {
+    let out = sniffer()
+        .env("SNIFFER_LOG", "info")
+        .args(["run", "--rate", "2000", "--duration", "500ms"])
+        .args(["--health-interval", "20ms"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let (last, periodic): (Vec<&str>, Vec<&str>) = err
+        .lines()
+        .filter(|l| l.contains("health: "))
+        .partition(|l| l.contains("final health: "));
+    // 500 ms of run at one line per 20 ms: the first is due after 20 ms.
+    assert!(!periodic.is_empty(), "no periodic health line: {err}");
+    assert!(
+        periodic.iter().all(|l| l.contains("/s sent; seen=")),
+        "{periodic:?}"
+    );
+    assert_eq!(last.len(), 1, "{err}");
+    let m: MetricsSnapshot = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(m.candidates_sent > 0);
+    let figures = format!(
+        "seen={} malformed={} detected={} sent={}",
+        m.tx_seen, m.tx_malformed, m.candidates_detected, m.candidates_sent
+    );
+    assert!(last[0].contains(&figures), "{} vs {figures}", last[0]);
+}

@@ -1,10 +1,24 @@
-//! Every `Malformed` reason, each from the kind of bad input that produces it.
+//! Every `Malformed` reason, each from the kind of bad input that produces it; the last test runs
+//! them all again and checks that together they produced every reason.
 
 mod samples;
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 
 use samples::*;
 use serde_json::{json, Value};
 use sniffer::decode::{Decoder, DecoderConfig, Format, Malformed, MAX_LINE_LEN};
+
+thread_local! {
+    /// The reasons the decoder gave on this thread (each test runs on a thread of its own).
+    static PRODUCED: RefCell<BTreeSet<&'static str>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+fn produced(m: Malformed) -> Malformed {
+    PRODUCED.with(|p| p.borrow_mut().insert(m.as_str()));
+    m
+}
 
 /// Why the line, or the one transaction of a block, was rejected.
 fn reason(format: Format, line: &[u8]) -> Malformed {
@@ -12,7 +26,7 @@ fn reason(format: Format, line: &[u8]) -> Malformed {
     let mut dec = Decoder::new(format);
     let r = dec.decode_line(line, &mut out);
     assert!(out.is_empty(), "nothing is appended on error");
-    match r {
+    produced(match r {
         Err(m) => m,
         // A block is decoded transaction by transaction: its bad one is skipped and reported.
         Ok(0) => match dec.last_skipped() {
@@ -20,7 +34,7 @@ fn reason(format: Format, line: &[u8]) -> Malformed {
             other => panic!("line should be rejected, or its transaction skipped: {other:?}"),
         },
         Ok(n) => panic!("line should be rejected, got {n} launches"),
-    }
+    })
 }
 
 #[test]
@@ -325,28 +339,36 @@ fn account_index_out_of_range() {
     let _ = create;
 }
 
+/// Runs every test above on this thread and checks that their inputs, between them, made the
+/// decoder give every reason of `Malformed::ALL` (a reason without an input here fails).
 #[test]
 fn every_reason_is_covered_above() {
-    // Keep this list in step with the tests in this file.
-    let covered = [
-        Malformed::Empty,
-        Malformed::TooLong,
-        Malformed::NotUtf8,
-        Malformed::TruncatedJson,
-        Malformed::JsonSyntax,
-        Malformed::WrongShape,
-        Malformed::UnknownFormat,
-        Malformed::InvalidBase58,
-        Malformed::InvalidBase64,
-        Malformed::KeyLength,
-        Malformed::SignatureLength,
-        Malformed::BorshLength,
-        Malformed::TruncatedData,
-        Malformed::InvalidValue,
-        Malformed::BadWire,
-        Malformed::AccountIndex,
+    let tests: [fn(); 16] = [
+        empty_and_whitespace_lines,
+        ten_megabyte_line_is_too_long,
+        non_utf8_bytes,
+        truncated_json,
+        json_syntax_errors,
+        wrong_types,
+        unknown_format,
+        invalid_base58,
+        invalid_base64,
+        keys_of_the_wrong_length,
+        signatures_of_the_wrong_length,
+        absurd_borsh_string_lengths,
+        truncated_events_and_instructions,
+        out_of_range_values,
+        bad_wire_transactions,
+        account_index_out_of_range,
     ];
-    assert_eq!(covered, Malformed::ALL);
+    PRODUCED.with(|p| p.borrow_mut().clear());
+    for test in tests {
+        test();
+    }
+    let produced = PRODUCED.with(|p| p.borrow().clone());
+    let all: BTreeSet<&str> = Malformed::ALL.iter().map(|m| m.as_str()).collect();
+    let missing: Vec<_> = all.difference(&produced).collect();
+    assert!(missing.is_empty(), "no input here produces {missing:?}");
 }
 
 #[test]

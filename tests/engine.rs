@@ -462,6 +462,80 @@ fn more_threads_than_cores_still_runs() {
     assert_eq!(got.len(), 20_000);
 }
 
+/// Each sender thread's name and the cores it may run on (read back from the kernel), as a
+/// handler on that thread sees them.
+fn sender_affinities(
+    mode: BatchSendMode,
+    pin: Option<Vec<usize>>,
+) -> std::collections::BTreeMap<String, Vec<usize>> {
+    let seen = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
+    let s = seen.clone();
+    let mut builder = Sniffer::builder()
+        .config(SnifferConfig {
+            pin_threads: false,
+            ..config(DropPolicy::Block, mode)
+        })
+        .handler(move |_: &PremintCandidate| {
+            let mut cores: Vec<usize> = core_affinity::get_core_ids()
+                .unwrap_or_default()
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            cores.sort_unstable();
+            let name = std::thread::current().name().unwrap_or("").to_string();
+            s.lock().unwrap().insert(name, cores);
+        });
+    if let Some(cores) = pin {
+        builder = builder.pin_at_core(cores);
+    }
+    let engine = builder.build().unwrap();
+    let h = engine.ingest_handle();
+    for n in 0..100 {
+        h.ingest(tagged(0, n, priority_of(n))).unwrap();
+    }
+    let report = engine.shutdown(Duration::from_secs(10));
+    assert_eq!(report.metrics.candidates_sent, 100);
+    let seen = seen.lock().unwrap().clone();
+    seen
+}
+
+/// Engine threads are pinned where they were told to be, read back from the kernel: to each core
+/// in turn, round-robin over a list, and not at all with pinning off. A one-core machine cannot
+/// tell pinned from unpinned: it checks that pinning runs there, nothing more.
+#[test]
+fn engine_threads_are_pinned_to_their_cores() {
+    let mut machine = sniffer::config::machine_cores().to_vec();
+    machine.sort_unstable();
+    for mode in [BatchSendMode::Sync, BatchSendMode::Async] {
+        let senders = match mode {
+            BatchSendMode::Async => vec!["sniffer-lane-high", "sniffer-lane-low"],
+            _ => vec!["sniffer-batcher"],
+        };
+        let unpinned = sender_affinities(mode, None);
+        assert_eq!(unpinned.keys().collect::<Vec<_>>(), senders, "{mode:?}");
+        assert!(unpinned.values().all(|c| *c == machine), "{unpinned:?}");
+        if machine.len() < 2 {
+            assert_eq!(sender_affinities(mode, Some(machine.clone())), unpinned);
+            continue;
+        }
+        for &core in &machine {
+            let pinned = sender_affinities(mode, Some(vec![core]));
+            assert!(
+                pinned.values().all(|c| *c == [core]),
+                "{mode:?} on core {core}: {pinned:?}"
+            );
+        }
+        // Round-robin over the list: every thread gets one core of it.
+        let shared = sender_affinities(mode, Some(machine.clone()));
+        assert!(
+            shared
+                .values()
+                .all(|c| c.len() == 1 && machine.contains(&c[0])),
+            "{mode:?}: {shared:?}"
+        );
+    }
+}
+
 #[test]
 fn dropping_the_engine_drains_and_joins() {
     let seen = Arc::new(AtomicU64::new(0));

@@ -50,10 +50,13 @@ fn lane_config(policy: DropPolicy, mode: BatchSendMode) -> SnifferConfig {
 /// Pushes `PUSHED` Low candidates while the bot does not read, waits until the engine has done
 /// all it can with them, then lets the bot read. Returns what it received and the final metrics.
 fn stalled_bot(policy: DropPolicy, mode: BatchSendMode) -> (Vec<u64>, MetricsSnapshot, u64) {
-    let mut engine = Sniffer::builder()
-        .config(lane_config(policy, mode))
-        .build()
-        .unwrap();
+    stalled_bot_with(lane_config(policy, mode))
+}
+
+/// [`stalled_bot`] with any configuration built on [`lane_config`].
+fn stalled_bot_with(cfg: SnifferConfig) -> (Vec<u64>, MetricsSnapshot, u64) {
+    let mode = cfg.batch_send_mode;
+    let mut engine = Sniffer::builder().config(cfg).build().unwrap();
     let rx = engine.take_receiver().unwrap();
     let h = engine.ingest_handle();
     let mut refused = 0;
@@ -137,6 +140,61 @@ fn drop_newest_refuses_the_incoming_at_the_lane_with_a_stalled_bot() {
         assert_eq!(m.backpressure_events, PUSHED - LANE as u64, "{mode:?}");
         assert!(m.accounting_holds() && m.in_flight == 0, "{mode:?}: {m:#?}");
     }
+}
+
+/// Under `drop_newest` a full lane is retried exactly `send_max_retries` times per candidate
+/// (none with 0) before the candidate counts as a send failure.
+#[test]
+fn a_full_lane_is_retried_exactly_send_max_retries_times() {
+    for mode in [BatchSendMode::Sync, BatchSendMode::Async] {
+        for retries in [0u32, 1, 5] {
+            let (got, m, refused) = stalled_bot_with(SnifferConfig {
+                send_max_retries: retries,
+                ..lane_config(DropPolicy::DropNewest, mode)
+            });
+            let failed = PUSHED - LANE as u64;
+            assert_eq!((refused, got.len() as u64), (0, LANE as u64), "{mode:?}");
+            assert_eq!(m.send_failures, failed, "{mode:?} x{retries}: {m:#?}");
+            assert_eq!(
+                m.send_retries,
+                failed * u64::from(retries),
+                "{mode:?} x{retries}: {m:#?}"
+            );
+        }
+    }
+}
+
+/// The retries are `send_retry_delay` apart: a candidate that meets a full lane is counted as
+/// failed no sooner than `send_max_retries` delays after it was handed over (the monotonic
+/// clock cannot run slower).
+#[test]
+fn send_retries_are_spaced_by_the_retry_delay() {
+    const RETRIES: u32 = 4;
+    const DELAY: Duration = Duration::from_millis(50);
+    let mut engine = Sniffer::builder()
+        .config(SnifferConfig {
+            send_max_retries: RETRIES,
+            send_retry_delay: DELAY,
+            ..lane_config(DropPolicy::DropNewest, BatchSendMode::Sync)
+        })
+        .build()
+        .unwrap();
+    let rx = engine.take_receiver().unwrap();
+    let h = engine.ingest_handle();
+    for n in 0..LANE as u64 {
+        h.ingest(tagged(0, n, Priority::Low)).unwrap();
+    }
+    wait_for("the lane to fill", || {
+        engine.snapshot().low_lane_depth as usize == LANE
+    });
+    let handed_over = Instant::now();
+    h.ingest(tagged(0, LANE as u64, Priority::Low)).unwrap();
+    wait_for("the send failure", || engine.snapshot().send_failures == 1);
+    let waited = handed_over.elapsed();
+    assert!(waited >= DELAY * RETRIES, "failed after {waited:?}");
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    assert_eq!((m.send_retries, m.send_failures), (u64::from(RETRIES), 1));
+    assert_eq!(rx.try_iter().count(), LANE);
 }
 
 #[test]

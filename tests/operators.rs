@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::tagged;
-use sniffer::{MetricsSnapshot, Priority, Sniffer};
+use sniffer::{
+    config::BatchSendMode, MetricsSnapshot, PremintCandidate, Priority, Sniffer, SnifferConfig,
+};
 
 /// A strict reader of the text format: every sample has a `# TYPE` (and `# HELP`) before it,
 /// names are valid, values are numbers.
@@ -57,11 +59,15 @@ fn parse_prometheus(text: &str) -> (HashMap<String, f64>, HashMap<String, String
     (samples, types)
 }
 
+/// Candidates of the busy run: a multiple of the receiver's latency sampling period (32), so
+/// that every delivery is in the histogram.
+const BUSY: u64 = 512;
+
 fn busy_snapshot() -> MetricsSnapshot {
     let mut engine = Sniffer::builder().build().unwrap();
     let rx = engine.take_receiver().unwrap();
     let h = engine.ingest_handle();
-    for n in 0..500 {
+    for n in 0..BUSY {
         h.ingest(tagged(
             0,
             n,
@@ -73,8 +79,9 @@ fn busy_snapshot() -> MetricsSnapshot {
         ))
         .unwrap();
     }
+    // Received before the shutdown, so that the report's latency histogram holds them.
+    assert_eq!(rx.try_iter().count() as u64, BUSY);
     let report = engine.shutdown(Duration::from_secs(5));
-    assert_eq!(rx.try_iter().count(), 500);
     report.metrics
 }
 
@@ -96,16 +103,15 @@ fn prometheus_text_parses_and_matches_the_snapshot() {
     ] {
         assert_eq!(samples[metric], json[field].as_f64().unwrap(), "{metric}");
     }
-    assert_eq!(samples["sniffer_candidates_sent_total"], 500.0);
+    assert_eq!(samples["sniffer_candidates_sent_total"], BUSY as f64);
     assert_eq!(types["sniffer_stream_buffer_depth"], "gauge");
     assert_eq!(types["sniffer_latency_seconds"], "histogram");
-    assert_eq!(
-        samples["sniffer_latency_seconds_count"],
-        m.latency_ns.count as f64
-    );
+    // Every delivery was timed: the histogram holds exactly the candidates received.
+    assert_eq!(m.latency_ns.count, BUSY);
+    assert_eq!(samples["sniffer_latency_seconds_count"], BUSY as f64);
     assert_eq!(
         samples[r#"sniffer_latency_seconds_bucket{le="+Inf"}"#],
-        m.latency_ns.count as f64
+        BUSY as f64
     );
     assert_eq!(types["sniffer_latency_quantiles_seconds"], "summary");
     assert_eq!(
@@ -113,6 +119,72 @@ fn prometheus_text_parses_and_matches_the_snapshot() {
         m.latency_ns.p99 as f64 / 1e9
     );
     assert_eq!(samples["sniffer_paused"], 0.0);
+}
+
+/// The detection-to-delivery histogram counts each delivery exactly once: every handler call
+/// (sync and async senders), and every receive of the bot (direct and sync lanes; ready receives
+/// are timed one in 32 with the weight of 32, so a multiple of 32 adds up exactly).
+#[test]
+fn the_latency_histogram_records_every_delivery() {
+    for mode in [BatchSendMode::Sync, BatchSendMode::Async] {
+        let engine = Sniffer::builder()
+            .config(SnifferConfig {
+                batch_send_mode: mode,
+                ..SnifferConfig::default()
+            })
+            .handler(|_: &PremintCandidate| {})
+            .build()
+            .unwrap();
+        for n in 0..100 {
+            engine
+                .ingest_handle()
+                .ingest(tagged(0, n, Priority::Low))
+                .unwrap();
+        }
+        let report = engine.shutdown(Duration::from_secs(5));
+        assert_eq!(report.latency.count(), 100, "handler, {mode:?}");
+        assert_eq!(report.metrics.latency_ns.count, 100, "handler, {mode:?}");
+    }
+    for mode in [BatchSendMode::Direct, BatchSendMode::Sync] {
+        let mut engine = Sniffer::builder()
+            .config(SnifferConfig {
+                batch_send_mode: mode,
+                ..SnifferConfig::default()
+            })
+            .build()
+            .unwrap();
+        let rx = engine.take_receiver().unwrap();
+        for n in 0..BUSY {
+            engine
+                .ingest_handle()
+                .ingest(tagged(0, n, Priority::Low))
+                .unwrap();
+        }
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while (rx.len() as u64) < BUSY {
+            assert!(
+                std::time::Instant::now() < until,
+                "{mode:?}: lanes never filled"
+            );
+            std::thread::yield_now();
+        }
+        assert_eq!(
+            engine.latency_histogram().count(),
+            0,
+            "nothing received yet"
+        );
+        assert_eq!(rx.try_iter().count() as u64, BUSY);
+        assert_eq!(
+            engine.latency_histogram().count(),
+            BUSY,
+            "receiver, {mode:?}"
+        );
+        assert_eq!(
+            engine.snapshot().latency_ns.count,
+            BUSY,
+            "receiver, {mode:?}"
+        );
+    }
 }
 
 /// promtool (Debian's `prometheus` package; `.ci/run` and `make test` install it) checks the

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use sniffer::{
+    config::{WaitStrategy, BACKOFF_YIELD_WINDOW},
     ring::{PushError, StreamRing},
     DropPolicy, PremintCandidate,
 };
@@ -196,23 +197,96 @@ fn block_push_honours_its_timeout_and_drops_nothing() {
     assert_eq!(ring.try_pop().unwrap().seq, 0);
 }
 
+/// Polls `cond` until it holds; a generous limit turns a hang into a failure.
+fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    let until = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn block_push_waits_for_room_and_then_succeeds() {
-    let ring = Arc::new(StreamRing::new(1, DropPolicy::Block));
-    ring.push(item(0)).unwrap();
-    let producer = {
-        let ring = ring.clone();
-        std::thread::spawn(move || ring.push(item(1)))
-    };
-    // The producer is waiting (or about to); popping makes room and wakes it.
-    let first = loop {
-        if let Some(c) = ring.try_pop() {
-            break c;
-        }
-    };
-    assert_eq!(first.seq, 0);
-    assert_eq!(producer.join().unwrap().unwrap(), None);
-    assert_eq!(ring.pop_deadline(None).unwrap().seq, 1);
+    for wait in [WaitStrategy::Backoff, WaitStrategy::Park] {
+        let ring = Arc::new(StreamRing::new(1, DropPolicy::Block).with_wait_strategy(wait));
+        ring.push(item(0)).unwrap();
+        let producer = {
+            let ring = ring.clone();
+            std::thread::spawn(move || ring.push(item(1)))
+        };
+        // The producer found the ring full and went to sleep waiting for room: nothing was
+        // popped yet, so it cannot have returned.
+        wait_for("the producer to block", || ring.producer_parks() >= 1);
+        assert!(!producer.is_finished(), "{wait:?}");
+        assert_eq!(ring.len(), 1);
+        // Popping makes room and wakes it.
+        assert_eq!(ring.try_pop().unwrap().seq, 0);
+        assert_eq!(producer.join().unwrap().unwrap(), None, "{wait:?}");
+        assert_eq!(ring.pop_deadline(None).unwrap().seq, 1);
+        assert_eq!(ring.consumer_parks(), 0, "an item was always ready");
+    }
+}
+
+/// A spinning or yielding producer under `block` waits for room without ever sleeping.
+#[test]
+fn block_push_under_spin_never_parks() {
+    for wait in [WaitStrategy::Spin, WaitStrategy::Yield] {
+        let ring = Arc::new(StreamRing::new(1, DropPolicy::Block).with_wait_strategy(wait));
+        ring.push(item(0)).unwrap();
+        let producer = {
+            let ring = ring.clone();
+            std::thread::spawn(move || ring.push(item(1)))
+        };
+        wait_for("the producer to enter its push", || !ring.producers_idle());
+        // Long enough for many busy windows of backoff (a spinner aliased to it would sleep).
+        std::thread::sleep(20 * BACKOFF_YIELD_WINDOW);
+        assert!(!producer.is_finished(), "{wait:?}: still waiting for room");
+        assert_eq!(ring.try_pop().unwrap().seq, 0);
+        assert_eq!(producer.join().unwrap().unwrap(), None);
+        assert_eq!(ring.producer_parks(), 0, "{wait:?}");
+    }
+}
+
+/// Each strategy's consumer, waiting on an empty ring: `park` and `backoff` go to sleep (once)
+/// and are woken by the push; `spin` and `yield` never sleep.
+#[test]
+fn each_wait_strategy_parks_or_not_as_documented() {
+    for wait in [
+        WaitStrategy::Park,
+        WaitStrategy::Backoff,
+        WaitStrategy::Spin,
+        WaitStrategy::Yield,
+    ] {
+        let ring = Arc::new(StreamRing::new(4, DropPolicy::DropNewest).with_wait_strategy(wait));
+        let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let consumer = {
+            let (ring, started) = (ring.clone(), started.clone());
+            std::thread::spawn(move || {
+                started.store(true, std::sync::atomic::Ordering::Release);
+                ring.pop_deadline(None).map(|c| c.seq)
+            })
+        };
+        let parks = match wait {
+            WaitStrategy::Park | WaitStrategy::Backoff => {
+                wait_for("the consumer to sleep", || ring.consumer_parks() == 1);
+                1
+            }
+            _ => {
+                wait_for("the consumer to start", || {
+                    started.load(std::sync::atomic::Ordering::Acquire)
+                });
+                std::thread::sleep(20 * BACKOFF_YIELD_WINDOW);
+                // Checked before the push: a consumer that went to sleep here would never be
+                // woken (nobody notifies a spinner).
+                assert_eq!(ring.consumer_parks(), 0, "{wait:?}");
+                0
+            }
+        };
+        ring.push(item(9)).unwrap();
+        assert_eq!(consumer.join().unwrap(), Some(9), "{wait:?}");
+        assert_eq!(ring.consumer_parks(), parks, "{wait:?}");
+    }
 }
 
 #[test]

@@ -317,4 +317,18 @@ impl StreamRing {
     pub fn wait_strategy(&self) -> WaitStrategy {
         self.wait
     }
+
+    /// How many times a producer under `block` went to sleep waiting for room. Spinning and
+    /// yielding producers never sleep; `park` sleeps at once; `backoff` after its busy window.
+    /// A diagnostic count, kept off the fast path (written only when a producer sleeps).
+    pub fn producer_parks(&self) -> u64 {
+        self.not_full.parks()
+    }
+
+    /// How many times a consumer went to sleep waiting for an item (see
+    /// [`StreamRing::producer_parks`]). For an output lane, the count of both lanes' shared
+    /// wake-up.
+    pub fn consumer_parks(&self) -> u64 {
+        self.not_empty.parks()
+    }
 }

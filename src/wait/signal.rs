@@ -14,6 +14,9 @@ use std::time::Instant;
 use crate::sync::{fence, AtomicUsize, Condvar, Mutex};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
+/// A diagnostic count, outside loom's model (it carries no synchronisation).
+type Count = std::sync::atomic::AtomicU64;
+
 /// Wakes threads waiting for a condition that other threads make true.
 #[derive(Debug, Default)]
 pub(crate) struct Signal {
@@ -22,6 +25,12 @@ pub(crate) struct Signal {
     waiters: AtomicUsize,
     lock: Mutex<()>,
     cv: Condvar,
+    /// `wait_until` calls that went to sleep (once per call, whatever the spurious wake-ups):
+    /// written under `lock`, so off every fast path. What tells a parking strategy from a
+    /// spinning one.
+    parks: Count,
+    /// Notifications that found a waiter and woke it (`notify_slow`).
+    wakes: Count,
 }
 
 impl Signal {
@@ -53,6 +62,18 @@ impl Signal {
         // second time (one futex wake per notification, not a wake plus a lock hand-off).
         drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
         self.cv.notify_all();
+        self.wakes.fetch_add(1, Relaxed);
+    }
+
+    /// How many `wait_until` calls went to sleep so far.
+    pub(crate) fn parks(&self) -> u64 {
+        self.parks.load(Relaxed)
+    }
+
+    /// How many notifications found a waiter to wake so far.
+    #[cfg(test)]
+    pub(crate) fn wakes(&self) -> u64 {
+        self.wakes.load(Relaxed)
     }
 
     /// Sleeps until `ready()` returns true or `deadline` passes; returns the last `ready()`.
@@ -60,17 +81,22 @@ impl Signal {
         let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.waiters.fetch_add(1, Relaxed);
         fence(SeqCst);
+        let mut slept = false;
         let result = loop {
             if ready() {
                 break true;
             }
             match deadline {
-                None => guard = self.cv.wait(guard).unwrap_or_else(|e| e.into_inner()),
+                None => {
+                    self.count_park(&mut slept);
+                    guard = self.cv.wait(guard).unwrap_or_else(|e| e.into_inner());
+                }
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
                         break ready();
                     }
+                    self.count_park(&mut slept);
                     guard = self
                         .cv
                         .wait_timeout(guard, deadline - now)
@@ -82,6 +108,15 @@ impl Signal {
         self.waiters.fetch_sub(1, Relaxed);
         drop(guard);
         result
+    }
+
+    /// Counts the first sleep of a `wait_until` call.
+    #[inline]
+    fn count_park(&self, slept: &mut bool) {
+        if !*slept {
+            *slept = true;
+            self.parks.fetch_add(1, Relaxed);
+        }
     }
 }
 
@@ -147,5 +182,40 @@ mod tests {
                 p.join().unwrap();
             }
         });
+    }
+}
+
+#[cfg(all(test, not(sniffer_loom)))]
+mod counts {
+    use super::Signal;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// A waiter whose condition is false sleeps once however it is woken, and a notification
+    /// wakes it; a true condition, a passed deadline or a notification without a waiter count
+    /// nothing.
+    #[test]
+    fn parks_and_wakes_are_counted_once_each() {
+        let signal = Arc::new(Signal::default());
+        signal.notify();
+        assert!(signal.wait_until(|| true, None));
+        assert!(!signal.wait_until(|| false, Some(Instant::now())));
+        assert_eq!((signal.parks(), signal.wakes()), (0, 0));
+        let flag = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (s, f) = (signal.clone(), flag.clone());
+            std::thread::spawn(move || s.wait_until(|| f.load(Ordering::Acquire), None))
+        };
+        // Counted under the lock just before the sleep: the notification below comes after it.
+        let until = Instant::now() + Duration::from_secs(20);
+        while signal.parks() == 0 {
+            assert!(Instant::now() < until, "the waiter never slept");
+            std::thread::yield_now();
+        }
+        flag.store(true, Ordering::Release);
+        signal.notify();
+        assert!(waiter.join().unwrap());
+        assert_eq!((signal.parks(), signal.wakes()), (1, 1));
     }
 }

@@ -144,3 +144,63 @@ impl Waiter {
         self.rounds = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rounds of `waiter` until `stop` holds after at least `min_rounds` rounds, or until it says
+    /// to park; returns (rounds, parked).
+    fn rounds_until(waiter: &mut Waiter, min_rounds: u32, stop: impl Fn() -> bool) -> (u32, bool) {
+        let mut rounds = 0;
+        loop {
+            let done = rounds >= min_rounds && stop();
+            if waiter.pause() == Pause::Park {
+                return (rounds, true);
+            }
+            rounds += 1;
+            if done {
+                return (rounds, false);
+            }
+        }
+    }
+
+    /// Spin and yield never park, however long they wait: ten busy windows of backoff, measured
+    /// before the round (a spinner aliased to backoff parks within the run).
+    #[test]
+    fn spin_and_yield_never_park() {
+        for strategy in [WaitStrategy::Spin, WaitStrategy::Yield] {
+            let start = Instant::now();
+            let mut waiter = Waiter::new(strategy);
+            let (rounds, parked) = rounds_until(&mut waiter, BACKOFF_SPIN_STEPS + 2, || {
+                start.elapsed() > 10 * BACKOFF_YIELD_WINDOW
+            });
+            assert!(!parked, "{strategy:?} parked after {rounds} rounds");
+        }
+    }
+
+    /// Park parks at the first round, and again after a reset.
+    #[test]
+    fn park_parks_at_once() {
+        let mut waiter = Waiter::new(WaitStrategy::Park);
+        assert_eq!(waiter.pause(), Pause::Park);
+        waiter.reset();
+        assert_eq!(waiter.pause(), Pause::Park);
+    }
+
+    /// Backoff spins its growing steps first (never parking there, whatever the clock), then
+    /// parks once its window has passed; a reset starts the steps over.
+    #[test]
+    fn backoff_spins_its_steps_then_parks() {
+        let mut waiter = Waiter::new(WaitStrategy::Backoff);
+        for _ in 0..2 {
+            for step in 0..BACKOFF_SPIN_STEPS {
+                assert_eq!(waiter.pause(), Pause::Retry, "step {step}");
+            }
+            let until = Instant::now() + Duration::from_secs(20);
+            let (rounds, parked) = rounds_until(&mut waiter, 0, || Instant::now() > until);
+            assert!(parked, "backoff never parked ({rounds} rounds)");
+            waiter.reset();
+        }
+    }
+}
