@@ -513,6 +513,12 @@ const SINK: &[Row<SinkSnapshot>] = &[
         |k| k.trade_duplicates as f64,
     ),
     (
+        "sniffer_sink_launches_without_mint_total",
+        "counter",
+        "Launches applied without a row: no mint to aggregate under.",
+        |k| k.launches_without_mint as f64,
+    ),
+    (
         "sniffer_sink_input_warn_events_total",
         "counter",
         "Input warn watermark episodes.",

@@ -58,6 +58,10 @@ pub struct SinkSnapshot {
     /// over two feeds, or over two subscriptions of one (first sighting wins, as for launches).
     #[serde(default)]
     pub trade_duplicates: u64,
+    /// Launches applied without a row: their mint is unknown (seen only through logs that do
+    /// not name it), so there is nothing to aggregate under. Part of `events_applied`.
+    #[serde(default)]
+    pub launches_without_mint: u64,
     /// Events in the input when the sink thread last looked.
     #[serde(default)]
     pub input_depth: u64,

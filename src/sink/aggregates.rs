@@ -225,6 +225,8 @@ struct SinkMetrics {
     reload_failures: Counter,
     /// Sink thread: trades already applied from another feed (or twice from one), skipped.
     trade_duplicates: Counter,
+    /// Sink thread: launches applied without a row, having no mint to aggregate under.
+    launches_without_mint: Counter,
     /// Sink thread: input watermark crossings, once per episode.
     input_warn_events: Counter,
     input_critical_events: Counter,
@@ -261,6 +263,7 @@ impl Default for SinkMetrics {
             reloaded_mints: Counter::default(),
             reload_failures: Counter::default(),
             trade_duplicates: Counter::default(),
+            launches_without_mint: Counter::default(),
             input_warn_events: Counter::default(),
             input_critical_events: Counter::default(),
             input_depth: Counter::default(),
@@ -305,6 +308,7 @@ impl SinkMetrics {
             reloaded_mints: self.reloaded_mints.get(),
             reload_failures: self.reload_failures.get(),
             trade_duplicates: self.trade_duplicates.get(),
+            launches_without_mint: self.launches_without_mint.get(),
             input_depth: self.input_depth.get(),
             input_capacity: self.input_capacity.get(),
             input_warn_events: self.input_warn_events.get(),
@@ -475,7 +479,7 @@ impl SinkStats {
 /// ```
 /// use std::time::Duration;
 /// use sniffer::sink::{AggregateSink, SinkConfig};
-/// use sniffer::{PremintCandidate, Sniffer};
+/// use sniffer::{PremintCandidate, Pubkey, Sniffer};
 ///
 /// let dir = std::env::temp_dir().join(format!("sniffer-doc-aggregates-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;
@@ -488,12 +492,17 @@ impl SinkStats {
 ///     })
 ///     .aggregates(sink.stats())
 ///     .build()?;
-/// engine.ingest_handle().ingest(PremintCandidate { slot: 9, ..Default::default() })?;
+/// let mint = Pubkey::new([7; 32]);
+/// engine.ingest_handle().ingest(PremintCandidate { mint, slot: 9, ..Default::default() })?;
+/// // A launch whose mint is unknown (seen only through logs that do not name it) has nothing
+/// // to aggregate under: applied without a row, and counted.
+/// engine.ingest_handle().ingest(PremintCandidate { slot: 10, ..Default::default() })?;
 /// let metrics = engine.shutdown(Duration::from_secs(5)).metrics;
-/// assert_eq!(metrics.sink.map(|s| s.input_accepted), Some(1));
+/// assert_eq!(metrics.sink.map(|s| s.input_accepted), Some(2));
 /// let report = sink.shutdown(Duration::from_secs(5));
 /// // Written by a timed flush or by the final one, depending on how long this took.
 /// assert_eq!(report.snapshot.rows_written, 1);
+/// assert_eq!(report.snapshot.launches_without_mint, 1);
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -817,7 +826,11 @@ impl Core {
                 candidate,
                 meta,
                 now_ms,
-            } => self.state.record_launch(&candidate, meta.as_ref(), now_ms),
+            } => {
+                if !self.state.record_launch(&candidate, meta.as_ref(), now_ms) {
+                    self.metrics.launches_without_mint.incr();
+                }
+            }
             SinkEvent::Trade {
                 trade,
                 slot,

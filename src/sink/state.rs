@@ -392,11 +392,18 @@ impl AggregateState {
     /// kind, launch slot, name, symbol, uri) keep their first known value: a second feed
     /// reporting the same launch does not overwrite them, and a candidate without metadata does
     /// not blank names set earlier.
-    pub fn record_launch(&mut self, c: &PremintCandidate, meta: Option<&LaunchMeta>, now_ms: i64) {
-        // A launch seen only through logs that do not name its mint (LaunchLab, DBC, Moonshot)
-        // has nothing to aggregate under.
+    ///
+    /// Returns false, recording nothing, for a launch without a mint: one seen only through
+    /// logs that do not name it (LaunchLab, DBC, Moonshot) has nothing to aggregate under (the
+    /// sink counts it in `launches_without_mint`).
+    pub fn record_launch(
+        &mut self,
+        c: &PremintCandidate,
+        meta: Option<&LaunchMeta>,
+        now_ms: i64,
+    ) -> bool {
         if c.mint == Pubkey::ZERO {
-            return;
+            return false;
         }
         let m = self
             .mints
@@ -418,6 +425,7 @@ impl AggregateState {
             }
         }
         self.touched.insert(c.mint);
+        true
     }
 
     /// Keeps (or stops keeping) the [`TradeMark`]s of each touched mint until its next write
