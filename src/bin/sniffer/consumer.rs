@@ -215,6 +215,7 @@ impl CandidateWriter {
             "creator_buy_tokens": c.creator_buy_tokens,
             "score": c.score,
             "priority": c.priority,
+            "executed": c.executed,
             "received_unix_ns": c.received_unix_ns,
             "feed": self.feeds.get(usize::from(c.feed_id)),
             "latency_ns": latency_ns,
