@@ -30,8 +30,8 @@ use super::record::Decoded;
 use super::score::Scorer;
 use crate::candidate::Malformed;
 use crate::candidate::TradeEvent;
-use crate::candidate::{LaunchKind, PremintCandidate, Pubkey, TokenProgram};
 use crate::candidate::{pda, Launchpad, Signature};
+use crate::candidate::{LaunchKind, PremintCandidate, Pubkey, TokenProgram};
 
 pub(crate) use super::logs::Frames;
 

@@ -305,12 +305,14 @@ impl GeyserFeed {
             basic: grpc::basic_authorization(&self.endpoint),
         };
         let request = self.request();
-        let ep = grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref());
+        let ep =
+            grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref());
         let teller = grpc::Teller::new(&self.endpoint);
         let fut = async move {
-            let channel = ep?.connect().await.map_err(|e| {
-                ("connect failed", Status::unavailable(teller.tell(&e)))
-            })?;
+            let channel = ep?
+                .connect()
+                .await
+                .map_err(|e| ("connect failed", Status::unavailable(teller.tell(&e))))?;
             let mut client: Client = GeyserClient::with_interceptor(channel, credentials)
                 .max_decoding_message_size(MAX_MESSAGE);
             let (tx, rx) = mpsc::channel(16);

@@ -108,9 +108,16 @@ pub(crate) fn is_fast_synthetic(spec: &str, args: &FeedArgs) -> bool {
 
 /// True for the live network feeds (they run until the duration or a signal).
 pub(crate) fn is_live(spec: &str) -> bool {
-    ["ws://", "wss://", "grpc://", "grpcs://", "shred://", "shreds://"]
-        .iter()
-        .any(|p| has_prefix(spec, p))
+    [
+        "ws://",
+        "wss://",
+        "grpc://",
+        "grpcs://",
+        "shred://",
+        "shreds://",
+    ]
+    .iter()
+    .any(|p| has_prefix(spec, p))
 }
 
 /// True for the NATS feeds (they run until the duration or a signal).

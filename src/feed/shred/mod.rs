@@ -187,7 +187,8 @@ impl ShredFeed {
 
     fn start_connect(&mut self) {
         let authorization = grpc::basic_authorization(&self.endpoint);
-        let ep = grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref());
+        let ep =
+            grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref());
         let teller = grpc::Teller::new(&self.endpoint);
         let fut = async move {
             let channel = ep?
@@ -404,7 +405,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(!e.to_string().contains("secret"), "{e}");
-        let plain = ShredFeed::new("shred://127.0.0.1", ShredConfig::default(), DecoderConfig::default());
+        let plain = ShredFeed::new(
+            "shred://127.0.0.1",
+            ShredConfig::default(),
+            DecoderConfig::default(),
+        );
         assert_eq!(plain.unwrap().name(), "shred://127.0.0.1:9999");
     }
 }
