@@ -345,6 +345,8 @@ fn every_reason_is_covered_above() {
         Malformed::InvalidValue,
         Malformed::BadWire,
         Malformed::AccountIndex,
+        // Only a transaction read from a ledger entry yields it: tests/live_shred.rs.
+        Malformed::UnresolvedLookup,
     ];
     assert_eq!(covered, Malformed::ALL);
 }

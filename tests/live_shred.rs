@@ -20,7 +20,7 @@ use shredserver::{entries, Entry, Plan, ShredTestServer};
 use sniffer::{
     decode::{Decoded, DecoderConfig},
     feed::{LineFeed, ShredConfig, ShredFeed, Subscription, WsConfig},
-    MetricsSnapshot, PremintCandidate, Pubkey, Sniffer,
+    LaunchKind, MetricsSnapshot, PremintCandidate, Pubkey, Sniffer,
 };
 
 /// The real launches whose signed bytes can be rebuilt (see `tests/decode_launchpads.rs`).
@@ -203,7 +203,28 @@ fn real_launches_in_entries_arrive_as_their_json_form_unexecuted() {
             }
         );
         assert_eq!(meta.as_ref(), Some(&want.meta), "{at} name/symbol/uri");
+        // pump.fun's creator buy is what its instruction asked: at most this much SOL, at
+        // least these tokens (the JSON form has what it got).
+        let pump = matches!(c.kind, LaunchKind::PumpCreate | LaunchKind::PumpCreateV2);
+        if pump {
+            let (sol, tokens) = (c.creator_buy_lamports, c.creator_buy_tokens);
+            assert!(w.creator_buy_lamports > 0, "{at}");
+            assert!(sol >= w.creator_buy_lamports, "{at}: {sol}");
+            assert!(
+                tokens > 0 && tokens <= w.creator_buy_tokens,
+                "{at}: {tokens}"
+            );
+        }
     }
+    // `buy` names its exact tokens and its most SOL (108_000_000; it paid 98_750_018).
+    let (c, _) = got
+        .iter()
+        .find(|(c, _)| c.signature == json_launch(&load(LAUNCHES[0])).signature)
+        .unwrap();
+    assert_eq!(
+        (c.creator_buy_lamports, c.creator_buy_tokens),
+        (108_000_000, 3_520_371_073_923)
+    );
 }
 
 #[test]

@@ -103,6 +103,9 @@ pub(crate) struct Tx {
     trades_cpi: Vec<TradeEvent>,
     buys_log: Vec<Buy>,
     buys_cpi: Vec<Buy>,
+    /// An unexecuted transaction's pump.fun buys, as their instructions ask (no trade event
+    /// says what they got): the creator's initial buy.
+    asked_buys: Vec<TradeEvent>,
     /// Launches announced by log lines, used when the input has no message (`logs.rs`).
     pub(crate) announced: Vec<(Program, Launch)>,
     /// Trades of the last finished transaction, for [`super::Decoder::last_trades`].
@@ -155,6 +158,7 @@ impl Tx {
         self.trades_cpi.clear();
         self.buys_log.clear();
         self.buys_cpi.clear();
+        self.asked_buys.clear();
         self.announced.clear();
         self.frames.reset();
     }
@@ -214,6 +218,9 @@ impl Tx {
         prog: Option<ProgRef>,
         data: &[u8],
     ) -> Result<(), Malformed> {
+        if self.unexecuted && prog == Some(ProgRef::Known(Program::Pump)) {
+            self.ask_buy(start, data);
+        }
         let keep = match prog {
             Some(ProgRef::Known(p)) if data.starts_with(&pump::EVENT_IX_TAG) => {
                 self.truncate_accs(start);
@@ -237,6 +244,27 @@ impl Tx {
             _ => self.truncate_accs(start),
         }
         Ok(())
+    }
+
+    /// Notes a pump.fun buy instruction of an unexecuted transaction (accounts from `start`).
+    fn ask_buy(&mut self, start: u32, data: &[u8]) {
+        let Some((sol, tokens)) = pump::asked_buy(data) else {
+            return;
+        };
+        let at = |n: usize| {
+            let r = self.accs.get(start as usize + n).copied();
+            r.and_then(|r| self.resolve("", r).ok().flatten())
+        };
+        if let (Some(mint), Some(user)) = (at(pump::BUY_MINT_ACCOUNT), at(pump::BUY_USER_ACCOUNT)) {
+            self.asked_buys.push(TradeEvent {
+                mint,
+                sol_amount: sol,
+                token_amount: tokens,
+                is_buy: true,
+                user,
+                ..TradeEvent::default()
+            });
+        }
     }
 
     fn truncate_accs(&mut self, start: u32) {
@@ -476,7 +504,9 @@ impl Tx {
             (acc.0.saturating_add(quote), acc.1.saturating_add(tokens))
         };
         if matches!(l.kind, LaunchKind::PumpCreate | LaunchKind::PumpCreateV2) {
-            let trades = if self.trades_cpi.len() > self.trades_log.len() {
+            let trades = if self.unexecuted {
+                &self.asked_buys
+            } else if self.trades_cpi.len() > self.trades_log.len() {
                 &self.trades_cpi
             } else {
                 &self.trades_log
