@@ -367,7 +367,13 @@ fn every_reason_is_covered_above() {
     }
     let produced = PRODUCED.with(|p| p.borrow().clone());
     let all: BTreeSet<&str> = Malformed::ALL.iter().map(|m| m.as_str()).collect();
-    let missing: Vec<_> = all.difference(&produced).collect();
+    // Only a transaction read from a ledger entry (no meta, no loaded addresses) yields
+    // `unresolved_lookup`: tests/live_shred.rs produces it through the ShredStream feed.
+    let elsewhere: BTreeSet<&str> = [Malformed::UnresolvedLookup.as_str()].into();
+    let missing: Vec<_> = all
+        .difference(&produced)
+        .filter(|m| !elsewhere.contains(*m))
+        .collect();
     assert!(missing.is_empty(), "no input here produces {missing:?}");
 }
 

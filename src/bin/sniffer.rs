@@ -101,7 +101,8 @@ struct RunArgs {
     config: Option<PathBuf>,
     /// Input feed: `synthetic`, `synthetic:payloads`, `replay:PATH`, `stdin`, or a live
     /// provider: `ws://HOST[:PORT]/PATH`, `wss://...` (Solana JSON-RPC WebSocket; see
-    /// --subscribe), `grpc://HOST:PORT`, `grpcs://...` (Yellowstone), or NATS:
+    /// --subscribe), `grpc://HOST:PORT`, `grpcs://...` (Yellowstone), `shred://HOST:PORT`,
+    /// `shreds://...` (a Jito ShredStream proxy: launches before they execute), or NATS:
     /// `nats://HOST[:PORT][,HOST...]/STREAM[?durable=NAME&deliver=new|all&filter=SUBJECT]` (a
     /// JetStream pull consumer: paused by backpressure, acknowledged once in the ring),
     /// `nats+core://HOST[:PORT]/SUBJECT` (a core-NATS subscription: live, drops counted when
@@ -123,7 +124,7 @@ struct RunArgs {
     #[arg(long, env = "SNIFFER_RATE", default_value_t = 100_000)]
     rate: u64,
     /// How long to run (humantime: 3s, 500ms): the synthetic feed generates for this long
-    /// (default 3s); live feeds (ws://, grpc://) are read until then (default: until
+    /// (default 3s); live feeds (ws://, grpc://, shred://) are read until then (default: until
     /// SIGINT/SIGTERM); file and stdin feeds end at their end or then, whichever comes first.
     #[arg(long, env = "SNIFFER_DURATION", value_parser = humantime::parse_duration)]
     duration: Option<Duration>,

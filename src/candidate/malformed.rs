@@ -55,11 +55,15 @@ pub enum Malformed {
     BadWire,
     /// An account index points outside the transaction's account keys.
     AccountIndex,
+    /// A transaction read without its execution (a ShredStream entry) holds a launch whose
+    /// mint, market or creator sits in an address table, which the entry does not carry: it is
+    /// counted, never guessed.
+    UnresolvedLookup,
 }
 
 impl Malformed {
     /// Every reason, in declaration order (handy to pre-register one counter per reason).
-    pub const ALL: [Malformed; 16] = [
+    pub const ALL: [Malformed; 17] = [
         Malformed::Empty,
         Malformed::TooLong,
         Malformed::NotUtf8,
@@ -76,6 +80,7 @@ impl Malformed {
         Malformed::InvalidValue,
         Malformed::BadWire,
         Malformed::AccountIndex,
+        Malformed::UnresolvedLookup,
     ];
 
     /// The stable metric label of this reason.
@@ -97,6 +102,7 @@ impl Malformed {
             Malformed::InvalidValue => "invalid_value",
             Malformed::BadWire => "bad_wire",
             Malformed::AccountIndex => "account_index",
+            Malformed::UnresolvedLookup => "unresolved_lookup",
         }
     }
 

@@ -279,7 +279,7 @@ impl TokenProgram {
 /// assert_eq!(c.bonding_curve(), None, "a default record has no market");
 /// ```
 // Its serde form is its `LaunchRecord` (`record.rs`): one JSON shape for every output.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C, align(64))]
 pub struct PremintCandidate {
     /// The new token's mint address (zero when the input did not name it: see above).
@@ -337,9 +337,47 @@ pub struct PremintCandidate {
     pub quote_token_program: TokenProgram,
     /// The launchpad (platform) behind the launch.
     pub launchpad: Launchpad,
+    /// True when the input showed the transaction executed (its logs, its meta, or a feed that
+    /// sends only successful transactions); false when the launch was read from the
+    /// transaction alone, before any execution (a ShredStream entry): it may yet fail, and the
+    /// creator's buy is what its instruction asked for, not what it got. Default true (a
+    /// record from an older sender was executed). It fills one byte of the record's padding.
+    pub executed: bool,
 }
 
-// Six cache lines: 9 keys and the signature (352 bytes) and the scalars. Measured against the
+impl Default for PremintCandidate {
+    fn default() -> Self {
+        let z = Pubkey::ZERO;
+        PremintCandidate {
+            mint: z,
+            creator: z,
+            signature: Signature::default(),
+            market: z,
+            market_token_account: z,
+            market_quote_account: z,
+            quote_mint: z,
+            config: z,
+            origin: z,
+            slot: 0,
+            detected_at_ns: 0,
+            received_unix_ns: 0,
+            seq: 0,
+            creator_buy_lamports: 0,
+            creator_buy_tokens: 0,
+            score: 0,
+            feed_id: 0,
+            kind: LaunchKind::default(),
+            priority: Priority::default(),
+            token_program: TokenProgram::default(),
+            quote_token_program: TokenProgram::default(),
+            launchpad: Launchpad::default(),
+            executed: true,
+        }
+    }
+}
+
+// Six cache lines: 9 keys and the signature (352 bytes) and the scalars (`executed` took one of
+// the four bytes of padding at the end). Measured against the
 // 256-byte record in `benches/engine.rs` (group `record_size`; figures in the README).
 const _: () = assert!(std::mem::size_of::<PremintCandidate>() == 384);
 const _: () = assert!(std::mem::align_of::<PremintCandidate>() == 64);

@@ -132,6 +132,11 @@ pub struct LaunchRecord<'a> {
     /// The delivery priority.
     #[serde(default)]
     pub priority: Priority,
+    /// False when the launch was read from the leader's entries before execution (ShredStream):
+    /// no logs, no meta, no result; the creator buy is what the instruction asked for. Written
+    /// only when false (absent: seen after execution).
+    #[serde(default = "executed_default", skip_serializing_if = "is_executed")]
+    pub executed: bool,
     /// An earlier sniffer's `origin` (platform config or source curve); read, never written.
     #[serde(default, rename = "origin", skip_serializing)]
     legacy_origin: Option<Pubkey>,
@@ -139,6 +144,14 @@ pub struct LaunchRecord<'a> {
 
 fn is_zero(v: &u64) -> bool {
     *v == 0
+}
+
+fn executed_default() -> bool {
+    true
+}
+
+fn is_executed(v: &bool) -> bool {
+    *v
 }
 
 fn key(k: Pubkey) -> Option<Pubkey> {
@@ -195,6 +208,7 @@ impl<'a> LaunchRecord<'a> {
             received_unix_ns: c.received_unix_ns,
             score: c.score,
             priority: c.priority,
+            executed: c.executed,
             legacy_origin: None,
         }
     }
@@ -227,6 +241,7 @@ impl<'a> LaunchRecord<'a> {
             token_program: self.token_program.unwrap_or_default(),
             quote_token_program: self.quote_token_program.unwrap_or_default(),
             launchpad: self.launchpad.unwrap_or_default(),
+            executed: self.executed,
             ..PremintCandidate::default()
         }
     }

@@ -30,8 +30,8 @@ use super::record::Decoded;
 use super::score::Scorer;
 use crate::candidate::Malformed;
 use crate::candidate::TradeEvent;
+use crate::candidate::{pda, Launchpad, Signature};
 use crate::candidate::{LaunchKind, PremintCandidate, Pubkey, TokenProgram};
-use crate::candidate::{Launchpad, Signature};
 
 pub(crate) use super::logs::Frames;
 
@@ -86,6 +86,15 @@ pub(crate) struct Tx {
     /// True once `meta.loadedAddresses` was read, so an index past every key is an error rather
     /// than an address-table key we were not given.
     pub(crate) loaded_known: bool,
+    /// The input is the transaction alone, as the leader put it in its block (a ShredStream
+    /// entry): no logs, no meta, no execution result, and no address-table keys. Its launches
+    /// are marked not executed, and a launch whose identity sits in an address table is not
+    /// guessed: the transaction is counted `unresolved_lookup` instead.
+    pub(crate) unexecuted: bool,
+    /// An unexecuted transaction held a launch that cannot be identified without its tables.
+    unresolved: bool,
+    /// [`Tx::unresolved`] of the last finished transaction.
+    pub(crate) last_unresolved: bool,
     ixs: Vec<Ix>,
     accs: Vec<KeyRef>,
     data: Vec<u8>,
@@ -94,6 +103,9 @@ pub(crate) struct Tx {
     trades_cpi: Vec<TradeEvent>,
     buys_log: Vec<Buy>,
     buys_cpi: Vec<Buy>,
+    /// An unexecuted transaction's pump.fun buys, as their instructions ask (no trade event
+    /// says what they got): the creator's initial buy.
+    asked_buys: Vec<TradeEvent>,
     /// Launches announced by log lines, used when the input has no message (`logs.rs`).
     pub(crate) announced: Vec<(Program, Launch)>,
     /// Trades of the last finished transaction, for [`super::Decoder::last_trades`].
@@ -136,6 +148,8 @@ impl Tx {
         self.loaded_writable.clear();
         self.loaded_readonly.clear();
         self.loaded_known = false;
+        self.unexecuted = false;
+        self.unresolved = false;
         self.ixs.clear();
         self.accs.clear();
         self.data.clear();
@@ -144,6 +158,7 @@ impl Tx {
         self.trades_cpi.clear();
         self.buys_log.clear();
         self.buys_cpi.clear();
+        self.asked_buys.clear();
         self.announced.clear();
         self.frames.reset();
     }
@@ -203,6 +218,9 @@ impl Tx {
         prog: Option<ProgRef>,
         data: &[u8],
     ) -> Result<(), Malformed> {
+        if self.unexecuted && prog == Some(ProgRef::Known(Program::Pump)) {
+            self.ask_buy(start, data);
+        }
         let keep = match prog {
             Some(ProgRef::Known(p)) if data.starts_with(&pump::EVENT_IX_TAG) => {
                 self.truncate_accs(start);
@@ -226,6 +244,27 @@ impl Tx {
             _ => self.truncate_accs(start),
         }
         Ok(())
+    }
+
+    /// Notes a pump.fun buy instruction of an unexecuted transaction (accounts from `start`).
+    fn ask_buy(&mut self, start: u32, data: &[u8]) {
+        let Some((sol, tokens)) = pump::asked_buy(data) else {
+            return;
+        };
+        let at = |n: usize| {
+            let r = self.accs.get(start as usize + n).copied();
+            r.and_then(|r| self.resolve("", r).ok().flatten())
+        };
+        if let (Some(mint), Some(user)) = (at(pump::BUY_MINT_ACCOUNT), at(pump::BUY_USER_ACCOUNT)) {
+            self.asked_buys.push(TradeEvent {
+                mint,
+                sol_amount: sol,
+                token_amount: tokens,
+                is_buy: true,
+                user,
+                ..TradeEvent::default()
+            });
+        }
     }
 
     fn truncate_accs(&mut self, start: u32) {
@@ -356,10 +395,40 @@ impl Tx {
             accs,
         };
         let launch = prog.launch(data, &acc, self.fee_payer(line))?;
-        if let Some(l) = launch {
-            self.add_launch(l);
+        match launch {
+            Some(l) => self.add_launch(l),
+            // A launch instruction whose mint or pool sits in an address table we were not
+            // given (an unexecuted transaction has none): counted, never guessed.
+            None if self.unexecuted => self.unresolved |= self.in_table(accs),
+            None => {}
         }
         Ok(())
+    }
+
+    /// True when one of `accs` is an address-table key (past the static keys).
+    fn in_table(&self, accs: &[KeyRef]) -> bool {
+        let n = self.keys.len();
+        accs.iter()
+            .any(|a| matches!(a, KeyRef::Idx(i) if usize::from(*i) >= n))
+    }
+
+    /// An unexecuted transaction's launches: what a program address gives is filled in (the
+    /// pump.fun curve from the mint), and a launch still missing what identifies it (mint,
+    /// market, creator) is dropped and counted, since the rest sits in a table.
+    fn keep_identified(&mut self) {
+        for l in &mut self.launches {
+            let pump = matches!(l.kind, LaunchKind::PumpCreate | LaunchKind::PumpCreateV2);
+            if pump && l.market == Pubkey::ZERO && l.mint != Pubkey::ZERO {
+                l.market = pda::pump_bonding_curve(&l.mint).unwrap_or_default();
+            }
+        }
+        let before = self.launches.len();
+        self.launches.retain(|l| {
+            l.mint != Pubkey::ZERO
+                && l.market != Pubkey::ZERO
+                && (l.creator != Pubkey::ZERO || l.kind.is_graduation())
+        });
+        self.unresolved |= self.launches.len() != before;
     }
 
     /// Applies the rules to the finished transaction, appends one [`Decoded`] per launch to
@@ -384,6 +453,7 @@ impl Tx {
             };
             self.last_trades.extend_from_slice(trades);
         }
+        self.last_unresolved = self.unresolved;
         self.reset();
         r
     }
@@ -405,8 +475,14 @@ impl Tx {
                 self.add_launch(l);
             }
         }
-        // A migration that made no pool (pump.fun's `migrate` of a migrated curve) is no launch.
-        self.launches.retain(|l| !l.needs_pool);
+        if self.unexecuted {
+            self.keep_identified();
+        } else {
+            // A migration that made no pool (pump.fun's `migrate` of a migrated curve) is no
+            // launch. Without the execution (an unexecuted transaction) the inner `create_pool`
+            // is not there to show it: the graduation is reported, marked not executed.
+            self.launches.retain(|l| !l.needs_pool);
+        }
         if self.launches.is_empty() {
             return Ok(0);
         }
@@ -428,7 +504,9 @@ impl Tx {
             (acc.0.saturating_add(quote), acc.1.saturating_add(tokens))
         };
         if matches!(l.kind, LaunchKind::PumpCreate | LaunchKind::PumpCreateV2) {
-            let trades = if self.trades_cpi.len() > self.trades_log.len() {
+            let trades = if self.unexecuted {
+                &self.asked_buys
+            } else if self.trades_cpi.len() > self.trades_log.len() {
                 &self.trades_cpi
             } else {
                 &self.trades_log
@@ -480,6 +558,7 @@ impl Tx {
                 token_program: l.token_program,
                 quote_token_program: l.quote_token_program,
                 launchpad: l.launchpad,
+                executed: !self.unexecuted,
                 ..PremintCandidate::default()
             },
             signature: self.signature,

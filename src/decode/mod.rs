@@ -33,6 +33,7 @@ mod b58;
 mod boop;
 mod borsh;
 mod detect;
+pub(crate) mod entries;
 mod json;
 mod launch;
 mod launchlab;
@@ -333,6 +334,56 @@ impl Decoder {
         Ok(ParsedTx { dec: self })
     }
 
+    /// Decodes the transaction at the start of `bytes` (a ledger entry's, more may follow) from
+    /// its instructions alone: no logs, no meta, no execution result, no address-table keys.
+    /// Its launches go to `out` marked `executed: false`; a launch that cannot be identified
+    /// without the tables is not guessed: it is left out and [`Malformed::UnresolvedLookup`]
+    /// is put in [`Decoder::last_skipped`].
+    ///
+    /// # Errors
+    ///
+    /// The wire format's reasons; nothing is appended then, and the transaction's end (so
+    /// any that follow it) is unknown.
+    pub(crate) fn decode_unexecuted(
+        &mut self,
+        slot: u64,
+        bytes: &[u8],
+        out: &mut Vec<Decoded>,
+    ) -> Result<Unexecuted, Malformed> {
+        self.tx.reset();
+        self.tx.last_trades.clear();
+        self.skipped.clear();
+        self.envelope = Envelope::Other;
+        self.tx.slot = slot;
+        self.tx.unexecuted = true;
+        self.tx.last_unresolved = false;
+        let start = out.len();
+        let len = match wire::parse_prefix(bytes, &mut self.tx) {
+            Ok(len) => len,
+            Err(m) => {
+                self.tx.reset();
+                return Err(m);
+            }
+        };
+        let signature = self.tx.signature;
+        let r = self.tx.finish("", &mut self.scorer, out);
+        if self.tx.last_unresolved {
+            self.skipped.push(Malformed::UnresolvedLookup);
+        }
+        match r {
+            Ok(launches) => Ok(Unexecuted {
+                len,
+                signature,
+                launches,
+            }),
+            Err(m) => {
+                out.truncate(start);
+                self.skipped.clear();
+                Err(m)
+            }
+        }
+    }
+
     /// The transactions of the last line (a block notification) that could not be decoded and
     /// were skipped, with their reasons; the rest of the block was decoded. Empty for other
     /// lines, and for a line rejected whole (that one error is `decode_line`'s).
@@ -351,6 +402,17 @@ impl Decoder {
         &self.tx.last_trades
     }
 }
+/// What [`Decoder::decode_unexecuted`] read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Unexecuted {
+    /// The transaction's length in bytes (the next one starts there).
+    pub(crate) len: usize,
+    /// Its first signature.
+    pub(crate) signature: Signature,
+    /// Launches appended.
+    pub(crate) launches: usize,
+}
+
 #[cfg(test)]
 mod envelope_tests {
     use super::*;

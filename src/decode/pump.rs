@@ -41,6 +41,26 @@ pub(crate) const CREATE_ASSOCIATED_BONDING_CURVE_ACCOUNT: usize = 3;
 pub(crate) const CREATE_TOKEN_PROGRAM_ACCOUNT: usize = 9;
 pub(crate) const CREATE_V2_TOKEN_PROGRAM_ACCOUNT: usize = 7;
 
+pub(crate) const BUY_DISC: [u8; 8] = hex8("66063d1201daebea");
+pub(crate) const BUY_EXACT_SOL_IN_DISC: [u8; 8] = hex8("38fc74089edfcd5f");
+/// Account positions in `buy` and `buy_exact_sol_in` (IDL `account_names`).
+pub(crate) const BUY_MINT_ACCOUNT: usize = 2;
+pub(crate) const BUY_USER_ACCOUNT: usize = 6;
+
+/// What a `buy` or `buy_exact_sol_in` instruction asks for, before it executes: the most SOL it
+/// may pay (`max_sol_cost`; `spendable_sol_in`) and the tokens it buys (`amount`, exact; at
+/// least `min_tokens_out`). `None` for other instructions or arguments cut short.
+pub(crate) fn asked_buy(data: &[u8]) -> Option<(u64, u64)> {
+    let (disc, rest) = data.split_first_chunk::<8>()?;
+    let mut r = Reader::new(rest);
+    let (a, b) = (r.u64().ok()?, r.u64().ok()?);
+    match *disc {
+        BUY_DISC => Some((b, a)),
+        BUY_EXACT_SOL_IN_DISC => Some((a, b)),
+        _ => None,
+    }
+}
+
 /// True for the instructions that make launches: `create`, `create_v2`, `migrate`.
 pub(crate) fn keep(data: &[u8]) -> bool {
     data.starts_with(&CREATE_DISC)

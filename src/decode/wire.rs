@@ -70,6 +70,15 @@ const V1_MASK_BITS: u32 = 0b1_1111;
 /// Parses a wire transaction into `tx`: first signature, static keys, and every instruction that
 /// may be a launch or a self-CPI event.
 pub(crate) fn parse(bytes: &[u8], tx: &mut Tx) -> Result<(), Malformed> {
+    if parse_prefix(bytes, tx)? != bytes.len() {
+        return Err(Malformed::BadWire);
+    }
+    Ok(())
+}
+
+/// [`parse`] of the transaction at the start of `bytes` (more may follow, as in a ledger entry,
+/// where transactions are written back to back with no length in front); returns its length.
+pub(crate) fn parse_prefix(bytes: &[u8], tx: &mut Tx) -> Result<usize, Malformed> {
     if bytes.first() == Some(&V1) {
         return parse_v1(bytes, tx);
     }
@@ -128,10 +137,7 @@ pub(crate) fn parse(bytes: &[u8], tx: &mut Tx) -> Result<(), Malformed> {
             r.bytes(ro).map_err(|_| Malformed::BadWire)?;
         }
     }
-    if !r.is_empty() {
-        return Err(Malformed::BadWire);
-    }
-    Ok(())
+    Ok(bytes.len() - r.remaining())
 }
 
 /// One top-level instruction: its program is a static key (in every version).
@@ -150,8 +156,8 @@ fn instruction(tx: &mut Tx, prog_idx: usize, accs: &[u8], data: &[u8]) -> Result
     Ok(())
 }
 
-/// Parses a version-1 transaction (layout in the module doc).
-fn parse_v1(bytes: &[u8], tx: &mut Tx) -> Result<(), Malformed> {
+/// Parses a version-1 transaction (layout in the module doc); returns its length.
+fn parse_v1(bytes: &[u8], tx: &mut Tx) -> Result<usize, Malformed> {
     let bad = |_| Malformed::BadWire;
     let mut r = Reader::new(bytes);
     r.u8().map_err(bad)?; // the version byte
@@ -177,13 +183,12 @@ fn parse_v1(bytes: &[u8], tx: &mut Tx) -> Result<(), Malformed> {
         let data = r.bytes(n_data).map_err(bad)?;
         instruction(tx, prog_idx, accs, data)?;
     }
-    if r.remaining() != 64 * num_signatures {
-        return Err(Malformed::BadWire);
-    }
+    let end = bytes.len() - r.remaining() + 64 * num_signatures;
     let mut sig = [0u8; 64];
     sig.copy_from_slice(r.bytes(64).map_err(bad)?);
     tx.signature = Signature(sig);
-    Ok(())
+    r.bytes(64 * (num_signatures - 1)).map_err(bad)?;
+    Ok(end)
 }
 
 /// Appends a compact-u16 (the wire format's little-endian base-128 length).

@@ -37,7 +37,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
-use tonic::transport::{Channel, Endpoint as TonicEndpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Status, Streaming};
 use yellowstone_grpc_proto::geyser::geyser_client::GeyserClient;
 use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
@@ -57,6 +57,7 @@ use crate::feed::DecodeObserver;
 use crate::metrics::FeedStats;
 use crate::net::backoff::Backoff;
 use crate::net::endpoint::{Endpoint, EndpointError};
+use crate::net::grpc;
 use crate::net::link::{Link, Progress, READ_SLICE};
 use crate::net::recent::Recent;
 use crate::net::tls;
@@ -127,21 +128,6 @@ impl From<&SnifferConfig> for GeyserConfig {
     }
 }
 
-/// `e` and its causes, each once: `transport error: tcp connect error: Connection refused`.
-fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let more = c.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        cause = c.source();
-    }
-    text
-}
-
 /// Why a gRPC feed could not be set up (before any connection is tried).
 #[derive(Debug)]
 pub struct GeyserError(String);
@@ -178,13 +164,6 @@ impl Interceptor for Credentials {
         }
         Ok(req)
     }
-}
-
-/// `text` as a sensitive header value (`None` when it is not one).
-fn sensitive(text: &str) -> Option<AsciiMetadataValue> {
-    let mut v = text.parse::<AsciiMetadataValue>().ok()?;
-    v.set_sensitive(true);
-    Some(v)
 }
 
 type Client = GeyserClient<InterceptedService<Channel, Credentials>>;
@@ -321,57 +300,19 @@ impl GeyserFeed {
     }
 
     fn start_connect(&mut self) {
-        let tls = self.endpoint.tls;
-        let uri = format!(
-            "{}://{}{}",
-            if tls { "https" } else { "http" },
-            self.endpoint.authority(),
-            self.endpoint.path_and_query.trim_end_matches('/'),
-        );
         let credentials = Credentials {
-            x_token: self.cfg.x_token.as_deref().and_then(sensitive),
-            basic: self
-                .endpoint
-                .userinfo
-                .as_ref()
-                .and_then(|u| sensitive(u.basic_authorization().expose())),
+            x_token: self.cfg.x_token.as_deref().and_then(grpc::sensitive),
+            basic: grpc::basic_authorization(&self.endpoint),
         };
         let request = self.request();
-        let timeout = self.cfg.connect_timeout;
-        let ca = self.ca.clone();
-        let secret = self
-            .endpoint
-            .path_and_query
-            .trim_end_matches('/')
-            .to_owned();
+        let ep =
+            grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref());
+        let teller = grpc::Teller::new(&self.endpoint);
         let fut = async move {
-            // The transport's own words with their causes ("transport error" alone says
-            // nothing), minus the URL's path, which may hold a token.
-            let told = |e: &(dyn std::error::Error + 'static)| {
-                let text = cause_chain(e);
-                if secret.is_empty() {
-                    text
-                } else {
-                    text.replace(&secret, "/…")
-                }
-            };
-            let failed = |what: &'static str| {
-                let told = &told;
-                move |e: tonic::transport::Error| (what, Status::unavailable(told(&e)))
-            };
-            let mut ep = TonicEndpoint::from_shared(uri)
-                .map_err(|_| ("connect failed", Status::invalid_argument("bad endpoint")))?
-                .connect_timeout(timeout)
-                .tcp_nodelay(true)
-                .http2_keep_alive_interval(Duration::from_secs(15))
-                .keep_alive_timeout(Duration::from_secs(10))
-                .keep_alive_while_idle(true);
-            if tls {
-                ep = ep
-                    .tls_config(tls::tonic_client(ca.as_deref()))
-                    .map_err(failed("TLS setup failed"))?;
-            }
-            let channel = ep.connect().await.map_err(failed("connect failed"))?;
+            let channel = ep?
+                .connect()
+                .await
+                .map_err(|e| ("connect failed", Status::unavailable(teller.tell(&e))))?;
             let mut client: Client = GeyserClient::with_interceptor(channel, credentials)
                 .max_decoding_message_size(MAX_MESSAGE);
             let (tx, rx) = mpsc::channel(16);
@@ -384,16 +325,7 @@ impl GeyserFeed {
             let updates = client
                 .subscribe(ReceiverStream::new(rx))
                 .await
-                .map_err(|status| {
-                    let status = match std::error::Error::source(&status) {
-                        Some(cause) => Status::new(
-                            status.code(),
-                            format!("{}: {}", status.message(), told(cause)),
-                        ),
-                        None => status,
-                    };
-                    ("subscribe failed", status)
-                })?
+                .map_err(|status| ("subscribe failed", teller.status(status)))?
                 .into_inner();
             Ok((tx, updates))
         };

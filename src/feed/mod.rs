@@ -21,6 +21,8 @@ mod nats;
 mod payload;
 mod record;
 mod replay;
+#[cfg(feature = "shredstream")]
+mod shred;
 mod stdin;
 mod synthetic;
 #[cfg(feature = "ws")]
@@ -46,6 +48,8 @@ pub use lines::{LinePoll, LineSource};
 pub use nats::{CoreNatsFeed, JetStreamFeed};
 pub use payload::{Expected, PayloadConfig, PayloadGenerator, PayloadMix};
 pub use replay::{ReplayConfig, ReplaySource};
+#[cfg(feature = "shredstream")]
+pub use shred::{ShredConfig, ShredError, ShredFeed};
 pub use stdin::ReaderSource;
 pub use synthetic::{SyntheticConfig, SyntheticFeed};
 #[cfg(feature = "ws")]

@@ -72,7 +72,7 @@ impl<A, U> Link<A, U> {
 }
 
 /// How far an attempt driven by a future has come in one poll.
-#[cfg(any(feature = "geyser", feature = "nats"))]
+#[cfg(any(feature = "geyser", feature = "shredstream", feature = "nats"))]
 #[derive(Debug)]
 pub(crate) enum Progress<T> {
     /// Not finished, deadline not reached.
@@ -83,7 +83,7 @@ pub(crate) enum Progress<T> {
     Done(T),
 }
 
-#[cfg(any(feature = "geyser", feature = "nats"))]
+#[cfg(any(feature = "geyser", feature = "shredstream", feature = "nats"))]
 impl<A: std::future::Future + Unpin, U> Link<A, U> {
     /// Runs the attempt on `rt` for at most [`READ_SLICE`]; `None` when no attempt is under way.
     pub(crate) fn drive(&mut self, rt: &tokio::runtime::Runtime) -> Option<Progress<A::Output>> {
@@ -119,7 +119,7 @@ mod tests {
         assert!(!Link::<(), ()>::down(Duration::from_secs(60)).due(Instant::now()));
     }
 
-    #[cfg(any(feature = "geyser", feature = "nats"))]
+    #[cfg(any(feature = "geyser", feature = "shredstream", feature = "nats"))]
     #[test]
     fn drive_reports_done_pending_and_timed_out() {
         use std::future::{pending, ready, Ready};

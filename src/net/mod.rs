@@ -10,6 +10,8 @@
 //!   the longest wait of one poll, `READ_SLICE`;
 //! - `recent.rs`: the bounded memory of what a connection handled lately, so that what a
 //!   reconnect replays is skipped;
+//! - `grpc.rs`: the tonic channel, error wording and basic authentication that the gRPC feeds
+//!   (Yellowstone, ShredStream) share;
 //! - `tls.rs`: the TLS clients, with the extra roots of `tls_ca_file` (read and checked once per
 //!   process by `ca_file.rs`, below the configuration that checks it first);
 //! - `nats/`: the NATS client side that the NATS feeds and the NATS publisher both use.
@@ -19,21 +21,34 @@
 #[cfg(any(
     feature = "ws",
     feature = "geyser",
+    feature = "shredstream",
     feature = "nats",
     feature = "kafka"
 ))]
 pub(crate) mod backoff;
-#[cfg(any(feature = "ws", feature = "geyser"))]
+#[cfg(any(feature = "ws", feature = "geyser", feature = "shredstream"))]
 pub(crate) mod endpoint;
+#[cfg(any(feature = "geyser", feature = "shredstream"))]
+pub(crate) mod grpc;
 #[cfg(feature = "kafka")]
 pub mod kafka;
-#[cfg(any(feature = "ws", feature = "geyser", feature = "nats"))]
+#[cfg(any(
+    feature = "ws",
+    feature = "geyser",
+    feature = "shredstream",
+    feature = "nats"
+))]
 pub(crate) mod link;
 #[cfg(feature = "nats")]
 pub mod nats;
-#[cfg(any(feature = "geyser", feature = "nats"))]
+#[cfg(any(feature = "geyser", feature = "shredstream", feature = "nats"))]
 pub(crate) mod recent;
-#[cfg(any(feature = "ws", feature = "geyser"))]
+#[cfg(any(feature = "ws", feature = "geyser", feature = "shredstream"))]
 pub(crate) mod tls;
-#[cfg(any(feature = "ws", feature = "geyser", feature = "nats"))]
+#[cfg(any(
+    feature = "ws",
+    feature = "geyser",
+    feature = "shredstream",
+    feature = "nats"
+))]
 pub(crate) mod url;

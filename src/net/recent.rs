@@ -67,6 +67,7 @@ impl<K: Copy + Eq + Hash> Recent<K> {
     }
 
     /// The highest order inserted (0: none yet): where a resumed connection starts.
+    #[cfg(any(test, feature = "geyser", feature = "nats"))]
     pub(crate) fn highest(&self) -> u64 {
         self.highest
     }

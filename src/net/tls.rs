@@ -43,7 +43,7 @@ pub(crate) fn rustls_client(
 }
 
 /// tonic's TLS settings: the webpki roots, and the roots of `ca` when given.
-#[cfg(feature = "geyser")]
+#[cfg(any(feature = "geyser", feature = "shredstream"))]
 pub(crate) fn tonic_client(ca: Option<&CaFile>) -> tonic::transport::ClientTlsConfig {
     let tls = tonic::transport::ClientTlsConfig::new().with_webpki_roots();
     match ca {

@@ -3,7 +3,7 @@
 //! Feed specs: `synthetic` (the fast candidate generator; `--synthetic payloads` switches it to
 //! real-format lines), `synthetic:payloads`, `replay:PATH` (a recording at its recorded pace
 //! times `--speed`, a plain JSON-lines file flat out or at `--plain-rate`), `stdin`, the live
-//! providers (`ws://`, `wss://`, `grpc://`, `grpcs://`) and NATS (`nats://HOST/STREAM`, a
+//! providers (`ws://`, `wss://`, `grpc://`, `grpcs://`, ShredStream `shred://`, `shreds://`) and NATS (`nats://HOST/STREAM`, a
 //! JetStream pull consumer; `nats+core://HOST/SUBJECT`) and Kafka (`kafka://BROKER/TOPIC?group=NAME`,
 //! see `kafka.rs`). `--feed` may be repeated: the engine
 //! then deduplicates launches across feeds (first sighting wins).
@@ -23,8 +23,8 @@ use sniffer::{
     decode::{DecoderConfig, Format, Malformed, MAX_LINE_LEN},
     feed::{
         DecodeObserver, Feed, GeyserConfig, GeyserFeed, LineFeed, LinePoll, LineSource,
-        PayloadConfig, ReplayConfig, ReplaySource, Subscription, SyntheticConfig, SyntheticFeed,
-        WsConfig,
+        PayloadConfig, ReplayConfig, ReplaySource, ShredConfig, ShredFeed, Subscription,
+        SyntheticConfig, SyntheticFeed, WsConfig,
     },
     SnifferConfig,
 };
@@ -108,9 +108,16 @@ pub(crate) fn is_fast_synthetic(spec: &str, args: &FeedArgs) -> bool {
 
 /// True for the live network feeds (they run until the duration or a signal).
 pub(crate) fn is_live(spec: &str) -> bool {
-    ["ws://", "wss://", "grpc://", "grpcs://"]
-        .iter()
-        .any(|p| has_prefix(spec, p))
+    [
+        "ws://",
+        "wss://",
+        "grpc://",
+        "grpcs://",
+        "shred://",
+        "shreds://",
+    ]
+    .iter()
+    .any(|p| has_prefix(spec, p))
 }
 
 /// True for the NATS feeds (they run until the duration or a signal).
@@ -349,6 +356,7 @@ pub(crate) fn build(
             s if is_live(s) && s[..2].eq_ignore_ascii_case("ws") => {
                 ctx.tap(i, ctx.websocket(i, s)?)?
             }
+            s if is_live(s) && s[..5].eq_ignore_ascii_case("shred") => ctx.shred(i, s)?,
             s if is_live(s) => ctx.tap(i, ctx.grpc(i, s)?)?,
             s => match s.strip_prefix("replay:") {
                 Some(path) if !path.is_empty() => {
@@ -391,7 +399,7 @@ fn unknown_feed(spec: &str) -> UsageError {
     UsageError(format!(
         "unknown feed `{shown}…` (synthetic, synthetic:payloads, replay:PATH, stdin, \
          ws://HOST/PATH, wss://HOST/PATH, grpc://HOST:PORT, grpcs://HOST:PORT, \
-         nats://HOST:PORT/STREAM, nats+core://HOST:PORT/SUBJECT)"
+         shred://HOST:PORT, shreds://HOST:PORT, nats://HOST:PORT/STREAM, nats+core://HOST:PORT/SUBJECT)"
     ))
 }
 
@@ -546,6 +554,18 @@ impl Ctx<'_> {
         }
         GeyserFeed::new(spec, grpc, self.args.decoder())
             .map_err(|e| UsageError(format!("feed {i} (gRPC): {e}")))
+    }
+
+    /// `shred://` or `shreds://` (a Jito ShredStream proxy): the aggregates sink's observer, no
+    /// `--record` (entries are not lines).
+    fn shred(&self, i: usize, spec: &str) -> Result<Box<dyn Feed>, UsageError> {
+        self.refuse_record("a ShredStream feed carries ledger entries, not lines")?;
+        let feed = ShredFeed::new(spec, ShredConfig::from(self.cfg), self.args.decoder())
+            .map_err(|e| UsageError(format!("feed {i} (ShredStream): {e}")))?;
+        Ok(match self.observer {
+            Some(make) => Box::new(feed.with_observer(make())),
+            None => Box::new(feed),
+        })
     }
 
     /// `replay:PATH`, and where it will report a read error that ends it early.
