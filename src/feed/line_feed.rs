@@ -1,5 +1,5 @@
-//! [`LineFeed`]: a [`Feed`] made of a [`LineSource`] and a [`Decoder`]: every line is counted in
-//! `tx_seen`, decoded, and either pushed (one candidate per launch, through the sink's dedup) or
+//! [`LineFeed`]: a [`Feed`] made of a [`LineSource`] and a [`Decoder`]: every line but a
+//! JSON-RPC reply (a subscription's acknowledgement) is counted in `tx_seen`, decoded, and either pushed (one candidate per launch, through the sink's dedup) or
 //! counted in `tx_malformed` with its reason (a block's undecodable transactions count there
 //! one by one, while the block's other launches are pushed). Optionally records every line it received, with its
 //! receive time, in the format of `record.rs`.
@@ -18,7 +18,7 @@ use super::replay::{ReplayConfig, ReplaySource};
 use super::stdin::ReaderSource;
 use super::{Feed, FeedPoll, FeedSink};
 use crate::candidate::monotonic_ns;
-use crate::decode::{Decoded, Decoder, DecoderConfig, Malformed, TradeEvent};
+use crate::decode::{Decoded, Decoder, DecoderConfig, Envelope, Malformed, TradeEvent};
 
 /// Sees every decoded line on the feed thread: its launches (with their metadata), its trades and
 /// its slot. This is how side outputs that need more than the hot record (the aggregates sink)
@@ -269,10 +269,15 @@ impl Feed for LineFeed {
                     stats.message_at(self.line.len(), now);
                     let d = &mut self.delivery;
                     d.record(now, Some(&self.line));
-                    sink.tx_seen(1);
                     d.out.clear();
                     let decoded = d.decoder.decode_line(&self.line, &mut d.out);
-                    let routed = self.source.route(&self.line, d.decoder.last_envelope());
+                    let envelope = d.decoder.last_envelope();
+                    // A reply to a request (a subscription's acknowledgement, an error) is no
+                    // transaction; anything else, malformed or not, is.
+                    if decoded.is_err() || !matches!(envelope, Envelope::Reply { .. }) {
+                        sink.tx_seen(1);
+                    }
+                    let routed = self.source.route(&self.line, envelope);
                     match decoded {
                         Ok(_) if !routed => {}
                         Ok(_) => d.deliver(sink, now),
@@ -285,6 +290,12 @@ impl Feed for LineFeed {
                     self.delivery.record(now, None);
                     sink.tx_seen(1);
                     sink.malformed_reason(Malformed::TooLong);
+                }
+                // Not recorded: a recording keeps lines and `too_long` marks only.
+                LinePoll::NotUtf8 => {
+                    stats.message_at(0, monotonic_ns());
+                    sink.tx_seen(1);
+                    sink.malformed_reason(Malformed::NotUtf8);
                 }
                 LinePoll::Pending => {
                     steps += 1;

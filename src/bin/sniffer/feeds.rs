@@ -656,6 +656,10 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
                 lines += 1;
                 count(Malformed::TooLong);
             }
+            LinePoll::NotUtf8 => {
+                lines += 1;
+                count(Malformed::NotUtf8);
+            }
             LinePoll::Pending | LinePoll::Idle | LinePoll::Waited => {}
             LinePoll::Finished => break,
         }
