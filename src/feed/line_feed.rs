@@ -1,8 +1,9 @@
 //! [`LineFeed`]: a [`Feed`] made of a [`LineSource`] and a [`Decoder`]: every line but a
-//! JSON-RPC reply (a subscription's acknowledgement) is counted in `tx_seen`, decoded, and either pushed (one candidate per launch, through the sink's dedup) or
-//! counted in `tx_malformed` with its reason (a block's undecodable transactions count there
-//! one by one, while the block's other launches are pushed). Optionally records every line it received, with its
-//! receive time, in the format of `record.rs`.
+//! transaction-less JSON-RPC reply (a subscription's acknowledgement) is counted in `tx_seen`,
+//! decoded, and either pushed (one candidate per launch, through the sink's dedup) or counted in
+//! `tx_malformed` with its reason (a block's undecodable transactions count there one by one,
+//! while the block's other launches are pushed). Optionally records every line it received, with
+//! its receive time, in the format of `record.rs`.
 //!
 //! One poll handles at most [`MAX_LINES_PER_POLL`] lines and [`MAX_STEPS_PER_POLL`] partial reads
 //! (one bounded chunk each), so it returns within about a millisecond and the engine notices a
@@ -18,7 +19,7 @@ use super::replay::{ReplayConfig, ReplaySource};
 use super::stdin::ReaderSource;
 use super::{Feed, FeedPoll, FeedSink};
 use crate::candidate::monotonic_ns;
-use crate::decode::{Decoded, Decoder, DecoderConfig, Envelope, Malformed, TradeEvent};
+use crate::decode::{Decoded, Decoder, DecoderConfig, Malformed, TradeEvent};
 
 /// Sees every decoded line on the feed thread: its launches (with their metadata), its trades and
 /// its slot. This is how side outputs that need more than the hot record (the aggregates sink)
@@ -271,13 +272,12 @@ impl Feed for LineFeed {
                     d.record(now, Some(&self.line));
                     d.out.clear();
                     let decoded = d.decoder.decode_line(&self.line, &mut d.out);
-                    let envelope = d.decoder.last_envelope();
-                    // A reply to a request (a subscription's acknowledgement, an error) is no
-                    // transaction; anything else, malformed or not, is.
-                    if decoded.is_err() || !matches!(envelope, Envelope::Reply { .. }) {
+                    // A reply with no transaction in it (a subscription's acknowledgement, an
+                    // error) is no transaction; anything else, malformed or not, is.
+                    if !d.decoder.last_was_ack() {
                         sink.tx_seen(1);
                     }
-                    let routed = self.source.route(&self.line, envelope);
+                    let routed = self.source.route(&self.line, d.decoder.last_envelope());
                     match decoded {
                         Ok(_) if !routed => {}
                         Ok(_) => d.deliver(sink, now),
