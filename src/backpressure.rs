@@ -21,7 +21,12 @@
 //!   ([`LogLimiter`]: at most one per queue and level per [`LOG_EVERY`], with the number
 //!   suppressed), while the counters count every episode;
 //! * the alert fires once the gate has been paused for `paused_alert_after`, then every
-//!   `paused_alert_interval` until it resumes.
+//!   `paused_alert_interval` until it resumes;
+//! * the gate pauses only while it has a producer to hold back ([`Gate::hold`]: a pull feed's
+//!   thread while it runs, or the bot once it took an ingest handle, whose `try_ingest` the gate
+//!   refuses). Behind a slow bot a live-only engine fills its queues without ever being paused:
+//!   its live feeds shed instead, and `paused` (the metric, `/health`) stays false. A gate whose
+//!   last holder leaves while paused resumes at the next observation.
 //!
 //! The gate's protocol (pause/resume CAS and the wake-up of feeds waiting for a resume) is modelled
 //! with loom in `tests` below.
@@ -32,7 +37,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::metrics::{Counter, GateCounters};
-use crate::sync::{AtomicBool, AtomicU64};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize};
 use crate::wait::Signal;
 
 /// How long a level must stay below a watermark's re-arm level before the watermark can fire
@@ -82,6 +87,20 @@ pub(crate) struct Gate {
     /// Feeds waiting for a resume park here; the resuming observer notifies.
     resumed: Signal,
     pause_log: LogLimiter,
+    /// Producers a pause holds back (see [`Gate::hold`]); the gate pauses only while some are.
+    holders: AtomicUsize,
+    /// The bot took an ingest handle (it holds the gate for good: handles are cloned freely).
+    bot: AtomicBool,
+}
+
+/// A producer the gate can hold back, for as long as this guard lives (see [`Gate::hold`]).
+#[derive(Debug)]
+pub(crate) struct Hold<'a>(&'a Gate);
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        self.0.holders.fetch_sub(1, AcqRel);
+    }
 }
 
 /// Rate-limits one kind of log line: `allow` says whether to write it now and how many were
@@ -308,6 +327,24 @@ impl Gate {
             next_alert_ns: AtomicU64::new(0),
             resumed: Signal::default(),
             pause_log: LogLimiter::default(),
+            holders: AtomicUsize::new(0),
+            bot: AtomicBool::new(false),
+        }
+    }
+
+    /// A producer that a pause holds back joins (a pull feed's thread, for as long as it runs):
+    /// until the guard drops, the gate may pause. Without one, pausing would hold nobody back,
+    /// and `paused` would claim what is not so.
+    pub(crate) fn hold(&self) -> Hold<'_> {
+        self.holders.fetch_add(1, AcqRel);
+        Hold(self)
+    }
+
+    /// The bot took an ingest handle: `try_ingest` is refused while paused, so from now on the
+    /// gate may pause (for good: the handle's clones cannot be tracked).
+    pub(crate) fn hold_bot(&self) {
+        if !self.bot.load(Relaxed) && !self.bot.swap(true, AcqRel) {
+            self.holders.fetch_add(1, AcqRel);
         }
     }
 
@@ -323,8 +360,9 @@ impl Gate {
     pub(crate) fn observe(&self, depth: usize, capacity: usize, now_ns: u64) -> Option<Transition> {
         let m = &*self.counters;
         let state = self.state.load(Acquire);
+        let held = self.holders.load(Acquire) > 0;
         if state == 0 {
-            if !at_or_above(depth, capacity, self.levels.pause_pct) {
+            if !held || !at_or_above(depth, capacity, self.levels.pause_pct) {
                 return None;
             }
             if self
@@ -349,7 +387,7 @@ impl Gate {
         }
         let since = state & !1;
         let paused_for = now_ns.saturating_sub(since);
-        if !at_or_above(depth, capacity, self.levels.resume_pct) {
+        if !held || !at_or_above(depth, capacity, self.levels.resume_pct) {
             if self
                 .state
                 .compare_exchange(state, 0, AcqRel, Acquire)
@@ -453,12 +491,14 @@ mod tests {
     use super::*;
 
     fn gate() -> Gate {
-        Gate::new(
+        let g = Gate::new(
             LEVELS,
             Duration::from_secs(600),
             Duration::from_secs(60),
             Default::default(),
-        )
+        );
+        g.hold_bot();
+        g
     }
 
     /// The gate tests observe a queue of 100 slots.
@@ -656,6 +696,29 @@ mod tests {
     }
 
     #[test]
+    fn with_nobody_to_hold_back_the_gate_never_pauses() {
+        let g = Gate::new(
+            LEVELS,
+            Duration::from_secs(600),
+            Duration::from_secs(60),
+            Default::default(),
+        );
+        // Full queues behind live feeds only: nothing pauses, nothing is counted as paused.
+        assert_eq!(g.obs(100, 1), None);
+        assert!(!g.is_paused());
+        {
+            let _feed = g.hold();
+            assert_eq!(g.obs(100, 2), Some(Transition::Paused));
+            assert_eq!(g.obs(90, 3), None);
+        }
+        // The pull feed ended while paused: the next observation resumes, still full.
+        assert!(matches!(g.obs(100, 5), Some(Transition::Resumed(_))));
+        assert_eq!(g.obs(100, 6), None);
+        assert_eq!(g.counters.pause_count.get(), 1);
+        assert_eq!(g.paused_total_ns(1_000), 3);
+    }
+
+    #[test]
     fn integer_thresholds_on_odd_capacities() {
         // 80 % of 7 is 5.6: pause at 6 items, resume below 2.8, i.e. at 2 items.
         let g = Gate::new(
@@ -664,6 +727,7 @@ mod tests {
             Duration::from_secs(1),
             Default::default(),
         );
+        g.hold_bot();
         assert_eq!(g.observe(5, 7, 1), None);
         assert_eq!(g.observe(6, 7, 2), Some(Transition::Paused));
         assert_eq!(g.observe(3, 7, 3), None);
@@ -687,6 +751,7 @@ mod tests {
                 Duration::from_secs(60),
                 Default::default(),
             ));
+            gate.hold_bot();
             let pausers: Vec<_> = (0..2)
                 .map(|i| {
                     let g = gate.clone();

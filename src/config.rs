@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::ca_file::CaFile;
 use crate::decode::Program;
 use crate::error::ConfigError;
+use crate::wait::WAIT_WINDOW;
 pub(crate) use keys::SnifferConfig;
 
 // The value types of the configuration, here beside the keys that take them.
@@ -517,6 +518,18 @@ impl SnifferConfig {
         Ok(())
     }
 
+    /// `live_block_timeout`: greater than zero, and at most half the window it is spent over
+    /// (a live feed reads its socket at least half of every second).
+    fn live_block_rule(&self) -> Result<(), Broken> {
+        positive(self.live_block_timeout)?;
+        let most = WAIT_WINDOW / 2;
+        if self.live_block_timeout > most {
+            let reason = format!("must be at most {} (it is a budget per second)", dur(most));
+            return Err(broken(dur(self.live_block_timeout), reason));
+        }
+        Ok(())
+    }
+
     /// `nats_duplicate_window`: greater than zero, and at most `nats_max_age` when that is set.
     fn duplicate_window_rule(&self) -> Result<(), Broken> {
         let (window, max_age) = (self.nats_duplicate_window, self.nats_max_age);
@@ -641,7 +654,7 @@ const RULES: &[(&str, Rule)] = &[
         positive(c.nats_connect_timeout)
     }),
     ("batch_timeout", |c, _| positive(c.batch_timeout)),
-    ("live_block_timeout", |c, _| positive(c.live_block_timeout)),
+    ("live_block_timeout", |c, _| c.live_block_rule()),
     ("ws_ping_interval", |c, _| positive(c.ws_ping_interval)),
     ("feed_stall_timeout", |c, _| positive(c.feed_stall_timeout)),
     ("reconnect_backoff_min", |c, _| c.backoff_min_rule()),

@@ -128,6 +128,13 @@ fn every_invalid_value_is_rejected_with_its_key() {
             c.block_timeout = Some(Duration::ZERO)
         }),
         ("max_age", "0s", |c| c.max_age = Some(Duration::ZERO)),
+        ("live_block_timeout", "0s", |c| {
+            c.live_block_timeout = Duration::ZERO
+        }),
+        // A budget per second: more than half of it would leave the socket unread too long.
+        ("live_block_timeout", "501ms", |c| {
+            c.live_block_timeout = Duration::from_millis(501)
+        }),
         ("max_slot_lag", "0", |c| c.max_slot_lag = Some(0)),
         ("flush_batch_size", "0", |c| c.flush_batch_size = 0),
         ("resume_pct", "0", |c| c.resume_pct = 0),

@@ -1,7 +1,9 @@
 //! The WebSocket feed against a scripted server on loopback (`tests/wsserver`): subscriptions
 //! and routing, reconnects with overlap (each launch delivered once), stalls, withheld pongs,
-//! refused handshakes, error replies, garbage / binary / oversized frames, and secrets kept out
-//! of every log line and metric. Each test checks the accounting invariant and exact counts.
+//! refused handshakes, error replies, garbage / binary / oversized / not-UTF-8 frames, a live feed
+//! behind a stalled bot (it keeps reading under `block`, the gate never pauses it), and secrets
+//! kept out of every log line and metric. Each test checks the accounting invariant and exact
+//! counts.
 
 mod common;
 mod samples;
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 use sniffer::{
     decode::DecoderConfig,
     feed::{Expected, LineFeed, PayloadGenerator, PayloadMix, Subscription, WsConfig},
-    MetricsSnapshot, PremintCandidate, Pubkey, Sniffer, SnifferConfig,
+    DropPolicy, HealthStatus, MetricsSnapshot, PremintCandidate, Pubkey, Sniffer, SnifferConfig,
 };
 use wsserver::{After, Extra, Kind, Line, Plan, WsServer};
 
@@ -501,4 +503,193 @@ fn a_host_that_does_not_resolve_is_a_counted_connect_failure() {
     assert!(f.connect_failures >= 2, "{f:#?}");
     assert_eq!((f.connects, f.messages), (0, 0), "{f:#?}");
     assert!(m.accounting_holds() && m.in_flight == 0, "{m:#?}");
+}
+
+#[test]
+fn a_text_message_that_is_not_utf8_fails_the_connection_and_is_counted() {
+    let (lines, mints) = lines(14, 40);
+    let want = expected_mints(
+        &mints,
+        &lines,
+        &[Kind::Logs, Kind::Transactions, Kind::Blocks],
+    );
+    let plans = vec![
+        // The bad frame first, then nothing: the client fails this connection.
+        Plan {
+            extras: vec![Extra::TextNotUtf8],
+            send: Some(0),
+            then: After::Silence,
+            ..Plan::default()
+        },
+        Plan::default(),
+    ];
+    let (_, m, log) = serve_every_kind(lines, plans, &want);
+    // Counted as the same bytes in a binary frame are, and the feed came back for the rest.
+    let want_reasons: BTreeMap<&str, u64> = [("not_utf8", 1)].into();
+    assert_eq!(reasons(&m), want_reasons, "{m:#?}");
+    let f = &m.feeds[0];
+    assert_eq!((f.connects, f.reconnects), (2, 1), "{f:#?}");
+    assert_eq!(log.connections, 2);
+}
+
+/// Polls `cond` every millisecond for at most `limit` (a did-not-hang margin); whether it held.
+fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    while !cond() {
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    true
+}
+
+/// Lines the server sent, once it has dealt with all `n` (sent, or skipped as unsubscribed).
+fn all_sent(server: &WsServer, n: usize) -> Option<Vec<usize>> {
+    let log = server.log();
+    (log.sent.len() + log.unsubscribed == n).then(|| log.sent.iter().map(|s| s.0).collect())
+}
+
+/// An engine on one WebSocket feed of `server` under `cfg`, with stall timers long enough that
+/// the connection is never dropped for silence.
+fn live_engine(server: &WsServer, cfg: SnifferConfig) -> Sniffer {
+    let ws = WsConfig {
+        stall_timeout: Duration::from_secs(600),
+        ..ws_config(all_subscriptions())
+    };
+    let feed = LineFeed::ws(&server.url("/"), ws, DecoderConfig::default()).unwrap();
+    Sniffer::builder().config(cfg).feed(feed).build().unwrap()
+}
+
+/// Issue 23: under `block` a live feed behind a slow bot waited at the full lane for each
+/// candidate, every wait under `live_block_timeout`, so nothing was counted and the socket was
+/// read at the bot's pace. Its waits now add up to at most `live_block_timeout` per second: behind
+/// a bot that takes nothing, the feed reads every frame and counts what it sheds. (At 500 ms per
+/// candidate the ~150 launches here would take over a minute; the budget takes about a second.)
+#[test]
+fn under_block_a_live_feed_behind_a_stalled_bot_keeps_reading_and_counts_what_it_sheds() {
+    let (lines, mints) = lines(21, 300);
+    let n = lines.len();
+    let plans = vec![Plan {
+        then: After::Silence,
+        ..Plan::default()
+    }];
+    let server = WsServer::start(lines, plans, Duration::ZERO);
+    let cfg = SnifferConfig {
+        drop_policy: DropPolicy::Block,
+        stream_buffer_capacity: 4,
+        batch_size: 1,
+        live_block_timeout: Duration::from_millis(500),
+        ..SnifferConfig::default()
+    };
+    let mut engine = live_engine(&server, cfg);
+    let rx = engine.take_receiver().unwrap();
+    // The bot takes nothing until the feed has read every frame the server sent.
+    let mut sent = Vec::new();
+    let read_all = wait_until(Duration::from_secs(30), || {
+        all_sent(&server, n).is_some_and(|s| {
+            sent = s;
+            engine.snapshot().tx_seen == sent.len() as u64
+        })
+    });
+    let stalled = engine.snapshot();
+    let mut got: Vec<PremintCandidate> = rx.try_iter().collect();
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    got.extend(rx.try_iter());
+    drop(server);
+    assert!(
+        read_all,
+        "the feed stopped reading behind the stalled bot: {stalled:#?}"
+    );
+    common::assert_accounted(&got, &m);
+    let launches = sent.iter().filter(|&&i| mints[i].is_some()).count() as u64;
+    assert!(launches > 100, "{launches}");
+    assert_eq!(m.candidates_detected, launches, "{m:#?}");
+    assert_eq!(
+        got.len() as u64 + m.dropped_full_buffer + m.dropped_shutdown,
+        launches,
+        "delivered + dropped == sent: {m:#?}"
+    );
+    // While the bot stalled, the two lanes held 4 each and one push at most was waiting: the
+    // rest was shed, and counted, while the feed went on reading.
+    assert!(
+        stalled.dropped_full_buffer >= launches - 9,
+        "{launches} launches: {stalled:#?}"
+    );
+    let f = &m.feeds[0];
+    assert_eq!((f.connects, f.reconnects), (1, 0), "{f:#?}");
+}
+
+/// Issue 23: a live-only engine behind a stalled bot under `drop_oldest` fills its lanes; the
+/// gate used to pause (with no pull feed to pause), so `/health` said 503 "paused", the health
+/// line `paused=true`, and `paused_total_ms` grew. Paused now means a producer is held back.
+#[test]
+fn a_live_only_engine_behind_a_stalled_bot_is_degraded_never_paused() {
+    let (lines, _) = lines(22, 100);
+    let n = lines.len();
+    let server = WsServer::start(lines, vec![Plan::default()], Duration::ZERO);
+    let cfg = SnifferConfig {
+        drop_policy: DropPolicy::DropOldest,
+        stream_buffer_capacity: 4,
+        batch_size: 1,
+        ..SnifferConfig::default()
+    };
+    let mut engine = live_engine(&server, cfg);
+    let rx = engine.take_receiver().unwrap();
+    // Every line read and a heartbeat after them: the feed thread observed the full lanes (it
+    // does before each poll) before it read that heartbeat.
+    let seen = wait_until(Duration::from_secs(30), || {
+        all_sent(&server, n).is_some_and(|s| engine.snapshot().tx_seen > s.len() as u64)
+    });
+    let h = engine.metrics_source().health();
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    let got: Vec<PremintCandidate> = rx.try_iter().collect();
+    drop(server);
+    assert!(seen, "{:#?}", h.snapshot);
+    let s = &h.snapshot;
+    assert!(s.dropped_oldest > 0, "the lanes were full: {s:#?}");
+    assert_eq!(h.status, HealthStatus::Degraded, "{:?}", h.reasons);
+    assert!(
+        h.reasons.iter().all(|r| !r.contains("paused")),
+        "{:?}",
+        h.reasons
+    );
+    assert_eq!(
+        (s.paused, s.pause_count, s.paused_total_ms),
+        (false, 0, 0),
+        "{s:#?}"
+    );
+    assert!(sniffer::metrics::health_line(s, s).contains(" paused=false "));
+    common::assert_accounted(&got, &m);
+    assert_eq!((m.pause_count, m.paused_total_ms), (0, 0), "{m:#?}");
+}
+
+/// Issue 23: `tx_seen` counted the subscriptions' acknowledgements as transactions. They are
+/// messages (`messages`), not transactions.
+#[test]
+fn subscription_acknowledgements_are_not_counted_as_transactions() {
+    let (lines, _) = lines(23, 30);
+    let n = lines.len();
+    let plans = vec![Plan {
+        then: After::Silence,
+        ..Plan::default()
+    }];
+    let server = WsServer::start(lines, plans, Duration::ZERO);
+    let engine = live_engine(&server, SnifferConfig::default());
+    // Every frame read: one reply per request, then the lines.
+    let read_all = wait_until(Duration::from_secs(30), || {
+        let log = server.log();
+        let frames = log.sent.len() + log.requests.len();
+        all_sent(&server, n).is_some() && engine.snapshot().feeds[0].messages == frames as u64
+    });
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    let log = server.stop();
+    assert!(read_all, "{m:#?}");
+    assert_eq!(
+        log.requests.len(),
+        3,
+        "logs, transactions and blocks subscribed"
+    );
+    assert_eq!(m.tx_seen, log.sent.len() as u64, "{m:#?}");
+    assert!(m.accounting_holds(), "{m:#?}");
 }

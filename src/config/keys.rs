@@ -87,9 +87,10 @@ pub struct SnifferConfig {
     pub pin_threads: bool,
     /// Cores to pin to, in thread start order; empty means every core this process may use.
     pub core_ids: Vec<usize>,
-    /// Live feeds (WebSocket, gRPC) under `block`: longest wait for room in the ring before the
-    /// candidate is counted in `dropped_full_buffer` and the feed goes back to its socket (a
-    /// provider disconnects a client that stops reading).
+    /// Live feeds (WebSocket, gRPC, core NATS) under `block`: the most a feed waits for room in
+    /// all, per second (not per candidate); once that is spent, a candidate that finds no room
+    /// is counted in `dropped_full_buffer` at once and the feed goes back to its socket (a
+    /// provider disconnects a client that stops reading). At most 500 ms.
     #[serde(with = "humantime_serde")]
     pub live_block_timeout: Duration,
     /// WebSocket feeds: send a ping this often; no pong within the interval means reconnect.

@@ -178,6 +178,8 @@ pub struct Decoder {
     tx: Tx,
     scorer: Scorer,
     envelope: Envelope,
+    /// The last line was a reply with no transaction in it (see [`Decoder::last_was_ack`]).
+    ack: bool,
     skipped: Vec<Malformed>,
 }
 
@@ -211,6 +213,7 @@ impl Decoder {
             tx: Tx::default(),
             scorer: Scorer::new(cfg.score),
             envelope: Envelope::Other,
+            ack: false,
             skipped: Vec::new(),
         }
     }
@@ -232,6 +235,7 @@ impl Decoder {
         self.tx.reset();
         self.tx.last_trades.clear();
         self.skipped.clear();
+        self.ack = false;
         if line.len() > self.cfg.max_line_len {
             return Err(Malformed::TooLong);
         }
@@ -275,7 +279,10 @@ impl Decoder {
             Envelope::Other
         };
         match r {
-            Ok(()) => Ok(out.len() - start),
+            Ok(()) => {
+                self.ack = cx.found == json::Found::Ack;
+                Ok(out.len() - start)
+            }
             Err(m) => {
                 out.truncate(start);
                 self.tx.reset();
@@ -291,6 +298,14 @@ impl Decoder {
     /// notifications by subscription.
     pub fn last_envelope(&self) -> Envelope {
         self.envelope
+    }
+
+    /// True when the last line decoded was a JSON-RPC reply with no transaction in it (a
+    /// subscription's acknowledgement, an error, a null result): a message, not a transaction
+    /// (`tx_seen` does not count it). False for a `getTransaction` reply that carries one, and
+    /// for a line that was rejected.
+    pub fn last_was_ack(&self) -> bool {
+        self.ack
     }
 
     /// Starts decoding a transaction that the caller has already parsed (a Yellowstone gRPC
@@ -324,6 +339,7 @@ impl Decoder {
         self.tx.reset();
         self.tx.last_trades.clear();
         self.envelope = Envelope::Other;
+        self.ack = false;
         let sig: [u8; 64] = signature
             .try_into()
             .map_err(|_| Malformed::SignatureLength)?;
@@ -433,8 +449,10 @@ mod envelope_tests {
                 error: true
             }
         );
+        assert!(d.last_was_ack());
         let ack = br#"{"jsonrpc":"2.0","result":24040,"id":1}"#;
         assert_eq!(d.decode_line(ack, &mut out), Ok(0));
+        assert!(d.last_was_ack());
         assert_eq!(
             d.last_envelope(),
             Envelope::Reply {

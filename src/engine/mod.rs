@@ -449,6 +449,8 @@ fn run_feed(
 ) {
     let gate = handle.gate();
     let pausable = feed.can_wait();
+    // While it runs, a pull feed is what a pause holds back (see `Gate::hold`).
+    let _held = pausable.then(|| gate.hold());
     while !stop.load(Ordering::Acquire) {
         watch.observe(monotonic_ns());
         if pausable && gate.is_paused() {
@@ -666,7 +668,8 @@ impl Sniffer {
         let stop = self.stop_feeds.clone();
         let running = self.feeds_running.clone();
         let wait = self.config.wait_strategy;
-        // A live feed under `block` waits at most this long per candidate (see `Feed::can_wait`).
+        // A live feed under `block` waits at most this long per second in all (see
+        // `Feed::can_wait`).
         let live_wait = (self.config.drop_policy == DropPolicy::Block && !feed.can_wait())
             .then_some(self.config.live_block_timeout);
         let name = format!("sniffer-feed-{}", feed.name());
@@ -718,8 +721,11 @@ impl Sniffer {
         Ok(())
     }
 
-    /// A handle for pushing candidates from the bot's own threads.
+    /// A handle for pushing candidates from the bot's own threads. From now on the backpressure
+    /// gate may pause to hold the bot back ([`IngestHandle::try_ingest`] is refused while
+    /// paused), even with no pull feed.
     pub fn ingest_handle(&self) -> IngestHandle {
+        self.source.gate.hold_bot();
         self.ingest.clone()
     }
 

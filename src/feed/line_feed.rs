@@ -1,8 +1,9 @@
-//! [`LineFeed`]: a [`Feed`] made of a [`LineSource`] and a [`Decoder`]: every line is counted in
-//! `tx_seen`, decoded, and either pushed (one candidate per launch, through the sink's dedup) or
-//! counted in `tx_malformed` with its reason (a block's undecodable transactions count there
-//! one by one, while the block's other launches are pushed). Optionally records every line it received, with its
-//! receive time, in the format of `record.rs`.
+//! [`LineFeed`]: a [`Feed`] made of a [`LineSource`] and a [`Decoder`]: every line but a
+//! transaction-less JSON-RPC reply (a subscription's acknowledgement) is counted in `tx_seen`,
+//! decoded, and either pushed (one candidate per launch, through the sink's dedup) or counted in
+//! `tx_malformed` with its reason (a block's undecodable transactions count there one by one,
+//! while the block's other launches are pushed). Optionally records every line it received, with
+//! its receive time, in the format of `record.rs`.
 //!
 //! One poll handles at most [`MAX_LINES_PER_POLL`] lines and [`MAX_STEPS_PER_POLL`] partial reads
 //! (one bounded chunk each), so it returns within about a millisecond and the engine notices a
@@ -269,9 +270,13 @@ impl Feed for LineFeed {
                     stats.message_at(self.line.len(), now);
                     let d = &mut self.delivery;
                     d.record(now, Some(&self.line));
-                    sink.tx_seen(1);
                     d.out.clear();
                     let decoded = d.decoder.decode_line(&self.line, &mut d.out);
+                    // A reply with no transaction in it (a subscription's acknowledgement, an
+                    // error) is no transaction; anything else, malformed or not, is.
+                    if !d.decoder.last_was_ack() {
+                        sink.tx_seen(1);
+                    }
                     let routed = self.source.route(&self.line, d.decoder.last_envelope());
                     match decoded {
                         Ok(_) if !routed => {}
@@ -285,6 +290,12 @@ impl Feed for LineFeed {
                     self.delivery.record(now, None);
                     sink.tx_seen(1);
                     sink.malformed_reason(Malformed::TooLong);
+                }
+                // Not recorded: a recording keeps lines and `too_long` marks only.
+                LinePoll::NotUtf8 => {
+                    stats.message_at(0, monotonic_ns());
+                    sink.tx_seen(1);
+                    sink.malformed_reason(Malformed::NotUtf8);
                 }
                 LinePoll::Pending => {
                     steps += 1;

@@ -24,6 +24,10 @@ pub enum LinePoll {
     Line,
     /// A line longer than the cap was skipped; the buffer is empty.
     TooLong,
+    /// A message that must be UTF-8 was not (a WebSocket text message, which fails its
+    /// connection: RFC 6455 §8.1); it is counted as `not_utf8`, like the same bytes in a binary
+    /// message. The buffer is empty.
+    NotUtf8,
     /// Some input was consumed but no line is complete yet; call again.
     Pending,
     /// Nothing is available now (not due yet, or the source is waiting for input).

@@ -34,6 +34,7 @@ use std::time::Duration;
 use crate::candidate::PremintCandidate;
 use crate::error::IngestError;
 use crate::ingest::{DedupTable, IngestHandle, Sighting};
+use crate::wait::WaitBudget;
 
 use crate::candidate::{LaunchMeta, Malformed};
 
@@ -80,8 +81,9 @@ pub trait Feed: Send + 'static {
     /// True for a source that can stop reading without losing anything (a file, stdin, a
     /// broker's pull consumer): the backpressure gate pauses it. False for a live socket, which
     /// a provider disconnects when it stops reading: it is never paused, the drop policy sheds
-    /// and counts instead, and under `block` it waits at most `live_block_timeout` per
-    /// candidate before counting it in `dropped_full_buffer`.
+    /// and counts instead, and under `block` its waits for room add up to at most
+    /// `live_block_timeout` per second; beyond that it sheds at once, counting each candidate
+    /// in `dropped_full_buffer`.
     fn can_wait(&self) -> bool {
         true
     }
@@ -108,8 +110,9 @@ pub struct FeedSink<'a> {
     /// copy records the winner's lead through the winner's handle.
     dedup: Option<(&'a DedupTable, &'a [FeedStats])>,
     stats: FeedStats,
-    /// `Some(t)` for a live feed under `block`: wait at most `t`, then count the drop.
-    live_wait: Option<Duration>,
+    /// A live feed's wait budget under `block`: how long it may still wait for room in the current
+    /// window; past it, a candidate that finds no room is counted as dropped.
+    live_wait: Option<WaitBudget>,
 }
 
 impl<'a> FeedSink<'a> {
@@ -140,9 +143,10 @@ impl<'a> FeedSink<'a> {
         self
     }
 
-    /// Makes this a live feed's sink: under `block`, a push waits at most `timeout`.
-    pub(crate) fn live(mut self, timeout: Duration) -> Self {
-        self.live_wait = Some(timeout);
+    /// Makes this a live feed's sink: under `block`, its pushes wait at most `budget` per
+    /// second in all (see `wait/budget.rs`).
+    pub(crate) fn live(mut self, budget: Duration) -> Self {
+        self.live_wait = Some(WaitBudget::new(budget));
         self
     }
 
@@ -198,10 +202,13 @@ impl<'a> FeedSink<'a> {
     fn push_with(&mut self, mut c: PremintCandidate, meta: Option<&LaunchMeta>) -> bool {
         c.feed_id = self.feed_id;
         loop {
-            match self.handle.ingest_for_feed(c, meta, self.live_wait) {
+            match self
+                .handle
+                .ingest_for_feed(c, meta, self.live_wait.as_mut())
+            {
                 Ok(()) => return true,
-                // A live feed must get back to its socket: the candidate is lost to the full
-                // ring, and counted like a `drop_newest` rejection.
+                // A live feed must get back to its socket: its wait budget is spent, so the
+                // candidate is lost to the full ring, and counted like a `drop_newest` rejection.
                 Err(IngestError::Timeout(back)) if self.live_wait.is_some() => {
                     self.handle.record_lost_live(back.kind);
                     return false;

@@ -259,7 +259,9 @@ mod tests {
                 LinePoll::Line => got.push(Some(String::from_utf8(buf.clone()).unwrap())),
                 LinePoll::TooLong => got.push(None),
                 LinePoll::Finished => break,
-                LinePoll::Pending | LinePoll::Idle | LinePoll::Waited => std::thread::yield_now(),
+                LinePoll::Pending | LinePoll::Idle | LinePoll::Waited | LinePoll::NotUtf8 => {
+                    std::thread::yield_now()
+                }
             }
         }
         assert_eq!(got, expected);

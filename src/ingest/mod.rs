@@ -13,7 +13,7 @@ pub(crate) use dedup::{DedupTable, Sighting};
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::backpressure::Gate;
 use crate::candidate::{
@@ -25,6 +25,7 @@ use crate::metrics::IngestCounters;
 use crate::output::{Lanes, Room};
 use crate::ring::{DropPolicy, StreamRing};
 use crate::stale::StaleBound;
+use crate::wait::WaitBudget;
 
 /// Where ingest pushes: the stream ring (sync and async modes, and with a handler), or straight
 /// into the bot's lanes (direct mode).
@@ -78,11 +79,13 @@ impl fmt::Debug for IngestHandle {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Wait {
+/// How long a push may wait for room under `block`.
+enum Wait<'b> {
     No,
     Policy,
     For(Duration),
+    /// A live feed's push: at most what its budget has left (see `IngestHandle::push_budgeted`).
+    Budget(&'b mut WaitBudget),
 }
 
 /// The parts an ingest handle is built from (see `Stages::ingest` in `engine/mod.rs`).
@@ -234,17 +237,18 @@ impl IngestHandle {
         }
     }
 
-    /// A pull feed's push: under `block` it waits at most `timeout` when one is given (a live
-    /// feed's `live_block_timeout`), else as the policy says; `meta` goes to the side table.
+    /// A feed's push: under `block` a live feed waits at most what its `budget` has left (a
+    /// `Timeout` when it is spent), a pull feed (no budget) as the policy says; `meta` goes to
+    /// the side table.
     #[inline(always)]
     pub(crate) fn ingest_for_feed(
         &self,
         c: PremintCandidate,
         meta: Option<&LaunchMeta>,
-        timeout: Option<Duration>,
+        budget: Option<&mut WaitBudget>,
     ) -> Result<(), IngestError> {
-        let wait = match timeout {
-            Some(t) => Wait::For(t),
+        let wait = match budget {
+            Some(b) => Wait::Budget(b),
             None => Wait::Policy,
         };
         self.ingest_inner(c, wait, meta).map_err(IngestError::from)
@@ -325,7 +329,7 @@ impl IngestHandle {
     fn ingest_inner(
         &self,
         mut c: PremintCandidate,
-        wait: Wait,
+        wait: Wait<'_>,
         meta: Option<&LaunchMeta>,
     ) -> Result<(), Refused> {
         let (ring, lanes) = match &self.target {
@@ -360,34 +364,7 @@ impl IngestHandle {
         if let Some(meta) = meta.filter(|m| !m.is_empty()) {
             self.meta.put(c.seq, meta);
         }
-        let result = match lanes {
-            // Direct mode: the lane applies the policy and counts stores, evictions and
-            // backpressure itself; what it refuses is counted here.
-            Some(lanes) => {
-                let room = match wait {
-                    Wait::No => Room::Now,
-                    Wait::Policy => Room::Wait(self.block_timeout),
-                    Wait::For(t) => Room::Wait(Some(t)),
-                };
-                lanes.send_entered(c, room, true).map(|()| None)
-            }
-            None => {
-                let r = match wait {
-                    Wait::No => ring.push_entered(c, false, None),
-                    Wait::Policy => ring.push_entered(c, true, self.block_timeout),
-                    Wait::For(t) => ring.push_entered(c, true, Some(t)),
-                };
-                match &r {
-                    Ok(Some(_evicted)) => {
-                        m.dropped_oldest.incr();
-                        m.backpressure_events.incr();
-                    }
-                    Err(PushError::Full(_) | PushError::Timeout(_)) => m.backpressure_events.incr(),
-                    _ => {}
-                }
-                r
-            }
-        };
+        let result = self.push(c, lanes, ring, wait);
         match &result {
             Ok(_) => {}
             Err(PushError::Full(_)) if self.policy != DropPolicy::Block => {
@@ -400,6 +377,80 @@ impl IngestHandle {
             }
         }
         result.map(|_| ()).map_err(Refused::Push)
+    }
+}
+
+impl IngestHandle {
+    /// Pushes `c` into its lane (direct mode) or the ring under `wait`. In direct mode the lane
+    /// applies the policy and counts stores, evictions and backpressure itself; the ring's
+    /// evictions and backpressure are counted here. What either refuses the caller counts.
+    #[inline(always)]
+    fn push(
+        &self,
+        c: PremintCandidate,
+        lanes: Option<&Lanes>,
+        ring: &StreamRing,
+        wait: Wait<'_>,
+    ) -> Result<Option<PremintCandidate>, PushError> {
+        let r = match wait {
+            Wait::Budget(b) => self.push_budgeted(c, lanes, ring, b),
+            Wait::No => push_room(c, lanes, ring, Room::Now, true),
+            Wait::Policy => push_room(c, lanes, ring, Room::Wait(self.block_timeout), true),
+            Wait::For(t) => push_room(c, lanes, ring, Room::Wait(Some(t)), true),
+        };
+        if lanes.is_none() {
+            let m = &*self.counters;
+            match &r {
+                Ok(Some(_evicted)) => {
+                    m.dropped_oldest.incr();
+                    m.backpressure_events.incr();
+                }
+                Err(PushError::Full(_) | PushError::Timeout(_)) => m.backpressure_events.incr(),
+                _ => {}
+            }
+        }
+        r
+    }
+
+    /// A live feed's push: first without waiting; when the lane (or ring) is full under
+    /// `block`, waits at most what `budget` has left in its window and charges the wait. The
+    /// clock is read only when the target was full, so a feed that finds room pays nothing.
+    #[inline]
+    fn push_budgeted(
+        &self,
+        c: PremintCandidate,
+        lanes: Option<&Lanes>,
+        ring: &StreamRing,
+        budget: &mut WaitBudget,
+    ) -> Result<Option<PremintCandidate>, PushError> {
+        let first = push_room(c, lanes, ring, Room::Now, true);
+        match first {
+            Err(PushError::Full(c)) if self.policy == DropPolicy::Block => {
+                let from = Instant::now();
+                let left = budget.left(from);
+                let r = push_room(c, lanes, ring, Room::Wait(Some(left)), false);
+                budget.charge(from, Instant::now());
+                r
+            }
+            r => r,
+        }
+    }
+}
+
+/// One push into the lane (direct mode: `first_try` says whether a full lane counts a
+/// backpressure event) or into the ring, waiting as `room` says under `block`.
+#[inline(always)]
+fn push_room(
+    c: PremintCandidate,
+    lanes: Option<&Lanes>,
+    ring: &StreamRing,
+    room: Room,
+    first_try: bool,
+) -> Result<Option<PremintCandidate>, PushError> {
+    match (lanes, room) {
+        (Some(l), room) => l.send_entered(c, room, first_try).map(|()| None),
+        (None, Room::Now) => ring.push_entered(c, false, None),
+        (None, Room::Wait(timeout)) => ring.push_entered(c, true, timeout),
     }
 }
 

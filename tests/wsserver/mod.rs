@@ -176,6 +176,9 @@ pub enum Extra {
     BinaryNext,
     /// A notification for a subscription id never handed out.
     UnknownSubscription,
+    /// A text frame whose payload is not UTF-8 (written raw: tungstenite builds no such
+    /// message). RFC 6455 has the client fail the connection; what follows it is not read.
+    TextNotUtf8,
 }
 
 /// One connection's script.
@@ -495,6 +498,18 @@ fn connection(
             Extra::Oversized(n) => Message::text("x".repeat(*n)),
             Extra::BinaryNext => {
                 binary_next = true;
+                continue;
+            }
+            Extra::TextNotUtf8 => {
+                // FIN + text, unmasked (server to client), 4 bytes: `{`, two bytes that are
+                // never UTF-8, `}`. Put it first in `extras`: the subscription replies went out
+                // blocking, so nothing is queued in tungstenite and the raw frame cannot land
+                // inside another.
+                let frame = [0x81, 4, b'{', 0xff, 0xfe, b'}'];
+                let raw = ws.get_mut();
+                if raw.write_all(&frame).and_then(|()| raw.flush()).is_err() {
+                    return next;
+                }
                 continue;
             }
             Extra::UnknownSubscription => {

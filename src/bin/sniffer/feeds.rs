@@ -667,6 +667,10 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
                 bad_lines += 1;
                 count(Malformed::TooLong);
             }
+            LinePoll::NotUtf8 => {
+                lines += 1;
+                count(Malformed::NotUtf8);
+            }
             LinePoll::Pending | LinePoll::Idle | LinePoll::Waited => {}
             LinePoll::Finished => break,
         }

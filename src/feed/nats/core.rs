@@ -4,11 +4,11 @@
 //! Core NATS pushes messages as they are published and keeps none: this is a **live** source
 //! that cannot wait (a subscriber that stops reading is cut off by the server as a slow
 //! consumer). The feed keeps reading; when the ring is full the drop policy sheds and counts
-//! (under `block`, after `live_block_timeout`). Messages the client itself had to drop (its
-//! subscription buffer, 65 536 messages, overflowed) are counted in the feed's `lost` (a lower
-//! bound: the client reports them through a bounded event channel). Messages published while
-//! the connection is down are not delivered: core NATS is at-most-once; use the JetStream feed
-//! for at-least-once.
+//! (under `block`, once its `live_block_timeout` per second is spent). Messages the client
+//! itself had to drop (its subscription buffer, 65 536 messages, overflowed) are counted in the
+//! feed's `lost` (a lower bound: the client reports them through a bounded event channel).
+//! Messages published while the connection is down are not delivered: core NATS is
+//! at-most-once; use the JetStream feed for at-least-once.
 
 use std::fmt;
 

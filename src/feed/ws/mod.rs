@@ -17,7 +17,9 @@
 //! - reconnects back off exponentially with jitter; a handshake refused with 401/403/429 waits
 //!   longer (at least 5 s, or the server's `Retry-After`) and says so;
 //! - frames over `max_line_len` never reach memory whole: [`guard::FrameGuard`] swaps them for an
-//!   empty frame on the way in, and they are counted as `too_long`.
+//!   empty frame on the way in, and they are counted as `too_long`;
+//! - a text message that is not UTF-8 fails the connection, as RFC 6455 asks, and is counted as
+//!   `not_utf8` (the same bytes in a binary message are counted so and the connection goes on).
 //!
 //! URLs are displayed through [`Endpoint`], which hides the path, query and credentials (API
 //! keys): they appear in no log line, metric, feed name or error. A URL's `user:pass@` is sent as
@@ -698,6 +700,16 @@ impl WsSource {
                 ) =>
             {
                 LinePoll::Waited
+            }
+            // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection. It is
+            // counted as the same bytes in a binary message are (`not_utf8`); the server's bytes
+            // stay out of the log.
+            Err(tungstenite::Error::Utf8(_)) => {
+                self.fail(
+                    "a text message was not UTF-8 (counted as not_utf8); reconnecting",
+                    &"invalid UTF-8",
+                );
+                LinePoll::NotUtf8
             }
             Err(e) => {
                 self.fail("connection lost", &e);
