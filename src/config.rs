@@ -9,6 +9,7 @@
 //! crate root (`sniffer::SnifferConfig`), while this module's public items are the value types
 //! the keys take.
 
+mod feeds;
 pub(crate) mod keys;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::ca_file::CaFile;
 use crate::decode::Program;
 use crate::error::ConfigError;
+pub use feeds::{Compression, FeedEntry, FeedKind};
 pub(crate) use keys::SnifferConfig;
 
 // The value types of the configuration, here beside the keys that take them.
@@ -238,6 +240,7 @@ impl SnifferConfig {
         "history_queue",
         "history_batch_size",
         "history_batch_age",
+        "feeds",
     ];
 
     /// `SNIFFER_*` variables that are not configuration keys (`SNIFFER_LOG` is the log filter,
@@ -315,11 +318,13 @@ impl SnifferConfig {
     ) -> Result<Self, ConfigError> {
         let mut table = parse_toml(toml_text)?;
         check_keys(&table, "file")?;
+        // A `[[feeds]]` entry's `x_token_env` may name a `SNIFFER_*` variable: a token.
+        let token_vars = feeds::token_vars(&table);
         for (name, raw) in env {
             let Some(key) = name.strip_prefix("SNIFFER_") else {
                 continue;
             };
-            if Self::RESERVED_ENV.contains(&name.as_str()) {
+            if Self::RESERVED_ENV.contains(&name.as_str()) || token_vars.contains(&name) {
                 continue;
             }
             let key = key.to_ascii_lowercase();
@@ -343,12 +348,22 @@ impl SnifferConfig {
             message: e.to_string(),
         })?;
         for (key, value) in table {
+            if key == "feeds" {
+                // Checked entry by entry: an error names the entry and the key, not the whole
+                // list (whose URLs may hold credentials).
+                feeds::check_toml(&value)?;
+            }
             let mut one = merged.clone();
             one.insert(key.clone(), value.clone());
             if let Err(e) = SnifferConfig::deserialize(toml::Value::Table(one)) {
+                // The feeds' URLs may hold credentials: `check_toml` named what it could.
+                let shown = match key.as_str() {
+                    "feeds" => "[[feeds]]".to_owned(),
+                    _ => value.to_string(),
+                };
                 return Err(ConfigError::Invalid {
                     key: leak_key(&key),
-                    value: value.to_string(),
+                    value: shown,
                     reason: e.message().to_string(),
                 });
             }
@@ -721,6 +736,9 @@ const RULES: &[(&str, Rule)] = &[
             Err(broken(v, reason))
         }
     }),
+    ("feeds", |c, _| {
+        feeds::check_entries(&c.feeds).map_err(|(value, reason)| broken(value, reason))
+    }),
     ("core_ids", |c, m| {
         match c.core_ids.iter().find(|id| !m.cores.contains(id)) {
             Some(id) => {
@@ -776,6 +794,11 @@ fn parse_toml(text: &str) -> Result<toml::Table, ConfigError> {
                 };
             }
         }
+        // A `[[feeds]]` URL may hold a credential: such a line shows its key alone.
+        let line = match line.split_once('=') {
+            Some((key, value)) if value.contains(['@', '?', '/']) => format!("{}= …", key),
+            _ => line.to_owned(),
+        };
         ConfigError::Parse {
             source_name: "toml".into(),
             message: format!("line {line_no}: `{line}`: {message}"),
