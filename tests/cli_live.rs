@@ -552,6 +552,34 @@ fn two_grpc_feeds_of_the_config_file_each_send_their_own_token() {
         ),
     )
     .unwrap();
+    let out = sniffer_cmd()
+        .env("SNIFFER_TEST_LASER_TOKEN", A)
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    // `--feed` replaces the file's feeds, and says so.
+    let out = sniffer_cmd()
+        .env("SNIFFER_TEST_LASER_TOKEN", A)
+        .args([
+            "run",
+            "--feed",
+            "synthetic",
+            "--duration",
+            "100ms",
+            "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(
+        text(&out).contains("[[feeds]] are not used"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!((a.log().subscribes, b.log().subscribes), (0, 0));
     let json = temp_path("two-grpc-metrics.json");
     let out = sniffer_cmd()
         .env("SNIFFER_LOG", "trace")
