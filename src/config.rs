@@ -933,6 +933,22 @@ mod tests {
         assert!(err.to_string().contains("turbo"), "{err}");
     }
 
+    /// A TOML error on a `[[feeds]]` line shows its key, not a URL that may hold a credential;
+    /// a `SNIFFER_*` variable that an entry's `x_token_env` names is a token, not a key.
+    #[test]
+    fn feeds_tables_keep_their_secrets_and_token_variables() {
+        let text = "[[feeds]]\nurl = \"wss://h/?api-key=S3CRET\"\nurl = \"wss://h/?k=S3CRET\"\n";
+        let err = SnifferConfig::from_toml_str(text).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("url"), "{err}");
+        assert!(!err.contains("S3CRET"), "{err}");
+        let text = "[[feeds]]\nurl = \"grpc://h\"\nx_token_env = \"SNIFFER_A_TOKEN\"\n";
+        let env = || vec![("SNIFFER_A_TOKEN".to_owned(), "S3CRET".to_owned())];
+        let cfg = SnifferConfig::from_sources(text, env()).unwrap();
+        assert_eq!(cfg.feeds[0].x_token_env.as_deref(), Some("SNIFFER_A_TOKEN"));
+        let err = SnifferConfig::from_sources("", env()).unwrap_err();
+        assert_eq!(err.key(), Some("a_token"));
+    }
+
     #[test]
     fn env_values_parse_as_toml_scalars_or_strings() {
         assert_eq!(env_value("64"), toml::Value::Integer(64));
