@@ -9,6 +9,7 @@
 //! crate root (`sniffer::SnifferConfig`), while this module's public items are the value types
 //! the keys take.
 
+mod feeds;
 pub(crate) mod keys;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use crate::ca_file::CaFile;
 use crate::decode::Program;
 use crate::error::ConfigError;
 use crate::wait::WAIT_WINDOW;
+pub use feeds::{Compression, FeedEntry, FeedKind};
 pub(crate) use keys::SnifferConfig;
 
 // The value types of the configuration, here beside the keys that take them.
@@ -239,6 +241,7 @@ impl SnifferConfig {
         "history_queue",
         "history_batch_size",
         "history_batch_age",
+        "feeds",
     ];
 
     /// `SNIFFER_*` variables that are not configuration keys (`SNIFFER_LOG` is the log filter,
@@ -316,11 +319,13 @@ impl SnifferConfig {
     ) -> Result<Self, ConfigError> {
         let mut table = parse_toml(toml_text)?;
         check_keys(&table, "file")?;
+        // A `[[feeds]]` entry's `x_token_env` may name a `SNIFFER_*` variable: a token.
+        let token_vars = feeds::token_vars(&table);
         for (name, raw) in env {
             let Some(key) = name.strip_prefix("SNIFFER_") else {
                 continue;
             };
-            if Self::RESERVED_ENV.contains(&name.as_str()) {
+            if Self::RESERVED_ENV.contains(&name.as_str()) || token_vars.contains(&name) {
                 continue;
             }
             let key = key.to_ascii_lowercase();
@@ -344,12 +349,22 @@ impl SnifferConfig {
             message: e.to_string(),
         })?;
         for (key, value) in table {
+            if key == "feeds" {
+                // Checked entry by entry: an error names the entry and the key, not the whole
+                // list (whose URLs may hold credentials).
+                feeds::check_toml(&value)?;
+            }
             let mut one = merged.clone();
             one.insert(key.clone(), value.clone());
             if let Err(e) = SnifferConfig::deserialize(toml::Value::Table(one)) {
+                // The feeds' URLs may hold credentials: `check_toml` named what it could.
+                let shown = match key.as_str() {
+                    "feeds" => "[[feeds]]".to_owned(),
+                    _ => value.to_string(),
+                };
                 return Err(ConfigError::Invalid {
                     key: leak_key(&key),
-                    value: value.to_string(),
+                    value: shown,
                     reason: e.message().to_string(),
                 });
             }
@@ -734,6 +749,9 @@ const RULES: &[(&str, Rule)] = &[
             Err(broken(v, reason))
         }
     }),
+    ("feeds", |c, _| {
+        feeds::check_entries(&c.feeds).map_err(|(value, reason)| broken(value, reason))
+    }),
     ("core_ids", |c, m| {
         match c.core_ids.iter().find(|id| !m.cores.contains(id)) {
             Some(id) => {
@@ -789,6 +807,11 @@ fn parse_toml(text: &str) -> Result<toml::Table, ConfigError> {
                 };
             }
         }
+        // A `[[feeds]]` URL may hold a credential: such a line shows its key alone.
+        let line = match line.split_once('=') {
+            Some((key, value)) if value.contains(['@', '?', '/']) => format!("{}= …", key),
+            _ => line.to_owned(),
+        };
         ConfigError::Parse {
             source_name: "toml".into(),
             message: format!("line {line_no}: `{line}`: {message}"),
@@ -921,6 +944,22 @@ mod tests {
         assert!(err.to_string().contains("line 2"), "{err}");
         let err = SnifferConfig::from_sources("turbo = = 1\n", Vec::new()).unwrap_err();
         assert!(err.to_string().contains("turbo"), "{err}");
+    }
+
+    /// A TOML error on a `[[feeds]]` line shows its key, not a URL that may hold a credential;
+    /// a `SNIFFER_*` variable that an entry's `x_token_env` names is a token, not a key.
+    #[test]
+    fn feeds_tables_keep_their_secrets_and_token_variables() {
+        let text = "[[feeds]]\nurl = \"wss://h/?api-key=S3CRET\"\nurl = \"wss://h/?k=S3CRET\"\n";
+        let err = SnifferConfig::from_toml_str(text).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("url"), "{err}");
+        assert!(!err.contains("S3CRET"), "{err}");
+        let text = "[[feeds]]\nurl = \"grpc://h\"\nx_token_env = \"SNIFFER_A_TOKEN\"\n";
+        let env = || vec![("SNIFFER_A_TOKEN".to_owned(), "S3CRET".to_owned())];
+        let cfg = SnifferConfig::from_sources(text, env()).unwrap();
+        assert_eq!(cfg.feeds[0].x_token_env.as_deref(), Some("SNIFFER_A_TOKEN"));
+        let err = SnifferConfig::from_sources("", env()).unwrap_err();
+        assert_eq!(err.key(), Some("a_token"));
     }
 
     #[test]

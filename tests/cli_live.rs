@@ -2,7 +2,10 @@
 //! an API key in its URL (the key reaches the server and nowhere else: not stderr, not stdout,
 //! not the metrics), `--candidates -`, a race between two endpoints with its summary line,
 //! `--record` of a live feed replayed to the same candidates, oversized frames skipped with
-//! bounded memory, and a gRPC feed whose token comes from `SNIFFER_X_TOKEN`.
+//! bounded memory, a gRPC feed whose token comes from `SNIFFER_X_TOKEN`, and two gRPC feeds
+//! of the config file's `[[feeds]]`, each with its own token (an environment variable's, a
+//! file's) and compression; `https://` without a kind, and bad `[[feeds]]` tables, exit 2
+//! naming the fix.
 
 mod common;
 mod geyserserver;
@@ -503,4 +506,180 @@ fn a_grpc_feed_takes_its_token_from_the_environment_and_never_shows_it() {
     assert_eq!(m.tx_seen, 1);
     let names: BTreeSet<_> = m.feeds.iter().map(|f| f.name.clone()).collect();
     assert_eq!(names.len(), 1);
+}
+
+/// A transaction the gRPC test server streams (no launch: it counts in `tx_seen`).
+fn grpc_tx(sig: u8) -> geyserserver::Tx {
+    geyserserver::Tx {
+        slot: 9,
+        signature: vec![sig; 64],
+        account_keys: vec![vec![7; 32]],
+        instructions: vec![],
+        inner: vec![],
+        logs: vec![],
+        loaded_writable: vec![],
+        loaded_readonly: vec![],
+        failed: false,
+    }
+}
+
+/// Two gRPC feeds of the config file race, each with its own token: one from the variable its
+/// `x_token_env` names, one from its `token_file`; `SNIFFER_X_TOKEN` (wrong for both) is not
+/// used for them. Each server sees its own token and the compression asked (`compression =` in
+/// the table, `?compression=` on the URL), `grpc+http://` and `http://` with `kind = "grpc"`
+/// are both gRPC, and no token shows in stderr, stdout or the metrics.
+#[test]
+fn two_grpc_feeds_of_the_config_file_each_send_their_own_token() {
+    const A: &str = "laser-T0KEN-aaaa-never-shown";
+    const B: &str = "triton-T0KEN-bbbb-never-shown";
+    let plan = || vec![geyserserver::Plan::default()];
+    let a =
+        geyserserver::GeyserTestServer::start(vec![grpc_tx(1)], plan(), Some(A), Duration::ZERO);
+    let b =
+        geyserserver::GeyserTestServer::start(vec![grpc_tx(2)], plan(), Some(B), Duration::ZERO);
+    let token_file = temp_path("feed-b.token");
+    std::fs::write(&token_file, format!("{B}\n")).unwrap();
+    let cfg = temp_path("two-grpc.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[feeds]]\nurl = \"grpc+http://{}\"\nx_token_env = \"SNIFFER_TEST_LASER_TOKEN\"\n\
+             compression = \"zstd\"\n\n[[feeds]]\nurl = \"http://{}/?compression=gzip\"\n\
+             kind = \"grpc\"\ntoken_file = {:?}\n",
+            a.addr,
+            b.addr,
+            token_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = sniffer_cmd()
+        .env("SNIFFER_TEST_LASER_TOKEN", A)
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    // `--feed` replaces the file's feeds, and says so.
+    let out = sniffer_cmd()
+        .env("SNIFFER_TEST_LASER_TOKEN", A)
+        .args([
+            "run",
+            "--feed",
+            "synthetic",
+            "--duration",
+            "100ms",
+            "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(
+        text(&out).contains("[[feeds]] are not used"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!((a.log().subscribes, b.log().subscribes), (0, 0));
+    let json = temp_path("two-grpc-metrics.json");
+    let out = sniffer_cmd()
+        .env("SNIFFER_LOG", "trace")
+        .env("SNIFFER_TEST_LASER_TOKEN", A)
+        .env("SNIFFER_X_TOKEN", "the-wrong-one")
+        .arg("run")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--duration", "2s", "--metrics-json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let (la, lb) = (a.log(), b.log());
+    assert_eq!(la.tokens, vec![Some(A.to_owned())]);
+    assert_eq!(lb.tokens, vec![Some(B.to_owned())]);
+    assert_eq!((la.refused, lb.refused), (0, 0));
+    assert_eq!(la.accept_encodings, vec![Some("zstd,identity".to_owned())]);
+    assert_eq!(lb.accept_encodings, vec![Some("gzip,identity".to_owned())]);
+    let all = text(&out) + &std::fs::read_to_string(&json).unwrap();
+    for secret in [A, B, "T0KEN"] {
+        assert!(!all.contains(secret), "{secret} leaked:\n{all}");
+    }
+    let m = metrics(&json);
+    assert_eq!(m.tx_seen, 2);
+    let names: Vec<_> = m.feeds.iter().map(|f| f.name.clone()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("grpc+http://{}", a.addr),
+            format!("http://{}", b.addr)
+        ]
+    );
+    assert!(
+        m.feeds
+            .iter()
+            .all(|f| f.connects == 1 && f.refusals == 0 && f.live),
+        "{m:#?}"
+    );
+}
+
+/// `https://` names no feed kind by itself: the error (exit 2) says how to name a gRPC one. A
+/// `[[feeds]]` table with an unknown key, a bad value, a token variable that is not set or a
+/// kind its URL contradicts is refused before anything starts (exit 2), naming the key and the
+/// value, never a URL's secret; `check-config` refuses the same tables.
+#[test]
+fn https_needs_a_kind_and_bad_feeds_tables_exit_2_naming_the_fix() {
+    let out = sniffer_cmd()
+        .args([
+            "run",
+            "--duration",
+            "1s",
+            "--feed",
+            "https://h.example/?api-key=SECRET9",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    for hint in ["grpc+https://", "kind = \"grpc\"", "[[feeds]]", "wss://"] {
+        assert!(text(&out).contains(hint), "{hint}: {}", text(&out));
+    }
+    assert!(!text(&out).contains("SECRET9"), "{}", text(&out));
+    let url = "url = \"https://u:SECRET9@h.example/?api-key=SECRET9\"";
+    for (table, says) in [
+        (
+            format!("{url}\nkind = \"grpc\"\ncompresion = \"zstd\""),
+            "compresion = \"zstd\"",
+        ),
+        (
+            format!("{url}\nkind = \"grpc\"\ncompression = \"lz4\""),
+            "compression = \"lz4\"",
+        ),
+        (format!("{url}\nkind = \"gprc\""), "kind = \"gprc\""),
+        (
+            format!("{url}\nkind = \"grpc\"\nx_token = \"SECRET9\""),
+            "unknown key `x_token`",
+        ),
+        (url.to_owned(), "grpc+https://"),
+        (format!("{url}\nkind = \"ws\""), "not a ws feed"),
+        (
+            format!("{url}\nkind = \"grpc\"\nx_token_env = \"SNIFFER_TEST_UNSET_VAR\""),
+            "SNIFFER_TEST_UNSET_VAR is not set",
+        ),
+        (
+            "url = \"wss://h.example/?api-key=SECRET9\"\ncompression = \"zstd\"".to_owned(),
+            "are for gRPC feeds",
+        ),
+    ] {
+        let cfg = temp_path("bad-feeds.toml");
+        std::fs::write(&cfg, format!("[[feeds]]\n{table}\n")).unwrap();
+        for cmd in [
+            &["run", "--duration", "1s", "--config"][..],
+            &["check-config"][..],
+        ] {
+            let out = sniffer_cmd().args(cmd).arg(&cfg).output().unwrap();
+            let t = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{table}: {t}");
+            assert!(t.contains(says), "{table}: {t}");
+            assert!(t.contains("entry 1"), "{table}: {t}");
+            assert!(!t.contains("SECRET9"), "{table}: {t}");
+        }
+    }
 }

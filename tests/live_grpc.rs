@@ -3,7 +3,8 @@
 //! JSON form; a stream that ends mid-way resumes with `from_slot` and no transaction is
 //! delivered twice; the server's pings are answered; a wrong token is a counted refusal; a
 //! recorded gRPC session replays to the same candidates; `grpcs://` trusts a private CA from
-//! `tls_ca_file` and nothing else. Accounting is checked after each run.
+//! `tls_ca_file` and nothing else; a feed asking for zstd or gzip gets its updates compressed
+//! and decodes them. Accounting is checked after each run.
 #![cfg(feature = "geyser")]
 
 mod common;
@@ -259,6 +260,41 @@ fn credentials_in_the_url_are_sent_as_basic_authentication_and_never_shown() {
     let log = server.log();
     assert_eq!(log.authorizations, vec![Some(format!("Basic {basic}"))]);
     assert_eq!(log.tokens, vec![Some("tok".to_owned())]);
+}
+
+/// A feed with `compression` tells the server it decodes that encoding; the server then
+/// compresses every update, and the feed decodes them to the same launches. A feed without it
+/// asks for nothing.
+#[test]
+fn zstd_and_gzip_compressed_updates_are_decoded() {
+    use sniffer::config::Compression;
+    let (txs, mints) = generated(23, 40);
+    let want: HashSet<Pubkey> = mints.iter().flatten().copied().collect();
+    for (c, name) in [
+        (Compression::Zstd, Some("zstd")),
+        (Compression::Gzip, Some("gzip")),
+        (Compression::None, None),
+    ] {
+        let server =
+            GeyserTestServer::start(txs.clone(), vec![Plan::default()], None, Duration::ZERO);
+        let cfg = GeyserConfig {
+            compression: c,
+            ..cfg(None)
+        };
+        let feed = GeyserFeed::new(&server.url(), cfg, DecoderConfig::default()).unwrap();
+        let (got, m) = run(feed, |m| m.tx_seen >= txs.len() as u64);
+        let log = server.log();
+        // tonic lists `identity` after what it decodes besides.
+        let accepted = name.map(|n| format!("{n},identity"));
+        assert_eq!(log.accept_encodings, vec![accepted], "{c:?}");
+        assert_eq!(
+            got.iter().map(|c| c.mint).collect::<HashSet<_>>(),
+            want,
+            "{c:?}"
+        );
+        assert_eq!(m.tx_seen, txs.len() as u64, "{c:?}");
+        assert_eq!(m.feeds[0].connects, 1, "{c:?}");
+    }
 }
 
 #[test]

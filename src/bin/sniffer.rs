@@ -109,13 +109,14 @@ struct RunArgs {
     /// full), or Kafka: `kafka://BROKER[:PORT][,BROKER...]/TOPIC?group=NAME[&format=lines]
     /// [&offset=earliest]` (a consumer group member: paused natively by backpressure, offsets
     /// committed once in the ring; `kafka+tls://` for TLS); repeat for several feeds at once
-    /// (launches deduplicated across them, first sighting wins: race two providers).
+    /// (launches deduplicated across them, first sighting wins: race two providers). Yellowstone
+    /// also as `grpc+https://` and `grpc+http://`, with `?compression=zstd|gzip`. Default: the
+    /// config file's [[feeds]] tables (per-feed x-token, kind, compression), else `synthetic`.
     #[arg(
         long,
         env = "SNIFFER_FEED",
         hide_env_values = true,
-        value_delimiter = ',',
-        default_value = "synthetic"
+        value_delimiter = ','
     )]
     feed: Vec<String>,
     #[command(flatten)]
@@ -435,9 +436,11 @@ enum SignalVerdict {
 fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| UsageError(format!("cannot read config file {}: {e}", file.display())))?;
-    SnifferConfig::from_sources(&text, config_env())
-        .and_then(|c| c.validate())
+    let cfg = SnifferConfig::from_sources(&text, config_env())
+        .and_then(|c| c.validate().map(|()| c))
         .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+    // The `[[feeds]]` as `run` reads them: their kinds, their token variables and files.
+    feeds::resolve(&[], &cfg).map_err(|e| UsageError(format!("{}: {}", file.display(), e.0)))?;
     print_line(&format!("{}: ok", file.display()))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchSendMode, Commitment, Launchpads, NatsDiscard, NatsStorage, WaitStrategy};
+use super::{
+    BatchSendMode, Commitment, FeedEntry, Launchpads, NatsDiscard, NatsStorage, WaitStrategy,
+};
 use crate::ring::DropPolicy;
 
 /// The engine's configuration. `Default` gives the seed defaults listed in docs/ARCHITECTURE.md.
@@ -178,6 +180,10 @@ pub struct SnifferConfig {
     /// ClickHouse history: a batch is written once its first row waited this long.
     #[serde(with = "humantime_serde")]
     pub history_batch_age: Duration,
+    /// The feeds of `sniffer run` (the file's `[[feeds]]` tables), each with its own options:
+    /// `url`, `kind`, `x_token_env` or `token_file`, `compression` (see [`FeedEntry`]).
+    /// `--feed` on the command line replaces them.
+    pub feeds: Vec<FeedEntry>,
 }
 
 impl Default for SnifferConfig {
@@ -237,6 +243,7 @@ impl Default for SnifferConfig {
             history_queue: 16_384,
             history_batch_size: 5_000,
             history_batch_age: Duration::from_secs(1),
+            feeds: Vec::new(),
         }
     }
 }

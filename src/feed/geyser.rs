@@ -1,6 +1,12 @@
 //! [`GeyserFeed`]: a live Yellowstone gRPC (Geyser) feed, `grpc://HOST:PORT` or `grpcs://...`
-//! (rustls, webpki roots), on its feed thread with a small current-thread tokio runtime of its
+//! (rustls, webpki roots; `grpc+http://`, `grpc+https://`, and `http://`, `https://` as
+//! providers write them), on its feed thread with a small current-thread tokio runtime of its
 //! own (tonic needs one; nothing else in the engine does).
+//!
+//! Compression ([`GeyserConfig::compression`], or `?compression=zstd|gzip|none` on the URL):
+//! the feed tells the server it accepts that encoding (`grpc-accept-encoding`), and a server
+//! that offers it compresses the updates it streams. The feed's own requests (the subscription,
+//! the pings' answers) are a few hundred bytes and go uncompressed, which every server takes.
 //!
 //! It subscribes to transactions that mention the launch programs (pump.fun, PumpSwap, Raydium
 //! AMM v4; `vote: false`, `failed: false`, commitment `processed` by default), with the
@@ -34,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::codec::CompressionEncoding;
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
@@ -51,7 +58,7 @@ use super::{Feed, FeedPoll, FeedSink};
 use crate::ca_file::CaFile;
 use crate::candidate::monotonic_ns;
 use crate::candidate::Pubkey;
-use crate::config::{Commitment, SnifferConfig};
+use crate::config::{Commitment, Compression, SnifferConfig};
 use crate::decode::{DecoderConfig, Malformed};
 use crate::feed::DecodeObserver;
 use crate::metrics::FeedStats;
@@ -71,7 +78,14 @@ const SEEN_SLOTS: u64 = 64;
 const SEEN_MAX: usize = 1 << 18;
 /// Largest update accepted from the server (tonic's default is 4 MiB).
 const MAX_MESSAGE: usize = 64 << 20;
-const SCHEMES: &[(&str, bool, u16)] = &[("grpc", false, 10000), ("grpcs", true, 443)];
+const SCHEMES: &[(&str, bool, u16)] = &[
+    ("grpc", false, 10000),
+    ("grpcs", true, 443),
+    ("grpc+http", false, 80),
+    ("grpc+https", true, 443),
+    ("http", false, 80),
+    ("https", true, 443),
+];
 
 /// Settings of one gRPC feed.
 #[derive(Clone)]
@@ -82,6 +96,8 @@ pub struct GeyserConfig {
     pub commitment: Commitment,
     /// The `x-token` header (never displayed).
     pub x_token: Option<String>,
+    /// The compression asked of the server (a URL's `?compression=` sets it too).
+    pub compression: Compression,
     /// Silence (no transaction) that counts a stall and reconnects.
     pub stall_timeout: Duration,
     /// First reconnect delay.
@@ -101,6 +117,7 @@ impl fmt::Debug for GeyserConfig {
             .field("accounts", &self.accounts)
             .field("commitment", &self.commitment)
             .field("x_token", &self.x_token.as_ref().map(|_| "<redacted>"))
+            .field("compression", &self.compression)
             .field("stall_timeout", &self.stall_timeout)
             .finish_non_exhaustive()
     }
@@ -119,6 +136,7 @@ impl From<&SnifferConfig> for GeyserConfig {
             accounts: c.launchpads.programs().map(|p| p.id()).collect(),
             commitment: c.commitment,
             x_token: None,
+            compression: Compression::None,
             stall_timeout: c.feed_stall_timeout,
             backoff_min: c.reconnect_backoff_min,
             backoff_max: c.reconnect_backoff_max,
@@ -143,6 +161,36 @@ impl std::error::Error for GeyserError {}
 impl From<EndpointError> for GeyserError {
     fn from(e: EndpointError) -> Self {
         GeyserError(e.0)
+    }
+}
+
+/// The compression of a URL's `?compression=asked`, which must agree with the configured
+/// one when that is not `none`.
+fn url_compression(asked: &str, configured: Compression) -> Result<Compression, GeyserError> {
+    let c: Compression = asked.parse().map_err(|why| {
+        let shown = if asked.len() <= 16 && asked.chars().all(|c| c.is_ascii_alphanumeric()) {
+            asked
+        } else {
+            "…"
+        };
+        GeyserError(format!("?compression={shown}: {why}"))
+    })?;
+    if configured != Compression::None && c != configured {
+        return Err(GeyserError(format!(
+            "?compression={} in the URL but compression = {} in the configuration",
+            c.as_str(),
+            configured.as_str()
+        )));
+    }
+    Ok(c)
+}
+
+/// The tonic encoding of `c` (`None` for no compression).
+fn encoding(c: Compression) -> Option<CompressionEncoding> {
+    match c {
+        Compression::None => None,
+        Compression::Gzip => Some(CompressionEncoding::Gzip),
+        Compression::Zstd => Some(CompressionEncoding::Zstd),
     }
 }
 
@@ -215,16 +263,24 @@ impl fmt::Debug for GeyserFeed {
 }
 
 impl GeyserFeed {
-    /// A feed of `url` (`grpc://HOST:PORT` or `grpcs://HOST[:PORT]`); nothing connects until the
-    /// first poll.
+    /// A feed of `url` (`grpc://HOST:PORT`, `grpcs://HOST[:PORT]`, `grpc+http(s)://` or
+    /// `http(s)://`, with an optional `?compression=zstd|gzip|none`); nothing connects until
+    /// the first poll.
     ///
     /// # Errors
     ///
     /// [`GeyserError`] for a bad URL (the message never repeats its path, query or
-    /// credentials), a token that is not a valid header value, no accounts, or a runtime that
+    /// credentials), a `?compression=` unknown or at odds with `cfg.compression`, a token that is not a valid header value, no accounts, or a runtime that
     /// cannot start.
-    pub fn new(url: &str, cfg: GeyserConfig, decoder: DecoderConfig) -> Result<Self, GeyserError> {
-        let endpoint = Endpoint::parse(url, SCHEMES)?;
+    pub fn new(
+        url: &str,
+        mut cfg: GeyserConfig,
+        decoder: DecoderConfig,
+    ) -> Result<Self, GeyserError> {
+        let mut endpoint = Endpoint::parse(url, SCHEMES)?;
+        if let Some(asked) = endpoint.take_param("compression") {
+            cfg.compression = url_compression(&asked, cfg.compression)?;
+        }
         if cfg.accounts.is_empty() {
             return Err(GeyserError("no accounts to subscribe to".into()));
         }
@@ -308,6 +364,7 @@ impl GeyserFeed {
         let ep =
             grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref());
         let teller = grpc::Teller::new(&self.endpoint);
+        let accept = encoding(self.cfg.compression);
         let fut = async move {
             let channel = ep?
                 .connect()
@@ -315,6 +372,9 @@ impl GeyserFeed {
                 .map_err(|e| ("connect failed", Status::unavailable(teller.tell(&e))))?;
             let mut client: Client = GeyserClient::with_interceptor(channel, credentials)
                 .max_decoding_message_size(MAX_MESSAGE);
+            if let Some(enc) = accept {
+                client = client.accept_compressed(enc);
+            }
             let (tx, rx) = mpsc::channel(16);
             tx.send(request).await.map_err(|_| {
                 (
@@ -651,7 +711,7 @@ mod tests {
     #[test]
     fn bad_urls_and_tokens_are_refused_without_echo() {
         let e = GeyserFeed::new(
-            "http://h/secret",
+            "ftp://h/secret",
             GeyserConfig::default(),
             DecoderConfig::default(),
         )
@@ -663,5 +723,30 @@ mod tests {
         };
         let e = GeyserFeed::new("grpc://h:1", cfg, DecoderConfig::default()).unwrap_err();
         assert!(!e.to_string().contains("token\n"));
+    }
+
+    #[test]
+    fn compression_comes_from_the_url_or_the_config_and_leaves_the_name_clean() {
+        let new = |url: &str, c: Compression| {
+            let cfg = GeyserConfig {
+                compression: c,
+                ..GeyserConfig::default()
+            };
+            GeyserFeed::new(url, cfg, DecoderConfig::default())
+        };
+        let f = new("grpc+https://h/?compression=zstd", Compression::None).unwrap();
+        assert_eq!(f.cfg.compression, Compression::Zstd);
+        assert_eq!(f.name(), "grpc+https://h:443");
+        let f = new("https://h", Compression::Gzip).unwrap();
+        assert_eq!(
+            (f.cfg.compression, f.name()),
+            (Compression::Gzip, "https://h:443")
+        );
+        let e = new("grpc://h:1?compression=gzip", Compression::Zstd).unwrap_err();
+        assert!(e.to_string().contains("compression = zstd"), "{e}");
+        let e = new("grpc://h:1?compression=s3cr%t", Compression::None).unwrap_err();
+        assert!(!e.to_string().contains("s3cr"), "{e}");
+        assert_eq!(encoding(Compression::Zstd), Some(CompressionEncoding::Zstd));
+        assert_eq!(encoding(Compression::None), None);
     }
 }

@@ -78,6 +78,33 @@ impl Endpoint {
         })
     }
 
+    /// Takes the query parameter `name` out of the URL (the first one of that name), so that a
+    /// feed's own option (`?compression=zstd`) is neither sent nor makes the name show `/…`.
+    /// `Some("")` for a bare `?name`.
+    #[cfg_attr(not(feature = "geyser"), allow(dead_code))]
+    pub(crate) fn take_param(&mut self, name: &str) -> Option<String> {
+        let (path, query) = self.path_and_query.split_once('?')?;
+        let mut found = None;
+        let rest: Vec<&str> = query
+            .split('&')
+            .filter(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((*p, ""));
+                if found.is_none() && k == name {
+                    found = Some(v.to_owned());
+                    return false;
+                }
+                true
+            })
+            .collect();
+        found.as_ref()?;
+        let path = if path.is_empty() { "/" } else { path };
+        self.path_and_query = match rest.join("&") {
+            q if q.is_empty() => path.to_owned(),
+            q => format!("{path}?{q}"),
+        };
+        found
+    }
+
     /// `host:port` for connecting (IPv6 in brackets).
     pub(crate) fn authority(&self) -> String {
         host_port_text(&self.host, self.port)
@@ -135,6 +162,23 @@ mod tests {
             let e = Endpoint::parse(url, WS).unwrap_err();
             assert!(!e.to_string().contains("secret"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_query_parameter_is_taken_out_of_the_url() {
+        let mut e = Endpoint::parse("ws://h/?compression=zstd", WS).unwrap();
+        assert_eq!(e.take_param("compression").as_deref(), Some("zstd"));
+        assert_eq!(
+            (e.path_and_query.as_str(), e.to_string()),
+            ("/", "ws://h:80".into())
+        );
+        let mut e = Endpoint::parse("ws://h/x?a=1&compression=gzip&b", WS).unwrap();
+        assert_eq!(e.take_param("compression").as_deref(), Some("gzip"));
+        assert_eq!(e.path_and_query, "/x?a=1&b");
+        assert_eq!(e.take_param("compression"), None);
+        let mut e = Endpoint::parse("ws://h?compression", WS).unwrap();
+        assert_eq!(e.take_param("compression").as_deref(), Some(""));
+        assert_eq!(e.path_and_query, "/");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! `SubscribeRequest`, streams transaction updates from a fixed list (resuming at `from_slot`
 //! when asked), sends pings and counts the client's answers, and ends a connection's stream
 //! after the number of updates its [`Plan`] says. Connection `k` follows `plans[k]` (the last
-//! repeats).
+//! repeats). It compresses what it streams with zstd or gzip when the client says it accepts
+//! one (`grpc-accept-encoding`, recorded).
 // Each test binary uses a different subset, and `pub` is how the including crate sees the items.
 #![allow(dead_code, unreachable_pub)]
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
+use tonic::codec::CompressionEncoding;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status, Streaming};
@@ -132,6 +134,8 @@ pub struct Log {
     pub tokens: Vec<Option<String>>,
     /// `authorization` metadata presented, as received.
     pub authorizations: Vec<Option<String>>,
+    /// `grpc-accept-encoding` metadata presented (the encodings the client decodes).
+    pub accept_encodings: Vec<Option<String>>,
 }
 
 #[derive(Clone)]
@@ -165,8 +169,14 @@ impl Geyser for Svc {
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let accept = req
+            .metadata()
+            .get("grpc-accept-encoding")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let conn = {
             let mut l = self.log.lock().unwrap();
+            l.accept_encodings.push(accept);
             l.tokens.push(token.clone());
             l.authorizations.push(authorization);
             l.subscribes += 1;
@@ -362,7 +372,11 @@ impl GeyserTestServer {
                             .unwrap();
                     }
                     let serve = builder
-                        .add_service(GeyserServer::new(svc))
+                        .add_service(
+                            GeyserServer::new(svc)
+                                .send_compressed(CompressionEncoding::Zstd)
+                                .send_compressed(CompressionEncoding::Gzip),
+                        )
                         .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
                             let _ = stop_rx.await;
                         });

@@ -3,10 +3,16 @@
 //! Feed specs: `synthetic` (the fast candidate generator; `--synthetic payloads` switches it to
 //! real-format lines), `synthetic:payloads`, `replay:PATH` (a recording at its recorded pace
 //! times `--speed`, a plain JSON-lines file flat out or at `--plain-rate`), `stdin`, the live
-//! providers (`ws://`, `wss://`, `grpc://`, `grpcs://`, ShredStream `shred://`, `shreds://`) and NATS (`nats://HOST/STREAM`, a
-//! JetStream pull consumer; `nats+core://HOST/SUBJECT`) and Kafka (`kafka://BROKER/TOPIC?group=NAME`,
-//! see `kafka.rs`). `--feed` may be repeated: the engine
+//! providers (`ws://`, `wss://`, `grpc://`, `grpcs://`, `grpc+http://`, `grpc+https://`,
+//! ShredStream `shred://`, `shreds://`) and NATS (`nats://HOST/STREAM`, a JetStream pull
+//! consumer; `nats+core://HOST/SUBJECT`) and Kafka (`kafka://BROKER/TOPIC?group=NAME`, see
+//! `kafka.rs`). `--feed` may be repeated: the engine
 //! then deduplicates launches across feeds (first sighting wins).
+//!
+//! The feeds come from `--feed`, or else from the config file's `[[feeds]]` tables, which add
+//! what a URL should not carry: a gRPC feed's own `x-token` (`x_token_env`, `token_file`), its
+//! `kind` (`https://` is a gRPC endpoint with `kind = "grpc"`) and its `compression`.
+//! [`kind_of`] is the one place a spec's kind is chosen.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,7 +25,7 @@ use clap::{Args, ValueEnum};
 use sniffer::feed::{CoreNatsFeed, JetStreamFeed};
 use sniffer::net::nats::{NatsAuth, NatsConfig, NatsError};
 use sniffer::{
-    config::Launchpads,
+    config::{Compression, FeedEntry, FeedKind, Launchpads},
     decode::{DecoderConfig, Format, Malformed, MAX_LINE_LEN},
     feed::{
         DecodeObserver, Feed, GeyserConfig, GeyserFeed, LineFeed, LinePoll, LineSource,
@@ -106,18 +112,190 @@ pub(crate) fn is_fast_synthetic(spec: &str, args: &FeedArgs) -> bool {
     spec == "synthetic" && args.synthetic == SyntheticKind::Fast
 }
 
-/// True for the live network feeds (they run until the duration or a signal).
-pub(crate) fn is_live(spec: &str) -> bool {
-    [
-        "ws://",
-        "wss://",
-        "grpc://",
-        "grpcs://",
-        "shred://",
-        "shreds://",
-    ]
-    .iter()
-    .any(|p| has_prefix(spec, p))
+/// What a feed spec names (see [`kind_of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `synthetic`: fast or payloads, as `--synthetic` says.
+    Synthetic,
+    Payloads,
+    Stdin,
+    Replay,
+    Kafka,
+    Nats,
+    Ws,
+    Grpc,
+    /// `shred://`, `shreds://`: a Jito ShredStream proxy.
+    Shred,
+}
+
+/// The schemes that are gRPC whatever the `kind`.
+const GRPC_SCHEMES: &[&str] = &["grpc://", "grpcs://", "grpc+http://", "grpc+https://"];
+
+/// The kind of `spec`, with a `[[feeds]]` entry's `kind` when it has one: the one place a feed
+/// spec's kind is chosen (a new kind of feed is a row here and an arm in [`build`]).
+///
+/// # Errors
+///
+/// A spec that names no feed, an `http(s)://` URL without `kind` (the error says how to name
+/// it), or a `kind` the spec contradicts. The messages never repeat more than a scheme.
+pub(crate) fn kind_of(spec: &str, declared: Option<FeedKind>) -> Result<Kind, UsageError> {
+    let any = |list: &[&str]| list.iter().any(|p| has_prefix(spec, p));
+    let http = any(&["http://", "https://"]);
+    let kind = match spec {
+        "synthetic" => Kind::Synthetic,
+        "synthetic:payloads" => Kind::Payloads,
+        "stdin" => Kind::Stdin,
+        s if s.len() > "replay:".len() && s.starts_with("replay:") => Kind::Replay,
+        s if super::kafka::is_kafka(s) => Kind::Kafka,
+        s if is_nats(s) => Kind::Nats,
+        _ if any(&["ws://", "wss://"]) => Kind::Ws,
+        _ if any(&["shred://", "shreds://"]) => Kind::Shred,
+        _ if any(GRPC_SCHEMES) || (http && declared == Some(FeedKind::Grpc)) => Kind::Grpc,
+        _ if http && declared.is_none() => return Err(http_needs_a_kind(spec)),
+        // `http(s)://` with another kind: the mismatch below says so.
+        _ if http => Kind::Grpc,
+        _ => return Err(unknown_feed(spec)),
+    };
+    let wanted = declared.map(|k| match k {
+        FeedKind::Grpc => Kind::Grpc,
+        FeedKind::Ws => Kind::Ws,
+    });
+    match declared {
+        Some(k) if wanted != Some(kind) => Err(UsageError(format!(
+            "`{}` is not a {} feed (kind = \"{}\")",
+            shown_scheme(spec),
+            k.as_str(),
+            k.as_str()
+        ))),
+        _ => Ok(kind),
+    }
+}
+
+/// `scheme://…` of a URL (what an error may show of it).
+fn shown_scheme(spec: &str) -> String {
+    let shown = spec.split([':', '?', '/', '@']).next().unwrap_or_default();
+    format!("{shown}://…")
+}
+
+/// `http://` and `https://` are every provider's: the error says how to name a gRPC feed.
+fn http_needs_a_kind(spec: &str) -> UsageError {
+    let s = shown_scheme(spec);
+    UsageError(format!(
+        "`{s}` does not say which kind of feed it is: a Yellowstone gRPC endpoint is \
+         `grpc+{s}` (or `url = \"{s}\"` with `kind = \"grpc\"` in a [[feeds]] table of \
+         the config file); a WebSocket endpoint is `ws://` or `wss://`"
+    ))
+}
+
+/// One feed of the run: its spec as `--feed` takes it, its kind, and the options of its
+/// `[[feeds]]` entry.
+pub(crate) struct FeedSpec {
+    pub(crate) spec: String,
+    pub(crate) kind: Kind,
+    /// The gRPC `x-token` of this feed (secret: never shown).
+    x_token: Option<String>,
+    compression: Compression,
+}
+
+impl std::fmt::Debug for FeedSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedSpec")
+            .field("kind", &self.kind)
+            .field("x_token", &self.x_token.as_ref().map(|_| "<redacted>"))
+            .field("compression", &self.compression)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The feeds of the run: `--feed` (replacing the file's `[[feeds]]`, with a warning), else the
+/// `[[feeds]]` tables with their tokens read, else `synthetic`. Checked before anything starts.
+///
+/// # Errors
+///
+/// A spec of no known kind, a token variable that is not set or a token file that cannot be
+/// read (named, never its content), gRPC options on a feed that is not gRPC.
+pub(crate) fn resolve(flags: &[String], cfg: &SnifferConfig) -> Result<Vec<FeedSpec>, UsageError> {
+    if !flags.is_empty() {
+        if !cfg.feeds.is_empty() {
+            tracing::warn!(
+                file_feeds = cfg.feeds.len(),
+                "--feed (or SNIFFER_FEED) given: the config file's [[feeds]] are not used"
+            );
+        }
+        return flags.iter().map(|s| plain(s)).collect();
+    }
+    if cfg.feeds.is_empty() {
+        return Ok(vec![plain("synthetic")?]);
+    }
+    cfg.feeds
+        .iter()
+        .enumerate()
+        .map(|(i, e)| from_entry(i + 1, e))
+        .collect()
+}
+
+/// A feed of `--feed`: its spec alone.
+fn plain(spec: &str) -> Result<FeedSpec, UsageError> {
+    Ok(FeedSpec {
+        kind: kind_of(spec, None)?,
+        spec: spec.to_owned(),
+        x_token: None,
+        compression: Compression::None,
+    })
+}
+
+/// `[[feeds]]` entry `n` as a feed of the run.
+fn from_entry(n: usize, e: &FeedEntry) -> Result<FeedSpec, UsageError> {
+    let at = |why: String| UsageError(format!("[[feeds]] entry {n}: {why}"));
+    let kind = kind_of(&e.url, e.kind).map_err(|UsageError(why)| at(why))?;
+    if kind != Kind::Grpc
+        && (e.x_token_env.is_some() || e.token_file.is_some() || e.compression.is_some())
+    {
+        return Err(at(
+            "`x_token_env`, `token_file` and `compression` are for gRPC feeds".into(),
+        ));
+    }
+    Ok(FeedSpec {
+        spec: e.url.clone(),
+        kind,
+        x_token: entry_token(e).map_err(at)?,
+        compression: e.compression.unwrap_or_default(),
+    })
+}
+
+/// The token an entry names, read now: from its `x_token_env` variable or its `token_file`
+/// (surrounding whitespace trimmed). Errors name the variable or the file, never the token.
+fn entry_token(e: &FeedEntry) -> Result<Option<String>, String> {
+    let token = if let Some(var) = &e.x_token_env {
+        match std::env::var(var) {
+            Ok(t) => t,
+            Err(std::env::VarError::NotPresent) => {
+                return Err(format!("x_token_env: the variable {var} is not set"))
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(format!(
+                    "x_token_env: the variable {var} is not valid UTF-8"
+                ))
+            }
+        }
+    } else if let Some(path) = &e.token_file {
+        std::fs::read_to_string(path)
+            .map_err(|err| format!("token_file {}: {err}", path.display()))?
+    } else {
+        return Ok(None);
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        let from = match &e.x_token_env {
+            Some(var) => format!("x_token_env: the variable {var}"),
+            None => format!(
+                "token_file {}",
+                e.token_file.as_deref().unwrap_or(Path::new("")).display()
+            ),
+        };
+        return Err(format!("{from} is empty"));
+    }
+    Ok(Some(token.to_owned()))
 }
 
 /// True for the NATS feeds (they run until the duration or a signal).
@@ -320,7 +498,7 @@ impl Built {
 /// aggregates sink's tap), when one is given. NATS feeds connect here: a server that cannot be
 /// reached is a runtime error (exit 1), any other problem bad usage (exit 2).
 pub(crate) fn build(
-    specs: &[String],
+    specs: &[FeedSpec],
     args: &FeedArgs,
     cfg: &SnifferConfig,
     syn: Synthetic,
@@ -338,34 +516,30 @@ pub(crate) fn build(
         feeds: Vec::new(),
         replays: Vec::new(),
     };
-    for (i, spec) in specs.iter().enumerate() {
-        let feed = match spec.as_str() {
-            "synthetic" if args.synthetic == SyntheticKind::Fast => ctx.fast_synthetic()?,
-            "synthetic" | "synthetic:payloads" => ctx.tap(i, ctx.payloads())?,
-            "stdin" => {
+    for (i, f) in specs.iter().enumerate() {
+        let s = f.spec.as_str();
+        let feed = match f.kind {
+            Kind::Synthetic if args.synthetic == SyntheticKind::Fast => ctx.fast_synthetic()?,
+            Kind::Synthetic | Kind::Payloads => ctx.tap(i, ctx.payloads())?,
+            Kind::Stdin => {
                 let feed = LineFeed::stdin(args.decoder())
                     .map_err(|e| UsageError(format!("stdin feed: {e}")))?;
                 ctx.tap(i, feed)?
             }
-            s if super::kafka::is_kafka(s) => {
+            Kind::Kafka => {
                 let record = args.record.as_ref().map(|b| record_path(b, i, specs.len()));
                 let decoder = args.decoder();
                 super::kafka::feed(s, i, decoder, cfg, observer, record.as_deref())?
             }
-            s if is_nats(s) => ctx.nats(i, s)?,
-            s if is_live(s) && s[..2].eq_ignore_ascii_case("ws") => {
-                ctx.tap(i, ctx.websocket(i, s)?)?
+            Kind::Nats => ctx.nats(i, s)?,
+            Kind::Ws => ctx.tap(i, ctx.websocket(i, s)?)?,
+            Kind::Grpc => ctx.tap(i, ctx.grpc(i, f)?)?,
+            Kind::Shred => ctx.shred(i, s)?,
+            Kind::Replay => {
+                let (feed, error) = ctx.replay(&s["replay:".len()..])?;
+                built.replays.push((f.spec.clone(), error));
+                ctx.tap(i, feed)?
             }
-            s if is_live(s) && s[..5].eq_ignore_ascii_case("shred") => ctx.shred(i, s)?,
-            s if is_live(s) => ctx.tap(i, ctx.grpc(i, s)?)?,
-            s => match s.strip_prefix("replay:") {
-                Some(path) if !path.is_empty() => {
-                    let (feed, error) = ctx.replay(path)?;
-                    built.replays.push((spec.clone(), error));
-                    ctx.tap(i, feed)?
-                }
-                _ => return Err(unknown_feed(spec).into()),
-            },
         };
         built.feeds.push(feed);
     }
@@ -399,7 +573,9 @@ fn unknown_feed(spec: &str) -> UsageError {
     UsageError(format!(
         "unknown feed `{shown}…` (synthetic, synthetic:payloads, replay:PATH, stdin, \
          ws://HOST/PATH, wss://HOST/PATH, grpc://HOST:PORT, grpcs://HOST:PORT, \
-         shred://HOST:PORT, shreds://HOST:PORT, nats://HOST:PORT/STREAM, nats+core://HOST:PORT/SUBJECT)"
+         grpc+http://HOST:PORT, grpc+https://HOST[:PORT], shred://HOST:PORT, \
+         shreds://HOST:PORT, nats://HOST:PORT/STREAM, nats+core://HOST:PORT/SUBJECT, \
+         kafka://BROKER/TOPIC?group=NAME)"
     ))
 }
 
@@ -532,11 +708,16 @@ impl Ctx<'_> {
             .map_err(|e| UsageError(format!("feed {i} (WebSocket): {e}")))
     }
 
-    /// `grpc://` or `grpcs://` (Yellowstone): the accounts of `--subscribe transactions:..`, the
-    /// `x-token` from the environment.
-    fn grpc(&self, i: usize, spec: &str) -> Result<GeyserFeed, UsageError> {
+    /// A Yellowstone gRPC feed: the accounts of `--subscribe transactions:..`, its entry's
+    /// `x-token` and compression, else the `x-token` of `SNIFFER_X_TOKEN`.
+    fn grpc(&self, i: usize, f: &FeedSpec) -> Result<GeyserFeed, UsageError> {
+        let x_token = match &f.x_token {
+            Some(t) => Some(t.clone()),
+            None => std::env::var(X_TOKEN_ENV).ok().filter(|t| !t.is_empty()),
+        };
         let mut grpc = GeyserConfig {
-            x_token: std::env::var(X_TOKEN_ENV).ok().filter(|t| !t.is_empty()),
+            x_token,
+            compression: f.compression,
             ..GeyserConfig::from(self.cfg)
         };
         let accounts: Vec<_> = self
@@ -552,7 +733,7 @@ impl Ctx<'_> {
         if !accounts.is_empty() {
             grpc.accounts = accounts;
         }
-        GeyserFeed::new(spec, grpc, self.args.decoder())
+        GeyserFeed::new(&f.spec, grpc, self.args.decoder())
             .map_err(|e| UsageError(format!("feed {i} (gRPC): {e}")))
     }
 
@@ -714,4 +895,39 @@ fn nothing_decoded_hint(path: &Path, lines: u64) -> String {
         path.display(),
         path.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_specs_kind_comes_from_its_scheme_or_its_declared_kind() {
+        for (spec, kind) in [
+            ("synthetic", Kind::Synthetic),
+            ("synthetic:payloads", Kind::Payloads),
+            ("stdin", Kind::Stdin),
+            ("replay:a.jsonl", Kind::Replay),
+            ("nats+core://h/s", Kind::Nats),
+            ("WSS://h", Kind::Ws),
+            ("grpcs://h", Kind::Grpc),
+            ("grpc+https://h", Kind::Grpc),
+            ("grpc+http://h:1", Kind::Grpc),
+        ] {
+            assert_eq!(kind_of(spec, None).unwrap(), kind, "{spec}");
+        }
+        let grpc = Some(FeedKind::Grpc);
+        assert_eq!(kind_of("https://h", grpc).unwrap(), Kind::Grpc);
+        assert_eq!(kind_of("HTTP://h", grpc).unwrap(), Kind::Grpc);
+        assert_eq!(kind_of("wss://h", Some(FeedKind::Ws)).unwrap(), Kind::Ws);
+        let e = kind_of("https://u:S3CRET@h/?k=S3CRET", None).unwrap_err().0;
+        assert!(e.contains("grpc+https://") && !e.contains("S3CRET"), "{e}");
+        let e = kind_of("wss://h/?k=S3CRET", grpc).unwrap_err().0;
+        assert!(
+            e.contains("not a grpc feed") && !e.contains("S3CRET"),
+            "{e}"
+        );
+        assert!(kind_of("replay:", None).is_err());
+        assert!(kind_of("https://h", Some(FeedKind::Ws)).is_err());
+    }
 }

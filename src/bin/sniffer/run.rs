@@ -28,6 +28,9 @@ const DEFAULT_SYNTHETIC_DURATION: Duration = Duration::from_secs(3);
 pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     args.feed = feeds::join_split_feeds(std::mem::take(&mut args.feed));
     let cfg = build_config(&args)?;
+    // `--feed`, else the file's `[[feeds]]` (their tokens read now), else `synthetic`.
+    let specs = feeds::resolve(&args.feed, &cfg)?;
+    args.feed = specs.iter().map(|f| f.spec.clone()).collect();
     // Every check on paths and feed specs comes before anything is opened, created or started.
     let mut metrics_file = check_before_opening(&args, &cfg)?;
     let syn = Synthetic {
@@ -40,7 +43,7 @@ pub(crate) fn run(mut args: RunArgs, signals: &Signals) -> anyhow::Result<ExitCo
     // The history writer takes the same trades, and every launch the consumer receives.
     let sink = stores::open_sink(&args.stores, args.sqlite.as_deref(), &cfg)?;
     let history = stores::open_history(&args.stores, &cfg)?;
-    let mut built = build_feeds(&args, &cfg, syn, sink.as_ref(), history.as_ref())?;
+    let mut built = build_feeds(&args, &specs, &cfg, syn, sink.as_ref(), history.as_ref())?;
     // The publisher connects (and creates the stream) before the engine starts: an unreachable
     // server is an error here (exit 1), unless --nats-connect-retry.
     let publisher = match &args.publish {
@@ -143,6 +146,7 @@ fn check_before_opening(
 /// The feeds of the run, each decoded one tapped by the aggregates sink when there is one.
 fn build_feeds(
     args: &RunArgs,
+    specs: &[feeds::FeedSpec],
     cfg: &SnifferConfig,
     syn: Synthetic,
     sink: Option<&AggregateSink>,
@@ -150,7 +154,7 @@ fn build_feeds(
 ) -> anyhow::Result<Built> {
     let observer = stores::observer(sink.map(|s| s.handle()), history.map(|h| h.handle()));
     feeds::build(
-        &args.feed,
+        specs,
         &args.feed_opts,
         cfg,
         syn,
