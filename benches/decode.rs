@@ -1,5 +1,6 @@
 //! Decode throughput per input format, next to `serde_json::from_slice::<Value>` of the same lines
-//! (the baseline: what merely parsing the JSON costs) in the same group.
+//! (the baseline: what merely parsing the JSON costs) in the same group; the gRPC form next to
+//! prost's decode of the same update bytes.
 //!
 //! Lines are built from the real samples (see `tests/samples/mod.rs`). Each iteration decodes
 //! the whole set of a format once; throughput is reported both in bytes and in lines.
@@ -15,7 +16,16 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use samples::*;
 use serde_json::{json, Value};
-use sniffer::decode::{Decoder, Format};
+use sniffer::decode::{Decoded, Decoder, Format, Malformed};
+use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
+use yellowstone_grpc_proto::geyser::{
+    SubscribeUpdate, SubscribeUpdateTransaction, SubscribeUpdateTransactionInfo,
+};
+use yellowstone_grpc_proto::prost::Message as ProstMessage;
+use yellowstone_grpc_proto::solana::storage::confirmed_block::{
+    CompiledInstruction, InnerInstruction, InnerInstructions, Message, Transaction,
+    TransactionStatusMeta,
+};
 
 fn logs_lines() -> Vec<String> {
     let mut with_buy = create_logs();
@@ -193,5 +203,158 @@ fn launchpad_kinds(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, decode, launchpad_kinds, pda);
+/// A Yellowstone `SubscribeUpdate` of a real transaction, as a gRPC feed receives it.
+fn grpc_update(s: &launchpads::Sample) -> SubscribeUpdate {
+    let unb58 = |k: &str| bs58::decode(k).into_vec().expect("base58");
+    let keys = |ks: Vec<String>| ks.iter().map(|k| unb58(k)).collect::<Vec<_>>();
+    let accs = |ix: &Value| -> Vec<u8> {
+        ix["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_u64().unwrap() as u8)
+            .collect()
+    };
+    let data = |ix: &Value| unb58(ix["data"].as_str().unwrap());
+    let prog = |ix: &Value| ix["programIdIndex"].as_u64().unwrap() as u32;
+    let message = Message {
+        account_keys: keys(s.static_keys()),
+        recent_blockhash: vec![0; 32],
+        instructions: s.message()["instructions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|ix| CompiledInstruction {
+                program_id_index: prog(ix),
+                accounts: accs(ix),
+                data: data(ix),
+            })
+            .collect(),
+        versioned: s.version() != json!("legacy"),
+        ..Default::default()
+    };
+    let inner = s.meta()["innerInstructions"].as_array().cloned();
+    let meta = TransactionStatusMeta {
+        log_messages: s.logs().unwrap_or_default(),
+        inner_instructions: inner
+            .unwrap_or_default()
+            .iter()
+            .map(|g| InnerInstructions {
+                index: g["index"].as_u64().unwrap() as u32,
+                instructions: g["instructions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|ix| InnerInstruction {
+                        program_id_index: prog(ix),
+                        accounts: accs(ix),
+                        data: data(ix),
+                        stack_height: Some(2),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        loaded_writable_addresses: keys(s.loaded("writable")),
+        loaded_readonly_addresses: keys(s.loaded("readonly")),
+        ..Default::default()
+    };
+    let sig = unb58(s.signature());
+    SubscribeUpdate {
+        filters: vec!["sniffer".into()],
+        created_at: None,
+        update_oneof: Some(UpdateOneof::Transaction(SubscribeUpdateTransaction {
+            transaction: Some(SubscribeUpdateTransactionInfo {
+                signature: sig.clone(),
+                is_vote: false,
+                transaction: Some(Transaction {
+                    signatures: vec![sig],
+                    message: Some(message),
+                }),
+                meta: Some(meta),
+                index: 0,
+            }),
+            slot: s.slot(),
+            ..Default::default()
+        })),
+    }
+}
+
+/// What the gRPC feed does with a received update (`src/feed/geyser.rs`, `decode_update`).
+fn decode_update(dec: &mut Decoder, u: &SubscribeUpdate, out: &mut Vec<Decoded>) -> usize {
+    let Some(UpdateOneof::Transaction(t)) = &u.update_oneof else {
+        return 0;
+    };
+    let info = t.transaction.as_ref().unwrap();
+    let msg = info.transaction.as_ref().unwrap().message.as_ref().unwrap();
+    let meta = info.meta.as_ref().unwrap();
+    let run = |dec: &mut Decoder, out: &mut Vec<Decoded>| -> Result<usize, Malformed> {
+        let mut p = dec.begin_parsed(t.slot, &info.signature, meta.err.is_some())?;
+        for k in &msg.account_keys {
+            p.account_key(k)?;
+        }
+        p.loaded_addresses_known();
+        for k in &meta.loaded_writable_addresses {
+            p.loaded_writable(k)?;
+        }
+        for k in &meta.loaded_readonly_addresses {
+            p.loaded_readonly(k)?;
+        }
+        for ix in &msg.instructions {
+            p.instruction(ix.program_id_index, &ix.accounts, &ix.data)?;
+        }
+        for group in &meta.inner_instructions {
+            for ix in &group.instructions {
+                p.instruction(ix.program_id_index, &ix.accounts, &ix.data)?;
+            }
+        }
+        for log in &meta.log_messages {
+            p.log(log)?;
+        }
+        p.finish(out)
+    };
+    run(dec, out).unwrap_or(0)
+}
+
+/// The gRPC form: the decoder's pass over a received update next to prost's decode of the same
+/// bytes (what receiving the update costs before the decoder sees it), for real launches.
+fn grpc(c: &mut Criterion) {
+    let names = [
+        "pumpfun_create_v2_alt_jsonparsed_2RoRJxat",
+        "launchlab_init_v2_5LzhiGZB",
+        "dbc_init_spl_token_5hsqkSAZ",
+        "pumpfun_buy_via_router_22K6ixTV",
+    ];
+    let updates: Vec<SubscribeUpdate> = names
+        .iter()
+        .map(|n| grpc_update(&launchpads::load(n)))
+        .collect();
+    let bytes: Vec<Vec<u8>> = updates.iter().map(ProstMessage::encode_to_vec).collect();
+    let mut dec = Decoder::new(Format::Auto);
+    let mut out = Vec::with_capacity(16);
+    let found: usize = updates
+        .iter()
+        .map(|u| decode_update(&mut dec, u, &mut out))
+        .sum();
+    assert_eq!(found, 3, "three of the four updates are launches");
+    let mut group = c.benchmark_group("grpc");
+    group.throughput(Throughput::Elements(updates.len() as u64));
+    group.bench_function("decode", |b| {
+        b.iter(|| {
+            for u in &updates {
+                black_box(decode_update(&mut dec, black_box(u), &mut out));
+                out.clear();
+            }
+        })
+    });
+    group.bench_function("prost_decode", |b| {
+        b.iter(|| {
+            for m in &bytes {
+                black_box(SubscribeUpdate::decode(black_box(&m[..])).ok());
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decode, launchpad_kinds, grpc, pda);
 criterion_main!(benches);

@@ -65,6 +65,23 @@ fn one_bad_transaction_does_not_discard_its_block() {
         ]
     );
     assert!(out.iter().all(|d| d.candidate.slot == BLOCK_SLOT));
+    // Scored once each (the creator's history counts each launch once): as without the bad ones.
+    let good = block_notification(&[
+        (
+            pump_swap_pool_wire(),
+            json!({"err": null, "logMessages": [],
+                "loadedAddresses": {"writable": [POOL_MINT], "readonly": []}}),
+        ),
+        (raydium_pool_wire(), json!({"err": null})),
+    ]);
+    let mut clean = Vec::new();
+    Decoder::new(Format::Auto)
+        .decode_line(good.as_bytes(), &mut clean)
+        .unwrap();
+    let scores = |v: &[sniffer::decode::Decoded]| -> Vec<u32> {
+        v.iter().map(|d| d.candidate.score).collect()
+    };
+    assert_eq!(scores(&out), scores(&clean));
     // The next line starts clean.
     out.clear();
     let ok = block_notification(&[(raydium_pool_wire(), json!({"err": null}))]);

@@ -1,16 +1,19 @@
-//! Base58 (Bitcoin alphabet) decoding with 32-bit limbs.
+//! Base58 (Bitcoin alphabet) decoding with 64-bit limbs.
 //!
 //! The textbook decoder (the `bs58` crate's) multiplies the whole output by 58 once per input
 //! character, byte by byte: for a 230-byte self-CPI event that is ~40k byte operations and
-//! dominated the `getTransaction` path. Here five digits are folded at a time (58^5 < 2^32) into
-//! little-endian u32 limbs, which is ~25x fewer operations. Leading `1`s are leading zero bytes,
-//! as in every base58 codec. The limb buffer lives on the stack; inputs longer than
-//! [`MAX_INPUT`] are refused before any work.
+//! dominated the `getTransaction` path. Here ten digits are folded at a time (58^10 < 2^64) into
+//! little-endian u64 limbs, each step one 64x64->128-bit multiply: ~100x fewer operations than
+//! the textbook loop (and 4x fewer than 32-bit limbs of five digits, the previous version).
+//! Leading `1`s are leading zero bytes, as in every base58 codec. The limb buffer lives on the
+//! stack; inputs longer than [`MAX_INPUT`] are refused before any work.
 
 /// Longest text decoded (a 1232-byte transaction packet is under 1700 base58 digits).
 pub(crate) const MAX_INPUT: usize = 2048;
-/// Enough u32 limbs for MAX_INPUT digits (2048 * log(58)/log(2^32) < 376).
-const LIMBS: usize = 384;
+/// Enough u64 limbs for MAX_INPUT digits (2048 * log(58)/log(2^64) < 188).
+const LIMBS: usize = 192;
+/// Digits folded into one multiply-add over the limbs.
+const CHUNK: usize = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Error {
@@ -20,9 +23,9 @@ pub(crate) enum Error {
     TooLong,
 }
 
-const fn digit_table() -> [u8; 128] {
+const fn digit_table() -> [u8; 256] {
     let alphabet = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    let mut t = [0xffu8; 128];
+    let mut t = [0xffu8; 256];
     let mut i = 0;
     while i < alphabet.len() {
         t[alphabet[i] as usize] = i as u8;
@@ -31,13 +34,21 @@ const fn digit_table() -> [u8; 128] {
     t
 }
 
-static DIGITS: [u8; 128] = digit_table();
+/// Each byte's digit value, `0xff` for bytes outside the alphabet.
+static DIGITS: [u8; 256] = digit_table();
 
 fn digit(c: u8) -> Result<u32, Error> {
-    match DIGITS.get(usize::from(c)) {
-        Some(&d) if d != 0xff => Ok(u32::from(d)),
-        _ => Err(Error::Invalid),
+    match DIGITS[usize::from(c)] {
+        0xff => Err(Error::Invalid),
+        d => Ok(u32::from(d)),
     }
+}
+
+/// True when every byte of `s` is a base58 digit: one table load and one OR per byte, no branch
+/// (keys and signatures are checked whole, and almost always pass). Digits are below 58, so
+/// only the `0xff` of a byte outside the alphabet sets the top bit.
+pub(crate) fn is_text(s: &[u8]) -> bool {
+    s.iter().fold(0u8, |acc, &c| acc | DIGITS[usize::from(c)]) & 0x80 == 0
 }
 
 /// Decodes `s` into the front of `out`, returning the number of bytes written.
@@ -46,9 +57,9 @@ pub(crate) fn decode_onto(s: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         return Err(Error::TooLong);
     }
     let zeros = s.iter().take_while(|&&c| c == b'1').count();
-    let mut limbs = [0u32; LIMBS];
+    let mut limbs = [0u64; LIMBS];
     let mut len = 0usize;
-    for chunk in s[zeros..].chunks(5) {
+    for chunk in s[zeros..].chunks(CHUNK) {
         let mut mul = 1u64;
         let mut add = 0u64;
         for &c in chunk {
@@ -57,19 +68,18 @@ pub(crate) fn decode_onto(s: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         }
         let mut carry = add;
         for limb in &mut limbs[..len] {
-            let t = u64::from(*limb) * mul + carry;
-            *limb = t as u32;
-            carry = t >> 32;
+            let t = u128::from(*limb) * u128::from(mul) + u128::from(carry);
+            *limb = t as u64;
+            carry = (t >> 64) as u64;
         }
-        while carry > 0 {
+        if carry > 0 {
             let slot = limbs.get_mut(len).ok_or(Error::TooLong)?;
-            *slot = carry as u32;
+            *slot = carry;
             len += 1;
-            carry >>= 32;
         }
     }
     // Big-endian bytes of the number, without its leading zero bytes.
-    let mut nbytes = len * 4;
+    let mut nbytes = len * 8;
     if let Some(top) = len.checked_sub(1).map(|i| limbs[i]) {
         nbytes -= (top.leading_zeros() / 8) as usize;
     }
@@ -77,7 +87,7 @@ pub(crate) fn decode_onto(s: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     let dst = out.get_mut(..total).ok_or(Error::TooLong)?;
     dst[..zeros].fill(0);
     for (i, b) in dst[zeros..].iter_mut().rev().enumerate() {
-        *b = (limbs[i / 4] >> (8 * (i % 4))) as u8;
+        *b = (limbs[i / 8] >> (8 * (i % 8))) as u8;
     }
     Ok(total)
 }

@@ -625,9 +625,7 @@ pub(crate) fn parse_key(s: &str) -> Result<Pubkey, Malformed> {
 
 /// True when every byte of `s` is a base58 digit.
 pub(crate) fn is_base58(s: &str) -> bool {
-    s.bytes().all(|b| {
-        matches!(b, b'1'..=b'9' | b'A'..=b'H' | b'J'..=b'N' | b'P'..=b'Z' | b'a'..=b'k' | b'm'..=b'z')
-    })
+    b58::is_text(s.as_bytes())
 }
 
 /// Where `s` starts inside `line`, when it was borrowed from it.

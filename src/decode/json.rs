@@ -88,6 +88,21 @@ pub(crate) struct Cx<'a> {
     pub(crate) pending_tx: bool,
     /// Transactions of a block that could not be decoded and were skipped, with their reasons.
     pub(crate) skipped: &'a mut Vec<Malformed>,
+    /// Set when a block transaction decoded in place failed: the line is read again, with the
+    /// transactions before it skipped (their launches are kept) and the rest one by one.
+    pub(crate) block_retry: Option<BlockRetry>,
+    /// On that second reading, how many leading block transactions were already decoded.
+    pub(crate) block_done: Option<usize>,
+}
+
+/// Where the in-place reading of a block stopped ([`Cx::block_retry`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BlockRetry {
+    /// Transactions decoded before the failing one.
+    done: usize,
+    /// `out` and `last_trades` lengths before the failing one.
+    out: usize,
+    trades: usize,
 }
 
 impl Cx<'_> {
@@ -109,6 +124,22 @@ impl Cx<'_> {
         Ok(())
     }
 
+    /// Forgets what a first reading of the line found, for a second one.
+    fn restart(&mut self) {
+        self.err = None;
+        self.found = Found::Nothing;
+        self.ctx_slot = None;
+        self.value_slot = None;
+        self.value_failed = false;
+        self.notification = false;
+        self.subscription = None;
+        self.reply_id = None;
+        self.reply_result = None;
+        self.reply_error = false;
+        self.pending_tx = false;
+        self.tx.reset();
+    }
+
     fn finish_tx<E: de::Error>(&mut self, slot: u64) -> Result<(), E> {
         self.tx.slot = slot;
         let r = self.tx.finish(self.line, self.scorer, self.out);
@@ -116,17 +147,31 @@ impl Cx<'_> {
     }
 }
 
-/// Parses one line and runs detection; candidates are appended to `cx.out`.
-pub(crate) fn decode(cx: &mut Cx<'_>) -> Result<(), Malformed> {
-    let start = cx.out.len();
+/// One reading of the whole line.
+fn parse(cx: &mut Cx<'_>) -> Result<(), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(cx.line);
-    let r = ObjV {
+    ObjV {
         cx: &mut *cx,
         root: true,
         defer: false,
     }
     .deserialize(&mut de)
-    .and_then(|()| de.end());
+    .and_then(|()| de.end())
+}
+
+/// Parses one line and runs detection; candidates are appended to `cx.out`.
+pub(crate) fn decode(cx: &mut Cx<'_>) -> Result<(), Malformed> {
+    let start = cx.out.len();
+    let mut r = parse(cx);
+    if let (Err(_), Some(retry)) = (&r, cx.block_retry.take()) {
+        // A block transaction failed while read in place: read the line again, keeping what
+        // the transactions before it gave (their scores are taken) and isolating the rest.
+        cx.out.truncate(retry.out);
+        cx.tx.last_trades.truncate(retry.trades);
+        cx.restart();
+        cx.block_done = Some(retry.done);
+        r = parse(cx);
+    }
     if let Err(e) = r {
         return Err(cx.err.take().unwrap_or_else(|| Malformed::from_json(&e)));
     }
@@ -606,10 +651,19 @@ impl<'de> Visitor<'de> for BlockTxsV<'_, '_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let cx = self.cx;
-        // Each transaction is captured whole (a borrowed `RawValue`) and decoded on its own:
-        // one that cannot be decoded is counted and skipped, and the rest of the block is kept.
-        // Only a line that is not JSON at all loses the whole block.
+        let Some(done) = cx.block_done else {
+            return block_in_place(cx, seq);
+        };
+        // The second reading: the transactions the first one decoded are skipped; each of the
+        // others is captured whole (a borrowed `RawValue`) and decoded on its own: one that
+        // cannot be decoded is counted and skipped, and the rest of the block is kept. Only a
+        // line that is not JSON at all loses the whole block.
+        let mut i = 0usize;
         while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            i += 1;
+            if i <= done {
+                continue;
+            }
             let (launches, trades) = (cx.out.len(), cx.tx.last_trades.len());
             let mut de = serde_json::Deserializer::from_str(raw.get());
             let r = BlockTxV { cx: &mut *cx }
@@ -623,6 +677,28 @@ impl<'de> Visitor<'de> for BlockTxsV<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+/// The first reading of a block: each transaction decoded in place, in one pass over its text
+/// (capturing it first, then decoding the capture, read every byte twice). The first failure
+/// stops the reading and asks for the second ([`Cx::block_retry`]).
+fn block_in_place<'de, A: SeqAccess<'de>>(cx: &mut Cx<'_>, mut seq: A) -> Result<(), A::Error> {
+    let mut done = 0usize;
+    loop {
+        let mark = (cx.out.len(), cx.tx.last_trades.len());
+        match seq.next_element_seed(BlockTxV { cx: &mut *cx }) {
+            Ok(Some(())) => done += 1,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                cx.block_retry = Some(BlockRetry {
+                    done,
+                    out: mark.0,
+                    trades: mark.1,
+                });
+                return Err(e);
+            }
+        }
     }
 }
 

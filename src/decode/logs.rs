@@ -109,9 +109,11 @@ impl Tx {
         if rest.starts_with("data:") || rest.starts_with("return:") {
             return Ok(());
         }
-        let Some((id, verb)) = rest.split_once(' ') else {
+        // `memchr` (vector compares): `split_once`'s searcher cost 15 % of a logs line.
+        let Some(sp) = memchr::memchr(b' ', rest.as_bytes()) else {
             return Ok(());
         };
+        let (id, verb) = (&rest[..sp], &rest[sp + 1..]);
         if verb.starts_with("invoke [") {
             self.frames.push(Program::of_text(id));
         } else if verb == "success" || verb.starts_with("failed") {
@@ -161,12 +163,19 @@ impl Tx {
         if !prog.has_events() {
             return Ok(());
         }
-        // `sol_log_data` separates several slices with spaces; Anchor writes one.
-        let b64 = b64.split(' ').next().unwrap_or_default();
         let mut buf = std::mem::take(&mut self.tmp);
         buf.clear();
-        let r = base64::engine::general_purpose::STANDARD
-            .decode_vec(b64, &mut buf)
+        let engine = &base64::engine::general_purpose::STANDARD;
+        // `sol_log_data` separates several slices with spaces; Anchor writes one, so the first
+        // slice is looked for only when the whole text does not decode (no scan of every line).
+        let mut r = engine.decode_vec(b64, &mut buf);
+        if r.is_err() {
+            if let Some((first, _)) = b64.split_once(' ') {
+                buf.clear();
+                r = engine.decode_vec(first, &mut buf);
+            }
+        }
+        let r = r
             .map_err(|_| Malformed::InvalidBase64)
             .and_then(|()| self.on_event(prog, &buf, Src::Log, create_v2));
         self.tmp = buf;

@@ -263,6 +263,8 @@ impl Decoder {
             reply_error: false,
             pending_tx: false,
             skipped: &mut self.skipped,
+            block_retry: None,
+            block_done: None,
         };
         let r = json::decode(&mut cx);
         self.envelope = if cx.notification {

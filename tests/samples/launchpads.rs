@@ -114,7 +114,7 @@ impl Sample {
             .unwrap_or(json!("legacy"))
     }
 
-    fn static_keys(&self) -> Vec<String> {
+    pub fn static_keys(&self) -> Vec<String> {
         self.message()["accountKeys"]
             .as_array()
             .unwrap()
@@ -123,7 +123,7 @@ impl Sample {
             .collect()
     }
 
-    fn loaded(&self, which: &str) -> Vec<String> {
+    pub fn loaded(&self, which: &str) -> Vec<String> {
         self.meta()["loadedAddresses"][which]
             .as_array()
             .map(|a| a.iter().map(|k| k.as_str().unwrap().to_owned()).collect())
