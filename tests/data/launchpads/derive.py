@@ -48,6 +48,14 @@ SAMPLES = {
     "amm_v4_initialize2_pump_migration_3yq88CT3": ("amm_v4_initialize2_pump_migration_3yq88CT3.json", "mainnet", "notification_jsonparsed"),
     "amm_v4_swap_26Yh1zLZ": ("amm_v4_swap_26Yh1zLZ.json", "mainnet", "notification_jsonparsed"),
     "amm_v4_swap_3HxRzTKr": ("amm_v4_swap_3HxRzTKr.json", "mainnet", "notification_jsonparsed"),
+    "pumpfun_migrate_pumpswap_5gp7yztY": ("pumpfun_migrate_pumpswap_5gp7yztY.json", "mainnet", "raw_base64"),
+    "boop_sell_token_64iMkSa7": ("boop_sell_token_64iMkSa7.json", "mainnet", "raw_base64"),
+    "moonshot_buy_3hbuxW9j": ("moonshot_buy_3hbuxW9j.json", "mainnet", "raw_base64"),
+    "pumpswap_buy_sell_gauADRJV": ("pumpswap_buy_sell_gauADRJV.json", "mainnet", "raw_base64"),
+    "pumpswap_buy_4pCgZ28W": ("pumpswap_buy_4pCgZ28W.json", "mainnet", "vixen"),
+    "cpmm_initialize_28FDVn": ("cpmm_initialize_28FDVn.json", "mainnet", "jsonparsed_result"),
+    "cpmm_initialize_cpi_2ex9my": ("cpmm_initialize_cpi_2ex9my.json", "mainnet", "jsonparsed_result"),
+    "cpmm_deposit_3YWUfe": ("cpmm_deposit_3YWUfe.json", "mainnet", "jsonparsed_result"),
     "pumpfun_buy_via_router_22K6ixTV": ("pumpfun_buy_via_router_22K6ixTV.json", "mainnet", "vixen"),
     "pumpfun_create_v2_alt_jsonparsed_2RoRJxat": ("pumpfun_create_v2_alt_jsonparsed_2RoRJxat.json", "mainnet", "jsonparsed"),
     "pumpfun_create_v2_blocksubscribe_5EDHe12K": ("pumpfun_create_v2_blocksubscribe_5EDHe12K.json", "mainnet", "base64"),
@@ -241,6 +249,8 @@ def from_jsonparsed(d):
             return ix["programId"], accs, data
         if ix["program"] == "spl-token" and p["type"] == "initializeAccount":
             return ix["programId"], [info["account"], info["mint"], info["owner"], info["rentSysvar"]], b"\x01"
+        if ix["program"] == "spl-token" and p["type"] == "syncNative":
+            return ix["programId"], [info["account"]], b"\x11"
         if ix["program"] == "spl-token" and p["type"] == "closeAccount" and "owner" in info:
             return ix["programId"], [info["account"], info["destination"], info["owner"]], b"\x09"
         return None
@@ -282,8 +292,8 @@ def from_jsonparsed(d):
     out["meta"] = meta
     how = ("jsonParsed -> json: static keys (source transaction) in order, lookup-table keys into "
            "meta.loadedAddresses (writable then readonly), parsed system transfer / "
-           "createAccountWithSeed, ATA create(Idempotent) and token initializeAccount / closeAccount "
-           "instructions rebuilt as raw; %d parsed inner instructions of other programs (token "
+           "createAccountWithSeed, ATA create(Idempotent) and token initializeAccount / syncNative / "
+           "closeAccount instructions rebuilt as raw; %d parsed inner instructions of other programs (token "
            "program, system) left out" % dropped)
     return out, how
 
@@ -387,6 +397,11 @@ def main():
             res, how = from_base64(d)
         elif shape == "jsonparsed":
             res, how = from_jsonparsed(d)
+        elif shape == "jsonparsed_result":
+            res, how = from_jsonparsed({"result": d})
+        elif shape == "raw_base64":
+            res, how = from_base64(d["raw"])
+            how = "the test case's \"raw\" getTransaction result: " + how
         elif shape == "notification_jsonparsed":
             res, how = from_notification_jsonparsed(d)
         elif shape == "vixen":
