@@ -313,6 +313,56 @@ fn launchlab_initialize_v2_on_letsbonk() {
     assert_eq!(check_launch(&s, &want, Some(&logs)), NO_WIRE);
 }
 
+/// The deprecated `initialize` (June 2025, v0 with an address table), on a platform config no
+/// launchpad table names, with the creator's `buy_exact_in` after it. LaunchLab emitted its
+/// events by self-CPI then (no `Program data:` lines), so the pool's `PoolCreateEvent` and the
+/// buy's `TradeEvent` are inner instructions. Checked by hand against the IDL (payer 0, creator 1,
+/// global_config 2, platform_config 3, pool_state 5, base_mint 6, quote_mint 7, base_vault 8,
+/// quote_vault 9) and the seeds: pool `["pool", base_mint, quote_mint]`, vaults `["pool_vault",
+/// pool, mint]`, authority `["vault_auth_seed"]`; the event names the same pool, creator and
+/// global config.
+#[test]
+fn launchlab_initialize() {
+    let s = load("launchlab_initialize_mqSGNwKK");
+    let want = Want {
+        kind: LaunchKind::LaunchLab,
+        launchpad: Launchpad::LaunchLab,
+        mint: "AqFe2tk1BRx6czUuRPGUZ8mtvcBGDZYsG6oPvELwzray",
+        creator: "FeGbW3kbwQnV42hxUAFfbupVzDU5sKhcHswvtRbrYpn5",
+        market: "7SUXJsAtzPEY7Aq7e8tRjPJR7VrxUkZ6erKGuprnitNa",
+        market_token_account: "72EcyfaNFB7mbwihuQFvqdPKyGJLzeRLtvN3LdBoTpkE",
+        market_quote_account: "FY85BxnA7VWDTd1yV96a3oU4Um5MguQUdW7seZAV2QzQ",
+        quote_mint: WSOL,
+        config: "6s1xP3hpbAfFoNtUNF8mfHsjr2Bd97JxFJRWLbL6aHuX",
+        origin: "4Bu96XjU84XjPDSpveTVf6LYGCkfW5FK7SNkREWcEfV4",
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        // The `TradeEvent` of the creator's `buy_exact_in`: amount_in, amount_out.
+        buy: (1_000_000_000, 96_087_352_138_307),
+        meta: (
+            "PenguX",
+            "PEX",
+            "https://ipfs.io/ipfs/bafkreic5ycsovdyioagcsgawljbz3yy3s6f6oxivjtqd6y4acrsr6f6tsa",
+        ),
+    };
+    // The logs name the instruction only (the events went by self-CPI).
+    let logs = Want {
+        mint: ZERO,
+        creator: ZERO,
+        market: ZERO,
+        market_token_account: ZERO,
+        market_quote_account: ZERO,
+        quote_mint: ZERO,
+        config: ZERO,
+        origin: ZERO,
+        quote_token_program: TokenProgram::Unknown,
+        buy: (0, 0),
+        meta: ("", "", ""),
+        ..want
+    };
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+}
+
 /// A top-level `buy_exact_out` (v0, address table resolved through `meta.loadedAddresses`) and
 /// a `buy_exact_in` made by a router, whose LaunchLab and CPMM program ids themselves come from
 /// the address table: buys, not launches, in every form.
@@ -756,6 +806,54 @@ fn pump_migrate_to_pump_swap() {
     let c = s.decode(&s.forms()[1]).unwrap()[0].candidate;
     assert_eq!(c.source_curve(), Some(key(want.origin)));
     assert_eq!(c.pool(), Some(key(want.market)));
+}
+
+/// The same graduation in June 2025, when `migrate` passed 24 accounts (the positions the decoder
+/// reads are unchanged), followed by a PumpSwap buy in the same transaction: one graduation. The
+/// pool, vaults and curve were checked against their seeds as above.
+#[test]
+fn pump_migrate_to_pump_swap_june_2025() {
+    let s = load("pumpfun_migrate_pumpswap_2ffHb9AX");
+    let want = Want {
+        kind: LaunchKind::PumpSwapGraduation,
+        launchpad: Launchpad::PumpFun,
+        mint: "npB9cxTzwUiGt7jk2dXZa52xZve8SgVD6Et9Bpipump",
+        creator: "B9gnz4YLhxqzTkfakaVviZe5WfTLY4MqGmWhaxF8BrFk",
+        market: "Ef7wUrbarRXHNMMgBs8cstSkzRttnstjMsniaq7zMp6j",
+        market_token_account: "4ujxrswYaeC8LMfHxmcm8nCH6DH1AL96rUjQcBqjQ9Gy",
+        market_quote_account: "66PLSijLEyjwqdCKbhUGY3BbixsxzMV8QmsA74ncvKXW",
+        quote_mint: WSOL,
+        config: "ADyA8hdefvWN2dbGGWFotbzWxrAvLW83WG6QCVXvJKqw",
+        origin: "8qoeYoeWG5ifYKp2uAdq7du8zsMB4AbZN7qqbdZnXbaH",
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        buy: (0, 0),
+        meta: ("", "", ""),
+    };
+    let logs = Want {
+        mint: ZERO,
+        creator: ZERO,
+        market: ZERO,
+        market_token_account: ZERO,
+        market_quote_account: ZERO,
+        quote_mint: ZERO,
+        config: ZERO,
+        origin: ZERO,
+        token_program: TokenProgram::Unknown,
+        quote_token_program: TokenProgram::Unknown,
+        ..want
+    };
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+}
+
+/// A `migrate` of a curve whose pool already exists creates nothing (its CPI is a PumpSwap sell):
+/// not a graduation in any form.
+#[test]
+fn pump_migrate_without_a_pool_is_not_a_launch() {
+    assert_eq!(
+        check_no_launch("pumpfun_migrate_no_pool_5dnX6d6M"),
+        EVERY_FORM
+    );
 }
 
 /// PumpSwap trades (a buy and sell in one transaction, and a buy) are not pools.
