@@ -313,8 +313,10 @@ fn launchlab_initialize_v2_on_letsbonk() {
     assert_eq!(check_launch(&s, &want, Some(&logs)), NO_WIRE);
 }
 
-/// The deprecated `initialize` (June 2025, v0 with an address table), on a platform config no
-/// launchpad table names, with the creator's `buy_exact_in` after it. LaunchLab emitted its
+/// The deprecated `initialize` (June 2025, v0 with an address table), on Raydium's own platform
+/// config `4Bu96XjU…` (`RAYDIUM_PLATFORM_ID` in nathanliow/twitter-token-launch
+/// `src/app/launchpad/bonk/consts.ts`), which no launchpad table names, with the creator's
+/// `buy_exact_in` after it. LaunchLab emitted its
 /// events by self-CPI then (no `Program data:` lines), so the pool's `PoolCreateEvent` and the
 /// buy's `TradeEvent` are inner instructions. Checked by hand against the IDL (payer 0, creator 1,
 /// global_config 2, platform_config 3, pool_state 5, base_mint 6, quote_mint 7, base_vault 8,
