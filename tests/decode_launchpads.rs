@@ -81,24 +81,48 @@ fn assert_record(s: &Sample, form: &str, d: &Decoded, w: &Want) {
     assert_eq!(c.slot, s.slot(), "{at} slot");
 }
 
+/// What the logs form of a launch decodes to.
+#[derive(Clone, Copy)]
+enum Logs<'a> {
+    /// The sample has no logs (no logs form).
+    Absent,
+    /// The logs announce the launch, with what they carry.
+    Launch(&'a Want),
+    /// The program logs nothing that names a launch: the logs form decodes to nothing.
+    Silent,
+}
+
 /// Decodes every form: each message form gives `want`; the logs form gives `logs` (`None`: the
 /// sample has no logs). Returns the form names, which the caller pins.
 fn check_launch(s: &Sample, want: &Want, logs: Option<&Want>) -> Vec<&'static str> {
+    check_launch_logs(s, want, logs.map_or(Logs::Absent, Logs::Launch))
+}
+
+fn check_launch_logs(s: &Sample, want: &Want, logs: Logs<'_>) -> Vec<&'static str> {
     let mut names = Vec::new();
     for f in s.forms() {
         names.push(f.name);
         let got = s
             .decode(&f)
             .unwrap_or_else(|e| panic!("{} [{}]: {e}", s.name, f.name));
-        assert_eq!(got.len(), 1, "{} [{}]: {got:?}", s.name, f.name);
-        let w = if f.name == "logs" {
-            logs.expect("a logs form without expectations")
-        } else {
-            want
+        let w = match (f.name, logs) {
+            ("logs", Logs::Launch(w)) => w,
+            ("logs", Logs::Silent) => {
+                assert!(got.is_empty(), "{} [logs]: {got:?}", s.name);
+                continue;
+            }
+            ("logs", Logs::Absent) => panic!("{}: a logs form without expectations", s.name),
+            _ => want,
         };
+        assert_eq!(got.len(), 1, "{} [{}]: {got:?}", s.name, f.name);
         assert_record(s, f.name, &got[0], w);
     }
-    assert_eq!(logs.is_some(), names.contains(&"logs"), "{}", s.name);
+    assert_eq!(
+        !matches!(logs, Logs::Absent),
+        names.contains(&"logs"),
+        "{}",
+        s.name
+    );
     // The same transaction, failed: no launch in any form.
     let mut failed = s.clone();
     failed.result["meta"]["err"] = json!({"InstructionError": [2, {"Custom": 6001}]});
@@ -289,6 +313,58 @@ fn launchlab_initialize_v2_on_letsbonk() {
     assert_eq!(check_launch(&s, &want, Some(&logs)), NO_WIRE);
 }
 
+/// The deprecated `initialize` (June 2025, v0 with an address table), on Raydium's own platform
+/// config `4Bu96XjU…` (`RAYDIUM_PLATFORM_ID` in nathanliow/twitter-token-launch
+/// `src/app/launchpad/bonk/consts.ts`), which no launchpad table names, with the creator's
+/// `buy_exact_in` after it. LaunchLab emitted its
+/// events by self-CPI then (no `Program data:` lines), so the pool's `PoolCreateEvent` and the
+/// buy's `TradeEvent` are inner instructions. Checked by hand against the IDL (payer 0, creator 1,
+/// global_config 2, platform_config 3, pool_state 5, base_mint 6, quote_mint 7, base_vault 8,
+/// quote_vault 9) and the seeds: pool `["pool", base_mint, quote_mint]`, vaults `["pool_vault",
+/// pool, mint]`, authority `["vault_auth_seed"]`; the event names the same pool, creator and
+/// global config.
+#[test]
+fn launchlab_initialize() {
+    let s = load("launchlab_initialize_mqSGNwKK");
+    let want = Want {
+        kind: LaunchKind::LaunchLab,
+        launchpad: Launchpad::LaunchLab,
+        mint: "AqFe2tk1BRx6czUuRPGUZ8mtvcBGDZYsG6oPvELwzray",
+        creator: "FeGbW3kbwQnV42hxUAFfbupVzDU5sKhcHswvtRbrYpn5",
+        market: "7SUXJsAtzPEY7Aq7e8tRjPJR7VrxUkZ6erKGuprnitNa",
+        market_token_account: "72EcyfaNFB7mbwihuQFvqdPKyGJLzeRLtvN3LdBoTpkE",
+        market_quote_account: "FY85BxnA7VWDTd1yV96a3oU4Um5MguQUdW7seZAV2QzQ",
+        quote_mint: WSOL,
+        config: "6s1xP3hpbAfFoNtUNF8mfHsjr2Bd97JxFJRWLbL6aHuX",
+        origin: "4Bu96XjU84XjPDSpveTVf6LYGCkfW5FK7SNkREWcEfV4",
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        // The `TradeEvent` of the creator's `buy_exact_in`: amount_in, amount_out.
+        buy: (1_000_000_000, 96_087_352_138_307),
+        meta: (
+            "PenguX",
+            "PEX",
+            "https://ipfs.io/ipfs/bafkreic5ycsovdyioagcsgawljbz3yy3s6f6oxivjtqd6y4acrsr6f6tsa",
+        ),
+    };
+    // The logs name the instruction only (the events went by self-CPI).
+    let logs = Want {
+        mint: ZERO,
+        creator: ZERO,
+        market: ZERO,
+        market_token_account: ZERO,
+        market_quote_account: ZERO,
+        quote_mint: ZERO,
+        config: ZERO,
+        origin: ZERO,
+        quote_token_program: TokenProgram::Unknown,
+        buy: (0, 0),
+        meta: ("", "", ""),
+        ..want
+    };
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+}
+
 /// A top-level `buy_exact_out` (v0, address table resolved through `meta.loadedAddresses`) and
 /// a `buy_exact_in` made by a router, whose LaunchLab and CPMM program ids themselves come from
 /// the address table: buys, not launches, in every form.
@@ -346,6 +422,57 @@ fn dbc_initialize_virtual_pool_with_spl_token() {
         ..want
     };
     assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+}
+
+/// The same instruction on mainnet: two launches by Believe's launcher (fee payer
+/// `5qWya6Uj…`) under two pool configs, as Helius webhooks (no logs, header or blockhash). Every
+/// account was checked by hand against the IDL's seeds (pool `["pool", config, max(base, quote),
+/// min(base, quote)]`, vaults `["token_vault", mint, pool]`, pool authority `["pool_authority"]`)
+/// and against the program's own `EvtInitializePool` (self-CPI), which names the pool, config,
+/// creator and base mint, and the launch slot as its activation point.
+#[test]
+fn dbc_initialize_virtual_pool_with_spl_token_on_mainnet() {
+    let s = load("dbc_init_spl_token_mainnet_helius_28yEpmyp");
+    assert_eq!(s.network, "mainnet");
+    let want = Want {
+        kind: LaunchKind::MeteoraDbc,
+        launchpad: Launchpad::MeteoraDbc,
+        mint: "38NwqinmKCpoAfCEY5rawDdWFbVyZY4D8V1Vj4uZ8pe6",
+        creator: "7eSfJhVsTodMHo8JtCDez94v5aspWYzpxwmkL4Mp4YUS",
+        market: "Dxfyg6eoEoYrT3pTWXR1CyLSWwKWvM98j3wgWquuQoCx",
+        market_token_account: "GNCw5JhfTD8c8KzQM5ejeDi6hSaCC9G6uUA7k9rapn4A",
+        market_quote_account: "acopyZBAf5HEDEpCj2cqEQ5NPwLjRwmZ1SE8EsACSWk",
+        quote_mint: WSOL,
+        config: "J7viPXjP5TmanPiXfP6MZhZVsDPiFb99h6Qfp8Ey2CYe",
+        origin: ZERO,
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        buy: (0, 0),
+        meta: (
+            "MOST EFFICIENT TICKER AVAILABLE",
+            "META",
+            "https://ipfs.io/ipfs/bafkreicjelib2lms3owy6tdslsysbca2myj44bc236kch6rein22eu4sje",
+        ),
+    };
+    assert_eq!(check_launch(&s, &want, None), MESSAGE_ONLY);
+
+    let s = load("dbc_init_spl_token_mainnet_helius_3tGnaX8D");
+    assert_eq!(s.network, "mainnet");
+    let want = Want {
+        mint: "GV74pg6zi1Hy19woBW9msKUqxxvw63A7SQ15tGj5wWJ4",
+        creator: "BJSMyRWfxW1QHapFcfPHrEnHpH6HNdogKsazW43yU8rB",
+        market: "8sp28UwdAMse7cWYZNwVnLx2B7xk7DKRKyEpGwrbS7tH",
+        market_token_account: "D5xZng6dk5jm6L6u4MVrp9ZGZuFvxnGBL9vMaAKiKN1n",
+        market_quote_account: "6PJ5zHcZGdATSj6PBvDHdMTc69SyAFjNvsgHf7btBvMe",
+        config: "FQDxuqp5mfYu2xth6xhwB2W6LWuob8TyeSmhUiLwz1EP",
+        meta: (
+            "zdravei kaksi",
+            "ZDRAVEI",
+            "https://ipfs.io/ipfs/bafkreic5oepawttkeiujz7lka35pr53onabtljpemminbqtti7gtfyofcq",
+        ),
+        ..want
+    };
+    assert_eq!(check_launch(&s, &want, None), MESSAGE_ONLY);
 }
 
 /// `swap` (mainnet) and the launch's own buy and sell (devnet, Helius webhooks without logs).
@@ -406,6 +533,58 @@ fn damm_v2_swaps_are_not_launches() {
     );
 }
 
+// ---- Raydium AMM v4 --------------------------------------------------------------------------
+
+/// `initialize2` (account list of Raydium's `AmmInstruction::Initialize2`: amm 4, coin mint 8,
+/// pc mint 9, coin vault 10, pc vault 11, user wallet 17), December 2024, Helius
+/// `transactionNotification`s (jsonParsed) whose signed messages rebuild. The amm, vaults and
+/// lp mint were checked against their seeds (`[program, market, "amm_associated_seed"]`,
+/// `"coin_vault_associated_seed"`, `"pc_vault_associated_seed"`) and the program's own log line
+/// `initialize2: InitializeInstruction2 { .. }`. AMM v4 logs nothing that names the pool, so the
+/// logs form decodes to nothing.
+#[test]
+fn amm_v4_initialize2() {
+    let s = load("amm_v4_initialize2_5yKpvmPa");
+    let want = Want {
+        kind: LaunchKind::RaydiumPool,
+        launchpad: Launchpad::Unknown,
+        // The coin side; the pc side is WSOL.
+        mint: "B4qKiQd97nBgME2c6GwRwYWRCCuw7WzqmxzCHaQMpump",
+        creator: "9m5gT3nYWeCLCJ7sHBmCP46KuMJptmYQsdxsZj7NgBZc",
+        market: "Hb5nPV8QeyAcom4tMPEZKbpKVEXBQeQgnU7pPQbb1FyG",
+        market_token_account: "4ECdmvNnYV69mz2znBmzLUGueaKsSbJL3a7svwtiGJbB",
+        market_quote_account: "7apsA8t7nqLFJi5uMQtoijt4x1FxY85s4jjyj4zcQwDY",
+        quote_mint: WSOL,
+        config: ZERO,
+        origin: ZERO,
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        buy: (0, 0),
+        meta: ("", "", ""),
+    };
+    assert_eq!(check_launch_logs(&s, &want, Logs::Silent), EVERY_FORM);
+
+    // pump.fun's 2024 graduation to Raydium, signed by its migration wallet: WSOL is the coin
+    // side here, so the token is the pc mint and the vaults swap places.
+    let s = load("amm_v4_initialize2_pump_migration_3yq88CT3");
+    let want = Want {
+        mint: "6TArF7DG91BVuAvSidiT1wMPyvv5WNEkmJY2ovopump",
+        creator: "39azUYFWPz3VHgKCf3VChUwbpURdCHRxjWVowf5jUJjg",
+        market: "5smitM3H4yJZHqPyXrrXGyZmWvvoREWgiUxzUPjM8bVU",
+        market_token_account: "ENurNpAWgYyTeoRRjECUiPnYokELaHieYQekRRpch3eP",
+        market_quote_account: "8bR6N1vPKn6xvXbDvXkbvwQesoXxjarVabuXZuaTHHea",
+        ..want
+    };
+    assert_eq!(check_launch_logs(&s, &want, Logs::Silent), EVERY_FORM);
+}
+
+/// Two AMM v4 `swap`s (tag 9) from the same capture, one with an address table.
+#[test]
+fn amm_v4_swaps_are_not_launches() {
+    assert_eq!(check_no_launch("amm_v4_swap_26Yh1zLZ"), EVERY_FORM);
+    assert_eq!(check_no_launch("amm_v4_swap_3HxRzTKr"), EVERY_FORM);
+}
+
 // ---- Moonshot -------------------------------------------------------------------------------
 
 /// No whole Moonshot launch transaction was found: this is the real `token_mint` instruction
@@ -441,19 +620,61 @@ fn moonshot_token_mint_instruction() {
 #[test]
 fn moonshot_trades_are_not_launches() {
     assert_eq!(check_no_launch("moonshot_buy_5UWcde33"), EVERY_FORM);
+    assert_eq!(check_no_launch("moonshot_buy_3hbuxW9j"), EVERY_FORM);
     assert_eq!(check_no_launch("moonshot_sell_ix_4iEpC6zH"), MESSAGE_ONLY);
 }
 
 // ---- Boop, Raydium CPMM -------------------------------------------------------------------------
 
-/// No real Boop launch was found (README); its sell is not one.
+/// No real Boop launch was found (README); its sells are not ones.
 #[test]
-fn boop_sell_is_not_a_launch() {
+fn boop_sells_are_not_launches() {
     assert_eq!(check_no_launch("boop_sell_token_53mugqLK"), EVERY_FORM);
+    assert_eq!(check_no_launch("boop_sell_token_64iMkSa7"), EVERY_FORM);
 }
 
-/// No real CPMM pool creation was found (README); its swaps, top-level and through routers
-/// (one with the program id in an address table), are not launches.
+/// CPMM `initialize` (May 2024, getTransaction jsonParsed; the signed messages rebuild): at the
+/// top level, and made by CPI from another program's `CreateRaydiumPool`. Checked by hand
+/// against the IDL (creator 0, amm_config 1, pool_state 3, token_0_mint 4, token_1_mint 5,
+/// token_0_vault 10, token_1_vault 11) and the seeds: pool `["pool", amm_config, token_0_mint,
+/// token_1_mint]`, vaults `["pool_vault", pool, mint]`, authority
+/// `["vault_and_lp_mint_auth_seed"]`. WSOL is token 0 in both, so the token is mint 1. CPMM logs
+/// nothing that names the pool: the logs form decodes to nothing.
+#[test]
+fn cpmm_initialize() {
+    let s = load("cpmm_initialize_28FDVn");
+    let want = Want {
+        kind: LaunchKind::RaydiumCpmmPool,
+        launchpad: Launchpad::Unknown,
+        mint: "DeXRw2jRpVWEhXnM4BG9fjDkFxc7eQ17TPQWezegG9CS",
+        creator: "De1Rgnd2nR2bZmvxj9gKfXJhhHDZVuTB3FKNSCwbdUrj",
+        market: "AQGPHsNFfvwNULydEKQtEnwMAJJH1AGgHC2oHUHuFKhe",
+        market_token_account: "9tTQcXVHTcbg7qtLdnoJWaSCfotvrmwcNcRpuqFEDGFG",
+        market_quote_account: "CPAWXzbN4DUzbK87AKKNF65bUUUEoTT7ARSCPqsHg6wD",
+        quote_mint: WSOL,
+        config: "D4FPEruKEHrG5TenZ2mpDGEfu1iUvTiqBxvpU8HLBvC2",
+        origin: ZERO,
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        buy: (0, 0),
+        meta: ("", "", ""),
+    };
+    assert_eq!(check_launch_logs(&s, &want, Logs::Silent), EVERY_FORM);
+
+    let s = load("cpmm_initialize_cpi_2ex9my");
+    let want = Want {
+        mint: "97pcbfUzgSXH427N7iPxjgi18FXu7JEUSZgGvjJBxZFm",
+        creator: "7Sdz216qWXbQeAzG5PFPgp7TYkaLjYenGaT2K6oKH9UC",
+        market: "aiNLkBXJdiK9zPqZowZMSo65JaTnBSyPmoETi86f9Uj",
+        market_token_account: "5TiM13cuyq6qBpHaADSu2QbzmzNQa8Xcf3hq2XQoarH5",
+        market_quote_account: "9PHThJDsizYM931UcL3UrKwpxfZtr9hiTS8gHbPKax3F",
+        ..want
+    };
+    assert_eq!(check_launch_logs(&s, &want, Logs::Silent), EVERY_FORM);
+}
+
+/// CPMM swaps, top-level and through routers (one with the program id in an address table),
+/// and a deposit are not launches.
 #[test]
 fn cpmm_swaps_are_not_launches() {
     assert_eq!(check_no_launch("cpmm_swap_base_input_4RoVbE9H"), NO_WIRE);
@@ -461,6 +682,7 @@ fn cpmm_swaps_are_not_launches() {
         check_no_launch("cpmm_swap_base_input_cpi_2bhr1FWq"),
         EVERY_FORM
     );
+    assert_eq!(check_no_launch("cpmm_deposit_3YWUfe"), EVERY_FORM);
 }
 
 // ---- pump.fun ---------------------------------------------------------------------------------
@@ -544,6 +766,105 @@ fn pump_routed_buy_is_not_a_launch() {
     assert_eq!(check_no_launch("pumpfun_buy_via_router_22K6ixTV"), NO_WIRE);
 }
 
+/// pump.fun's `migrate` (April 2026), signed by its migration wallet `39azUYFW…`, creating the
+/// PumpSwap pool by CPI (`create_pool`, whose `coin_creator` argument names the coin's creator).
+/// Checked by hand against the IDLs and the seeds: bonding curve `["bonding-curve", mint]`,
+/// pool authority `["pool-authority", mint]` (pump.fun), pool `["pool", index 0, pool authority,
+/// mint, WSOL]` and `["global_config"]` (PumpSwap), the pool's vaults its associated token
+/// accounts. The logs name the instruction and PumpSwap's `CreatePool` inside it, nothing more.
+#[test]
+fn pump_migrate_to_pump_swap() {
+    let s = load("pumpfun_migrate_pumpswap_5gp7yztY");
+    let want = Want {
+        kind: LaunchKind::PumpSwapGraduation,
+        launchpad: Launchpad::PumpFun,
+        mint: "6XXqLtAwn7oBbhT9m3AeVZE2y77LdzuZSHVtWSEDpump",
+        creator: "3LPj15xN1nNjgKJqo3cnSsj7Fy9nsVFPJSZ7wicqvH37",
+        market: "3ioeR9Rwi6xNb1UgmTi31Kcv565UNEv7AmAaEL5CkN6f",
+        market_token_account: "9j4gnnY2HEy8Jd2Ttn5ESfE7gLA9gEKpYDbLzh6EhUsY",
+        market_quote_account: "ZmdhtmEEECNeo9tDsu3FzFeqUxPpXCDZWXshmW8FYMT",
+        quote_mint: WSOL,
+        config: "ADyA8hdefvWN2dbGGWFotbzWxrAvLW83WG6QCVXvJKqw",
+        origin: "ERodHMCNaF8DuF6SqKr1s2bJaza2AQmLw5GhcuCj796Y",
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        buy: (0, 0),
+        meta: ("", "", ""),
+    };
+    let logs = Want {
+        mint: ZERO,
+        creator: ZERO,
+        market: ZERO,
+        market_token_account: ZERO,
+        market_quote_account: ZERO,
+        quote_mint: ZERO,
+        config: ZERO,
+        origin: ZERO,
+        token_program: TokenProgram::Unknown,
+        quote_token_program: TokenProgram::Unknown,
+        ..want
+    };
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+    let c = s.decode(&s.forms()[1]).unwrap()[0].candidate;
+    assert_eq!(c.source_curve(), Some(key(want.origin)));
+    assert_eq!(c.pool(), Some(key(want.market)));
+}
+
+/// The same graduation in June 2025, when `migrate` passed 24 accounts (the positions the decoder
+/// reads are unchanged), followed by a PumpSwap buy in the same transaction: one graduation. The
+/// pool, vaults and curve were checked against their seeds as above.
+#[test]
+fn pump_migrate_to_pump_swap_june_2025() {
+    let s = load("pumpfun_migrate_pumpswap_2ffHb9AX");
+    let want = Want {
+        kind: LaunchKind::PumpSwapGraduation,
+        launchpad: Launchpad::PumpFun,
+        mint: "npB9cxTzwUiGt7jk2dXZa52xZve8SgVD6Et9Bpipump",
+        creator: "B9gnz4YLhxqzTkfakaVviZe5WfTLY4MqGmWhaxF8BrFk",
+        market: "Ef7wUrbarRXHNMMgBs8cstSkzRttnstjMsniaq7zMp6j",
+        market_token_account: "4ujxrswYaeC8LMfHxmcm8nCH6DH1AL96rUjQcBqjQ9Gy",
+        market_quote_account: "66PLSijLEyjwqdCKbhUGY3BbixsxzMV8QmsA74ncvKXW",
+        quote_mint: WSOL,
+        config: "ADyA8hdefvWN2dbGGWFotbzWxrAvLW83WG6QCVXvJKqw",
+        origin: "8qoeYoeWG5ifYKp2uAdq7du8zsMB4AbZN7qqbdZnXbaH",
+        token_program: TokenProgram::Token,
+        quote_token_program: TokenProgram::Token,
+        buy: (0, 0),
+        meta: ("", "", ""),
+    };
+    let logs = Want {
+        mint: ZERO,
+        creator: ZERO,
+        market: ZERO,
+        market_token_account: ZERO,
+        market_quote_account: ZERO,
+        quote_mint: ZERO,
+        config: ZERO,
+        origin: ZERO,
+        token_program: TokenProgram::Unknown,
+        quote_token_program: TokenProgram::Unknown,
+        ..want
+    };
+    assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
+}
+
+/// A `migrate` of a curve whose pool already exists creates nothing (its CPI is a PumpSwap sell):
+/// not a graduation in any form.
+#[test]
+fn pump_migrate_without_a_pool_is_not_a_launch() {
+    assert_eq!(
+        check_no_launch("pumpfun_migrate_no_pool_5dnX6d6M"),
+        EVERY_FORM
+    );
+}
+
+/// PumpSwap trades (a buy and sell in one transaction, and a buy) are not pools.
+#[test]
+fn pump_swap_trades_are_not_launches() {
+    assert_eq!(check_no_launch("pumpswap_buy_sell_gauADRJV"), EVERY_FORM);
+    assert_eq!(check_no_launch("pumpswap_buy_4pCgZ28W"), EVERY_FORM);
+}
+
 // ---- what the wire forms rest on ----------------------------------------------------------------
 
 /// The wire forms above are the bytes that were signed: every signature of each of these
@@ -557,6 +878,11 @@ fn rebuilt_wire_transactions_carry_valid_signatures() {
         "launchlab_buy_exact_in_cpi_8QTg427x",
         "pumpfun_create_v2_alt_jsonparsed_2RoRJxat",
         "dbc_init_spl_token_5hsqkSAZ",
+        "amm_v4_initialize2_5yKpvmPa",
+        "amm_v4_swap_26Yh1zLZ",
+        "pumpfun_migrate_pumpswap_5gp7yztY",
+        "boop_sell_token_64iMkSa7",
+        "cpmm_initialize_cpi_2ex9my",
     ] {
         let s = load(name);
         assert!(s.wire().is_some(), "{name}");

@@ -109,7 +109,8 @@ pub(crate) fn launch(data: &[u8], acc: &dyn Accounts) -> Result<Option<Launch>, 
     Ok(Some(l))
 }
 
-/// `migrate` (25 accounts, no arguments): mint 2, bonding_curve 3, token_program 7, pool 9,
+/// `migrate` (no arguments; 24 accounts in mid-2025, 25 in 2026, the same positions in both
+/// real ones in `tests/data/launchpads/`): mint 2, bonding_curve 3, token_program 7, pool 9,
 /// amm_global_config 13, wsol_mint 14, pool_base_token_account 17, pool_quote_token_account 18.
 /// The signer (`user`, 5) is whoever migrates, not the coin's creator: the PumpSwap
 /// `create_pool` it makes by CPI names that one.

@@ -26,9 +26,12 @@ SAMPLES = {
     "launchlab_init_token2022_v1_zL5q74Xw": ("launchlab_init_token2022_v1_zL5q74Xw.json", "mainnet", "json"),
     "launchlab_init_token2022_v1_j7_z9u5Quug": ("launchlab_init_token2022_v1_j7_z9u5Quug.json", "mainnet", "json"),
     "launchlab_init_v2_5LzhiGZB": ("launchlab_init_v2_5LzhiGZB.json", "mainnet", "vixen"),
+    "launchlab_initialize_mqSGNwKK": ("launchlab_initialize_mqSGNwKK.json", "mainnet", "json"),
     "launchlab_buy_exact_out_3USu3YAs": ("launchlab_buy_exact_out_3USu3YAs.json", "mainnet", "base64"),
     "launchlab_buy_exact_in_cpi_8QTg427x": ("launchlab_buy_exact_in_cpi_8QTg427x.json", "mainnet", "base64"),
     "dbc_init_spl_token_5hsqkSAZ": ("dbc_init_spl_token_5hsqkSAZ.json", "devnet", "json"),
+    "dbc_init_spl_token_mainnet_helius_28yEpmyp": ("dbc_init_spl_token_mainnet_helius_28yEpmyp.json", "mainnet", "webhook"),
+    "dbc_init_spl_token_mainnet_helius_3tGnaX8D": ("dbc_init_spl_token_mainnet_helius_3tGnaX8D.json", "mainnet", "webhook"),
     "dbc_swap_23BXcBmn": ("dbc_swap_23BXcBmn.json", "mainnet", "vixen"),
     "dbc_swap_buy_helius_5gf6fduS": ("dbc_swap_buy_helius_5gf6fduS.json", "devnet", "webhook"),
     "dbc_swap_sell_helius_5cfHQeyT": ("dbc_swap_sell_helius_5cfHQeyT.json", "devnet", "webhook"),
@@ -42,6 +45,20 @@ SAMPLES = {
     "boop_sell_token_53mugqLK": ("boop_sell_token_53mugqLK.json", "mainnet", "vixen"),
     "cpmm_swap_base_input_4RoVbE9H": ("cpmm_swap_base_input_4RoVbE9H.json", "mainnet", "vixen"),
     "cpmm_swap_base_input_cpi_2bhr1FWq": ("cpmm_swap_base_input_cpi_2bhr1FWq.json", "mainnet", "json"),
+    "amm_v4_initialize2_5yKpvmPa": ("amm_v4_initialize2_5yKpvmPa.json", "mainnet", "notification_jsonparsed"),
+    "amm_v4_initialize2_pump_migration_3yq88CT3": ("amm_v4_initialize2_pump_migration_3yq88CT3.json", "mainnet", "notification_jsonparsed"),
+    "amm_v4_swap_26Yh1zLZ": ("amm_v4_swap_26Yh1zLZ.json", "mainnet", "notification_jsonparsed"),
+    "amm_v4_swap_3HxRzTKr": ("amm_v4_swap_3HxRzTKr.json", "mainnet", "notification_jsonparsed"),
+    "pumpfun_migrate_pumpswap_5gp7yztY": ("pumpfun_migrate_pumpswap_5gp7yztY.json", "mainnet", "raw_base64"),
+    "boop_sell_token_64iMkSa7": ("boop_sell_token_64iMkSa7.json", "mainnet", "raw_base64"),
+    "moonshot_buy_3hbuxW9j": ("moonshot_buy_3hbuxW9j.json", "mainnet", "raw_base64"),
+    "pumpswap_buy_sell_gauADRJV": ("pumpswap_buy_sell_gauADRJV.json", "mainnet", "raw_base64"),
+    "pumpswap_buy_4pCgZ28W": ("pumpswap_buy_4pCgZ28W.json", "mainnet", "vixen"),
+    "cpmm_initialize_28FDVn": ("cpmm_initialize_28FDVn.json", "mainnet", "jsonparsed_result"),
+    "cpmm_initialize_cpi_2ex9my": ("cpmm_initialize_cpi_2ex9my.json", "mainnet", "jsonparsed_result"),
+    "cpmm_deposit_3YWUfe": ("cpmm_deposit_3YWUfe.json", "mainnet", "jsonparsed_result"),
+    "pumpfun_migrate_pumpswap_2ffHb9AX": ("pumpfun_migrate_pumpswap_2ffHb9AX.json", "mainnet", "json"),
+    "pumpfun_migrate_no_pool_5dnX6d6M": ("pumpfun_migrate_no_pool_5dnX6d6M.json", "mainnet", "json"),
     "pumpfun_buy_via_router_22K6ixTV": ("pumpfun_buy_via_router_22K6ixTV.json", "mainnet", "vixen"),
     "pumpfun_create_v2_alt_jsonparsed_2RoRJxat": ("pumpfun_create_v2_alt_jsonparsed_2RoRJxat.json", "mainnet", "jsonparsed"),
     "pumpfun_create_v2_blocksubscribe_5EDHe12K": ("pumpfun_create_v2_blocksubscribe_5EDHe12K.json", "mainnet", "base64"),
@@ -199,6 +216,15 @@ def from_base64(d):
     return out, "the message parsed from the base64 wire bytes; meta and the rest copied"
 
 
+def from_notification_jsonparsed(d):
+    """A Helius transactionNotification (jsonParsed) -> the getTransaction result it carries."""
+    res = d["params"]["result"]
+    r = dict(res["transaction"])
+    r["slot"] = res["slot"]
+    out, how = from_jsonparsed({"result": r})
+    return out, "transactionNotification (params.result.transaction, slot beside it) read as " + how
+
+
 def from_jsonparsed(d):
     r = d["result"]
     m = r["transaction"]["message"]
@@ -218,6 +244,18 @@ def from_jsonparsed(d):
         if ix["program"] == "spl-associated-token-account" and p["type"] in ("create", "createIdempotent"):
             accs = [info["source"], info["account"], info["wallet"], info["mint"], info["systemProgram"], info["tokenProgram"]]
             return ix["programId"], accs, b"\x01" if p["type"] == "createIdempotent" else b""
+        if ix["program"] == "system" and p["type"] == "createAccountWithSeed":
+            accs = [info["source"], info["newAccount"]] + ([info["base"]] if info["base"] != info["source"] else [])
+            seed = info["seed"].encode()
+            data = struct.pack("<I", 3) + base58.b58decode(info["base"]) + struct.pack("<Q", len(seed)) + seed
+            data += struct.pack("<QQ", info["lamports"], info["space"]) + base58.b58decode(info["owner"])
+            return ix["programId"], accs, data
+        if ix["program"] == "spl-token" and p["type"] == "initializeAccount":
+            return ix["programId"], [info["account"], info["mint"], info["owner"], info["rentSysvar"]], b"\x01"
+        if ix["program"] == "spl-token" and p["type"] == "syncNative":
+            return ix["programId"], [info["account"]], b"\x11"
+        if ix["program"] == "spl-token" and p["type"] == "closeAccount" and "owner" in info:
+            return ix["programId"], [info["account"], info["destination"], info["owner"]], b"\x09"
         return None
 
     def to_json(ix):
@@ -256,9 +294,10 @@ def from_jsonparsed(d):
     out["transaction"] = {"signatures": r["transaction"]["signatures"], "message": msg}
     out["meta"] = meta
     how = ("jsonParsed -> json: static keys (source transaction) in order, lookup-table keys into "
-           "meta.loadedAddresses (writable then readonly), parsed system transfer and ATA "
-           "create(Idempotent) instructions rebuilt as raw; %d parsed inner instructions of other "
-           "programs (token program, system) left out" % dropped)
+           "meta.loadedAddresses (writable then readonly), parsed system transfer / "
+           "createAccountWithSeed, ATA create(Idempotent) and token initializeAccount / syncNative / "
+           "closeAccount instructions rebuilt as raw; %d parsed inner instructions of other programs (token "
+           "program, system) left out" % dropped)
     return out, how
 
 
@@ -361,6 +400,13 @@ def main():
             res, how = from_base64(d)
         elif shape == "jsonparsed":
             res, how = from_jsonparsed(d)
+        elif shape == "jsonparsed_result":
+            res, how = from_jsonparsed({"result": d})
+        elif shape == "raw_base64":
+            res, how = from_base64(d["raw"])
+            how = "the test case's \"raw\" getTransaction result: " + how
+        elif shape == "notification_jsonparsed":
+            res, how = from_notification_jsonparsed(d)
         elif shape == "vixen":
             res, how = from_vixen(d)
         elif shape == "webhook":
