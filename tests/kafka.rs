@@ -3,7 +3,9 @@
 //! publishers of the same launches reach a consumer engine once each (the identity key); a
 //! consumer paused past `max.poll.interval.ms` keeps its group and resumes without loss or
 //! duplicate; a broker outage mid-stream (the mock cluster's broker down then up: its log
-//! survives, as a broker's on disk does) loses nothing and counts the retries; raw notification lines
+//! survives, as a broker's on disk does) loses nothing and counts the retries; a real broker
+//! (tansu, its log in an S3 bucket served by moto) killed with SIGKILL mid-stream and restarted
+//! on the same port and storage loses nothing either; raw notification lines
 //! decode like any line feed; an unreachable broker is a clear error that never shows the
 //! password; the CLI's `--publish kafka://` and `--feed kafka://`. Every engine's accounting
 //! and every publisher's are checked after the run. Waits are bounded and only guard against a
@@ -17,15 +19,15 @@ mod samples;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use kafkabroker::Broker;
+use kafkabroker::{Broker, ObjectStore};
 use rdkafka::mocking::MockCluster;
-use sniffer::decode::DecoderConfig;
+use sniffer::decode::{Decoded, Decoder, DecoderConfig};
 use sniffer::feed::KafkaFeed;
 use sniffer::net::kafka::{KafkaAuth, KafkaConfig, KafkaError, SaslMechanism};
 use sniffer::publish::KafkaPublisher;
 use sniffer::{
-    CandidateReceiver, DropPolicy, LaunchKind, MetricsSnapshot, PremintCandidate, Priority, Pubkey,
-    Signature, Sniffer, SnifferConfig,
+    CandidateReceiver, DropPolicy, LaunchKind, LaunchMeta, MetricsSnapshot, PremintCandidate,
+    Priority, Pubkey, Signature, Sniffer, SnifferConfig,
 };
 
 /// Bound on every wait for a delivery: a hang guard, not a timing assertion.
@@ -82,6 +84,50 @@ fn launches(tag: u8, n: usize) -> Vec<PremintCandidate> {
                 signature: Signature(sig),
                 ..Default::default()
             }
+        })
+        .collect()
+}
+
+/// The real launches of `tests/data` (pump.fun old and v2, LaunchLab, Meteora DBC, Moonshot),
+/// with their name, symbol and uri.
+fn real_launches() -> Vec<Decoded> {
+    let mut all = Vec::new();
+    for name in [
+        "pumpfun_create_v2_alt_jsonparsed_2RoRJxat",
+        "launchlab_init_v2_5LzhiGZB",
+        "dbc_init_spl_token_5hsqkSAZ",
+        "moonshot_token_mint_ix_4C9hua8F",
+    ] {
+        let s = samples::launchpads::load(name);
+        let json = s.forms().into_iter().find(|f| f.name == "json").unwrap();
+        all.extend(s.decode(&json).unwrap());
+    }
+    let line = samples::logs_notification(
+        samples::SIG,
+        samples::SLOT,
+        serde_json::Value::Null,
+        &samples::create_logs(),
+    );
+    Decoder::default()
+        .decode_line(line.as_bytes(), &mut all)
+        .unwrap();
+    assert_eq!(all.len(), 5, "one launch per sample");
+    all
+}
+
+/// `n` real-shaped launches: the real ones in turn, each copy under an identity of its own
+/// (mint and signature tagged with `tag` and the index), every other field as decoded.
+fn real_shaped(tag: u8, n: usize) -> Vec<(PremintCandidate, LaunchMeta)> {
+    let real = real_launches();
+    (0..n)
+        .map(|i| {
+            let d = &real[i % real.len()];
+            let mut c = d.candidate;
+            c.mint.0[0] = tag;
+            c.mint.0[1..9].copy_from_slice(&(i as u64).to_le_bytes());
+            c.signature.0[0] = tag;
+            c.signature.0[1..9].copy_from_slice(&(i as u64).to_le_bytes());
+            (c, d.meta)
         })
         .collect()
 }
@@ -307,6 +353,81 @@ fn a_broker_outage_mid_stream_loses_nothing_and_counts_the_retries() {
     assert_eq!(m.candidates_sent, 1500, "{m:#?}");
     assert_eq!(m.tx_seen, 1500 + m.duplicates_dropped, "{m:#?}");
     assert_eq!(m.dropped_total(), 0, "{m:#?}");
+}
+
+#[test]
+fn a_broker_killed_and_restarted_mid_stream_loses_nothing_and_counts_the_retries() {
+    // A real broker process whose log outlives it (an S3 bucket), SIGKILLed mid-stream and
+    // started again on the same port and storage.
+    let store = ObjectStore::start("tansu");
+    let mut broker = Broker::start_on(&store);
+    broker.create_topic("launches", 3);
+    let c = cfg();
+    let k = kcfg(&c);
+    let url = broker.url("launches");
+    let publisher = KafkaPublisher::start(&url, k.clone()).unwrap();
+    let (engine, rx) = consumer(&format!("{url}?group=bot&offset=earliest"), k, c);
+
+    let sent = real_shaped(9, 600);
+    let (before, rest) = sent.split_at(200);
+    let (during, after) = rest.split_at(200);
+    let publish = |part: &[(PremintCandidate, LaunchMeta)]| {
+        for (l, meta) in part {
+            publisher
+                .handle()
+                .try_publish_with_meta(l, Some(meta))
+                .unwrap();
+        }
+    };
+    publish(before);
+    // The group is formed and has read (and committed) part of the stream.
+    let mut got = receive(&rx, 50);
+    assert_eq!(got.len(), 50);
+    broker.kill_9();
+    publish(during);
+    // Nothing is acknowledged while the broker is dead: librdkafka's own retries run out
+    // (message_timeout) and the publisher sends those messages again, counted.
+    wait_for("a re-send", || publisher.snapshot().retries > 0);
+    broker.restart();
+    publish(after);
+    settle(&publisher);
+    let p = publisher.shutdown(WITHIN);
+    eprintln!("kill -9: publisher {p:?}");
+    assert!(p.accounting_holds(), "{p:?}");
+    assert_eq!(
+        (p.offered, p.published, p.dropped, p.failed, p.pending),
+        (600, 600, 0, 0, 0),
+        "{p:?}"
+    );
+    assert!(p.retries > 0, "{p:?}");
+
+    got.extend(receive(&rx, sent.len() - got.len()));
+    std::thread::sleep(Duration::from_millis(300)); // a late extra copy would show now
+    let metas: Vec<Option<LaunchMeta>> = got.iter().map(|c| rx.launch_meta(c)).collect();
+    let m = finish(engine, rx, &mut got);
+    eprintln!("kill -9: feed {:?}", m.feeds[0]);
+    let launches: Vec<PremintCandidate> = sent.iter().map(|(l, _)| *l).collect();
+    assert_each_once(&got, &launches);
+    let by_mint: HashMap<Pubkey, &LaunchMeta> = sent.iter().map(|(l, m)| (l.mint, m)).collect();
+    for (c, meta) in got.iter().zip(&metas) {
+        assert_eq!(meta.as_ref(), Some(by_mint[&c.mint]), "launch {}", c.slot);
+    }
+    // A re-send of a message whose first attempt did land (its acknowledgement died with the
+    // broker), and a message read again after the restart past the last committed offset,
+    // are second copies: the identity dedup drops them, counted.
+    assert_eq!(m.candidates_sent, 600, "{m:#?}");
+    assert_eq!(m.tx_seen, 600 + m.duplicates_dropped, "{m:#?}");
+    assert_eq!(m.feeds[0].duplicates, m.duplicates_dropped, "{m:#?}");
+    assert_eq!(m.dropped_total(), 0, "{m:#?}");
+    // The consumer lost its broker once and found it again.
+    let f = &m.feeds[0];
+    assert_eq!((f.connects, f.reconnects), (2, 1), "{f:?}");
+    // The log is in the bucket, not in the broker.
+    assert!(
+        store.keys().iter().any(|k| k.contains("/topics/launches/")),
+        "{:?}",
+        store.keys()
+    );
 }
 
 #[test]

@@ -192,6 +192,7 @@ impl KafkaPublisher {
             retry: Mutex::new(VecDeque::new()),
             requeue_purged: AtomicBool::new(false),
             ignore_reports: AtomicBool::new(false),
+            fenced: AtomicBool::new(false),
         }));
         let producer = producer(&url, &cfg, &ctx)?;
         if !cfg.connect_retry {
@@ -354,6 +355,9 @@ struct CtxState {
     requeue_purged: AtomicBool,
     /// After the final count, late reports (the producer's own drop) are not counted twice.
     ignore_reports: AtomicBool,
+    /// A report said the broker no longer takes this producer's id and epoch: the producer
+    /// is replaced (a fresh id) before the re-send.
+    fenced: AtomicBool,
 }
 
 impl ClientContext for Ctx {
@@ -383,7 +387,12 @@ impl ProducerContext for Ctx {
                 m.connected.set(1);
             }
             Err((e, _)) => match classify(e, self.requeue_purged.load(Ordering::Relaxed)) {
-                Outcome::Retry => self.retry.lock().push_back(*c),
+                Outcome::Retry => {
+                    if is_fenced(e) {
+                        self.fenced.store(true, Ordering::Relaxed);
+                    }
+                    self.retry.lock().push_back(*c)
+                }
                 Outcome::Failed => {
                     m.failed.incr();
                     tracing::warn!(kafka = %self.name, error = %e, "publish failed for good");
@@ -421,6 +430,18 @@ fn classify(e: &RdError, requeue_purged: bool) -> Outcome {
         // idempotence error (the producer is replaced): worth another try.
         _ => Outcome::Retry,
     }
+}
+
+/// The broker refuses the producer's id or epoch. librdkafka answers a timed-out message by
+/// bumping its idempotent producer's epoch itself (KIP-360); a broker that does not take the
+/// bump (tansu 0.6), or that lost the producer's state (restarted empty), refuses every later
+/// batch so, and librdkafka does not make it a fatal error: the publisher replaces the producer.
+fn is_fenced(e: &RdError) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::ProducerFenced | C::InvalidProducerEpoch | C::UnknownProducerId)
+    )
 }
 
 /// The publisher thread's state.
@@ -469,7 +490,9 @@ impl Worker {
     fn run(mut self) {
         loop {
             self.reports();
-            if self.producer.client().fatal_error().is_some() {
+            if self.producer.client().fatal_error().is_some()
+                || self.ctx.fenced.swap(false, Ordering::Relaxed)
+            {
                 self.replace_producer();
             }
             if self.stopping() {
@@ -605,15 +628,16 @@ impl Worker {
         }
     }
 
-    /// librdkafka reported a fatal error (the idempotent producer's state cannot be trusted):
-    /// a new producer takes over, and what the old one held is sent again.
+    /// librdkafka reported a fatal error, or the broker fenced the producer (the idempotent
+    /// producer's state cannot be trusted): a new producer takes over, and what the old one
+    /// held is sent again.
     fn replace_producer(&mut self) {
         let why = self
             .producer
             .client()
             .fatal_error()
             .map(|(code, reason)| format!("{code:?}: {reason}"))
-            .unwrap_or_default();
+            .unwrap_or_else(|| "fenced by the broker (producer id or epoch refused)".into());
         tracing::error!(kafka = %self.url, error = %why, "fatal producer error; starting a new producer");
         match producer(&self.url, &self.cfg, &self.ctx) {
             Ok(fresh) => {
@@ -705,6 +729,13 @@ mod tests {
             classify(&e(RDKafkaErrorCode::PurgeQueue), true),
             Outcome::Retry
         );
+        assert_eq!(
+            classify(&e(RDKafkaErrorCode::ProducerFenced), false),
+            Outcome::Retry
+        );
+        assert!(is_fenced(&e(RDKafkaErrorCode::ProducerFenced)));
+        assert!(is_fenced(&e(RDKafkaErrorCode::UnknownProducerId)));
+        assert!(!is_fenced(&e(RDKafkaErrorCode::MessageTimedOut)));
     }
 
     #[test]
