@@ -734,6 +734,7 @@ fn a_joined_sink_shows_in_the_engines_snapshot_and_degrades_health_while_failing
         .unwrap();
     let source = engine.metrics_source();
     assert_eq!(source.health().status, sniffer::HealthStatus::Healthy);
+    assert!(source.health().ready);
     // Another connection holds the write lock: the sink's flushes fail and are retried.
     let other = rusqlite::Connection::open(&path).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -755,6 +756,9 @@ fn a_joined_sink_shows_in_the_engines_snapshot_and_degrades_health_while_failing
         .sink
         .expect("the sink's metrics are in the engine's snapshot");
     assert!(snap.busy_failures >= 1 && snap.touched_pending == 1);
+    // Not ready while the store fails (`/readyz` and `/health` answer 503).
+    assert!(!h.ready);
+    assert_eq!(h.not_ready, ["aggregates sink flushes failing".to_string()]);
     assert!(source
         .snapshot()
         .to_prometheus()
@@ -764,6 +768,7 @@ fn a_joined_sink_shows_in_the_engines_snapshot_and_degrades_health_while_failing
         !s.failing && s.touched_pending == 0
     });
     assert_eq!(source.health().status, sniffer::HealthStatus::Healthy);
+    assert!(source.health().ready);
     drop(engine);
     assert!(sink.shutdown(Duration::from_secs(5)).complete);
 }
