@@ -1,7 +1,7 @@
 //! Decoding layer: one input line (one JSON document) in, zero or more scored launch records out.
 //!
 //! ```text
-//! line ─► json (serde visitors, borrowed strings) ─► Tx scratch ─► detect ─► score ─► Decoded
+//! line ─► json (reader: memchr strings, borrowed) ─► Tx scratch ─► detect ─► score ─► Decoded
 //!            ├─ wire      base64 wire transactions (legacy / v0 / v1)
 //!            ├─ logs      log lines: invocation frames, announced launches, events
 //!            ├─ programs  the launch programs, dispatched by program id to their family:
@@ -45,6 +45,7 @@ mod parsed;
 mod programs;
 pub(crate) mod pump;
 mod raydium_cpmm;
+mod reader;
 mod record;
 mod score;
 pub(crate) mod wire;
@@ -251,7 +252,6 @@ impl Decoder {
             scorer: &mut self.scorer,
             out: &mut *out,
             want: self.cfg.format,
-            err: None,
             found: json::Found::Nothing,
             ctx_slot: None,
             value_slot: None,
@@ -263,8 +263,6 @@ impl Decoder {
             reply_error: false,
             pending_tx: false,
             skipped: &mut self.skipped,
-            block_retry: None,
-            block_done: None,
         };
         let r = json::decode(&mut cx);
         self.envelope = if cx.notification {
