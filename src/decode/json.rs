@@ -34,14 +34,12 @@
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
-
 use super::detect::{key_ref_of, KeyRef, ProgRef, Tx};
 use super::programs::Program;
 use super::reader::{Rd, R};
 use super::record::Decoded;
 use super::score::Scorer;
-use super::{b58, wire, Format, Malformed};
+use super::{b58, b64, wire, Format, Malformed};
 
 /// Longest base58 instruction `data` decoded. A transaction fits a 1232-byte packet, whose base58
 /// form is under 1700 characters; base58 decoding is quadratic, so longer text is refused.
@@ -413,8 +411,7 @@ fn wire_pair(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     }
     let mut buf = std::mem::take(&mut cx.tx.wire);
     buf.clear();
-    let r = base64::engine::general_purpose::STANDARD
-        .decode_vec(data.as_bytes(), &mut buf)
+    let r = b64::decode_append(data.as_bytes(), &mut buf)
         .map_err(|_| Malformed::InvalidBase64)
         .and_then(|()| wire::parse(&buf, cx.tx));
     cx.tx.wire = buf;
