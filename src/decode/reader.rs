@@ -35,32 +35,12 @@ const MAX_DEPTH: u32 = 128;
 pub(crate) type Count = usize;
 const CLOSED: Count = usize::MAX;
 
-/// Bytes of a string searched a word at a time before `memchr2` takes over: its set-up costs
-/// more than a short string (keys, field names, base58 keys) takes to scan.
-const WORD_SCAN: usize = 64;
-
-/// Where the first quote or backslash of `b` is.
+/// Where the first quote or backslash of `b` is. `memchr2` (vector compares) beat a
+/// word-at-a-time scan of the first 64 bytes by 10 % of a logs line's instructions, even though
+/// most strings are short.
 #[inline]
 fn quote_or_escape(b: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while i < WORD_SCAN {
-        let Some(w) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else {
-            break;
-        };
-        let w = u64::from_le_bytes(w);
-        // A byte equal to the quote (backslash) is a zero byte of `q` (`e`); the lowest flagged
-        // byte of "has a zero byte" is exact (borrows only flag bytes above a true zero).
-        let q = w ^ (LO * u64::from(b'"'));
-        let e = w ^ (LO * u64::from(b'\\'));
-        let m = ((q.wrapping_sub(LO) & !q) | (e.wrapping_sub(LO) & !e)) & HI;
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    memchr2(b'"', b'\\', b.get(i..)?).map(|j| i + j)
+    memchr2(b'"', b'\\', b)
 }
 
 /// A reading position in one line.
