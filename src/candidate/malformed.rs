@@ -106,7 +106,9 @@ impl Malformed {
         }
     }
 
-    /// Maps a serde_json error to the reason it stands for.
+    /// Maps a serde_json error to the reason it stands for (the decoder's reader gives the same
+    /// reasons; its tests compare the two).
+    #[cfg(test)]
     pub(crate) fn from_json(e: &serde_json::Error) -> Self {
         use serde_json::error::Category;
         match e.classify() {

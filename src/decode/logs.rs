@@ -15,8 +15,7 @@
 //!
 //! `Program log: Create` without `Instruction:` is the associated-token program and means nothing.
 
-use base64::Engine as _;
-
+use super::b64;
 use super::detect::{Src, Tx};
 use super::programs::Program;
 use crate::candidate::Malformed;
@@ -153,7 +152,7 @@ impl Tx {
     }
 
     /// A `Program data:` line, decoded when a launch program with events emitted it.
-    fn on_log_data(&mut self, b64: &str) -> Result<(), Malformed> {
+    fn on_log_data(&mut self, text: &str) -> Result<(), Malformed> {
         let Some(frame) = self.frames.top_mut() else {
             return Ok(());
         };
@@ -165,14 +164,13 @@ impl Tx {
         }
         let mut buf = std::mem::take(&mut self.tmp);
         buf.clear();
-        let engine = &base64::engine::general_purpose::STANDARD;
         // `sol_log_data` separates several slices with spaces; Anchor writes one, so the first
         // slice is looked for only when the whole text does not decode (no scan of every line).
-        let mut r = engine.decode_vec(b64, &mut buf);
+        let mut r = b64::decode_append(text.as_bytes(), &mut buf);
         if r.is_err() {
-            if let Some((first, _)) = b64.split_once(' ') {
+            if let Some((first, _)) = text.split_once(' ') {
                 buf.clear();
-                r = engine.decode_vec(first, &mut buf);
+                r = b64::decode_append(first.as_bytes(), &mut buf);
             }
         }
         let r = r

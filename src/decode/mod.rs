@@ -1,7 +1,7 @@
 //! Decoding layer: one input line (one JSON document) in, zero or more scored launch records out.
 //!
 //! ```text
-//! line ─► json (serde visitors, borrowed strings) ─► Tx scratch ─► detect ─► score ─► Decoded
+//! line ─► json (reader: memchr strings, borrowed) ─► Tx scratch ─► detect ─► score ─► Decoded
 //!            ├─ wire      base64 wire transactions (legacy / v0 / v1)
 //!            ├─ logs      log lines: invocation frames, announced launches, events
 //!            ├─ programs  the launch programs, dispatched by program id to their family:
@@ -18,7 +18,8 @@
 //! ```
 //! The formats (`logsNotification`, `getTransaction` in json/jsonParsed/base64, `blockSubscribe`)
 //! are described in `json.rs`, the detection rules in `detect.rs`, the score formula in
-//! `score.rs`. No Solana SDK: keys are 32-byte arrays; base64 comes from `base64`, and base58 from `b58.rs`, a
+//! `score.rs`. No Solana SDK: keys are 32-byte arrays; base64 comes from `b64.rs` (checked against the
+//! `base64` crate), and base58 from `b58.rs`, a
 //! limb-based decoder checked against `bs58` by property tests (`bs58` measured 3-7x slower than a
 //! plain JSON parse on the transaction paths, which broke the 2x decode budget).
 //!
@@ -30,6 +31,7 @@
 
 pub(crate) mod amm;
 mod b58;
+mod b64;
 mod boop;
 mod borsh;
 mod detect;
@@ -45,6 +47,7 @@ mod parsed;
 mod programs;
 pub(crate) mod pump;
 mod raydium_cpmm;
+mod reader;
 mod record;
 mod score;
 pub(crate) mod wire;
@@ -251,7 +254,6 @@ impl Decoder {
             scorer: &mut self.scorer,
             out: &mut *out,
             want: self.cfg.format,
-            err: None,
             found: json::Found::Nothing,
             ctx_slot: None,
             value_slot: None,
@@ -263,8 +265,6 @@ impl Decoder {
             reply_error: false,
             pending_tx: false,
             skipped: &mut self.skipped,
-            block_retry: None,
-            block_done: None,
         };
         let r = json::decode(&mut cx);
         self.envelope = if cx.notification {
