@@ -4,9 +4,9 @@ OUT ?= out
 
 .PHONY: run test test-deps test-unit test-loom test-stress-smoke bench stress lint fmt clean
 
-## The main job, in two parts. First 40 real transactions bundled as JSON lines
-## (tests/data/launchpads/replay.jsonl, 34 mainnet and 6 devnet, provenance in
-## tests/data/SOURCES.md: 18 launches on pump.fun, LaunchLab, Meteora DBC, Moonshot and Raydium
+## The main job, in two parts. First 42 real transactions bundled as JSON lines
+## (tests/data/launchpads/replay.jsonl, 36 mainnet and 6 devnet, provenance in
+## tests/data/SOURCES.md: 20 launches on pump.fun, LaunchLab, Meteora DBC, Moonshot and Raydium
 ## AMM v4 and CPMM, and the swaps around them) replayed at full speed: each launch printed as one JSON record. Then the
 ## engine under load on the built-in synthetic feed (100k/s for 3 s): health
 ## lines on stderr, the final metrics JSON on stdout and in $(OUT)/metrics.json.

@@ -284,6 +284,65 @@ fn launchlab_version_1_with_a_buy_through_a_router() {
     assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM);
 }
 
+/// Two more StonkFun launches quoted in Token-2022 xStocks (`Xsc9qvGR…`, `XsoCS1Tf…`): the quote
+/// mint and its token program come from the instruction's own accounts (quote_mint 7,
+/// quote_token_program 11), not from an assumed SOL / SPL Token quote. (The IDL of
+/// `src/decode/launchlab.rs` pins quote_token_program to SPL Token; the program now takes
+/// Token-2022 there, as all five StonkFun launches show.) Checked by hand against the IDL's
+/// seeds: pool `["pool", base_mint, quote_mint]`, vaults `["pool_vault", pool, mint]`, global
+/// config `["global_config", quote_mint, curve_type 0, index 0u16]` (one per quote mint), and the
+/// buy against the token balances: the creator's xStock account lost exactly `amount_in`, the
+/// quote vault gained it less the platform fee.
+#[test]
+fn launchlab_launches_quoted_in_token_2022_xstocks() {
+    let rox = Want {
+        kind: LaunchKind::LaunchLab,
+        launchpad: Launchpad::StonkFun,
+        mint: "FbDVeqD87Wyp5bBj5nEqGtq5A3LEEwShomPS1nVfZufz",
+        creator: "8a65ZLF2vpARYskcEVZqdhgWuxXUUtYZYroNWs6g4uiV",
+        market: "5XAQjsPx6nhwjHDirEz9MVFgSj1tEaxEQ2mBjjDBBYxV",
+        market_token_account: "HeAE92rz8JfsMYxUi5yzGScU88zVASdYmzRtoNh6jKZE",
+        market_quote_account: "DK1BCiuDCPwHT8Svaxn2nRF6pezJtWBXA793JN4WS2Kx",
+        quote_mint: "Xsc9qvGR1efVDFGLrVsmkzv3qi45LTBjeUKSPmx9qEh",
+        config: "2NuVPU5ViAyQsZamVfJ1vU6Cp77WSzret4LtNTMiWFQ4",
+        origin: "4E876qZTE9FJMrBzgVtBrSrzz2TLivB5Y5QXPjB4gZL7",
+        token_program: TokenProgram::Token2022,
+        quote_token_program: TokenProgram::Token2022,
+        // `TradeEvent` amount_in (xStock base units, 8 decimals) and amount_out.
+        buy: (25_966_318, 16_844_467_886_550),
+        meta: (
+            "RoxAI",
+            "ROX",
+            "https://gateway.irys.xyz/GgaEviTMhS8kse58bxccZFgw5GoRB1aSXSVCD1iY8bEk",
+        ),
+    };
+    let nonsol = Want {
+        mint: "DQVN3GbQ8ETcFERzRLJZow11yqMQ3xtSnLvNHhVkQ6K5",
+        creator: "BiMdpDwreF375JgGn2JkFKLtg9ycj5LxC1MknXrBim3D",
+        market: "5J2KdXmhTsZYWp4873CpnMetZogdpUsK13ia73rwZQ2G",
+        market_token_account: "H1YVqs7Y3CjEo6k8SmR1nd64uo1iro6BMcZhokAceWDg",
+        market_quote_account: "EpnqXz4MAm58F3W4DunjTeHNrUUBaU9oMrmrgv26sPxG",
+        quote_mint: "XsoCS1TfEyfFhfvj8EtZ528L3CaKBDBRqRapnBbDF2W",
+        config: "B7ctMMdGvy46Am56myTtzfkNzt9kWZVTNGM2BWrJ9adg",
+        buy: (15_194, 34_298_808_366),
+        meta: (
+            "test",
+            "NONSOL",
+            "https://gateway.irys.xyz/5mEHd2DkHhiqL9cEX5CEj5HszoxCKQhFF6aCdUXAsGDF",
+        ),
+        ..rox
+    };
+    for (name, want) in [
+        ("launchlab_init_token2022_2dnvjQoB", rox),
+        ("launchlab_init_token2022_EkKE99vA", nonsol),
+    ] {
+        let s = load(name);
+        assert!(s.wire().is_some(), "{name}: the signed message is rebuilt");
+        let logs = logs_only_launchlab(&want, TokenProgram::Token2022);
+        assert_eq!(check_launch(&s, &want, Some(&logs)), EVERY_FORM, "{name}");
+    }
+}
+
 /// `initialize_v2` on LetsBonk (bonk.fun's platform config), SOL quote. The source dropped the
 /// address-table lookups, so its signed message cannot be rebuilt: no wire forms.
 #[test]

@@ -101,7 +101,11 @@ fn mint_params(r: &mut Reader<'_>) -> Result<LaunchMeta, Malformed> {
 
 /// Accounts of `initialize`, `initialize_v2` (18) and `initialize_with_token_2022` (15): payer 0,
 /// creator 1, global_config 2, platform_config 3, pool_state 5, base_mint 6, quote_mint 7,
-/// base_vault 8, quote_vault 9, then the two token programs at `programs`.
+/// base_vault 8, quote_vault 9, then the two token programs at `programs`. The quote mint and its
+/// token program are read, never assumed: the IDL pins `initialize_with_token_2022`'s
+/// quote_token_program to SPL Token, but the program takes Token-2022 quote mints (the StonkFun
+/// launches of `tests/data/launchpads/` are quoted in xStocks, one global config per quote mint,
+/// and pass a 16th, remaining account).
 fn initialize(
     args: &[u8],
     acc: &dyn Accounts,

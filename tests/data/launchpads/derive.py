@@ -25,6 +25,8 @@ SAMPLES = {
     "launchlab_init_token2022_5RfEZ834": ("launchlab_init_token2022_5RfEZ834.json", "mainnet", "json"),
     "launchlab_init_token2022_v1_zL5q74Xw": ("launchlab_init_token2022_v1_zL5q74Xw.json", "mainnet", "json"),
     "launchlab_init_token2022_v1_j7_z9u5Quug": ("launchlab_init_token2022_v1_j7_z9u5Quug.json", "mainnet", "json"),
+    "launchlab_init_token2022_2dnvjQoB": ("launchlab_init_token2022_2dnvjQoB.json", "mainnet", "json"),
+    "launchlab_init_token2022_EkKE99vA": ("launchlab_init_token2022_EkKE99vA.json", "mainnet", "json"),
     "launchlab_init_v2_5LzhiGZB": ("launchlab_init_v2_5LzhiGZB.json", "mainnet", "vixen"),
     "launchlab_initialize_mqSGNwKK": ("launchlab_initialize_mqSGNwKK.json", "mainnet", "json"),
     "launchlab_buy_exact_out_3USu3YAs": ("launchlab_buy_exact_out_3USu3YAs.json", "mainnet", "base64"),
