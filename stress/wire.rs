@@ -217,7 +217,11 @@ struct Measured {
 type Got = Vec<(String, u64, Option<u64>)>;
 
 /// Matches the server's writes with the receives.
-fn measure(msgs: &Messages, sent: &[(usize, u64)], got: &Got) -> (Histogram<u64>, Option<Histogram<u64>>, usize, usize) {
+fn measure(
+    msgs: &Messages,
+    sent: &[(usize, u64)],
+    got: &Got,
+) -> (Histogram<u64>, Option<Histogram<u64>>, usize, usize) {
     let mut at = std::collections::HashMap::with_capacity(got.len());
     let mut duplicates = 0;
     for (sig, t, detected) in got {
@@ -300,8 +304,7 @@ fn ours(form: Form, msgs: &Messages, rate: u64, busy_poll: bool) -> Measured {
         .collect();
     let log = server.stop();
     let (latency, to_feed, delivered_once, duplicates) = measure(msgs, &log.sent, &got);
-    let exact =
-        m.accounting_holds() && m.in_flight == 0 && m.candidates_sent == got.len() as u64;
+    let exact = m.accounting_holds() && m.in_flight == 0 && m.candidates_sent == got.len() as u64;
     Measured {
         latency,
         to_feed,
@@ -336,7 +339,8 @@ fn hand_blocking(form: Form, msgs: &Messages, rate: u64) -> Measured {
         let tcp = std::net::TcpStream::connect(addr).expect("connect");
         let _ = tcp.set_nodelay(true);
         let (mut ws, _) = tungstenite::client(url.as_str(), tcp).expect("handshake");
-        ws.send(tungstenite::Message::text(request)).expect("subscribe");
+        ws.send(tungstenite::Message::text(request))
+            .expect("subscribe");
         while let Ok(msg) = ws.read() {
             if let tungstenite::Message::Text(t) = msg {
                 if let Some(sig) = hand_parse(t.as_bytes()) {

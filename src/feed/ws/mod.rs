@@ -6,7 +6,11 @@
 //! network layer's [`Link`] (down, an [`Attempt`] under way, up), the TCP connect is
 //! non-blocking, the TLS and WebSocket handshakes resume across polls, and reads wait at most
 //! [`READ_SLICE`] in the kernel (the lowest-latency wait there is: the thread wakes when the bytes
-//! arrive). Staying connected:
+//! arrive; the slice bounds only how long an idle connection goes without a look at its timers).
+//! Busy-polling ([`LineSource::set_busy_poll`], the `busy_poll` key) takes the kernel wait out:
+//! the socket is non-blocking, a read with nothing there returns at once, and the feed thread
+//! spins on it (a write that would block still goes out whole, in blocking mode). Staying
+//! connected:
 //!
 //! - every [`Subscription`] is sent on connect, with ids matched against the acknowledgements;
 //!   notifications are routed by subscription id (unknown ones are counted and skipped), error
