@@ -500,7 +500,10 @@ pub(crate) fn wire_to_bot(smoke: bool) -> Outcome {
                 }
                 row.push((client, m));
             }
-            timing_bounds(&mut bounds, form, rate, &row);
+            // A smoke run asserts correctness only: no timing bounds, not even reported ones.
+            if !smoke {
+                timing_bounds(&mut bounds, form, rate, &row);
+            }
             table.push((form, rate, n, row));
         }
     }
