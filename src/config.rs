@@ -198,6 +198,7 @@ impl SnifferConfig {
         "block_timeout",
         "batch_send_mode",
         "wait_strategy",
+        "busy_poll",
         "graceful_shutdown_timeout",
         "watermark_warn_pct",
         "watermark_critical_pct",
@@ -444,6 +445,16 @@ impl SnifferConfig {
         "flush_batch_size",
         "prune_threshold",
     ];
+
+    /// How the feed threads idle and the receiver waits: spinning under `busy_poll`, the
+    /// `wait_strategy` otherwise.
+    pub(crate) fn idle_wait(&self) -> WaitStrategy {
+        if self.busy_poll {
+            WaitStrategy::Spin
+        } else {
+            self.wait_strategy
+        }
+    }
 
     /// Checks the aggregates sink's keys by their rules in [`RULES`]. The sink's
     /// `SinkConfig::validate` calls it for its copies of them, so each of these keys has one rule

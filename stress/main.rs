@@ -9,7 +9,10 @@ mod nats;
 #[path = "../tests/natsserver/mod.rs"]
 mod natsserver;
 mod output;
+#[path = "../tests/samples/mod.rs"]
+mod samples;
 mod scenarios;
+mod wire;
 #[path = "../tests/wsserver/mod.rs"]
 mod wsserver;
 

@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 
 use sniffer::{
     decode::DecoderConfig,
-    feed::{Expected, LineFeed, PayloadGenerator, PayloadMix, Subscription, WsConfig},
+    feed::{
+        Expected, LineFeed, LinePoll, LineSource, PayloadGenerator, PayloadMix, Subscription,
+        WsConfig, WsSource,
+    },
     DropPolicy, HealthStatus, MetricsSnapshot, PremintCandidate, Pubkey, Sniffer, SnifferConfig,
 };
 use wsserver::{After, Extra, Kind, Line, Plan, WsServer};
@@ -65,12 +68,19 @@ fn run(
     decoder: DecoderConfig,
     want: usize,
 ) -> (Vec<PremintCandidate>, MetricsSnapshot) {
+    run_with(url, ws, decoder, want, SnifferConfig::default())
+}
+
+/// [`run`] with an engine configuration.
+fn run_with(
+    url: &str,
+    ws: WsConfig,
+    decoder: DecoderConfig,
+    want: usize,
+    cfg: SnifferConfig,
+) -> (Vec<PremintCandidate>, MetricsSnapshot) {
     let feed = LineFeed::ws(url, ws, decoder).unwrap();
-    let mut engine = Sniffer::builder()
-        .config(SnifferConfig::default())
-        .feed(feed)
-        .build()
-        .unwrap();
+    let mut engine = Sniffer::builder().config(cfg).feed(feed).build().unwrap();
     let rx = engine.take_receiver().unwrap();
     let mut got = Vec::new();
     let until = Instant::now() + Duration::from_secs(60);
@@ -93,12 +103,23 @@ fn serve_every_kind(
     plans: Vec<Plan>,
     want: &HashSet<Pubkey>,
 ) -> (Vec<PremintCandidate>, MetricsSnapshot, wsserver::Log) {
+    serve_every_kind_with(lines, plans, want, SnifferConfig::default())
+}
+
+/// [`serve_every_kind`] with an engine configuration.
+fn serve_every_kind_with(
+    lines: Vec<Line>,
+    plans: Vec<Plan>,
+    want: &HashSet<Pubkey>,
+    cfg: SnifferConfig,
+) -> (Vec<PremintCandidate>, MetricsSnapshot, wsserver::Log) {
     let server = WsServer::start(lines, plans, Duration::ZERO);
-    let (got, m) = run(
+    let (got, m) = run_with(
         &server.url("/"),
         ws_config(all_subscriptions()),
         DecoderConfig::default(),
         want.len(),
+        cfg,
     );
     let log = server.stop();
     assert_eq!(&got.iter().map(|c| c.mint).collect::<HashSet<_>>(), want);
@@ -692,4 +713,102 @@ fn subscription_acknowledgements_are_not_counted_as_transactions() {
     );
     assert_eq!(m.tx_seen, log.sent.len() as u64, "{m:#?}");
     assert!(m.accounting_holds(), "{m:#?}");
+}
+
+/// Busy-polling (`busy_poll = true`): through a dropped connection with overlap, a silent one
+/// (the stall watchdog) and one that withholds pongs, every launch still arrives once, the
+/// duplicates are counted, both stalls are seen and the accounting is exact — the spinning feed
+/// thread keeps its timers, and shutdown ends the spinning receiver.
+#[test]
+fn busy_polling_keeps_the_watchdogs_and_delivers_every_launch_once() {
+    let (lines, mints) = lines(17, 100);
+    let want = expected_mints(
+        &mints,
+        &lines,
+        &[Kind::Logs, Kind::Transactions, Kind::Blocks],
+    );
+    let plans = vec![
+        Plan {
+            send: Some(30),
+            then: After::Drop,
+            ..Plan::default()
+        },
+        Plan {
+            send: Some(30),
+            overlap: 10,
+            then: After::Silence,
+            ..Plan::default()
+        },
+        Plan {
+            send: Some(20),
+            then: After::WithholdPongs,
+            ..Plan::default()
+        },
+        Plan::default(),
+    ];
+    let cfg = SnifferConfig {
+        busy_poll: true,
+        ..SnifferConfig::default()
+    };
+    let (_, m, log) = serve_every_kind_with(lines, plans, &want, cfg);
+    let overlapped = (20..30).filter(|&i| mints[i].is_some()).count() as u64;
+    assert_eq!(m.duplicates_dropped, overlapped, "{m:#?}");
+    let f = &m.feeds[0];
+    assert_eq!((f.connects, f.reconnects, f.stalls), (4, 3, 2), "{f:#?}");
+    assert_eq!(log.connections, 4);
+    assert_eq!(reasons(&m), BTreeMap::new());
+}
+
+/// Polls `src` until `n` lines (the subscription acknowledgements) came; false after 10 s (a
+/// did-not-hang margin).
+fn poll_lines(src: &mut WsSource, n: usize) -> bool {
+    let (mut buf, mut lines) = (Vec::new(), 0);
+    let until = Instant::now() + Duration::from_secs(10);
+    while lines < n && Instant::now() < until {
+        if src.next_line(&mut buf) == LinePoll::Line {
+            lines += 1;
+        }
+    }
+    lines == n
+}
+
+/// An open connection with nothing to read: by default each poll waits for input in the kernel
+/// (a bounded read: `Waited`); busy-polling, a poll never waits and says so (`Idle`), and the
+/// feed thread spins on it.
+#[test]
+fn busy_polling_never_waits_in_the_kernel() {
+    let gate = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let plan = Plan {
+        gate: Some(gate.clone()),
+        ..Plan::default()
+    };
+    let (lines, _) = lines(18, 4);
+    for busy in [false, true] {
+        let server = WsServer::start(lines.clone(), vec![plan.clone()], Duration::ZERO);
+        // No ping and no watchdog within the test: nothing but silence after the acknowledgement.
+        let cfg = WsConfig {
+            ping_interval: Duration::from_secs(600),
+            stall_timeout: Duration::from_secs(600),
+            ..ws_config(vec![Subscription::Logs(
+                "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P"
+                    .parse()
+                    .unwrap(),
+            )])
+        };
+        let mut src = WsSource::new(&server.url("/"), cfg).unwrap();
+        if busy {
+            src.set_busy_poll();
+        }
+        assert!(poll_lines(&mut src, 1), "the subscription is acknowledged");
+        let mut buf = Vec::new();
+        let polls: Vec<LinePoll> = (0..20).map(|_| src.next_line(&mut buf)).collect();
+        let want = if busy {
+            LinePoll::Idle
+        } else {
+            LinePoll::Waited
+        };
+        assert!(polls.iter().all(|p| *p == want), "busy {busy}: {polls:?}");
+        drop(src);
+        server.stop();
+    }
 }

@@ -144,6 +144,12 @@ struct RunArgs {
     /// Wait strategy of idle threads [config: wait_strategy].
     #[arg(long, env = "SNIFFER_WAIT", value_parser = ["backoff", "spin", "yield", "park"])]
     wait: Option<String>,
+    /// Busy-poll for a dedicated core: the feed threads never sleep (a WebSocket feed reads its
+    /// socket without waiting in the kernel) and the bot's receiver spins; each keeps a core
+    /// busy [config: busy_poll].
+    #[arg(long, env = "SNIFFER_BUSY_POLL", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    busy_poll: bool,
     /// Stream ring capacity [config: stream_buffer_capacity].
     #[arg(long, env = "SNIFFER_CAPACITY")]
     capacity: Option<usize>,
@@ -483,6 +489,9 @@ fn build_config(args: &RunArgs) -> Result<SnifferConfig, UsageError> {
     }
     if let Some(h) = args.health_interval {
         cfg.health_interval = h;
+    }
+    if args.busy_poll {
+        cfg.busy_poll = true;
     }
     if args.nats_connect_retry {
         cfg.nats_connect_retry = true;

@@ -56,6 +56,11 @@ pub struct SnifferConfig {
     pub batch_send_mode: BatchSendMode,
     /// How idle threads wait for work: `backoff` (spin, yield, park), `spin`, `yield` or `park`.
     pub wait_strategy: WaitStrategy,
+    /// Busy-poll for a dedicated core (opt-in): the feed threads never sleep (a WebSocket feed
+    /// polls its socket without waiting in the kernel) and the bot's receiver spins instead of
+    /// parking, whatever `wait_strategy` says. Lowest wire-to-bot latency; costs one core per
+    /// feed thread and one for the bot, busy all the time.
+    pub busy_poll: bool,
     /// Time budget of a graceful shutdown (drain ring, open batch and lanes).
     #[serde(with = "humantime_serde")]
     pub graceful_shutdown_timeout: Duration,
@@ -200,6 +205,7 @@ impl Default for SnifferConfig {
             block_timeout: None,
             batch_send_mode: BatchSendMode::Direct,
             wait_strategy: WaitStrategy::Backoff,
+            busy_poll: false,
             graceful_shutdown_timeout: Duration::from_secs(5),
             watermark_warn_pct: 80,
             watermark_critical_pct: 95,

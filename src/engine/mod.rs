@@ -76,6 +76,14 @@ impl SnifferBuilder {
         self
     }
 
+    /// Busy-polls for a dedicated core (the `busy_poll` key): the feed threads never sleep (a
+    /// WebSocket feed reads its socket without waiting in the kernel) and the receiver spins
+    /// instead of parking. Each feed thread and the bot then keep a core busy all the time.
+    pub fn busy_poll(mut self, on: bool) -> Self {
+        self.config.busy_poll = on;
+        self
+    }
+
     /// Pins the engine threads to these cores, in start order (batcher, lane workers, feeds),
     /// sharing them round-robin when there are more threads than cores.
     pub fn pin_at_core(mut self, cores: impl IntoIterator<Item = usize>) -> Self {
@@ -545,7 +553,7 @@ impl Sniffer {
                 latency: st.metrics.latency.recorder(),
                 stale: st.stale.clone(),
                 meta: st.meta.clone(),
-                wait: config.wait_strategy,
+                wait: config.idle_wait(),
                 low_share_pct: config.low_share_pct,
             })
         });
@@ -667,7 +675,10 @@ impl Sniffer {
         let watch = self.watch.clone();
         let stop = self.stop_feeds.clone();
         let running = self.feeds_running.clone();
-        let wait = self.config.wait_strategy;
+        let wait = self.config.idle_wait();
+        if self.config.busy_poll {
+            feed.set_busy_poll();
+        }
         // A live feed under `block` waits at most this long per second in all (see
         // `Feed::can_wait`).
         let live_wait = (self.config.drop_policy == DropPolicy::Block && !feed.can_wait())

@@ -255,6 +255,10 @@ impl Feed for LineFeed {
         self.can_wait
     }
 
+    fn set_busy_poll(&mut self) {
+        self.source.set_busy_poll();
+    }
+
     fn poll(&mut self, sink: &mut FeedSink<'_>) -> FeedPoll {
         self.delivery.start_clock();
         if !self.attached {

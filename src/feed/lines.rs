@@ -57,6 +57,10 @@ pub trait LineSource: Send + 'static {
         true
     }
 
+    /// See [`Feed::set_busy_poll`](super::Feed::set_busy_poll): never wait for input in the
+    /// kernel from now on. The default does nothing.
+    fn set_busy_poll(&mut self) {}
+
     /// Hands the source its feed's counters once, before the first `next_line`, so a live
     /// source can report connects, stalls and refusals.
     fn attach(&mut self, _stats: FeedStats) {}

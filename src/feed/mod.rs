@@ -88,6 +88,12 @@ pub trait Feed: Send + 'static {
         true
     }
 
+    /// Called once, before the first poll, when the engine busy-polls (the `busy_poll` key): a
+    /// source that waits for input in the kernel (a socket read with a timeout) stops waiting
+    /// and answers at once when nothing is there; its thread spins instead. The default does
+    /// nothing.
+    fn set_busy_poll(&mut self) {}
+
     /// Called instead of [`Feed::poll`], every few milliseconds, while the backpressure gate
     /// pauses this feed (one that [`can_wait`](Feed::can_wait)). A file or stdin simply stops
     /// being read (the default does nothing); a source with a session to keep does its

@@ -6,7 +6,11 @@
 //! network layer's [`Link`] (down, an [`Attempt`] under way, up), the TCP connect is
 //! non-blocking, the TLS and WebSocket handshakes resume across polls, and reads wait at most
 //! [`READ_SLICE`] in the kernel (the lowest-latency wait there is: the thread wakes when the bytes
-//! arrive). Staying connected:
+//! arrive; the slice bounds only how long an idle connection goes without a look at its timers).
+//! Busy-polling ([`LineSource::set_busy_poll`], the `busy_poll` key) takes the kernel wait out:
+//! the socket is non-blocking, a read with nothing there returns at once, and the feed thread
+//! spins on it (a write that would block still goes out whole, in blocking mode). Staying
+//! connected:
 //!
 //! - every [`Subscription`] is sent on connect, with ids matched against the acknowledgements;
 //!   notifications are routed by subscription id (unknown ones are counted and skipped), error
@@ -276,10 +280,43 @@ impl From<EndpointError> for WsError {
     }
 }
 
+/// The TCP connection. Under busy-polling its socket is non-blocking, so a read with nothing
+/// there is `WouldBlock` at once; a write that would block (rare: a subscribe, a ping or a pong
+/// against a full send buffer) goes out in blocking mode under [`WRITE_TIMEOUT`] instead, so it
+/// is never left half-sent.
+struct Tcp {
+    stream: TcpStream,
+    dont_wait: bool,
+}
+
+impl Read for Tcp {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.read(buf)
+    }
+}
+
+impl Write for Tcp {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.stream.write(buf) {
+            Err(e) if self.dont_wait && e.kind() == io::ErrorKind::WouldBlock => {
+                self.stream.set_nonblocking(false)?;
+                let r = self.stream.write(buf);
+                self.stream.set_nonblocking(true)?;
+                r
+            }
+            r => r,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
 /// The byte stream under the WebSocket: plain TCP or rustls over TCP.
 enum Transport {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Plain(Tcp),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, Tcp>>),
 }
 
 impl Read for Transport {
@@ -351,6 +388,8 @@ pub struct WsSource {
     stats: FeedStats,
     next_request_id: u64,
     ping_seq: u64,
+    /// Busy-polling (see [`LineSource::set_busy_poll`]): reads never wait in the kernel.
+    busy_poll: bool,
 }
 
 impl fmt::Debug for WsSource {
@@ -406,6 +445,7 @@ impl WsSource {
             stats: FeedStats::detached("ws"),
             next_request_id: 1,
             ping_seq: 0,
+            busy_poll: false,
             cfg,
         })
     }
@@ -506,8 +546,9 @@ impl WsSource {
     /// The TCP connection is up: wrap it (TLS, frame guard) and start the WebSocket handshake.
     fn start_handshake(&mut self, socket: Socket, deadline: Instant) {
         let tcp: TcpStream = socket.into();
+        // Busy-polling: reads never wait in the kernel (see `Tcp`).
         let setup = tcp
-            .set_nonblocking(false)
+            .set_nonblocking(self.busy_poll)
             .and_then(|()| tcp.set_nodelay(true))
             .and_then(|()| tcp.set_read_timeout(Some(READ_SLICE)))
             .and_then(|()| tcp.set_write_timeout(Some(WRITE_TIMEOUT)));
@@ -515,6 +556,10 @@ impl WsSource {
             self.fail_connect("socket setup failed", &e);
             return;
         }
+        let tcp = Tcp {
+            stream: tcp,
+            dont_wait: self.busy_poll,
+        };
         let transport = match &self.tls {
             None => Transport::Plain(tcp),
             Some(cfg) => {
@@ -693,6 +738,12 @@ impl WsSource {
                 self.fail("server closed the connection", &reason);
                 LinePoll::Pending
             }
+            // Busy-polling, nothing there yet: the feed thread spins and asks again.
+            Err(tungstenite::Error::Io(e))
+                if self.busy_poll && e.kind() == io::ErrorKind::WouldBlock =>
+            {
+                LinePoll::Idle
+            }
             Err(tungstenite::Error::Io(e))
                 if matches!(
                     e.kind(),
@@ -742,6 +793,10 @@ impl LineSource for WsSource {
 
     fn can_wait(&self) -> bool {
         false
+    }
+
+    fn set_busy_poll(&mut self) {
+        self.busy_poll = true;
     }
 
     fn attach(&mut self, stats: FeedStats) {
