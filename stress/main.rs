@@ -10,6 +10,8 @@ mod nats;
 mod natsserver;
 mod output;
 mod scenarios;
+mod wire_grpc;
+mod wire_grpc_rig;
 #[path = "../tests/wsserver/mod.rs"]
 mod wsserver;
 

@@ -64,6 +64,10 @@ pub(crate) const ALL: &[(&str, &str)] = &[
         "paced launches over a loopback WebSocket and a stdin-style pipe, write to receive",
     ),
     (
+        "wire_to_bot_grpc",
+        "gRPC and ShredStream launches, server write to bot receive: ours, hand-written, seeds'",
+    ),
+    (
         "nats_latency",
         "publish to a second engine over loopback NATS (JetStream, core): latency, top rate",
     ),
@@ -90,6 +94,10 @@ pub(crate) fn run_scenario(name: &str, smoke: bool) -> Option<Outcome> {
         "live_latency" => {
             crate::live::live_latency(scale(Duration::from_secs(2), Duration::from_millis(100)))
         }
+        "wire_to_bot_grpc" => crate::wire_grpc::wire_to_bot_grpc(
+            scale(Duration::from_secs(2), Duration::from_millis(100)),
+            if smoke { 20 } else { 200 },
+        ),
         "nats_latency" => crate::nats::nats_latency(
             scale(Duration::from_secs(2), Duration::from_millis(100)),
             if smoke { 2_000 } else { 100_000 },
