@@ -26,17 +26,15 @@ use hdrhistogram::Histogram;
 
 use crate::harness::{new_histogram, push_latency_us, Bound, BoundKind};
 use crate::scenarios::Outcome;
-use crate::wire_grpc_rig::{self as rig, Kind, Launches, PacedServer, Received};
+use crate::wire_grpc_rig::{self as rig, Kind, Launches, PacedServer};
 
 const RATES: [u64; 3] = [100, 1_000, 10_000];
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
-fn histogram(got: &Received, server: &PacedServer) -> Histogram<u64> {
+fn histogram(latencies: &[u64]) -> Histogram<u64> {
     let mut h = new_histogram();
-    if let Some(stamps) = server.last_stamps() {
-        for v in got.latencies(&stamps) {
-            let _ = h.record(v);
-        }
+    for &v in latencies {
+        let _ = h.record(v);
     }
     h
 }
@@ -62,7 +60,13 @@ fn rate_label(rate: u64) -> String {
 }
 
 /// One feed kind at one rate: the three designs in turn against one server.
-fn one(kind: Kind, rate: u64, l: &Launches, bounds: &mut Vec<Bound>, figures: &mut Vec<(String, f64)>) {
+fn one(
+    kind: Kind,
+    rate: u64,
+    l: &Launches,
+    bounds: &mut Vec<Bound>,
+    figures: &mut Vec<(String, f64)>,
+) {
     let n = l.mints.len();
     let interval = Duration::from_nanos(1_000_000_000 / rate);
     let server = PacedServer::start(l.messages(kind), interval);
@@ -76,7 +80,8 @@ fn one(kind: Kind, rate: u64, l: &Launches, bounds: &mut Vec<Bound>, figures: &m
             _ => (rig::baseline_b(kind, &server.http_url(), l, interval), true),
         };
         let cpu = cpu_ms() - cpu;
-        let h = histogram(&got, &server);
+        let stamps = server.last_stamps().expect("a subscription");
+        let h = histogram(&got.latencies(&stamps));
         bounds.push(Bound::holds(
             &format!("{label}/{design}: every launch received once"),
             BoundKind::Correctness,
@@ -87,7 +92,20 @@ fn one(kind: Kind, rate: u64, l: &Launches, bounds: &mut Vec<Bound>, figures: &m
             ),
         ));
         push_latency_us(figures, &format!("{label}/{design}"), &h);
-        figures.push((format!("{label}/{design}: process CPU (ms, server included)"), cpu));
+        if design == "ours" {
+            // Where ours spends it: server write -> the feed's read (socket, HTTP/2, tonic),
+            // and the rest is the feed's decode and the engine's handoff to the bot.
+            let feed = histogram(&got.feed_latencies(&stamps));
+            push_latency_us(
+                figures,
+                &format!("{label}/ours (write to feed read)"),
+                &feed,
+            );
+        }
+        figures.push((
+            format!("{label}/{design}: process CPU (ms, server included)"),
+            cpu,
+        ));
         p.push((h.value_at_quantile(0.5), h.value_at_quantile(0.99)));
     }
     let (ours, a) = (p[0], p[1]);

@@ -46,8 +46,8 @@ use yellowstone_grpc_proto::geyser::{
     SubscribeUpdate, SubscribeUpdateTransaction, SubscribeUpdateTransactionInfo,
 };
 use yellowstone_grpc_proto::solana::storage::confirmed_block::{
-    CompiledInstruction, InnerInstruction, InnerInstructions, Message, MessageHeader,
-    Transaction, TransactionStatusMeta,
+    CompiledInstruction, InnerInstruction, InnerInstructions, Message, MessageHeader, Transaction,
+    TransactionStatusMeta,
 };
 
 /// The real launch every message is built from.
@@ -183,7 +183,12 @@ fn read_real(data_dir: &Path) -> Real {
             .map(|k| unb58(k.as_str().unwrap()))
             .collect(),
         blockhash: unb58(msg["recentBlockhash"].as_str().unwrap()),
-        instructions: msg["instructions"].as_array().unwrap().iter().map(ix).collect(),
+        instructions: msg["instructions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(ix)
+            .collect(),
         inner: r["meta"]["innerInstructions"]
             .as_array()
             .unwrap()
@@ -213,7 +218,10 @@ fn varied(real: &Real, mint_at: usize, mint: &[u8; 32], sig: &[u8; 64]) -> Real 
         b
     };
     let ix = |(p, a, d): &Ix| (*p, a.clone(), sub(d));
-    let (old58, new58) = (bs58::encode(&old).into_string(), bs58::encode(mint).into_string());
+    let (old58, new58) = (
+        bs58::encode(&old).into_string(),
+        bs58::encode(mint).into_string(),
+    );
     let b64 = base64::engine::general_purpose::STANDARD;
     let log = |l: &String| -> String {
         if let Some(p) = l.strip_prefix("Program data: ") {
@@ -590,14 +598,13 @@ impl PacedServer {
                         .await
                         .expect("bind 127.0.0.1");
                     let _ = addr_tx.send(listener.local_addr().expect("local addr"));
-                    let serve = tonic::transport::Server::builder()
-                        .serve_with_incoming_shutdown(
-                            svc,
-                            TcpIncoming::from(listener).with_nodelay(Some(true)),
-                            async {
-                                let _ = stop_rx.await;
-                            },
-                        );
+                    let serve = tonic::transport::Server::builder().serve_with_incoming_shutdown(
+                        svc,
+                        TcpIncoming::from(listener).with_nodelay(Some(true)),
+                        async {
+                            let _ = stop_rx.await;
+                        },
+                    );
                     let _ = tokio::time::timeout(Duration::from_secs(600), serve).await;
                 });
                 rt.shutdown_timeout(Duration::from_millis(100));
@@ -652,6 +659,8 @@ impl Drop for PacedServer {
 /// What one design received: each message's receive time (0: never), and how many arrived.
 pub struct Received {
     pub at: Vec<u64>,
+    /// Ours only: when the feed read each message (the candidate's receive time), 0 otherwise.
+    pub feed_at: Vec<u64>,
     pub delivered: usize,
     /// Mints received that were not ours, or twice.
     pub unexpected: usize,
@@ -661,6 +670,7 @@ impl Received {
     pub fn new(n: usize) -> Self {
         Received {
             at: vec![0; n],
+            feed_at: vec![0; n],
             delivered: 0,
             unexpected: 0,
         }
@@ -679,8 +689,16 @@ impl Received {
 
     /// Write-to-receive latencies (ns) against the server's `stamps`.
     pub fn latencies(&self, stamps: &Stamps) -> Vec<u64> {
-        self.at
-            .iter()
+        Self::since(&self.at, stamps)
+    }
+
+    /// Write-to-feed-read latencies (ns) against the server's `stamps` (ours only).
+    pub fn feed_latencies(&self, stamps: &Stamps) -> Vec<u64> {
+        Self::since(&self.feed_at, stamps)
+    }
+
+    fn since(at: &[u64], stamps: &Stamps) -> Vec<u64> {
+        at.iter()
             .zip(stamps.iter())
             .filter(|(r, _)| **r != 0)
             .map(|(r, s)| r.saturating_sub(s.load(Ordering::Acquire)).max(1))
@@ -985,9 +1003,14 @@ pub fn ours(kind: Kind, url: &str, l: &Launches, interval: Duration) -> (Receive
     let rx = engine.take_receiver().expect("receiver");
     let mut got = Received::new(n);
     let until = deadline(n, interval);
+    // The candidate's receive time is the feed's read, on the Unix clock from the monotonic one.
+    let unix_base = sniffer::unix_ns_at(0);
     while got.delivered < n && Instant::now() < until {
         if let Ok(c) = rx.recv_timeout(Duration::from_millis(50)) {
             got.got(&l.index, &c.mint.0, sniffer::monotonic_ns());
+            if let Some(&i) = l.index.get(&c.mint.0) {
+                got.feed_at[i] = c.received_unix_ns.saturating_sub(unix_base);
+            }
         }
     }
     let m = engine.shutdown(Duration::from_secs(5)).metrics;

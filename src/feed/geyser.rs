@@ -81,6 +81,10 @@ const SEEN_SLOTS: u64 = 64;
 /// Most signatures kept (far above what the launch programs see in [`SEEN_SLOTS`] slots): the
 /// window's memory stays bounded whatever the server sends.
 const SEEN_MAX: usize = 1 << 18;
+/// HTTP/2 receive window of the subscription's stream (bytes).
+const STREAM_WINDOW: u32 = 4 << 20;
+/// HTTP/2 receive window of the connection (bytes).
+const CONNECTION_WINDOW: u32 = 8 << 20;
 /// Largest update accepted from the server (tonic's default is 4 MiB).
 const MAX_MESSAGE: usize = 64 << 20;
 const SCHEMES: &[(&str, bool, u16)] = &[
@@ -416,8 +420,14 @@ impl GeyserFeed {
             basic: grpc::basic_authorization(&self.endpoint),
         };
         let request = self.request();
+        // HTTP/2 windows far above a burst of messages: the server never waits for our
+        // WINDOW_UPDATE (hyper's default 64 KiB stream window holds a handful of updates).
         let ep =
-            grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref());
+            grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref())
+                .map(|ep| {
+                    ep.initial_stream_window_size(Some(STREAM_WINDOW))
+                        .initial_connection_window_size(Some(CONNECTION_WINDOW))
+                });
         let teller = grpc::Teller::new(&self.endpoint);
         let accept = encoding(self.cfg.compression);
         let fut = async move {
@@ -534,8 +544,7 @@ impl GeyserFeed {
         sink.tx_seen(1);
         if self.delivery.recording() {
             // Only a recording pays for prost's types (what did not parse is recorded empty).
-            let t: SubscribeUpdateTransaction =
-                prost::Message::decode(bytes).unwrap_or_default();
+            let t: SubscribeUpdateTransaction = prost::Message::decode(bytes).unwrap_or_default();
             render_json(&t, &mut self.line);
             let line = std::mem::take(&mut self.line);
             self.delivery.record(now, Some(&line));

@@ -310,7 +310,11 @@ mod tests {
         assert_eq!(update(&[]).unwrap(), Update::Other);
         let bytes = tx_update().encode_to_vec();
         for cut in [1, 5, bytes.len() / 2, bytes.len() - 1] {
-            assert_eq!(update(&bytes[..cut]), Err(Malformed::WrongShape), "cut at {cut}");
+            assert_eq!(
+                update(&bytes[..cut]),
+                Err(Malformed::WrongShape),
+                "cut at {cut}"
+            );
         }
         assert_eq!(update(&[0x22, 0x80]), Err(Malformed::WrongShape));
         assert_eq!(text(&[0xff, 0xfe]), Err(Malformed::NotUtf8));
