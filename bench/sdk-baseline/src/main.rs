@@ -62,8 +62,9 @@ fn sdk(kind: Kind, url: &str, l: &Launches, interval: Duration) -> Received {
     let handle = rt.block_on(async move {
         match kind {
             Kind::Grpc => {
-                let grpc = YellowstoneGrpc::new_with_config(url, None, StreamClientConfig::default())
-                    .expect("the SDK's gRPC client");
+                let grpc =
+                    YellowstoneGrpc::new_with_config(url, None, StreamClientConfig::default())
+                        .expect("the SDK's gRPC client");
                 let filter = TransactionFilter {
                     account_include: vec![rig::PUMP_ID.to_owned()],
                     account_exclude: vec![],
