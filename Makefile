@@ -2,7 +2,7 @@
 CARGO ?= cargo
 OUT ?= out
 
-.PHONY: run test test-deps test-unit test-loom test-stress-smoke bench stress lint fmt clean
+.PHONY: run test test-deps test-unit test-loom test-stress-smoke bench bench-sdk stress lint fmt clean
 
 ## The main job, in two parts. First 42 real transactions bundled as JSON lines
 ## (tests/data/launchpads/replay.jsonl, 36 mainnet and 6 devnet, provenance in
@@ -90,6 +90,13 @@ test-stress-smoke:
 
 bench:
 	$(CARGO) bench --all-features
+
+## Baseline c of `sniffer-stress --scenario wire_to_bot` (its gRPC and ShredStream rows): the public SDK bots use
+## (solana-streamer-sdk over sol-parser-sdk) next to ours and baselines a and b, on the same
+## loopback servers and messages. Its own workspace (bench/sdk-baseline, some 500 crates, several
+## minutes to build the first time), so `make test` never builds it.
+bench-sdk:
+	cd bench/sdk-baseline && $(CARGO) run --release --locked --quiet
 
 stress:
 	@mkdir -p $(OUT)

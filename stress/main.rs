@@ -13,6 +13,8 @@ mod output;
 mod samples;
 mod scenarios;
 mod wire;
+mod wire_grpc;
+mod wire_grpc_rig;
 #[path = "../tests/wsserver/mod.rs"]
 mod wsserver;
 

@@ -65,7 +65,7 @@ pub(crate) const ALL: &[(&str, &str)] = &[
     ),
     (
         "wire_to_bot",
-        "WebSocket logs and jsonParsed notifications, server write to bot recv: ours, (a), (b), busy-poll",
+        "WebSocket logs and jsonParsed, gRPC and ShredStream launches, server write to bot recv: ours, (a), (b), busy-poll",
     ),
     (
         "nats_latency",
@@ -94,13 +94,30 @@ pub(crate) fn run_scenario(name: &str, smoke: bool) -> Option<Outcome> {
         "live_latency" => {
             crate::live::live_latency(scale(Duration::from_secs(2), Duration::from_millis(100)))
         }
-        "wire_to_bot" => crate::wire::wire_to_bot(smoke),
+        "wire_to_bot" => {
+            let mut ws = crate::wire::wire_to_bot(smoke);
+            let rpc = wire_to_bot_grpc(smoke);
+            ws.runs.extend(rpc.runs);
+            ws.bounds.extend(rpc.bounds);
+            ws.figures.extend(rpc.figures);
+            ws
+        }
         "nats_latency" => crate::nats::nats_latency(
             scale(Duration::from_secs(2), Duration::from_millis(100)),
             if smoke { 2_000 } else { 100_000 },
         ),
         _ => return None,
     })
+}
+
+/// The gRPC and ShredStream rows of `wire_to_bot`.
+fn wire_to_bot_grpc(smoke: bool) -> Outcome {
+    let d = if smoke {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs(2)
+    };
+    crate::wire_grpc::wire_to_bot_grpc(d, if smoke { 20 } else { 200 })
 }
 
 /// The scenario's policy and mode on top of the defaults, with `SNIFFER_*` environment overrides

@@ -15,7 +15,9 @@
 //! metadata (percent-decoded; never displayed either). Each `SubscribeUpdateTransaction` goes
 //! through [`Decoder::begin_parsed`](crate::decode::Decoder::begin_parsed) (static keys, loaded
 //! addresses, outer and inner instructions, logs, `err`) into the same detection rules as the
-//! JSON formats.
+//! JSON formats, read in place from the bytes tonic received (`wire.rs`: no prost types, no
+//! allocation per key, instruction or log line); an update that does not parse is counted
+//! malformed (`wrong_shape`, `not_utf8`) and the stream goes on.
 //!
 //! Staying connected (the connection's state is the network layer's `Link`, its attempt a
 //! future on the feed's runtime): the server's pings are answered on the request stream; no
@@ -30,6 +32,8 @@
 //! encoding, which the JSON decoder turns into the same launches: a gRPC session replays with
 //! `--feed replay:PATH`.
 
+mod wire;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -38,19 +42,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prost::bytes::{Buf as _, Bytes};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::codec::CompressionEncoding;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, EncodeBuf, Encoder};
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
 use tonic::transport::Channel;
 use tonic::{Code, Status, Streaming};
-use yellowstone_grpc_proto::geyser::geyser_client::GeyserClient;
-use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
 use yellowstone_grpc_proto::geyser::{
     CommitmentLevel, SubscribeRequest, SubscribeRequestFilterTransactions, SubscribeRequestPing,
-    SubscribeUpdate, SubscribeUpdateTransaction,
+    SubscribeUpdateTransaction,
 };
 
 use super::line_feed::Delivery;
@@ -68,6 +72,7 @@ use crate::net::grpc;
 use crate::net::link::{Link, Progress, READ_SLICE};
 use crate::net::recent::Recent;
 use crate::net::tls;
+use wire::{Fields, Update};
 
 /// Slots before the highest one seen that a reconnect asks the server to replay.
 const RESUME_SLACK: u64 = 2;
@@ -76,6 +81,10 @@ const SEEN_SLOTS: u64 = 64;
 /// Most signatures kept (far above what the launch programs see in [`SEEN_SLOTS`] slots): the
 /// window's memory stays bounded whatever the server sends.
 const SEEN_MAX: usize = 1 << 18;
+/// HTTP/2 receive window of the subscription's stream (bytes).
+const STREAM_WINDOW: u32 = 4 << 20;
+/// HTTP/2 receive window of the connection (bytes).
+const CONNECTION_WINDOW: u32 = 8 << 20;
 /// Largest update accepted from the server (tonic's default is 4 MiB).
 const MAX_MESSAGE: usize = 64 << 20;
 const SCHEMES: &[(&str, bool, u16)] = &[
@@ -214,14 +223,64 @@ impl Interceptor for Credentials {
     }
 }
 
-type Client = GeyserClient<InterceptedService<Channel, Credentials>>;
-type Connected = (mpsc::Sender<SubscribeRequest>, Streaming<SubscribeUpdate>);
+/// `geyser.Geyser/Subscribe`, called through tonic's generic client with [`UpdateCodec`].
+const SUBSCRIBE: &str = "/geyser.Geyser/Subscribe";
+
+/// The subscription's codec: requests encoded by prost, updates handed over as the bytes
+/// received (read in place by `wire.rs`).
+#[derive(Debug, Default)]
+struct UpdateCodec;
+
+/// Hands over a received message's bytes (no copy: tonic's buffer is split off).
+#[derive(Debug)]
+struct RawDecoder;
+
+impl tonic::codec::Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        let n = src.remaining();
+        Ok(Some(src.copy_to_bytes(n)))
+    }
+}
+
+/// Encodes the subscription and the pings' answers.
+#[derive(Debug)]
+struct RequestEncoder;
+
+impl Encoder for RequestEncoder {
+    type Item = SubscribeRequest;
+    type Error = Status;
+
+    fn encode(&mut self, item: SubscribeRequest, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        prost::Message::encode(&item, dst).map_err(|e| Status::internal(e.to_string()))
+    }
+}
+
+impl Codec for UpdateCodec {
+    type Encode = SubscribeRequest;
+    type Decode = Bytes;
+    type Encoder = RequestEncoder;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> RequestEncoder {
+        RequestEncoder
+    }
+
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+type Client = tonic::client::Grpc<InterceptedService<Channel, Credentials>>;
+type Connected = (mpsc::Sender<SubscribeRequest>, Streaming<Bytes>);
 /// A connection being made: on failure, which step failed and why.
 type Connecting = Pin<Box<dyn Future<Output = Result<Connected, (&'static str, Status)>> + Send>>;
 
 struct Session {
     requests: mpsc::Sender<SubscribeRequest>,
-    updates: Streaming<SubscribeUpdate>,
+    updates: Streaming<Bytes>,
     last_data: Instant,
     got_data: bool,
 }
@@ -361,8 +420,14 @@ impl GeyserFeed {
             basic: grpc::basic_authorization(&self.endpoint),
         };
         let request = self.request();
+        // HTTP/2 windows far above a burst of messages: the server never waits for our
+        // WINDOW_UPDATE (hyper's default 64 KiB stream window holds a handful of updates).
         let ep =
-            grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref());
+            grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref())
+                .map(|ep| {
+                    ep.initial_stream_window_size(Some(STREAM_WINDOW))
+                        .initial_connection_window_size(Some(CONNECTION_WINDOW))
+                });
         let teller = grpc::Teller::new(&self.endpoint);
         let accept = encoding(self.cfg.compression);
         let fut = async move {
@@ -370,8 +435,9 @@ impl GeyserFeed {
                 .connect()
                 .await
                 .map_err(|e| ("connect failed", Status::unavailable(teller.tell(&e))))?;
-            let mut client: Client = GeyserClient::with_interceptor(channel, credentials)
-                .max_decoding_message_size(MAX_MESSAGE);
+            let mut client: Client =
+                tonic::client::Grpc::new(InterceptedService::new(channel, credentials))
+                    .max_decoding_message_size(MAX_MESSAGE);
             if let Some(enc) = accept {
                 client = client.accept_compressed(enc);
             }
@@ -382,8 +448,17 @@ impl GeyserFeed {
                     Status::internal("request stream closed"),
                 )
             })?;
+            client.ready().await.map_err(|e| {
+                let status = Status::unavailable(format!("service was not ready: {e}"));
+                ("subscribe failed", teller.status(status))
+            })?;
+            let path = PathAndQuery::from_static(SUBSCRIBE);
             let updates = client
-                .subscribe(ReceiverStream::new(rx))
+                .streaming(
+                    tonic::Request::new(ReceiverStream::new(rx)),
+                    path,
+                    UpdateCodec,
+                )
                 .await
                 .map_err(|status| ("subscribe failed", teller.status(status)))?
                 .into_inner();
@@ -436,78 +511,85 @@ impl GeyserFeed {
         }
     }
 
-    /// Decodes one transaction update and delivers it.
-    fn on_transaction(
-        &mut self,
-        sink: &mut FeedSink<'_>,
-        t: &SubscribeUpdateTransaction,
-        now: u64,
-    ) {
-        let Some(info) = &t.transaction else {
-            sink.tx_seen(1);
-            sink.malformed_reason(Malformed::WrongShape);
-            return;
+    /// Decodes one transaction update (`SubscribeUpdateTransaction`'s bytes) and delivers it.
+    fn on_transaction(&mut self, sink: &mut FeedSink<'_>, bytes: &[u8], now: u64) {
+        let t = match wire::transaction(bytes) {
+            Ok(wire::Tx {
+                slot,
+                info: Some(info),
+            }) => (slot, info),
+            Ok(_) => {
+                sink.tx_seen(1);
+                sink.malformed_reason(Malformed::WrongShape);
+                return;
+            }
+            Err(m) => {
+                sink.tx_seen(1);
+                sink.malformed_reason(m);
+                return;
+            }
         };
+        let (slot, info) = t;
         if info.is_vote {
             return;
         }
         // A signature of another length is not one (the decoder says so); nothing to remember.
-        if let Ok(sig) = <[u8; 64]>::try_from(&info.signature[..]) {
+        if let Ok(sig) = <[u8; 64]>::try_from(info.signature) {
             if self.seen.contains(&sig) {
                 self.stats().resumed_skipped();
                 return;
             }
-            self.seen.insert(sig, t.slot);
+            self.seen.insert(sig, slot);
         }
         sink.tx_seen(1);
         if self.delivery.recording() {
-            render_json(t, &mut self.line);
+            // Only a recording pays for prost's types (what did not parse is recorded empty).
+            let t: SubscribeUpdateTransaction = prost::Message::decode(bytes).unwrap_or_default();
+            render_json(&t, &mut self.line);
             let line = std::mem::take(&mut self.line);
             self.delivery.record(now, Some(&line));
             self.line = line;
         }
         self.delivery.out.clear();
         let d = &mut self.delivery;
-        match decode_update(d, t) {
+        match decode_update(d, slot, &info) {
             Ok(()) => d.deliver(sink, now),
             Err(m) => sink.malformed_reason(m),
         }
     }
 }
 
-/// Feeds one update's transaction through the parsed-transaction entry of the decoder.
-fn decode_update(d: &mut Delivery, t: &SubscribeUpdateTransaction) -> Result<(), Malformed> {
-    let info = t.transaction.as_ref().ok_or(Malformed::WrongShape)?;
-    let tx = info.transaction.as_ref().ok_or(Malformed::WrongShape)?;
-    let msg = tx.message.as_ref().ok_or(Malformed::WrongShape)?;
-    let meta = info.meta.as_ref();
-    let failed = meta.is_some_and(|m| m.err.is_some());
-    let mut p = d.decoder.begin_parsed(t.slot, &info.signature, failed)?;
-    for k in &msg.account_keys {
-        p.account_key(k)?;
-    }
+/// Feeds one update's transaction, read in place, through the parsed-transaction entry of the
+/// decoder: `Message` (account_keys = 2, instructions = 4) and `TransactionStatusMeta` (err = 1,
+/// inner_instructions = 5 with instructions = 2, log_messages = 6, loaded writable = 12 and
+/// readonly = 13 addresses).
+fn decode_update(d: &mut Delivery, slot: u64, info: &wire::Info<'_>) -> Result<(), Malformed> {
+    let msg = Fields::new(info.message.ok_or(Malformed::WrongShape)?);
+    let meta = info.meta.map(Fields::new);
+    let failed = match meta {
+        Some(m) => m.last_bytes(1)?.is_some(),
+        None => false,
+    };
+    let mut p = d.decoder.begin_parsed(slot, info.signature, failed)?;
+    msg.each_bytes(2, |k| p.account_key(k))?;
     if let Some(meta) = meta {
         // The update carries the complete loaded lists (empty for a legacy transaction).
         p.loaded_addresses_known();
-        for k in &meta.loaded_writable_addresses {
-            p.loaded_writable(k)?;
-        }
-        for k in &meta.loaded_readonly_addresses {
-            p.loaded_readonly(k)?;
-        }
+        meta.each_bytes(12, |k| p.loaded_writable(k))?;
+        meta.each_bytes(13, |k| p.loaded_readonly(k))?;
     }
-    for ix in &msg.instructions {
-        p.instruction(ix.program_id_index, &ix.accounts, &ix.data)?;
-    }
+    msg.each_bytes(4, |ix| {
+        let (program, accounts, data) = wire::instruction(ix)?;
+        p.instruction(program, accounts, data)
+    })?;
     if let Some(meta) = meta {
-        for group in &meta.inner_instructions {
-            for ix in &group.instructions {
-                p.instruction(ix.program_id_index, &ix.accounts, &ix.data)?;
-            }
-        }
-        for log in &meta.log_messages {
-            p.log(log)?;
-        }
+        meta.each_bytes(5, |group| {
+            Fields::new(group).each_bytes(2, |ix| {
+                let (program, accounts, data) = wire::instruction(ix)?;
+                p.instruction(program, accounts, data)
+            })
+        })?;
+        meta.each_bytes(6, |log| p.log(wire::text(log)?))?;
     }
     p.finish(&mut d.out).map(drop)
 }
@@ -610,7 +692,7 @@ impl Feed for GeyserFeed {
                 return FeedPoll::Ready;
             }
         };
-        self.on_update(sink, update);
+        self.on_update(sink, &update);
         FeedPoll::Ready
     }
 }
@@ -642,23 +724,26 @@ impl GeyserFeed {
         }
     }
 
-    fn on_update(&mut self, sink: &mut FeedSink<'_>, update: SubscribeUpdate) {
+    fn on_update(&mut self, sink: &mut FeedSink<'_>, update: &Bytes) {
         let recv_ns = monotonic_ns();
-        let bytes = prost::Message::encoded_len(&update);
         let Some(s) = self.conn.up_mut() else {
             return;
         };
-        match update.update_oneof {
-            Some(UpdateOneof::Transaction(t)) => {
+        match wire::update(update) {
+            Ok(Update::Transaction(t)) => {
                 s.last_data = Instant::now();
                 if !s.got_data {
                     s.got_data = true;
                     self.backoff.reset();
                 }
-                self.stats().message_at(bytes, recv_ns);
-                self.on_transaction(sink, &t, recv_ns);
+                self.stats().message_at(update.len(), recv_ns);
+                self.on_transaction(sink, t, recv_ns);
             }
-            Some(UpdateOneof::Ping(_)) => {
+            Err(m) => {
+                sink.tx_seen(1);
+                sink.malformed_reason(m);
+            }
+            Ok(Update::Ping) => {
                 let pong = SubscribeRequest {
                     ping: Some(SubscribeRequestPing { id: 1 }),
                     ..Default::default()
@@ -667,7 +752,7 @@ impl GeyserFeed {
                     tracing::debug!(feed = %self.delivery.name, "request stream full: a ping went unanswered");
                 }
             }
-            _ => {}
+            Ok(Update::Other) => {}
         }
     }
 }

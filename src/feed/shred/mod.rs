@@ -52,6 +52,10 @@ use crate::net::tls;
 const SEEN_SLOTS: u64 = 64;
 /// Most signatures kept (only transactions with a launch are remembered).
 const SEEN_MAX: usize = 1 << 16;
+/// HTTP/2 receive window of the subscription's stream (bytes).
+const STREAM_WINDOW: u32 = 4 << 20;
+/// HTTP/2 receive window of the connection (bytes).
+const CONNECTION_WINDOW: u32 = 8 << 20;
 /// Largest message accepted from the proxy (one slot's entries; tonic's default is 4 MiB).
 const MAX_MESSAGE: usize = 64 << 20;
 const SCHEMES: &[(&str, bool, u16)] = &[("shred", false, 9999), ("shreds", true, 443)];
@@ -187,8 +191,14 @@ impl ShredFeed {
 
     fn start_connect(&mut self) {
         let authorization = grpc::basic_authorization(&self.endpoint);
+        // HTTP/2 windows far above a burst of messages: the server never waits for our
+        // WINDOW_UPDATE (hyper's default 64 KiB stream window holds a handful of updates).
         let ep =
-            grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref());
+            grpc::channel_endpoint(&self.endpoint, self.cfg.connect_timeout, self.ca.as_deref())
+                .map(|ep| {
+                    ep.initial_stream_window_size(Some(STREAM_WINDOW))
+                        .initial_connection_window_size(Some(CONNECTION_WINDOW))
+                });
         let teller = grpc::Teller::new(&self.endpoint);
         let fut = async move {
             let channel = ep?

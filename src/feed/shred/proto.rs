@@ -17,9 +17,10 @@ pub(crate) struct Entry {
     /// The slot that the entries are from.
     #[prost(uint64, tag = "1")]
     pub(crate) slot: u64,
-    /// The bincode of `Vec<solana_entry::entry::Entry>` (read by `decode::entries`).
-    #[prost(bytes = "vec", tag = "2")]
-    pub(crate) entries: Vec<u8>,
+    /// The bincode of `Vec<solana_entry::entry::Entry>` (read by `decode::entries`), a slice of
+    /// the received message (prost's `bytes` type: no copy).
+    #[prost(bytes = "bytes", tag = "2")]
+    pub(crate) entries: prost::bytes::Bytes,
 }
 
 /// The method's path: `/package.Service/Method`.
