@@ -446,11 +446,13 @@ impl SnifferConfig {
         "prune_threshold",
     ];
 
-    /// How the feed threads idle and the receiver waits: spinning under `busy_poll`, the
-    /// `wait_strategy` otherwise.
+    /// How the feed threads idle and the receiver waits: under `busy_poll` they never sleep but
+    /// give the core back between polls (`sched_yield`), so a third runnable thread on the
+    /// same core (the kernel's network work, a co-located server) is not starved for a whole
+    /// scheduler slice; the `wait_strategy` otherwise.
     pub(crate) fn idle_wait(&self) -> WaitStrategy {
         if self.busy_poll {
-            WaitStrategy::Spin
+            WaitStrategy::Yield
         } else {
             self.wait_strategy
         }
