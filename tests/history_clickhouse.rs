@@ -170,9 +170,14 @@ fn clickhouse_stopped_mid_run_pauses_the_feed_and_loses_nothing() {
         .args(["--history", &ch.url("hist"), "--metrics-interval", "50ms"])
         .arg("--metrics-json")
         .arg(&metrics)
-        // The queue's 20 % above the pause level holds what a feed delivers between two looks
-        // at the gate (one poll: up to 256 lines, about 330 rows of these).
+        // The queue's 20 % above the pause level (819 rows) holds what is already past the
+        // feed when it pauses: one poll (up to 256 lines, about 330 rows of these) plus the
+        // launches in the engine's ring and lane (128 + 128 here), which the bot still
+        // delivers. With the default 2048-candidate lane a bot that lags on a loaded machine
+        // overflows it (277 dropped in one `make test` run).
         .env("SNIFFER_HISTORY_QUEUE", "4096")
+        .env("SNIFFER_STREAM_BUFFER_CAPACITY", "128")
+        .env("SNIFFER_OUTPUT_LANE_CAPACITY", "128")
         .env("SNIFFER_HISTORY_BATCH_SIZE", "256")
         .env("SNIFFER_HISTORY_BATCH_AGE", "20ms")
         .stdin(Stdio::piped())
