@@ -861,7 +861,12 @@ impl Sniffer {
         while !idle() {
             thread::yield_now();
         }
-        let metrics = self.source.snapshot();
+        // One merge of the latency histogram for both the report and its metrics: a receiver
+        // still draining records between two merges, and the two would disagree.
+        let latency = self.source.metrics.latency_histogram();
+        let mut metrics = self.source.snapshot();
+        metrics.latency_ns = latency.summary();
+        metrics.latency_buckets = latency.buckets();
         let depths = self.source.lanes.as_ref().map_or([0, 0], |l| l.depths());
         let lane = |p: Priority| {
             let batch = &self.source.metrics.batch;
@@ -882,7 +887,7 @@ impl Sniffer {
             high: lane(Priority::High),
             low: lane(Priority::Low),
             rejected_at_close: self.source.metrics.ingest.dropped_shutdown.get(),
-            latency: self.source.metrics.latency_histogram(),
+            latency,
             metrics,
         };
         self.report = Some(report.clone());
