@@ -49,6 +49,7 @@ pub(crate) mod pump;
 mod raydium_cpmm;
 mod reader;
 mod record;
+mod scan;
 mod score;
 pub(crate) mod wire;
 
