@@ -291,15 +291,20 @@ impl<'a> Rd<'a> {
                 return Err(SYN);
             }
         } else {
-            while let Some(&c) = b.get(p) {
-                if !c.is_ascii_digit() {
-                    break;
-                }
-                v = v
-                    .and_then(|v| v.checked_mul(10))
-                    .and_then(|v| v.checked_add(u64::from(c - b'0')));
+            // No overflow check per digit (most numbers are account indices and slots): 19
+            // digits always fit a u64, 20 fit when they spell at most `u64::MAX` (then the
+            // wrapping arithmetic was exact), more never do.
+            let start = p;
+            let mut x = 0u64;
+            while let Some(d) = b.get(p).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+                x = x.wrapping_mul(10).wrapping_add(u64::from(d));
                 p += 1;
             }
+            v = match p - start {
+                0..=19 => Some(x),
+                20 if &b[start..p] <= b"18446744073709551615".as_slice() => Some(x),
+                _ => None,
+            };
         }
         let mut int = !neg;
         if b.get(p) == Some(&b'.') {
@@ -553,6 +558,10 @@ mod tests {
             ("0", Some(0)),
             ("18446744073709551615", Some(u64::MAX)),
             ("18446744073709551616", None),
+            ("99999999999999999999", None),
+            ("123456789012345678901", None),
+            ("10000000000000000000", Some(10_000_000_000_000_000_000)),
+            ("1844674407370955161", Some(1_844_674_407_370_955_161)),
             ("-1", None),
             ("1.5", None),
             ("2e3", None),
