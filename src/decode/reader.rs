@@ -335,6 +335,7 @@ impl<'a> Rd<'a> {
     }
 
     /// Reads a string (the reader at its opening quote): borrowed unless it has escapes.
+    #[inline(always)]
     fn string(&mut self) -> R<Cow<'a, str>> {
         let start = self.pos + 1;
         let rest = self.b.get(start..).unwrap_or_default();
