@@ -1,10 +1,13 @@
-//! Base64 (standard alphabet, canonical padding) decoding, four digits per table step.
+//! Base64 (standard alphabet, canonical padding) decoding: `base64-simd`'s vector decoder.
 //!
 //! Accepts exactly what the `base64` crate's `STANDARD` engine accepts (padding required and
 //! canonical, no trailing bits, no whitespace; checked against it by property tests), and
 //! writes the same bytes. That engine went through its general decoder per call and was a
-//! fifth of a block notification's decode; here a group of four digits is four table loads and
-//! three ORs, and the alphabet is checked once for the whole text (no branch per digit).
+//! fifth of a block notification's decode; the scalar decoder that replaced it (four digits per
+//! step through per-position tables) was still 28 % of a block's instructions under callgrind.
+//! `base64-simd` decodes 32 digits per AVX2 step (SSE4.1 / NEON / scalar fallbacks chosen at
+//! run time): a block's base64 fell from ~34.7k to ~6.6k instructions. It appends into the
+//! decoder's warmed scratch vectors, so a warmed decoder still does not allocate.
 
 /// The input is not canonical base64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

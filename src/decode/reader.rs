@@ -3,7 +3,8 @@
 //! serde_json's tokenizer checked every byte of every string eight at a time for quotes,
 //! backslashes and control characters, and went through a visitor per value: that was most of
 //! what a decode cost, as much as parsing the line into a `serde_json::Value`. Here a string's end
-//! is found with `memchr2` (quote or backslash), strings without escapes are borrowed from the
+//! is found with `memchr`'s two-byte vector search (quote or backslash; the searcher is built once
+//! per reader, `scan.rs`), strings without escapes are borrowed from the
 //! line, object keys are compared as they are, and a subtree nobody reads is skipped by
 //! [`Rd::skip`], which still checks the grammar token by token (brackets, commas, colons,
 //! literals, numbers, escapes) so a broken line is still rejected.
