@@ -44,53 +44,92 @@ pub(crate) fn is_text(s: &[u8]) -> bool {
     s.iter().fold(0u8, |acc, &c| acc | DIGITS[usize::from(c)]) & 0x80 == 0
 }
 
-/// Inputs up to this many digits use a small limb buffer (500 digits < 2930 bits < 46 limbs):
-/// every key, signature and nearly all instruction data. Zeroing the full buffer for each key
-/// cost more than decoding it.
+/// Inputs up to this many digits use a small limb buffer (100 digits < 586 bits < 10 limbs):
+/// every key and signature. Zeroing a larger buffer for each key cost more than decoding it.
+const KEY_INPUT: usize = 100;
+const KEY_LIMBS: usize = 12;
+/// Inputs up to this many digits (500 digits < 2930 bits < 46 limbs): nearly all instruction
+/// data.
 const SHORT_INPUT: usize = 500;
 const SHORT_LIMBS: usize = 48;
+
+/// 58^10, the multiplier of a full chunk.
+const CHUNK_MUL: u64 = 58u64.pow(CHUNK as u32);
 
 /// Decodes `s` into the front of `out`, returning the number of bytes written.
 pub(crate) fn decode_onto(s: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     if s.len() > MAX_INPUT {
         return Err(Error::TooLong);
     }
-    if s.len() <= SHORT_INPUT {
+    if s.len() <= KEY_INPUT {
+        decode_with::<KEY_LIMBS>(s, out)
+    } else if s.len() <= SHORT_INPUT {
         decode_with::<SHORT_LIMBS>(s, out)
     } else {
         decode_with::<LIMBS>(s, out)
     }
 }
 
-/// [`decode_onto`] with `N` limbs (enough for `s`).
+/// The value of `digits` (at most ten), and the OR of their table entries: only a byte outside
+/// the alphabet (0xff) sets its top bit, digits being below 58. An invalid byte's 0xff enters
+/// the sum, which cannot overflow (ten of them stay under 2^61); the caller refuses the chunk.
+#[inline(always)]
+fn fold(digits: &[u8]) -> (u64, u8) {
+    let mut add = 0u64;
+    let mut bad = 0u8;
+    for &c in digits {
+        let d = DIGITS[usize::from(c)];
+        bad |= d;
+        add = add * 58 + u64::from(d);
+    }
+    (add, bad)
+}
+
+/// Multiplies the number in `limbs` by `mul` and adds `add`; false when it no longer fits.
+#[inline(always)]
+fn mul_add(limbs: &mut [u64], len: &mut usize, mul: u64, add: u64) -> bool {
+    let mut carry = add;
+    for limb in &mut limbs[..*len] {
+        let t = u128::from(*limb) * u128::from(mul) + u128::from(carry);
+        *limb = t as u64;
+        carry = (t >> 64) as u64;
+    }
+    if carry > 0 {
+        let Some(slot) = limbs.get_mut(*len) else {
+            return false;
+        };
+        *slot = carry;
+        *len += 1;
+    }
+    true
+}
+
+/// [`decode_onto`] with `N` limbs (enough for `s`). The digits after the leading `1`s are read
+/// as a short first chunk and then whole chunks of ten, each a constant multiply (58^10) over
+/// the limbs; the chunk's digits are folded fully unrolled.
 fn decode_with<const N: usize>(s: &[u8], out: &mut [u8]) -> Result<usize, Error> {
     let zeros = s.iter().take_while(|&&c| c == b'1').count();
+    let digits = &s[zeros..];
     let mut limbs = [0u64; N];
     let mut len = 0usize;
-    for chunk in s[zeros..].chunks(CHUNK) {
-        let mut mul = 1u64;
-        let mut add = 0u64;
-        // Digits are below 58: only a byte outside the alphabet (0xff) sets the top bit.
-        let mut bad = 0u8;
-        for &c in chunk {
-            let d = DIGITS[usize::from(c)];
-            bad |= d;
-            add = add * 58 + u64::from(d & 0x3f);
-            mul *= 58;
-        }
+    let (head, body) = digits.split_at(digits.len() % CHUNK);
+    if !head.is_empty() {
+        let (add, bad) = fold(head);
         if bad & 0x80 != 0 {
             return Err(Error::Invalid);
         }
-        let mut carry = add;
-        for limb in &mut limbs[..len] {
-            let t = u128::from(*limb) * u128::from(mul) + u128::from(carry);
-            *limb = t as u64;
-            carry = (t >> 64) as u64;
+        if !mul_add(&mut limbs, &mut len, 1, add) {
+            return Err(Error::TooLong);
         }
-        if carry > 0 {
-            let slot = limbs.get_mut(len).ok_or(Error::TooLong)?;
-            *slot = carry;
-            len += 1;
+    }
+    let (chunks, _) = body.as_chunks::<CHUNK>();
+    for chunk in chunks {
+        let (add, bad) = fold(chunk);
+        if bad & 0x80 != 0 {
+            return Err(Error::Invalid);
+        }
+        if !mul_add(&mut limbs, &mut len, CHUNK_MUL, add) {
+            return Err(Error::TooLong);
         }
     }
     // Big-endian bytes of the number, without its leading zero bytes: the top limb's

@@ -1,83 +1,23 @@
-//! Base64 (standard alphabet, canonical padding) decoding, four digits per table step.
+//! Base64 (standard alphabet, canonical padding) decoding: `base64-simd`'s vector decoder.
 //!
 //! Accepts exactly what the `base64` crate's `STANDARD` engine accepts (padding required and
 //! canonical, no trailing bits, no whitespace; checked against it by property tests), and
 //! writes the same bytes. That engine went through its general decoder per call and was a
-//! fifth of a block notification's decode; here a group of four digits is four table loads and
-//! three ORs, and the alphabet is checked once for the whole text (no branch per digit).
+//! fifth of a block notification's decode; the scalar decoder that replaced it (four digits per
+//! step through per-position tables) was still 28 % of a block's instructions under callgrind.
+//! `base64-simd` decodes 32 digits per AVX2 step (SSE4.1 / NEON / scalar fallbacks chosen at
+//! run time): a block's base64 fell from ~34.7k to ~6.6k instructions. It appends into the
+//! decoder's warmed scratch vectors, so a warmed decoder still does not allocate.
 
 /// The input is not canonical base64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Invalid;
 
-/// One table per digit position of a group of four: the digit's value already shifted to its
-/// place in the group's 24 bits, and bits 24-31 set for a byte outside the alphabet. A group is
-/// four loads and three ORs (the layout of Chromium's base64 decoder).
-const fn table(shift: u32) -> [u32; 256] {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut t = [0xff00_0000u32; 256];
-    let mut i = 0;
-    while i < alphabet.len() {
-        t[alphabet[i] as usize] = (i as u32) << shift;
-        i += 1;
-    }
-    t
-}
-
-static D0: [u32; 256] = table(18);
-static D1: [u32; 256] = table(12);
-static D2: [u32; 256] = table(6);
-static D3: [u32; 256] = table(0);
-
-/// The 24 bits of four digits, bits 24-31 set when one is outside the alphabet.
-#[inline(always)]
-fn group(q: &[u8]) -> u32 {
-    D0[usize::from(q[0])] | D1[usize::from(q[1])] | D2[usize::from(q[2])] | D3[usize::from(q[3])]
-}
-
 /// Decodes `s`, appending to `out` (whose length on entry is kept, also on error).
 pub(crate) fn decode_append(s: &[u8], out: &mut Vec<u8>) -> Result<(), Invalid> {
-    if !s.len().is_multiple_of(4) {
-        return Err(Invalid);
-    }
-    let Some(body_len) = s.len().checked_sub(4) else {
-        return Ok(());
-    };
-    let (body, last) = s.split_at(body_len);
-    let pad = match (last[2], last[3]) {
-        (b'=', b'=') => 2,
-        (_, b'=') => 1,
-        _ => 0,
-    };
-    let start = out.len();
-    out.resize(start + body_len / 4 * 3 + 3 - pad, 0);
-    let dst = &mut out[start..];
-    let mut bad = 0u32;
-    let (head, tail) = dst.split_at_mut(body_len / 4 * 3);
-    for (q, o) in body.chunks_exact(4).zip(head.chunks_exact_mut(3)) {
-        let x = group(q);
-        bad |= x;
-        o.copy_from_slice(&x.to_be_bytes()[1..]);
-    }
-    // The last group: its padding stands for zero digits, whose bits must be zero.
-    let mut q = [b'A'; 4];
-    q[..4 - pad].copy_from_slice(&last[..4 - pad]);
-    let x = group(&q);
-    bad |= x;
-    let bytes = x.to_be_bytes();
-    tail.copy_from_slice(&bytes[1..4 - pad]);
-    let ok = match pad {
-        0 => true,
-        // Three digits: two bytes, and the third digit's two low bits must be zero.
-        1 => x & 0xff == 0,
-        // Two digits: one byte, and the second digit's four low bits must be zero.
-        _ => x & 0xffff == 0,
-    };
-    if bad >> 24 != 0 || !ok {
-        out.truncate(start);
-        return Err(Invalid);
-    }
-    Ok(())
+    base64_simd::STANDARD
+        .decode_append(s, out)
+        .map_err(|_| Invalid)
 }
 
 #[cfg(test)]

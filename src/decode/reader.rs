@@ -3,7 +3,8 @@
 //! serde_json's tokenizer checked every byte of every string eight at a time for quotes,
 //! backslashes and control characters, and went through a visitor per value: that was most of
 //! what a decode cost, as much as parsing the line into a `serde_json::Value`. Here a string's end
-//! is found with `memchr2` (quote or backslash), strings without escapes are borrowed from the
+//! is found with `memchr`'s two-byte vector search (quote or backslash; the searcher is built once
+//! per reader, `scan.rs`), strings without escapes are borrowed from the
 //! line, object keys are compared as they are, and a subtree nobody reads is skipped by
 //! [`Rd::skip`], which still checks the grammar token by token (brackets, commas, colons,
 //! literals, numbers, escapes) so a broken line is still rejected.
@@ -17,8 +18,7 @@
 
 use std::borrow::Cow;
 
-use memchr::memchr2;
-
+use super::scan::TwoBytes;
 use crate::candidate::Malformed;
 
 pub(crate) type R<T = ()> = Result<T, Malformed>;
@@ -39,14 +39,6 @@ const MAX_DEPTH: u32 = 128;
 pub(crate) type Count = usize;
 const CLOSED: Count = usize::MAX;
 
-/// Where the first quote or backslash of `b` is. `memchr2` (vector compares) beat a
-/// word-at-a-time scan of the first 64 bytes by 10 % of a logs line's instructions, even though
-/// most strings are short.
-#[inline]
-fn quote_or_escape(b: &[u8]) -> Option<usize> {
-    memchr2(b'"', b'\\', b)
-}
-
 /// A reading position in one line.
 #[derive(Debug)]
 pub(crate) struct Rd<'a> {
@@ -54,6 +46,10 @@ pub(crate) struct Rd<'a> {
     b: &'a [u8],
     pos: usize,
     depth: u32,
+    /// Finds the first quote or backslash: a string's end or its first escape. Vector compares
+    /// (built once per reader, `scan.rs`) beat a word-at-a-time scan of the first 64 bytes by
+    /// 10 % of a logs line's instructions, even though most strings are short.
+    ends: TwoBytes,
 }
 
 /// Where a reader was ([`Rd::mark`]).
@@ -70,6 +66,7 @@ impl<'a> Rd<'a> {
             b: s.as_bytes(),
             pos: 0,
             depth: 0,
+            ends: TwoBytes::new(b'"', b'\\'),
         }
     }
 
@@ -87,7 +84,14 @@ impl<'a> Rd<'a> {
             b: s.as_bytes(),
             pos: m.pos,
             depth: m.depth,
+            ends: TwoBytes::new(b'"', b'\\'),
         }
+    }
+
+    /// Where the first quote or backslash of `b` is.
+    #[inline]
+    fn quote_or_escape(&self, b: &[u8]) -> Option<usize> {
+        self.ends.find(b)
     }
 
     pub(crate) fn rewind(&mut self, m: Mark) {
@@ -288,15 +292,20 @@ impl<'a> Rd<'a> {
                 return Err(SYN);
             }
         } else {
-            while let Some(&c) = b.get(p) {
-                if !c.is_ascii_digit() {
-                    break;
-                }
-                v = v
-                    .and_then(|v| v.checked_mul(10))
-                    .and_then(|v| v.checked_add(u64::from(c - b'0')));
+            // No overflow check per digit (most numbers are account indices and slots): 19
+            // digits always fit a u64, 20 fit when they spell at most `u64::MAX` (then the
+            // wrapping arithmetic was exact), more never do.
+            let start = p;
+            let mut x = 0u64;
+            while let Some(d) = b.get(p).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+                x = x.wrapping_mul(10).wrapping_add(u64::from(d));
                 p += 1;
             }
+            v = match p - start {
+                0..=19 => Some(x),
+                20 if &b[start..p] <= b"18446744073709551615".as_slice() => Some(x),
+                _ => None,
+            };
         }
         let mut int = !neg;
         if b.get(p) == Some(&b'.') {
@@ -327,10 +336,11 @@ impl<'a> Rd<'a> {
     }
 
     /// Reads a string (the reader at its opening quote): borrowed unless it has escapes.
+    #[inline(always)]
     fn string(&mut self) -> R<Cow<'a, str>> {
         let start = self.pos + 1;
         let rest = self.b.get(start..).unwrap_or_default();
-        match quote_or_escape(rest) {
+        match self.quote_or_escape(rest) {
             None => Err(EOF),
             Some(i) if rest[i] == b'"' => {
                 self.pos = start + i + 1;
@@ -347,7 +357,7 @@ impl<'a> Rd<'a> {
         loop {
             esc = self.escape(esc, Some(&mut out))?;
             let rest = &self.b[esc..];
-            let i = quote_or_escape(rest).ok_or(EOF)?;
+            let i = self.quote_or_escape(rest).ok_or(EOF)?;
             out.push_str(&self.s[esc..esc + i]);
             esc += i;
             if self.b[esc] == b'"' {
@@ -422,7 +432,7 @@ impl<'a> Rd<'a> {
         let mut p = self.pos + 1;
         loop {
             let rest = self.b.get(p..).unwrap_or_default();
-            let i = quote_or_escape(rest).ok_or(EOF)?;
+            let i = self.quote_or_escape(rest).ok_or(EOF)?;
             p += i;
             if self.b[p] == b'"' {
                 self.pos = p + 1;
@@ -550,6 +560,10 @@ mod tests {
             ("0", Some(0)),
             ("18446744073709551615", Some(u64::MAX)),
             ("18446744073709551616", None),
+            ("99999999999999999999", None),
+            ("123456789012345678901", None),
+            ("10000000000000000000", Some(10_000_000_000_000_000_000)),
+            ("1844674407370955161", Some(1_844_674_407_370_955_161)),
             ("-1", None),
             ("1.5", None),
             ("2e3", None),
@@ -582,7 +596,7 @@ mod tests {
             s in "[a-z\u{e9}]{0,120}[\"\\\\]?[a-z\"\\\\]{0,40}"
         ) {
             let want = s.bytes().position(|c| c == b'"' || c == b'\\');
-            prop_assert_eq!(quote_or_escape(s.as_bytes()), want);
+            prop_assert_eq!(Rd::new("").quote_or_escape(s.as_bytes()), want);
         }
 
         /// Every document serde_json writes is skipped whole; every cut of it is refused as
