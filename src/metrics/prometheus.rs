@@ -659,6 +659,17 @@ impl MetricsSnapshot {
             r#"sniffer_build_info{{version="{}"}} 1"#,
             env!("CARGO_PKG_VERSION")
         );
+        family(
+            &mut out,
+            "sniffer_delivery_info",
+            "gauge",
+            "Always 1; the label names how candidates reach the bot (receiver, handler, inline).",
+        );
+        let _ = writeln!(
+            out,
+            r#"sniffer_delivery_info{{mode="{}"}} 1"#,
+            self.delivery.as_str()
+        );
         rows(&mut out, ENGINE, self);
         for (name, help, get) in PAUSE_TIMES {
             if let Some(ms) = get(self) {

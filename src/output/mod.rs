@@ -10,6 +10,7 @@
 //! closed bit, set at shutdown, so a metrics handle that keeps the lanes alive never keeps the bot
 //! waiting.
 
+mod inline;
 mod receiver;
 #[cfg(feature = "stream")]
 mod stream;
@@ -31,6 +32,7 @@ use crate::metrics::OutputCounters;
 use crate::ring::{DropPolicy, StreamRing};
 use crate::wait::{Signal, WaitStrategy};
 
+pub(crate) use inline::Inline;
 pub use receiver::CandidateReceiver;
 pub(crate) use receiver::ReceiverParts;
 #[cfg(feature = "stream")]
