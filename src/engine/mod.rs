@@ -36,7 +36,9 @@ use crate::meta::MetaTable;
 use crate::metrics::{
     health_line, Delivery, FeedStats, LatencyHistogram, Metrics, MetricsSnapshot,
 };
-use crate::output::{CandidateReceiver, Handler, Inline, Lanes, Output, ReceiverParts};
+use crate::output::{
+    CandidateReceiver, Handler, Inline, InlineGates, Lanes, Output, ReceiverParts,
+};
 use crate::pinning::{pin_current, CorePlan};
 #[cfg(feature = "nats")]
 use crate::publish::PublishStats;
@@ -684,7 +686,7 @@ impl Sniffer {
                 metrics: st.metrics.clone(),
                 ring: st.ring.clone(),
                 lanes: st.lanes.clone(),
-                inline: st.inline.clone(),
+                inline: st.inline.as_ref().map(|i| i.gates()),
                 delivery: st.delivery,
                 gate: st.gate.clone(),
                 warn_pct: config.watermark_warn_pct,

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::backpressure::Gate;
 use crate::candidate::monotonic_ns;
 use crate::metrics::{Delivery, HistoryStats, Levels, Metrics, MetricsSnapshot};
-use crate::output::{Inline, Lanes};
+use crate::output::{InlineGates, Lanes};
 #[cfg(feature = "nats")]
 use crate::publish::PublishStats;
 use crate::ring::StreamRing;
@@ -106,8 +106,8 @@ pub struct MetricsSource {
     pub(crate) ring: Option<Arc<StreamRing>>,
     /// The bot's lanes (`None` with a handler or an inline handler).
     pub(crate) lanes: Option<Arc<Lanes>>,
-    /// The inline handler's gates (inline delivery only).
-    pub(crate) inline: Option<Arc<Inline>>,
+    /// The inline handler's gates (inline delivery only; not the handler).
+    pub(crate) inline: Option<Arc<InlineGates>>,
     pub(crate) delivery: Delivery,
     pub(crate) gate: Arc<Gate>,
     pub(crate) warn_pct: u8,

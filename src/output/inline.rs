@@ -20,19 +20,24 @@ use crate::candidate::{PremintCandidate, Priority};
 use crate::metrics::OutputCounters;
 use crate::ring::{ProducerGate, PushGuard};
 
-/// The inline handler and the gates its calls pass through.
+/// The inline handler and the gates its calls pass through: held by the ingest handles.
 pub(crate) struct Inline {
     handler: Handler,
-    /// One per priority: the closed bit, calls in progress and sequence numbers issued.
-    gates: [ProducerGate; 2],
+    gates: Arc<InlineGates>,
     /// The output's counters: only `lanes[..].failed` is written here (one `incr` per panic).
     counters: Arc<OutputCounters>,
 }
 
+/// One producer gate per priority: the closed bit, calls in progress and sequence numbers
+/// issued. The engine and its metrics handles hold these alone, so that a metrics handle kept
+/// past shutdown never keeps the bot's handler (and what it owns) alive.
+#[derive(Debug, Default)]
+pub(crate) struct InlineGates([ProducerGate; 2]);
+
 impl fmt::Debug for Inline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inline")
-            .field("issued", &self.issued())
+            .field("gates", &self.gates)
             .finish_non_exhaustive()
     }
 }
@@ -41,16 +46,21 @@ impl Inline {
     pub(crate) fn new(handler: Handler, counters: Arc<OutputCounters>) -> Self {
         Inline {
             handler,
-            gates: [ProducerGate::default(), ProducerGate::default()],
+            gates: Arc::default(),
             counters,
         }
+    }
+
+    /// The gates, for the engine (shutdown) and its metrics (issued counts).
+    pub(crate) fn gates(&self) -> Arc<InlineGates> {
+        self.gates.clone()
     }
 
     /// Registers a call for a candidate of priority `p` and takes its lane's next sequence
     /// number; `None` once closed (nothing issued).
     #[inline(always)]
     pub(crate) fn enter_issuing(&self, p: Priority) -> Option<(PushGuard<'_>, u64)> {
-        self.gates[p.lane()].enter_issuing()
+        self.gates.0[p.lane()].enter_issuing()
     }
 
     /// Calls the handler for `c` (inside the guard `enter_issuing` returned). A panic is caught
@@ -76,20 +86,23 @@ impl Inline {
         }
     }
 
+}
+
+impl InlineGates {
     /// Sequence numbers each lane's gate issued (exact once the producers are idle).
     pub(crate) fn issued(&self) -> [u64; 2] {
-        [self.gates[0].issued(), self.gates[1].issued()]
+        [self.0[0].issued(), self.0[1].issued()]
     }
 
     /// Refuses every later call: ingest hands the candidate back as `Closed`.
     pub(crate) fn close(&self) {
-        for g in &self.gates {
+        for g in &self.0 {
             g.close();
         }
     }
 
     /// True when no handler call is in progress.
     pub(crate) fn producers_idle(&self) -> bool {
-        self.gates.iter().all(ProducerGate::producers_idle)
+        self.0.iter().all(ProducerGate::producers_idle)
     }
 }

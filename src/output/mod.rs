@@ -32,7 +32,7 @@ use crate::metrics::OutputCounters;
 use crate::ring::{DropPolicy, StreamRing};
 use crate::wait::{Signal, WaitStrategy};
 
-pub(crate) use inline::Inline;
+pub(crate) use inline::{Inline, InlineGates};
 pub use receiver::CandidateReceiver;
 pub(crate) use receiver::ReceiverParts;
 #[cfg(feature = "stream")]
