@@ -1050,9 +1050,11 @@ impl InlineGot {
 
     /// Notes `c` received at `t`; a mint not ours, or a second copy, is unexpected.
     fn got(&self, index: &HashMap<[u8; 32], usize>, c: &sniffer::PremintCandidate, t: u64) {
-        let first = index
-            .get(&c.mint.0)
-            .filter(|&&i| self.at[i].compare_exchange(0, t, Ordering::AcqRel, Ordering::Acquire).is_ok());
+        let first = index.get(&c.mint.0).filter(|&&i| {
+            self.at[i]
+                .compare_exchange(0, t, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        });
         match first {
             Some(&i) => {
                 let feed = c.received_unix_ns.saturating_sub(sniffer::unix_ns_at(0));

@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sniffer::{
-    decode::DecoderConfig,
-    feed::{Expected, Feed, LineFeed, PayloadGenerator, PayloadMix, ReplayConfig, WsConfig},
     config::BatchSendMode,
+    decode::DecoderConfig,
     feed::Subscription,
+    feed::{Expected, Feed, LineFeed, PayloadGenerator, PayloadMix, ReplayConfig, WsConfig},
     metrics::Delivery,
-    BuildError, ConfigError, MetricsSnapshot, PremintCandidate, Priority, Pubkey,
+    BuildError, ConfigError, HealthStatus, MetricsSnapshot, PremintCandidate, Priority, Pubkey,
     Sniffer, SnifferConfig, TryIngestError,
 };
 use wsserver::{Line, Plan, WsServer};
@@ -77,7 +77,11 @@ fn payload_lines(seed: u64, n: usize) -> (Vec<Vec<u8>>, HashSet<Pubkey>) {
 }
 
 fn write_lines(path: &Path, lines: &[Vec<u8>]) {
-    let body: Vec<u8> = lines.iter().flat_map(|l| l.iter().chain(b"\n")).copied().collect();
+    let body: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| l.iter().chain(b"\n"))
+        .copied()
+        .collect();
     std::fs::write(path, body).unwrap();
 }
 
@@ -93,7 +97,7 @@ fn replay(path: &Path) -> LineFeed {
 fn every_candidate_is_delivered_or_counted_once_panics_in_send_failures() {
     let (calls, record) = recording();
     let handler = move |c: &PremintCandidate| {
-        if c.slot % 5 == 0 {
+        if c.slot.is_multiple_of(5) {
             panic!("the bot's handler failed on slot {}", c.slot);
         }
         record(c);
@@ -107,9 +111,18 @@ fn every_candidate_is_delivered_or_counted_once_panics_in_send_failures() {
         .inline_handler(handler)
         .build()
         .unwrap();
-    assert!(engine.take_receiver().is_none(), "inline delivery has no receiver");
+    assert!(
+        engine.take_receiver().is_none(),
+        "inline delivery has no receiver"
+    );
     let bot = engine.ingest_handle();
-    let priority = |n: u64| if n % 3 == 0 { Priority::High } else { Priority::Low };
+    let priority = |n: u64| {
+        if n.is_multiple_of(3) {
+            Priority::High
+        } else {
+            Priority::Low
+        }
+    };
     // Slots 1000..1100: 20 panics (every fifth), then one stale launch (slot lag 90 > 10).
     for slot in 1000..1100 {
         let c = PremintCandidate {
@@ -126,29 +139,57 @@ fn every_candidate_is_delivered_or_counted_once_panics_in_send_failures() {
         slot: 1010,
         ..Default::default()
     };
-    assert!(matches!(bot.try_ingest(stale), Err(TryIngestError::Stale(_))));
+    assert!(matches!(
+        bot.try_ingest(stale),
+        Err(TryIngestError::Stale(_))
+    ));
     let report = engine.shutdown(Duration::from_secs(5));
     let m = &report.metrics;
     let got = taken(&calls);
     assert_accounted(&got, m);
     let this = std::thread::current().name().unwrap().to_owned();
-    assert!(got.iter().all(|(_, t)| *t == this), "called on the bot's thread");
+    assert!(
+        got.iter().all(|(_, t)| *t == this),
+        "called on the bot's thread"
+    );
     assert_eq!(
         (m.candidates_detected, m.candidates_sent, m.send_failures),
         (101, 80, 20)
     );
     assert_eq!((m.dropped_full_buffer, m.dropped_stale), (20, 1));
-    let high = got.iter().filter(|(c, _)| c.priority == Priority::High).count() as u64;
+    let high = got
+        .iter()
+        .filter(|(c, _)| c.priority == Priority::High)
+        .count() as u64;
     assert_eq!((m.high_sent, m.low_sent), (high, 80 - high));
     let high_failed = (1000..1100u64)
-        .filter(|s| s % 5 == 0 && priority(*s) == Priority::High)
+        .filter(|s| s.is_multiple_of(5) && priority(*s) == Priority::High)
         .count() as u64;
-    assert_eq!((report.high.failed, report.low.failed), (high_failed, 20 - high_failed));
+    assert_eq!(
+        (report.high.failed, report.low.failed),
+        (high_failed, 20 - high_failed)
+    );
     assert_eq!((report.delivered(), report.abandoned()), (80, 0));
     assert!(m
         .to_prometheus()
         .contains("\nsniffer_delivery_info{mode=\"inline\"} 1\n"));
     assert!(m.to_json().contains("\"delivery\": \"inline\""));
+}
+
+#[test]
+fn an_engine_without_buffers_is_healthy() {
+    let (calls, handler) = recording();
+    let engine = Sniffer::builder().inline_handler(handler).build().unwrap();
+    engine
+        .ingest_handle()
+        .try_ingest(PremintCandidate::default())
+        .unwrap();
+    let health = engine.metrics_source().health();
+    assert_eq!(health.status, HealthStatus::Healthy, "{:?}", health.reasons);
+    let s = &health.snapshot;
+    assert_eq!((s.stream_buffer_capacity, s.lane_capacity), (0, 0));
+    let m = engine.shutdown(Duration::from_secs(1)).metrics;
+    assert_accounted(&taken(&calls), &m);
 }
 
 #[test]
@@ -158,7 +199,10 @@ fn after_shutdown_a_bots_candidate_is_handed_back_uncounted() {
     let bot = engine.ingest_handle();
     bot.try_ingest(PremintCandidate::default()).unwrap();
     let m = engine.shutdown(Duration::from_secs(1)).metrics;
-    let late = bot.try_ingest(PremintCandidate { slot: 9, ..Default::default() });
+    let late = bot.try_ingest(PremintCandidate {
+        slot: 9,
+        ..Default::default()
+    });
     assert!(matches!(late, Err(TryIngestError::Closed(c)) if c.slot == 9));
     assert_accounted(&taken(&calls), &m);
     assert_eq!((m.candidates_detected, m.candidates_sent), (1, 1));
@@ -183,8 +227,12 @@ fn conflicting_options_are_refused_at_build() {
             batch_send_mode: mode,
             ..SnifferConfig::default()
         };
-        let (key, reason) =
-            invalid_key(Sniffer::builder().config(cfg).inline_handler(|_| {}).build());
+        let (key, reason) = invalid_key(
+            Sniffer::builder()
+                .config(cfg)
+                .inline_handler(|_| {})
+                .build(),
+        );
         assert_eq!(key, "inline_handler");
         assert!(reason.contains("batch_send_mode = \"direct\""), "{reason}");
     }
@@ -215,7 +263,9 @@ fn a_feeds_candidates_are_delivered_on_that_feeds_thread() {
     // In the feed's order: its sequence numbers increase per priority as it read them.
     let mut last: HashMap<Priority, u64> = HashMap::new();
     for (c, _) in &got {
-        assert!(last.insert(c.priority, c.seq).is_none_or(|prev| prev < c.seq));
+        assert!(last
+            .insert(c.priority, c.seq)
+            .is_none_or(|prev| prev < c.seq));
     }
 }
 
@@ -242,7 +292,10 @@ fn two_feeds_racing_deliver_each_launch_once_from_the_winners_thread() {
     let got = taken(&calls);
     assert_accounted(&got, &m);
     let launches = mints.len() as u64;
-    assert_eq!((m.candidates_sent, m.duplicates_dropped), (launches, launches));
+    assert_eq!(
+        (m.candidates_sent, m.duplicates_dropped),
+        (launches, launches)
+    );
     let mut once: BTreeMap<Pubkey, u32> = BTreeMap::new();
     for (c, _) in &got {
         *once.entry(c.mint).or_default() += 1;

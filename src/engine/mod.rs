@@ -36,9 +36,7 @@ use crate::meta::MetaTable;
 use crate::metrics::{
     health_line, Delivery, FeedStats, LatencyHistogram, Metrics, MetricsSnapshot,
 };
-use crate::output::{
-    CandidateReceiver, Handler, Inline, InlineGates, Lanes, Output, ReceiverParts,
-};
+use crate::output::{CandidateReceiver, Handler, Inline, Lanes, Output, ReceiverParts};
 use crate::pinning::{pin_current, CorePlan};
 #[cfg(feature = "nats")]
 use crate::publish::PublishStats;

@@ -222,7 +222,10 @@ impl MetricsSource {
         let s = self.snapshot();
         let mut reasons = Vec::new();
         let warn = u64::from(self.warn_pct);
-        if s.stream_buffer_depth * 100 >= warn * s.stream_buffer_capacity {
+        // Inline delivery has no buffer at all (capacity 0): nothing to fill.
+        if s.stream_buffer_capacity > 0
+            && s.stream_buffer_depth * 100 >= warn * s.stream_buffer_capacity
+        {
             reasons.push(format!(
                 "stream ring at {}/{} (warn at {warn} %)",
                 s.stream_buffer_depth, s.stream_buffer_capacity

@@ -85,7 +85,6 @@ impl Inline {
             );
         }
     }
-
 }
 
 impl InlineGates {
