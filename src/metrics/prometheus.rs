@@ -1,6 +1,8 @@
 //! The Prometheus text exposition (format 0.0.4) of a [`MetricsSnapshot`], in base units and
 //! aggregatable across bot processes:
 //!
+//! - `sniffer_build_info{version}` and `sniffer_delivery_info{mode}` (receiver, handler or
+//!   inline), always 1;
 //! - every counter of the snapshot as `sniffer_<name>_total`, every level as a gauge
 //!   `sniffer_<name>`, times in seconds (`paused_total_ms` is `sniffer_paused_seconds_total`,
 //!   `uptime_ms` is `sniffer_uptime_seconds`);
@@ -859,6 +861,7 @@ mod tests {
                 "sink" => "sniffer_sink_rows_written_total",
                 "history" => "sniffer_history_inserts_total",
                 "published" => "sniffer_published_total",
+                "delivery" => "sniffer_delivery_info",
                 _ => return None,
             })
         };

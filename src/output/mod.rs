@@ -1,6 +1,7 @@
 //! The output side towards the bot: two bounded lanes (High and Low), each a [`StreamRing`] under
 //! the engine's overflow policy, read through a [`CandidateReceiver`] (`receiver.rs`, or the
-//! async `CandidateStream` in `stream.rs`); or a handler closure that the sending thread calls.
+//! async `CandidateStream` in `stream.rs`); or a handler closure that the sending thread calls;
+//! or, with inline delivery (`inline.rs`), the bot's handler called on the ingesting thread itself.
 //!
 //! This module owns the sending side: whoever delivers (the batcher in sync mode, a lane worker
 //! in async mode, the producers' ingest handles in direct mode) calls [`Lanes::send`], which
