@@ -16,13 +16,19 @@
 //!   thread that receives;
 //! - **(b)** the seeds' design: `tokio-tungstenite` on a multi-thread runtime, the same parse, a
 //!   tokio `mpsc` to a bot task;
-//! - **ours busy-poll**: the engine with `busy_poll = true` (the feed thread and the bot spin).
+//! - **ours busy-poll**: the engine with `busy_poll = true` (the feed thread and the bot spin);
+//! - **ours inline**: the engine calling the bot's handler on the feed thread
+//!   (`SnifferBuilder::inline_handler`), stamped inside the handler: no handoff, no wake-up;
+//! - **ours inline busy-poll**: the same with `busy_poll = true` (only the feed thread spins).
 //!
 //! Correctness is asserted for every client (each message reaches the bot exactly once; for
-//! the engine, the accounting is exact); the timing targets (ours at or below (a), busy-poll p50
-//! at most 10 µs for logs at 1 000/s) are timing bounds.
+//! the engine, the accounting is exact); the timing targets (ours and ours inline at or below
+//! (a), busy-poll and inline busy-poll p50 at most 10 µs for logs at 1 000/s) are timing bounds.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{
+    AtomicU64, AtomicUsize, Ordering,
+    Ordering::{AcqRel, Acquire, Release},
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -106,6 +112,8 @@ enum Client {
     HandBlocking,
     SeedsTokio,
     OursBusy,
+    OursInline,
+    OursInlineBusy,
 }
 
 impl Client {
@@ -115,6 +123,8 @@ impl Client {
             Client::HandBlocking => "(a) tungstenite+Value+crossbeam",
             Client::SeedsTokio => "(b) tokio-tungstenite+mpsc",
             Client::OursBusy => "ours busy-poll",
+            Client::OursInline => "ours inline",
+            Client::OursInlineBusy => "ours inline busy-poll",
         }
     }
 
@@ -124,6 +134,8 @@ impl Client {
             Client::HandBlocking => "a",
             Client::SeedsTokio => "b",
             Client::OursBusy => "ours_busy",
+            Client::OursInline => "ours_inline",
+            Client::OursInlineBusy => "ours_inline_busy",
         }
     }
 }
@@ -319,6 +331,103 @@ fn ours(form: Form, msgs: &Messages, rate: u64, busy_poll: bool) -> Measured {
     }
 }
 
+/// Ours inline: the engine calls the handler on its feed thread; the handler stamps the receive
+/// first thing and notes it without a lock in a slot per message (found by signature).
+fn ours_inline(form: Form, msgs: &Messages, rate: u64, busy_poll: bool) -> Measured {
+    let n = msgs.lines.len();
+    let server = WsServer::start(msgs.lines.clone(), vec![Plan::default()], interval(rate));
+    let ws = WsConfig {
+        subscriptions: form.subscriptions(),
+        ..WsConfig::default()
+    };
+    let feed = LineFeed::ws(&server.url("/"), ws, DecoderConfig::default()).expect("ws feed");
+    let cfg = SnifferConfig {
+        busy_poll,
+        ..SnifferConfig::load(None).unwrap_or_default()
+    };
+    let slots = Arc::new(InlineSlots::new(msgs));
+    let seen = slots.clone();
+    let engine = Sniffer::builder()
+        .config(cfg)
+        .feed(feed)
+        .inline_handler(move |c| seen.got(c, sniffer::monotonic_ns()))
+        .build()
+        .expect("engine");
+    wait_for(&slots.count, n, &server);
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    let log = server.stop();
+    let got = slots.received(msgs);
+    let (latency, to_feed, delivered_once, duplicates) = measure(msgs, &log.sent, &got);
+    let extra = slots.extra.load(Acquire);
+    let calls = (got.len() + extra) as u64;
+    let exact = m.accounting_holds() && m.in_flight == 0 && m.candidates_sent == calls;
+    Measured {
+        latency,
+        to_feed,
+        delivered_once,
+        duplicates: duplicates + extra,
+        accounting: Some((exact, m)),
+        hot_threads: if busy_poll {
+            "1 spinning (feed) + the server's".into()
+        } else {
+            "1 (feed)".into()
+        },
+    }
+}
+
+/// What an inline handler notes from the feed thread, without a lock: per message (by
+/// signature) the receive and detection times, and every call's count (a copy of a signature
+/// not ours, or a second one, lands in `extra`).
+struct InlineSlots {
+    index: std::collections::HashMap<sniffer::Signature, usize>,
+    at: Vec<(AtomicU64, AtomicU64)>,
+    extra: AtomicUsize,
+    count: AtomicUsize,
+}
+
+impl InlineSlots {
+    fn new(msgs: &Messages) -> Self {
+        let index = msgs
+            .sigs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let bytes = bs58::decode(s).into_vec().expect("base58");
+                (sniffer::Signature(bytes.try_into().expect("64 bytes")), i)
+            })
+            .collect();
+        InlineSlots {
+            index,
+            at: (0..msgs.sigs.len())
+                .map(|_| (AtomicU64::new(0), AtomicU64::new(0)))
+                .collect(),
+            extra: AtomicUsize::new(0),
+            count: AtomicUsize::new(0),
+        }
+    }
+
+    fn got(&self, c: &sniffer::PremintCandidate, t: u64) {
+        let slot = self.index.get(&c.signature).map(|&i| &self.at[i]);
+        match slot.filter(|(at, _)| at.compare_exchange(0, t, AcqRel, Acquire).is_ok()) {
+            Some((_, detected)) => detected.store(c.detected_at_ns, Release),
+            None => {
+                self.extra.fetch_add(1, AcqRel);
+            }
+        }
+        self.count.fetch_add(1, Release);
+    }
+
+    /// The first receive of each message so far, as [`Got`] (the other calls are `extra`).
+    fn received(&self, msgs: &Messages) -> Got {
+        self.at
+            .iter()
+            .zip(&msgs.sigs)
+            .filter(|((at, _), _)| at.load(Acquire) != 0)
+            .map(|((at, d), sig)| (sig.clone(), at.load(Acquire), Some(d.load(Acquire))))
+            .collect()
+    }
+}
+
 fn hand_blocking(form: Form, msgs: &Messages, rate: u64) -> Measured {
     let n = msgs.lines.len();
     let server = WsServer::start(msgs.lines.clone(), vec![Plan::default()], interval(rate));
@@ -426,6 +535,8 @@ fn run_client(client: Client, form: Form, msgs: &Messages, rate: u64) -> Measure
     match client {
         Client::Ours => ours(form, msgs, rate, false),
         Client::OursBusy => ours(form, msgs, rate, true),
+        Client::OursInline => ours_inline(form, msgs, rate, false),
+        Client::OursInlineBusy => ours_inline(form, msgs, rate, true),
         Client::HandBlocking => hand_blocking(form, msgs, rate),
         Client::SeedsTokio => seeds_tokio(form, msgs, rate),
     }
@@ -466,11 +577,19 @@ fn count_at(rate: u64, secs: f64) -> usize {
     ((rate as f64 * secs) as usize).max(50)
 }
 
-/// The scenario. `smoke`: the engine only (default and busy-poll), 1 000/s, 50 messages per
-/// form, correctness only.
+/// The scenario. `smoke`: the engine only (default, busy-poll, inline and inline busy-poll),
+/// 1 000/s, 50 messages per form, correctness only.
 pub(crate) fn wire_to_bot(smoke: bool) -> Outcome {
     let (rates, clients): (&[(u64, f64)], &[Client]) = if smoke {
-        (&[(1_000, 0.05)], &[Client::Ours, Client::OursBusy])
+        (
+            &[(1_000, 0.05)],
+            &[
+                Client::Ours,
+                Client::OursBusy,
+                Client::OursInline,
+                Client::OursInlineBusy,
+            ],
+        )
     } else {
         (
             &[(100, 3.0), (1_000, 2.0), (10_000, 1.0)],
@@ -479,6 +598,8 @@ pub(crate) fn wire_to_bot(smoke: bool) -> Outcome {
                 Client::HandBlocking,
                 Client::SeedsTokio,
                 Client::OursBusy,
+                Client::OursInline,
+                Client::OursInlineBusy,
             ],
         )
     };
@@ -515,27 +636,36 @@ pub(crate) fn wire_to_bot(smoke: bool) -> Outcome {
     }
 }
 
-/// Ours at or below (a) at p50 and p99; busy-poll p50 at most 10 µs for logs at 1 000/s.
+/// Ours and ours inline at or below (a) at p50 and p99; busy-poll and inline busy-poll p50 at
+/// most 10 µs for logs at 1 000/s.
 fn timing_bounds(bounds: &mut Vec<Bound>, form: Form, rate: u64, row: &[(Client, Measured)]) {
     let get = |c: Client| row.iter().find(|(k, _)| *k == c).map(|(_, m)| &m.latency);
     let label = format!("wire_to_bot/{}/{rate}", form.tag());
-    if let (Some(ours), Some(a)) = (get(Client::Ours), get(Client::HandBlocking)) {
+    for client in [Client::Ours, Client::OursInline] {
+        let (Some(ours), Some(a)) = (get(client), get(Client::HandBlocking)) else {
+            continue;
+        };
         for (q, v) in [("p50", 0.5), ("p99", 0.99)] {
             bounds.push(Bound::at_most(
-                &format!("{label}: ours {q} (us) <= baseline (a) {q}"),
+                &format!("{label}: {} {q} (us) <= baseline (a) {q}", client.name()),
                 BoundKind::Timing,
                 us(ours, v),
                 us(a, v),
             ));
         }
     }
-    if let (Form::Logs, 1_000, Some(busy)) = (form, rate, get(Client::OursBusy)) {
-        bounds.push(Bound::at_most(
-            &format!("{label}: ours busy-poll p50 (us)"),
-            BoundKind::Timing,
-            us(busy, 0.5),
-            10.0,
-        ));
+    if (form, rate) != (Form::Logs, 1_000) {
+        return;
+    }
+    for client in [Client::OursBusy, Client::OursInlineBusy] {
+        if let Some(busy) = get(client) {
+            bounds.push(Bound::at_most(
+                &format!("{label}: {} p50 (us)", client.name()),
+                BoundKind::Timing,
+                us(busy, 0.5),
+                10.0,
+            ));
+        }
     }
 }
 

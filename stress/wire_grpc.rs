@@ -11,6 +11,9 @@
 //!   thread blocked in `recv`; hot threads: the tokio workers and the bot.
 //! - `b` (the seeds' design): the same feed, a tokio mpsc channel, the bot a tokio task
 //!   awaiting `recv`; hot threads: the tokio workers.
+//! - `ours_inline`: the engine calling the bot's handler on the feed thread
+//!   (`SnifferBuilder::inline_handler`), which stamps the receive; hot thread: the feed thread.
+//! - `ours_inline_busy`: the same with `busy_poll` (the feed thread never sleeps).
 //!
 //! Baseline c, the public SDK (`solana-streamer-sdk` over `sol-parser-sdk`), builds hundreds of
 //! Solana crates, so it lives in the workspace-excluded `bench/sdk-baseline` crate (`make
@@ -59,7 +62,27 @@ fn rate_label(rate: u64) -> String {
     }
 }
 
-/// One feed kind at one rate: the three designs in turn against one server.
+/// The designs, in the order they run against each server.
+const DESIGNS: [&str; 5] = ["ours", "a", "b", "ours_inline", "ours_inline_busy"];
+
+/// Runs one design against `server`: what it received, and whether its accounting held.
+fn run_design(
+    design: &str,
+    kind: Kind,
+    server: &PacedServer,
+    l: &Launches,
+    interval: Duration,
+) -> (rig::Received, bool) {
+    match design {
+        "ours" => rig::ours(kind, &server.url(kind), l, interval),
+        "ours_inline" => rig::ours_inline(kind, &server.url(kind), l, interval, false),
+        "ours_inline_busy" => rig::ours_inline(kind, &server.url(kind), l, interval, true),
+        "a" => (rig::baseline_a(kind, &server.http_url(), l, interval), true),
+        _ => (rig::baseline_b(kind, &server.http_url(), l, interval), true),
+    }
+}
+
+/// One feed kind at one rate: the designs in turn against one server.
 fn one(
     kind: Kind,
     rate: u64,
@@ -72,13 +95,9 @@ fn one(
     let server = PacedServer::start(l.messages(kind), interval);
     let label = format!("wire_to_bot_grpc/{}/{}", kind.name(), rate_label(rate));
     let mut p = Vec::new();
-    for design in ["ours", "a", "b"] {
+    for design in DESIGNS {
         let cpu = cpu_ms();
-        let (got, accounting) = match design {
-            "ours" => rig::ours(kind, &server.url(kind), l, interval),
-            "a" => (rig::baseline_a(kind, &server.http_url(), l, interval), true),
-            _ => (rig::baseline_b(kind, &server.http_url(), l, interval), true),
-        };
+        let (got, accounting) = run_design(design, kind, &server, l, interval);
         let cpu = cpu_ms() - cpu;
         let stamps = server.last_stamps().expect("a subscription");
         let h = histogram(&got.latencies(&stamps));
@@ -92,13 +111,13 @@ fn one(
             ),
         ));
         push_latency_us(figures, &format!("{label}/{design}"), &h);
-        if design == "ours" {
+        if design.starts_with("ours") {
             // Where ours spends it: server write -> the feed's read (socket, HTTP/2, tonic),
             // and the rest is the feed's decode and the engine's handoff to the bot.
             let feed = histogram(&got.feed_latencies(&stamps));
             push_latency_us(
                 figures,
-                &format!("{label}/ours (write to feed read)"),
+                &format!("{label}/{design} (write to feed read)"),
                 &feed,
             );
         }
@@ -108,19 +127,21 @@ fn one(
         ));
         p.push((h.value_at_quantile(0.5), h.value_at_quantile(0.99)));
     }
-    let (ours, a) = (p[0], p[1]);
-    bounds.push(Bound::at_most(
-        &format!("{label}: ours p50 / baseline a p50"),
-        BoundKind::Timing,
-        ours.0 as f64 / a.0.max(1) as f64,
-        1.0,
-    ));
-    bounds.push(Bound::at_most(
-        &format!("{label}: ours p99 / baseline a p99"),
-        BoundKind::Timing,
-        ours.1 as f64 / a.1.max(1) as f64,
-        1.0,
-    ));
+    let a = p[1];
+    for (design, ours) in [("ours", p[0]), ("ours_inline", p[3])] {
+        bounds.push(Bound::at_most(
+            &format!("{label}: {design} p50 / baseline a p50"),
+            BoundKind::Timing,
+            ours.0 as f64 / a.0.max(1) as f64,
+            1.0,
+        ));
+        bounds.push(Bound::at_most(
+            &format!("{label}: {design} p99 / baseline a p99"),
+            BoundKind::Timing,
+            ours.1 as f64 / a.1.max(1) as f64,
+            1.0,
+        ));
+    }
 }
 
 /// The scenario: each feed kind at each rate for `d` (at least `min` messages each).

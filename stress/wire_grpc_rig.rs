@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -980,16 +980,17 @@ pub fn baseline_b(kind: Kind, url: &str, l: &Launches, interval: Duration) -> Re
 // ---------------------------------------------------------------------------------------------
 // Ours.
 
-/// Ours: the engine on a [`GeyserFeed`](sniffer::feed::GeyserFeed) or
-/// [`ShredFeed`](sniffer::feed::ShredFeed), the bot blocking in the receiver's `recv_timeout`.
-/// Also returns whether the engine's accounting held (every candidate delivered or counted).
-pub fn ours(kind: Kind, url: &str, l: &Launches, interval: Duration) -> (Received, bool) {
+/// The engine on a [`GeyserFeed`](sniffer::feed::GeyserFeed) or
+/// [`ShredFeed`](sniffer::feed::ShredFeed) at `url`, with `busy_poll` as given.
+fn our_builder(kind: Kind, url: &str, busy_poll: bool) -> sniffer::SnifferBuilder {
     use sniffer::decode::DecoderConfig;
     use sniffer::feed::{GeyserConfig, GeyserFeed, ShredConfig, ShredFeed};
-    let n = l.mints.len();
-    let cfg = sniffer::SnifferConfig::load(None).unwrap_or_default();
+    let cfg = sniffer::SnifferConfig {
+        busy_poll,
+        ..sniffer::SnifferConfig::load(None).unwrap_or_default()
+    };
     let builder = sniffer::Sniffer::builder().config(cfg);
-    let builder = match kind {
+    match kind {
         Kind::Grpc => builder.feed(
             GeyserFeed::new(url, GeyserConfig::default(), DecoderConfig::default())
                 .expect("grpc feed"),
@@ -998,8 +999,15 @@ pub fn ours(kind: Kind, url: &str, l: &Launches, interval: Duration) -> (Receive
             ShredFeed::new(url, ShredConfig::default(), DecoderConfig::default())
                 .expect("shred feed"),
         ),
-    };
-    let mut engine = builder.build().expect("engine");
+    }
+}
+
+/// Ours: the engine on a [`GeyserFeed`](sniffer::feed::GeyserFeed) or
+/// [`ShredFeed`](sniffer::feed::ShredFeed), the bot blocking in the receiver's `recv_timeout`.
+/// Also returns whether the engine's accounting held (every candidate delivered or counted).
+pub fn ours(kind: Kind, url: &str, l: &Launches, interval: Duration) -> (Received, bool) {
+    let n = l.mints.len();
+    let mut engine = our_builder(kind, url, false).build().expect("engine");
     let rx = engine.take_receiver().expect("receiver");
     let mut got = Received::new(n);
     let until = deadline(n, interval);
@@ -1019,4 +1027,84 @@ pub fn ours(kind: Kind, url: &str, l: &Launches, interval: Duration) -> (Receive
         && m.in_flight == 0
         && m.candidates_sent == (got.delivered + got.unexpected + extra) as u64;
     (got, ok && extra == 0)
+}
+
+/// What an inline handler notes from the feed thread, without a lock: each message's receive
+/// time and feed-read time (0: not yet), and the counts.
+struct InlineGot {
+    at: Vec<AtomicU64>,
+    feed_at: Vec<AtomicU64>,
+    delivered: AtomicUsize,
+    unexpected: AtomicUsize,
+}
+
+impl InlineGot {
+    fn new(n: usize) -> Self {
+        InlineGot {
+            at: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            feed_at: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            delivered: AtomicUsize::new(0),
+            unexpected: AtomicUsize::new(0),
+        }
+    }
+
+    /// Notes `c` received at `t`; a mint not ours, or a second copy, is unexpected.
+    fn got(&self, index: &HashMap<[u8; 32], usize>, c: &sniffer::PremintCandidate, t: u64) {
+        let first = index.get(&c.mint.0).filter(|&&i| {
+            self.at[i]
+                .compare_exchange(0, t, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        });
+        match first {
+            Some(&i) => {
+                let feed = c.received_unix_ns.saturating_sub(sniffer::unix_ns_at(0));
+                self.feed_at[i].store(feed, Ordering::Release);
+                self.delivered.fetch_add(1, Ordering::AcqRel);
+            }
+            None => {
+                self.unexpected.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// What was noted so far (all of it once the engine is shut down).
+    fn received(&self) -> Received {
+        let read = |v: &[AtomicU64]| v.iter().map(|t| t.load(Ordering::Acquire)).collect();
+        Received {
+            at: read(&self.at),
+            feed_at: read(&self.feed_at),
+            delivered: self.delivered.load(Ordering::Acquire),
+            unexpected: self.unexpected.load(Ordering::Acquire),
+        }
+    }
+}
+
+/// Ours inline: the engine calls the bot's handler on the feed thread
+/// ([`sniffer::SnifferBuilder::inline_handler`]), which stamps the receive time first thing;
+/// with `busy_poll` the feed thread spins (there is no bot thread). Also returns whether the
+/// engine's accounting held.
+pub fn ours_inline(
+    kind: Kind,
+    url: &str,
+    l: &Launches,
+    interval: Duration,
+    busy_poll: bool,
+) -> (Received, bool) {
+    let n = l.mints.len();
+    let got = Arc::new(InlineGot::new(n));
+    let (seen, index) = (got.clone(), Arc::new(l.index.clone()));
+    let engine = our_builder(kind, url, busy_poll)
+        .inline_handler(move |c| seen.got(&index, c, sniffer::monotonic_ns()))
+        .build()
+        .expect("engine");
+    let until = deadline(n, interval);
+    while got.delivered.load(Ordering::Acquire) < n && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    let got = got.received();
+    let ok = m.accounting_holds()
+        && m.in_flight == 0
+        && m.candidates_sent == (got.delivered + got.unexpected) as u64;
+    (got, ok)
 }

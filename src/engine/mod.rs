@@ -33,8 +33,10 @@ use crate::error::{BuildError, ConfigError};
 use crate::feed::{Feed, FeedPoll, FeedSink};
 use crate::ingest::{DedupTable, IngestHandle, IngestParts, Target};
 use crate::meta::MetaTable;
-use crate::metrics::{health_line, FeedStats, LatencyHistogram, Metrics, MetricsSnapshot};
-use crate::output::{CandidateReceiver, Handler, Lanes, Output, ReceiverParts};
+use crate::metrics::{
+    health_line, Delivery, FeedStats, LatencyHistogram, Metrics, MetricsSnapshot,
+};
+use crate::output::{CandidateReceiver, Handler, Inline, Lanes, Output, ReceiverParts};
 use crate::pinning::{pin_current, CorePlan};
 #[cfg(feature = "nats")]
 use crate::publish::PublishStats;
@@ -49,6 +51,8 @@ use crate::wait::WaitStrategy;
 pub struct SnifferBuilder {
     config: SnifferConfig,
     handler: Option<Handler>,
+    /// The inline handler (`inline_handler`): called on the ingesting thread.
+    inline: Option<Handler>,
     feeds: Vec<Box<dyn Feed>>,
     /// Multi-feed dedup: `None` = on when there are two feeds or more.
     dedup: Option<bool>,
@@ -63,6 +67,7 @@ impl fmt::Debug for SnifferBuilder {
         f.debug_struct("SnifferBuilder")
             .field("config", &self.config)
             .field("handler", &self.handler.is_some())
+            .field("inline", &self.inline.is_some())
             .field("feeds", &self.feeds.len())
             .field("dedup", &self.dedup)
             .finish()
@@ -101,6 +106,62 @@ impl SnifferBuilder {
         F: Fn(&PremintCandidate) + Send + Sync + 'static,
     {
         self.handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// Delivers every candidate by calling `handler` on the thread that ingests it, with nothing
+    /// in between: no ring, no lane, no batcher, no wake-up of another thread. This is the
+    /// lowest-latency way to get launches.
+    ///
+    /// - A pull feed calls it on its own thread (`sniffer-feed-<name>`), right after decoding the
+    ///   message, the multi-feed dedupe (each launch is delivered once, by the feed that saw it
+    ///   first) and the stale check; [`IngestHandle::try_ingest`] and [`IngestHandle::ingest`]
+    ///   call it on the caller's thread before they return.
+    /// - With several feeds it runs on several threads at once: it must be `Fn + Send + Sync`,
+    ///   and whatever it shares needs its own synchronisation.
+    /// - While it runs, its feed does not read its socket: keep it short, and hand heavy work
+    ///   (RPC calls, signing, disk) to a thread of the bot's own.
+    /// - A call that returns counts its candidate in `candidates_sent`; a call that panics is
+    ///   caught and counted in `send_failures`, and the feed carries on.
+    ///
+    /// There is no receiver ([`Sniffer::take_receiver`] returns `None`), no output lane and no
+    /// detection-to-delivery histogram (delivery is the detection instant); the snapshot's
+    /// `delivery` is `inline`. With [`SnifferBuilder::busy_poll`] only the feed threads spin.
+    ///
+    /// # Errors
+    ///
+    /// [`SnifferBuilder::build`] refuses it next to [`SnifferBuilder::handler`], or with a
+    /// `batch_send_mode` other than `direct` (inline delivery has no batcher).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use sniffer::{PremintCandidate, Sniffer};
+    ///
+    /// let slots = Arc::new(AtomicU64::new(0));
+    /// let seen = slots.clone();
+    /// let mut engine = Sniffer::builder()
+    ///     .inline_handler(move |c: &PremintCandidate| {
+    ///         seen.fetch_add(c.slot, Ordering::Relaxed);
+    ///     })
+    ///     .build()?;
+    /// assert!(engine.take_receiver().is_none());
+    /// engine.ingest_handle().try_ingest(PremintCandidate { slot: 7, ..Default::default() })?;
+    /// // Delivered before `try_ingest` returned, on this thread.
+    /// assert_eq!(slots.load(Ordering::Relaxed), 7);
+    /// let m = engine.shutdown(Duration::from_secs(1)).metrics;
+    /// assert_eq!((m.candidates_sent, m.in_flight), (1, 0));
+    /// assert_eq!(m.delivery, sniffer::metrics::Delivery::Inline);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn inline_handler<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&PremintCandidate) + Send + Sync + 'static,
+    {
+        self.inline = Some(Arc::new(handler));
         self
     }
 
@@ -177,11 +238,13 @@ impl SnifferBuilder {
     ///
     /// # Errors
     ///
-    /// [`BuildError::Config`] before any thread starts; [`BuildError::Spawn`] if the system
-    /// refuses a thread, after the threads already started were shut down and joined.
+    /// [`BuildError::Config`] before any thread starts (also for an inline handler next to a
+    /// handler, or outside direct mode); [`BuildError::Spawn`] if the system refuses a thread,
+    /// after the threads already started were shut down and joined.
     pub fn build(self) -> Result<Sniffer, BuildError> {
         let cfg = self.config;
         cfg.validate()?;
+        let deliver = Deliver::choose(self.handler, self.inline, &cfg)?;
         if self.feeds.len() > usize::from(u16::MAX) {
             return Err(ConfigError::Invalid {
                 key: "feeds",
@@ -190,7 +253,7 @@ impl SnifferBuilder {
             }
             .into());
         }
-        let stages = Stages::new(&cfg, self.handler.is_some(), self.watched);
+        let stages = Stages::new(&cfg, &deliver, self.watched);
         // First sighting wins across feeds, and within one feed too: two subscriptions on one
         // connection (logs and transactions) carry the same launch twice.
         let dedup = self
@@ -211,10 +274,11 @@ impl SnifferBuilder {
         let mut cores = CorePlan::new(cfg.pin_threads, &cfg.core_ids, workers + self.feeds.len());
         let mut starting = Starting(Some(Sniffer::assemble(cfg, &stages, self.attached)));
         let engine = starting.engine();
-        let output = match (&stages.lanes, self.handler) {
-            (_, Some(h)) => Output::Handler(h, stages.metrics.output.clone()),
-            (Some(lanes), None) => Output::Lanes(lanes.clone()),
-            (None, None) => unreachable!("lanes exist whenever there is no handler"),
+        let output = match (deliver, &stages.lanes) {
+            (Deliver::Handler(h), _) => Some(Output::Handler(h, stages.metrics.output.clone())),
+            (_, Some(lanes)) => Some(Output::Lanes(lanes.clone())),
+            // Inline: the ingesting threads deliver; there is no sender.
+            (_, None) => None,
         };
         engine.start_senders(&stages, output, &mut cores)?;
         engine.start_monitor()?;
@@ -226,6 +290,51 @@ impl SnifferBuilder {
             engine.start_feed(feed, i as u16, race, cores.next_core())?;
         }
         Ok(starting.finish())
+    }
+}
+
+/// How the builder was told to deliver.
+enum Deliver {
+    Receiver,
+    Handler(Handler),
+    Inline(Handler),
+}
+
+impl Deliver {
+    /// The delivery the builder's options ask for; an inline handler next to a handler, or
+    /// outside direct mode, is refused.
+    fn choose(
+        handler: Option<Handler>,
+        inline: Option<Handler>,
+        cfg: &SnifferConfig,
+    ) -> Result<Deliver, ConfigError> {
+        let refuse = |value: &str, reason: &str| ConfigError::Invalid {
+            key: "inline_handler",
+            value: value.into(),
+            reason: reason.into(),
+        };
+        match (handler, inline) {
+            (None, None) => Ok(Deliver::Receiver),
+            (Some(h), None) => Ok(Deliver::Handler(h)),
+            (Some(_), Some(_)) => Err(refuse(
+                "set next to handler",
+                "choose one: `inline_handler` (called on the feed threads) or `handler` \
+                 (called on the batcher thread)",
+            )),
+            (None, Some(_)) if cfg.batch_send_mode != BatchSendMode::Direct => Err(refuse(
+                &format!("set with batch_send_mode {:?}", cfg.batch_send_mode),
+                "inline delivery has no batcher: use batch_send_mode = \"direct\"",
+            )),
+            (None, Some(h)) => Ok(Deliver::Inline(h)),
+        }
+    }
+
+    fn delivery(&self) -> Delivery {
+        match self {
+            Deliver::Receiver => Delivery::Receiver,
+            Deliver::Handler(_) => Delivery::Handler,
+            Deliver::Inline(_) => Delivery::Inline,
+        }
     }
 }
 
@@ -242,8 +351,11 @@ struct Stages {
     metrics: Arc<Metrics>,
     /// The stream ring (`None` in direct mode).
     ring: Option<Arc<StreamRing>>,
-    /// The bot's lanes (`None` with a handler).
+    /// The bot's lanes (`None` with a handler or an inline handler).
     lanes: Option<Arc<Lanes>>,
+    /// The inline handler's gates (inline delivery only).
+    inline: Option<Arc<Inline>>,
+    delivery: Delivery,
     gate: Arc<Gate>,
     watch: Arc<Watch>,
     stale: Arc<StaleBound>,
@@ -252,13 +364,18 @@ struct Stages {
 }
 
 impl Stages {
-    fn new(cfg: &SnifferConfig, has_handler: bool, watched: Vec<(&'static str, LevelFn)>) -> Self {
-        // A handler needs a thread to run on: direct mode becomes sync.
-        let mode = match cfg.batch_send_mode {
-            BatchSendMode::Direct if has_handler => BatchSendMode::Sync,
-            m => m,
+    fn new(cfg: &SnifferConfig, deliver: &Deliver, watched: Vec<(&'static str, LevelFn)>) -> Self {
+        // A handler needs a thread to run on: direct mode becomes sync. An inline handler runs
+        // on the ingesting threads (direct mode, checked by `Deliver::choose`).
+        let mode = match (cfg.batch_send_mode, deliver) {
+            (BatchSendMode::Direct, Deliver::Handler(_)) => BatchSendMode::Sync,
+            (m, _) => m,
         };
         let metrics = Arc::new(Metrics::default());
+        let inline = match deliver {
+            Deliver::Inline(h) => Some(Arc::new(Inline::new(h.clone(), metrics.output.clone()))),
+            _ => None,
+        };
         let levels = GateLevels {
             warn_pct: cfg.watermark_warn_pct,
             critical_pct: cfg.watermark_critical_pct,
@@ -284,7 +401,7 @@ impl Stages {
             BatchSendMode::Direct => cfg.stream_buffer_capacity,
             _ => cfg.output_lane_capacity,
         };
-        let lanes = (!has_handler).then(|| {
+        let lanes = matches!(deliver, Deliver::Receiver).then(|| {
             Arc::new(Lanes::new(
                 lane_capacity,
                 cfg.drop_policy,
@@ -313,6 +430,8 @@ impl Stages {
             metrics,
             ring,
             lanes,
+            inline,
+            delivery: deliver.delivery(),
             gate,
             watch: Arc::new(watch),
             stale: Arc::new(StaleBound::new(cfg.max_age, cfg.max_slot_lag)),
@@ -322,10 +441,11 @@ impl Stages {
     }
 
     fn ingest(&self, cfg: &SnifferConfig) -> IngestHandle {
-        let target = match (&self.ring, &self.lanes) {
-            (Some(r), _) => Target::Ring(r.clone()),
-            (None, Some(l)) => Target::Lanes(l.clone()),
-            (None, None) => unreachable!("direct mode always has lanes"),
+        let target = match (&self.ring, &self.lanes, &self.inline) {
+            (Some(r), _, _) => Target::Ring(r.clone()),
+            (None, Some(l), _) => Target::Lanes(l.clone()),
+            (None, None, Some(i)) => Target::Inline(i.clone()),
+            (None, None, None) => unreachable!("direct mode has lanes or an inline handler"),
         };
         IngestHandle::new(IngestParts {
             target,
@@ -538,6 +658,7 @@ impl Sniffer {
         SnifferBuilder {
             config: SnifferConfig::default(),
             handler: None,
+            inline: None,
             feeds: Vec::new(),
             dedup: None,
             attached: Attached::default(),
@@ -563,6 +684,8 @@ impl Sniffer {
                 metrics: st.metrics.clone(),
                 ring: st.ring.clone(),
                 lanes: st.lanes.clone(),
+                inline: st.inline.as_ref().map(|i| i.gates()),
+                delivery: st.delivery,
                 gate: st.gate.clone(),
                 warn_pct: config.watermark_warn_pct,
                 attached: Arc::new(attached),
@@ -585,10 +708,10 @@ impl Sniffer {
     fn start_senders(
         &mut self,
         st: &Stages,
-        output: Output,
+        output: Option<Output>,
         cores: &mut CorePlan,
     ) -> Result<(), BuildError> {
-        let Some(ring) = &st.ring else {
+        let (Some(ring), Some(output)) = (&st.ring, output) else {
             return Ok(());
         };
         let cfg = self.config.clone();
@@ -741,8 +864,8 @@ impl Sniffer {
         self.ingest.clone()
     }
 
-    /// The receiver of delivered candidates; `None` after the first call or when a handler was
-    /// set.
+    /// The receiver of delivered candidates; `None` after the first call or when a handler or an
+    /// inline handler was set.
     pub fn take_receiver(&mut self) -> Option<CandidateReceiver> {
         self.receiver.take()
     }
@@ -830,6 +953,11 @@ impl Sniffer {
                 }
             }
         }
+        // Inline: no call starts from now on; a feed's candidate is counted as lost to the
+        // shutdown, a bot's is handed back.
+        if let Some(inline) = &self.source.inline {
+            inline.close();
+        }
         {
             let (lock, cv) = &*self.monitor_stop;
             *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
@@ -857,6 +985,11 @@ impl Sniffer {
                     .lanes
                     .as_ref()
                     .is_none_or(|l| l.producers_idle())
+                && self
+                    .source
+                    .inline
+                    .as_ref()
+                    .is_none_or(|i| i.producers_idle())
         };
         while !idle() {
             thread::yield_now();
@@ -877,7 +1010,7 @@ impl Sniffer {
                     Priority::Low => metrics.low_sent,
                 },
                 abandoned: m.dropped_shutdown.get() + batch.abandoned[p.lane()].get(),
-                failed: m.failures.get(),
+                failed: m.failures.get() + self.source.metrics.output.lanes[p.lane()].failed.get(),
                 left_in_lane: depths[p.lane()] as u64,
             }
         };

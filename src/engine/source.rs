@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::backpressure::Gate;
 use crate::candidate::monotonic_ns;
-use crate::metrics::{HistoryStats, Levels, Metrics, MetricsSnapshot};
-use crate::output::Lanes;
+use crate::metrics::{Delivery, HistoryStats, Levels, Metrics, MetricsSnapshot};
+use crate::output::{InlineGates, Lanes};
 #[cfg(feature = "nats")]
 use crate::publish::PublishStats;
 use crate::ring::StreamRing;
@@ -104,8 +104,11 @@ pub struct MetricsSource {
     pub(crate) metrics: Arc<Metrics>,
     /// The stream ring (`None` in direct mode).
     pub(crate) ring: Option<Arc<StreamRing>>,
-    /// The bot's lanes (`None` with a handler).
+    /// The bot's lanes (`None` with a handler or an inline handler).
     pub(crate) lanes: Option<Arc<Lanes>>,
+    /// The inline handler's gates (inline delivery only; not the handler).
+    pub(crate) inline: Option<Arc<InlineGates>>,
+    pub(crate) delivery: Delivery,
     pub(crate) gate: Arc<Gate>,
     pub(crate) warn_pct: u8,
     /// The outputs' counters joined to this engine's snapshots.
@@ -187,11 +190,11 @@ impl MetricsSource {
             Some(r) => (r.len(), r.capacity()),
             None => (lane_depths[0] + lane_depths[1], 2 * lane_capacity),
         };
-        let lane_issued = self
-            .lanes
-            .as_ref()
-            .filter(|l| l.is_direct())
-            .map(|l| l.issued());
+        let lane_issued = match (&self.lanes, &self.inline) {
+            (Some(l), _) if l.is_direct() => Some(l.issued()),
+            (_, Some(i)) => Some(i.issued()),
+            _ => None,
+        };
         let issued = match (&self.ring, lane_issued) {
             (Some(r), _) => r.issued(),
             (None, Some([high, low])) => high + low,
@@ -200,6 +203,7 @@ impl MetricsSource {
         let levels = Levels {
             issued,
             lane_issued,
+            delivery: self.delivery,
             depth,
             capacity,
             lane_depths,
@@ -218,7 +222,10 @@ impl MetricsSource {
         let s = self.snapshot();
         let mut reasons = Vec::new();
         let warn = u64::from(self.warn_pct);
-        if s.stream_buffer_depth * 100 >= warn * s.stream_buffer_capacity {
+        // Inline delivery has no buffer at all (capacity 0): nothing to fill.
+        if s.stream_buffer_capacity > 0
+            && s.stream_buffer_depth * 100 >= warn * s.stream_buffer_capacity
+        {
             reasons.push(format!(
                 "stream ring at {}/{} (warn at {warn} %)",
                 s.stream_buffer_depth, s.stream_buffer_capacity

@@ -22,17 +22,19 @@ use crate::candidate::{
 use crate::error::{IngestError, PushError, TryIngestError};
 use crate::meta::MetaTable;
 use crate::metrics::IngestCounters;
-use crate::output::{Lanes, Room};
+use crate::output::{Inline, Lanes, Room};
 use crate::ring::{DropPolicy, StreamRing};
 use crate::stale::StaleBound;
 use crate::wait::WaitBudget;
 
-/// Where ingest pushes: the stream ring (sync and async modes, and with a handler), or straight
-/// into the bot's lanes (direct mode).
+/// Where ingest pushes: the stream ring (sync and async modes, and with a handler), straight
+/// into the bot's lanes (direct mode), or into the inline handler, called on the ingesting
+/// thread (inline delivery).
 #[derive(Clone, Debug)]
 pub(crate) enum Target {
     Ring(Arc<StreamRing>),
     Lanes(Arc<Lanes>),
+    Inline(Arc<Inline>),
 }
 
 /// A cloneable handle that pushes candidates into a running engine.
@@ -229,6 +231,8 @@ impl IngestHandle {
                     let ring = match &self.target {
                         Target::Ring(r) => &**r,
                         Target::Lanes(l) => l.ring(c.priority),
+                        // An inline call is never refused for room.
+                        Target::Inline(_) => return Err(IngestError::Full(c)),
                     };
                     crate::ring::RoomFuture { ring }.await;
                 }
@@ -278,6 +282,7 @@ impl IngestHandle {
         match &self.target {
             Target::Ring(r) => r.len(),
             Target::Lanes(l) => l.depths().iter().sum(),
+            Target::Inline(_) => 0,
         }
     }
 
@@ -335,6 +340,7 @@ impl IngestHandle {
         let (ring, lanes) = match &self.target {
             Target::Ring(r) => (&**r, None),
             Target::Lanes(l) => (l.ring(c.priority), Some(&**l)),
+            Target::Inline(i) => return self.ingest_inline(i, c),
         };
         // Everything below is counted inside the guard: once the ring (or lane) is closed and
         // its producers are idle, every count is final. Issuing the sequence number counts the
@@ -351,13 +357,7 @@ impl IngestHandle {
             None => n,
         };
         let m = &*self.counters;
-        if c.detected_at_ns == 0 {
-            c.detected_at_ns = monotonic_ns();
-        }
-        if c.received_unix_ns == 0 {
-            c.received_unix_ns = unix_ns_at(c.detected_at_ns);
-        }
-        if !self.stale.is_off() && self.stale.stale_at_enqueue(&c, self.stale_clock()) {
+        if self.stamp_and_judge(&mut c) {
             m.dropped_stale[lane].incr();
             return Err(Refused::Stale(c));
         }
@@ -381,6 +381,41 @@ impl IngestHandle {
 }
 
 impl IngestHandle {
+    /// Inline delivery: calls the handler on this thread, inside the inline gate of `c`'s
+    /// priority (which issues its sequence number and so counts it as detected). A stale
+    /// candidate is counted in `dropped_stale` instead; a panicking call in `send_failures`
+    /// (by `Inline::deliver`). The launch metadata side table is not written: it is read only
+    /// through a receiver, which inline delivery has not.
+    #[inline(always)]
+    fn ingest_inline(&self, inline: &Inline, mut c: PremintCandidate) -> Result<(), Refused> {
+        let Some((_call, n)) = inline.enter_issuing(c.priority) else {
+            return Err(Refused::Push(PushError::Closed(c)));
+        };
+        let lane = c.priority.lane();
+        self.counters.issued_by_kind[c.kind as usize].incr();
+        // As in direct mode: each lane's gate numbers its own calls; the lane is the low bit.
+        c.seq = n << 1 | lane as u64;
+        if self.stamp_and_judge(&mut c) {
+            self.counters.dropped_stale[lane].incr();
+            return Err(Refused::Stale(c));
+        }
+        inline.deliver(&c);
+        Ok(())
+    }
+
+    /// Stamps the detection time (and the wall clock from it) when the producer did not, and
+    /// returns whether `c` is already stale at enqueue.
+    #[inline(always)]
+    fn stamp_and_judge(&self, c: &mut PremintCandidate) -> bool {
+        if c.detected_at_ns == 0 {
+            c.detected_at_ns = monotonic_ns();
+        }
+        if c.received_unix_ns == 0 {
+            c.received_unix_ns = unix_ns_at(c.detected_at_ns);
+        }
+        !self.stale.is_off() && self.stale.stale_at_enqueue(c, self.stale_clock())
+    }
+
     /// Pushes `c` into its lane (direct mode) or the ring under `wait`. In direct mode the lane
     /// applies the policy and counts stores, evictions and backpressure itself; the ring's
     /// evictions and backpressure are counted here. What either refuses the caller counts.

@@ -34,7 +34,7 @@ pub use process::process_exposition;
 pub use publish::PublishSnapshot;
 pub use sink::SinkSnapshot;
 pub(crate) use snapshot::MetricsSnapshot;
-pub use snapshot::{health_line, LatencySummary, LATENCY_BUCKETS_NS};
+pub use snapshot::{health_line, Delivery, LatencySummary, LATENCY_BUCKETS_NS};
 pub(crate) use stages::{
     BatchCounters, GateCounters, IngestCounters, OutputCounters, ReceiverCounters,
 };
@@ -130,8 +130,11 @@ impl Default for Metrics {
 pub(crate) struct Levels {
     /// Sequence numbers issued by the ring's gate, or the lanes' gates in direct mode.
     pub(crate) issued: u64,
-    /// Direct mode: each lane gate's issued count (the lanes' deliveries are derived from it).
+    /// Direct mode and inline delivery: each lane gate's issued count (the lanes' deliveries
+    /// are derived from it).
     pub(crate) lane_issued: Option<[u64; 2]>,
+    /// How candidates reach the bot.
+    pub(crate) delivery: Delivery,
     pub(crate) depth: usize,
     pub(crate) capacity: usize,
     pub(crate) lane_depths: [usize; 2],
@@ -189,6 +192,7 @@ impl Metrics {
             tx_malformed: ing.tx_malformed.get(),
             candidates_detected: flow.candidates_detected,
             candidates_sent: flow.high_sent + flow.low_sent,
+            delivery: levels.delivery,
             high_sent: flow.high_sent,
             low_sent: flow.low_sent,
             stream_buffer_depth: levels.depth as u64,
@@ -254,13 +258,15 @@ impl Metrics {
         let rx_discarded = per_lane(&rx.discarded);
         let [high, low] = &self.output.lanes;
         let evicted = [high.evicted.get(), low.evicted.get()];
+        let inline_failed = [high.failed.get(), low.failed.get()];
         let send = &self.batch.lanes;
         let ing = &self.ingest;
         let handed_back = per_lane(&ing.handed_back);
         let full = per_lane(&ing.dropped_full_buffer);
         let stale_in = per_lane(&ing.dropped_stale);
         // A lane's sent: delivered into it, less what left it without reaching the bot. In direct
-        // mode every issued candidate that ingest did not refuse was delivered into its lane.
+        // mode every issued candidate that ingest did not refuse was delivered into its lane;
+        // with inline delivery, handed to the handler (less the calls that panicked).
         let sent = |lane: usize| {
             let delivered = match levels.lane_issued {
                 Some(issued) => {
@@ -268,11 +274,17 @@ impl Metrics {
                 }
                 None => self.output.lanes[lane].delivered.get(),
             };
-            delivered.saturating_sub(evicted[lane] + rx_stale[lane] + rx_discarded[lane])
+            delivered.saturating_sub(
+                evicted[lane] + rx_stale[lane] + rx_discarded[lane] + inline_failed[lane],
+            )
         };
         let (high_sent, low_sent) = (sent(0), sent(1));
-        let send_failures =
-            send[0].failures.get() + send[1].failures.get() + rx_discarded[0] + rx_discarded[1];
+        let send_failures = send[0].failures.get()
+            + send[1].failures.get()
+            + rx_discarded[0]
+            + rx_discarded[1]
+            + inline_failed[0]
+            + inline_failed[1];
         let abandoned = per_lane(&self.batch.abandoned);
         let dropped_shutdown = send[0].dropped_shutdown.get()
             + send[1].dropped_shutdown.get()

@@ -1,6 +1,8 @@
 //! The Prometheus text exposition (format 0.0.4) of a [`MetricsSnapshot`], in base units and
 //! aggregatable across bot processes:
 //!
+//! - `sniffer_build_info{version}` and `sniffer_delivery_info{mode}` (receiver, handler or
+//!   inline), always 1;
 //! - every counter of the snapshot as `sniffer_<name>_total`, every level as a gauge
 //!   `sniffer_<name>`, times in seconds (`paused_total_ms` is `sniffer_paused_seconds_total`,
 //!   `uptime_ms` is `sniffer_uptime_seconds`);
@@ -659,6 +661,17 @@ impl MetricsSnapshot {
             r#"sniffer_build_info{{version="{}"}} 1"#,
             env!("CARGO_PKG_VERSION")
         );
+        family(
+            &mut out,
+            "sniffer_delivery_info",
+            "gauge",
+            "Always 1; the label names how candidates reach the bot (receiver, handler, inline).",
+        );
+        let _ = writeln!(
+            out,
+            r#"sniffer_delivery_info{{mode="{}"}} 1"#,
+            self.delivery.as_str()
+        );
         rows(&mut out, ENGINE, self);
         for (name, help, get) in PAUSE_TIMES {
             if let Some(ms) = get(self) {
@@ -848,6 +861,7 @@ mod tests {
                 "sink" => "sniffer_sink_rows_written_total",
                 "history" => "sniffer_history_inserts_total",
                 "published" => "sniffer_published_total",
+                "delivery" => "sniffer_delivery_info",
                 _ => return None,
             })
         };

@@ -33,6 +33,33 @@ pub const LATENCY_BUCKETS_NS: [u64; 19] = [
     1_000_000_000,
 ];
 
+/// How an engine hands candidates to the bot (the snapshot's `delivery`, Prometheus'
+/// `sniffer_delivery_info{mode=..}`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Through the output lanes to a [`CandidateReceiver`](crate::CandidateReceiver).
+    #[default]
+    Receiver,
+    /// To a handler on the sending thread (the batcher, or a lane worker):
+    /// [`SnifferBuilder::handler`](crate::SnifferBuilder::handler).
+    Handler,
+    /// To a handler called on the thread that ingests each candidate (a feed's thread, or the
+    /// bot's for `IngestHandle`): [`SnifferBuilder::inline_handler`](crate::SnifferBuilder::inline_handler).
+    Inline,
+}
+
+impl Delivery {
+    /// The name in the JSON snapshot and the Prometheus label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Receiver => "receiver",
+            Delivery::Handler => "handler",
+            Delivery::Inline => "inline",
+        }
+    }
+}
+
 /// Percentiles of a latency distribution (detection to delivery, age at dequeue, the sink's
 /// flushes), in nanoseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -104,6 +131,9 @@ pub struct MetricsSnapshot {
     pub candidates_detected: u64,
     /// Candidates delivered to an output lane or a handler.
     pub candidates_sent: u64,
+    /// How candidates reach the bot: `receiver`, `handler` or `inline`.
+    #[serde(default)]
+    pub delivery: Delivery,
     /// Delivered on the High lane.
     pub high_sent: u64,
     /// Delivered on the Low lane.

@@ -87,6 +87,9 @@ pub(crate) struct LaneCounters {
     pub(crate) evicted: Counter,
     /// Sends that found the lane full.
     pub(crate) backpressure: Counter,
+    /// Inline delivery: handler calls that panicked (counted in `send_failures`; written by
+    /// `Inline::deliver` on whichever thread ingested the candidate).
+    pub(crate) failed: Counter,
 }
 
 /// Written by the batcher thread and by its lane senders (`LaneSender`, on the batcher thread in

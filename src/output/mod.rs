@@ -1,6 +1,7 @@
 //! The output side towards the bot: two bounded lanes (High and Low), each a [`StreamRing`] under
 //! the engine's overflow policy, read through a [`CandidateReceiver`] (`receiver.rs`, or the
-//! async `CandidateStream` in `stream.rs`); or a handler closure that the sending thread calls.
+//! async `CandidateStream` in `stream.rs`); or a handler closure that the sending thread calls;
+//! or, with inline delivery (`inline.rs`), the bot's handler called on the ingesting thread itself.
 //!
 //! This module owns the sending side: whoever delivers (the batcher in sync mode, a lane worker
 //! in async mode, the producers' ingest handles in direct mode) calls [`Lanes::send`], which
@@ -10,6 +11,7 @@
 //! closed bit, set at shutdown, so a metrics handle that keeps the lanes alive never keeps the bot
 //! waiting.
 
+mod inline;
 mod receiver;
 #[cfg(feature = "stream")]
 mod stream;
@@ -31,6 +33,7 @@ use crate::metrics::OutputCounters;
 use crate::ring::{DropPolicy, StreamRing};
 use crate::wait::{Signal, WaitStrategy};
 
+pub(crate) use inline::{Inline, InlineGates};
 pub use receiver::CandidateReceiver;
 pub(crate) use receiver::ReceiverParts;
 #[cfg(feature = "stream")]

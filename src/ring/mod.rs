@@ -34,8 +34,7 @@ use crossbeam_queue::ArrayQueue;
 use crate::candidate::PremintCandidate;
 pub use crate::error::PushError;
 use crate::wait::{Pause, Signal, WaitStrategy, Waiter};
-use gate::ProducerGate;
-pub(crate) use gate::PushGuard;
+pub(crate) use gate::{ProducerGate, PushGuard};
 pub(crate) use policy::DropPolicy;
 #[cfg(feature = "stream")]
 pub(crate) use room::RoomFuture;
