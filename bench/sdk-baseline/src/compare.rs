@@ -106,6 +106,12 @@ const KINDS: &[Kind] = &[
     },
 ];
 
+/// The transactions compared as ShredStream entries: the SDK's ShredStream parser knows
+/// pump.fun alone, and of the two pump.fun creates the other (`2RoRJxat`) has its mint in an
+/// address table, which an entry does not resolve (ours counts it `unresolved_lookup`, the SDK
+/// leaves the key at its default): neither names the launch.
+const SHRED: &[&str] = &["pumpfun_create_v2_blocksubscribe_5EDHe12K"];
+
 /// The launch events, the SDK's filter.
 fn launch_filter() -> EventTypeFilter {
     EventTypeFilter::include_only(vec![
@@ -516,9 +522,10 @@ fn rows(filter: &EventTypeFilter) -> Vec<Row> {
             lines.push(line);
         }
         rows.push(Row { form: "rpc_base64", kind: kind.name, inputs: Inputs::Rpc(lines) });
-        if kind.sdk_event == EventType::PumpFunCreateV2 {
+        let shred: Vec<&&Sample> = wired.iter().filter(|s| SHRED.contains(&s.name.as_str())).collect();
+        if !shred.is_empty() {
             let mut msgs = Vec::new();
-            for s in &wired {
+            for s in shred {
                 let e = entries(&s.wire().expect("wire form"));
                 ours_shred(&mut dec, s.slot(), &e, &mut out);
                 sdk_shred(s.slot(), &e, filter, &mut events);
