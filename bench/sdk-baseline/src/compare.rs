@@ -46,11 +46,15 @@ use yellowstone_grpc_proto::solana::storage::confirmed_block::{
 
 use crate::samples::launchpads::{self, Sample};
 
-/// A launch kind both decode, its real transactions, and the SDK event that names it.
+/// A launch kind both decode, its real transactions, and the SDK event that names it (the
+/// start of its variant's name: a pump.fun create read from its logs alone is `PumpFunCreate`,
+/// from its instruction `PumpFunCreateV2`).
 struct Kind {
     name: &'static str,
     samples: &'static [&'static str],
-    sdk_event: EventType,
+    sdk_event: &'static str,
+    /// The SDK's event names the pool, not the mint (Raydium CPMM's `initialize`).
+    by_pool: bool,
 }
 
 /// The launch kinds of `tests/data/launchpads` the SDK has an event for (it has none for
@@ -62,7 +66,8 @@ const KINDS: &[Kind] = &[
             "pumpfun_create_v2_blocksubscribe_5EDHe12K",
             "pumpfun_create_v2_alt_jsonparsed_2RoRJxat",
         ],
-        sdk_event: EventType::PumpFunCreateV2,
+        sdk_event: "PumpFunCreate",
+        by_pool: false,
     },
     Kind {
         name: "pumpswap_create_pool",
@@ -70,7 +75,8 @@ const KINDS: &[Kind] = &[
             "pumpfun_migrate_pumpswap_5gp7yztY",
             "pumpfun_migrate_pumpswap_2ffHb9AX",
         ],
-        sdk_event: EventType::PumpSwapCreatePool,
+        sdk_event: "PumpSwapCreatePool",
+        by_pool: false,
     },
     Kind {
         name: "raydium_v4_initialize2",
@@ -78,7 +84,8 @@ const KINDS: &[Kind] = &[
             "amm_v4_initialize2_5yKpvmPa",
             "amm_v4_initialize2_pump_migration_3yq88CT3",
         ],
-        sdk_event: EventType::RaydiumAmmV4Initialize2,
+        sdk_event: "RaydiumAmmV4Initialize2",
+        by_pool: false,
     },
     Kind {
         name: "launchlab",
@@ -88,7 +95,8 @@ const KINDS: &[Kind] = &[
             "launchlab_init_v2_5LzhiGZB",
             "launchlab_initialize_mqSGNwKK",
         ],
-        sdk_event: EventType::RaydiumLaunchlabPoolCreate,
+        sdk_event: "RaydiumLaunchlabPoolCreate",
+        by_pool: false,
     },
     Kind {
         name: "meteora_dbc",
@@ -97,12 +105,14 @@ const KINDS: &[Kind] = &[
             "dbc_init_spl_token_mainnet_helius_28yEpmyp",
             "dbc_init_spl_token_mainnet_helius_3tGnaX8D",
         ],
-        sdk_event: EventType::MeteoraDbcInitializePool,
+        sdk_event: "MeteoraDbcInitializePool",
+        by_pool: false,
     },
     Kind {
         name: "raydium_cpmm_initialize",
         samples: &["cpmm_initialize_28FDVn", "cpmm_initialize_cpi_2ex9my"],
-        sdk_event: EventType::RaydiumCpmmInitialize,
+        sdk_event: "RaydiumCpmmInitialize",
+        by_pool: true,
     },
 ];
 
@@ -111,6 +121,11 @@ const KINDS: &[Kind] = &[
 /// address table, which an entry does not resolve (ours counts it `unresolved_lookup`, the SDK
 /// leaves the key at its default): neither names the launch.
 const SHRED: &[&str] = &["pumpfun_create_v2_blocksubscribe_5EDHe12K"];
+
+/// The kinds compared as logs notifications: both name these launches from the logs alone. A
+/// LaunchLab launch's logs carry no mint (ours delivers it with the mint unknown, the SDK only
+/// the creator's trade); the other programs' launches are not in their logs.
+const LOGS: &[&str] = &["pump_create_v2"];
 
 /// The launch events, the SDK's filter.
 fn launch_filter() -> EventTypeFilter {
@@ -190,7 +205,11 @@ fn grpc_update(s: &Sample) -> SubscribeUpdate {
             num_readonly_unsigned_accounts: n("numReadonlyUnsignedAccounts"),
         }),
         account_keys: s.static_keys().iter().map(|k| unb58(k)).collect(),
-        recent_blockhash: unb58(m["recentBlockhash"].as_str().unwrap_or("11111111111111111111111111111111")),
+        recent_blockhash: unb58(
+            m["recentBlockhash"]
+                .as_str()
+                .unwrap_or("11111111111111111111111111111111"),
+        ),
         instructions: m["instructions"]
             .as_array()
             .expect("instructions")
@@ -214,6 +233,7 @@ fn grpc_update(s: &Sample) -> SubscribeUpdate {
                 readonly_indexes: idx(&l["readonlyIndexes"]),
             })
             .collect(),
+        ..Default::default()
     };
     let meta = s.meta();
     let inner = meta["innerInstructions"].as_array().cloned();
@@ -274,6 +294,7 @@ fn grpc_update(s: &Sample) -> SubscribeUpdate {
                 index: 0,
             }),
             slot: s.slot(),
+            ..Default::default()
         })),
     }
 }
@@ -315,7 +336,13 @@ fn ours_grpc_parsed(dec: &mut Decoder, u: &SubscribeUpdate, out: &mut Vec<Decode
         return 0;
     };
     let info = t.transaction.as_ref().expect("info");
-    let msg = info.transaction.as_ref().expect("tx").message.as_ref().expect("message");
+    let msg = info
+        .transaction
+        .as_ref()
+        .expect("tx")
+        .message
+        .as_ref()
+        .expect("message");
     let meta = info.meta.as_ref().expect("meta");
     let run = |dec: &mut Decoder, out: &mut Vec<Decoded>| -> Result<usize, Malformed> {
         let mut p = dec.begin_parsed(t.slot, &info.signature, meta.err.is_some())?;
@@ -345,7 +372,10 @@ fn ours_grpc_parsed(dec: &mut Decoder, u: &SubscribeUpdate, out: &mut Vec<Decode
     run(dec, out).unwrap_or(0)
 }
 
-fn sdk_grpc_parsed(t: &sdkpb::SubscribeUpdateTransaction, filter: &EventTypeFilter) -> Vec<DexEvent> {
+fn sdk_grpc_parsed(
+    t: &sdkpb::SubscribeUpdateTransaction,
+    filter: &EventTypeFilter,
+) -> Vec<DexEvent> {
     sps::grpc::parse_subscribe_update_transaction_low_latency(t, 0, None, Some(filter))
 }
 
@@ -383,9 +413,91 @@ fn sdk_shred(slot: u64, entries: &[u8], filter: &EventTypeFilter, events: &mut V
     }
 }
 
+/// A `logsNotification`, as the SDK's user reads it before `parse_logs_only`.
+#[derive(serde::Deserialize)]
+struct LogsNote<'a> {
+    #[serde(borrow)]
+    params: LogsParams<'a>,
+}
+#[derive(serde::Deserialize)]
+struct LogsParams<'a> {
+    #[serde(borrow)]
+    result: LogsResult<'a>,
+}
+#[derive(serde::Deserialize)]
+struct LogsResult<'a> {
+    context: LogsContext,
+    #[serde(borrow)]
+    value: LogsValue<'a>,
+}
+#[derive(serde::Deserialize)]
+struct LogsContext {
+    slot: u64,
+}
+#[derive(serde::Deserialize)]
+struct LogsValue<'a> {
+    signature: &'a str,
+    err: Option<serde::de::IgnoredAny>,
+    logs: Vec<String>,
+}
+
+/// The SDK on a `logsNotification`: serde into the notification, then `parse_logs_only` (its
+/// log parser; failed transactions skipped as ours skips them).
+fn sdk_logs(line: &[u8]) -> usize {
+    let Ok(n) = serde_json::from_slice::<LogsNote<'_>>(line) else {
+        return 0;
+    };
+    let v = n.params.result.value;
+    if v.err.is_some() {
+        return 0;
+    }
+    let Ok(sig) = v.signature.parse() else {
+        return 0;
+    };
+    let events = sps::parse_logs_only(&v.logs, sig, n.params.result.context.slot, None);
+    black_box(&events);
+    events.len()
+}
+
+/// [`sdk_logs`]' events, for the check.
+fn sdk_logs_events(line: &[u8]) -> Vec<DexEvent> {
+    let n: LogsNote<'_> = serde_json::from_slice(line).expect("a logs notification");
+    let v = n.params.result.value;
+    let sig = v.signature.parse().expect("a signature");
+    sps::parse_logs_only(&v.logs, sig, n.params.result.context.slot, None).into_vec()
+}
+
 fn ours_line(dec: &mut Decoder, line: &[u8], out: &mut Vec<Decoded>) -> usize {
     out.clear();
     dec.decode_line(line, out).unwrap_or(0)
+}
+
+/// The `getTransaction` reply in `base64`, with the fields every node's reply has and some
+/// samples lack (`slot` in one taken from a block notification, `meta.status`; the SDK's types
+/// require them) and a node's empty return value.
+fn rpc_line(s: &Sample) -> Vec<u8> {
+    let line = s.get_transaction_base64().expect("wire form");
+    let mut v: Value = serde_json::from_str(&line).expect("json");
+    if v["result"].get("slot").is_none() {
+        v["result"]["slot"] = Value::from(s.slot().max(338_000_000));
+    }
+    let meta = &mut v["result"]["meta"];
+    if meta.get("status").is_none() {
+        let status = match &meta["err"] {
+            Value::Null => serde_json::json!({"Ok": null}),
+            e => serde_json::json!({ "Err": e }),
+        };
+        meta["status"] = status;
+    }
+    // `derive.py` writes an empty return value's encoding as "" (a node writes "base64"),
+    // which the SDK's types refuse.
+    let data = v["result"]["meta"]
+        .get_mut("returnData")
+        .and_then(|r| r.get_mut("data"));
+    if let Some(encoding) = data.and_then(|d| d.get_mut(1)).filter(|e| *e == "") {
+        *encoding = Value::from("base64");
+    }
+    v.to_string().into_bytes()
 }
 
 /// The JSON-RPC reply around a `getTransaction` result.
@@ -404,14 +516,20 @@ fn sdk_rpc(line: &[u8], filter: &EventTypeFilter) -> Vec<DexEvent> {
 // ---------------------------------------------------------------------------------------------
 // Same work on both sides.
 
-/// Ours found exactly one launch, the SDK an event of `kind` naming the same mint.
+/// Ours found exactly one launch, the SDK an event of `kind` naming the same mint (or pool).
 fn assert_same(form: &str, name: &str, kind: &Kind, ours: &[Decoded], sdk: &[DexEvent]) {
-    assert_eq!(ours.len(), 1, "{form} {name}: ours found {} launches", ours.len());
-    let mint = ours[0].candidate.mint.to_string();
-    let want = format!("{:?}", kind.sdk_event);
+    assert_eq!(
+        ours.len(),
+        1,
+        "{form} {name}: ours found {} launches",
+        ours.len()
+    );
+    let c = &ours[0].candidate;
+    let mint = if kind.by_pool { c.market } else { c.mint }.to_string();
+    let want = kind.sdk_event;
     let found = sdk.iter().any(|e| {
         let d = format!("{e:?}");
-        d.starts_with(&want) && d.contains(&mint)
+        d.starts_with(want) && d.contains(&mint)
     });
     assert!(
         found,
@@ -425,6 +543,7 @@ enum Inputs {
     GrpcParsed(Vec<SubscribeUpdate>, Vec<sdkpb::SubscribeUpdateTransaction>),
     Shred(Vec<(u64, Vec<u8>)>),
     Rpc(Vec<Vec<u8>>),
+    Logs(Vec<Vec<u8>>),
 }
 
 struct Row {
@@ -436,7 +555,7 @@ struct Row {
 impl Row {
     fn len(&self) -> usize {
         match &self.inputs {
-            Inputs::Grpc(v) | Inputs::Rpc(v) => v.len(),
+            Inputs::Grpc(v) | Inputs::Rpc(v) | Inputs::Logs(v) => v.len(),
             Inputs::GrpcParsed(v, _) => v.len(),
             Inputs::Shred(v) => v.len(),
         }
@@ -454,7 +573,9 @@ impl Row {
                 .iter()
                 .map(|(slot, e)| ours_shred(dec, *slot, black_box(e), out))
                 .sum(),
-            Inputs::Rpc(v) => v.iter().map(|l| ours_line(dec, black_box(l), out)).sum(),
+            Inputs::Rpc(v) | Inputs::Logs(v) => {
+                v.iter().map(|l| ours_line(dec, black_box(l), out)).sum()
+            }
         }
     }
 
@@ -474,6 +595,7 @@ impl Row {
                 })
                 .sum(),
             Inputs::Rpc(v) => v.iter().map(|l| sdk_rpc(black_box(l), filter).len()).sum(),
+            Inputs::Logs(v) => v.iter().map(|l| sdk_logs(black_box(l))).sum(),
         }
     }
 }
@@ -493,22 +615,50 @@ fn rows(filter: &EventTypeFilter) -> Vec<Row> {
             let b = u.encode_to_vec();
             ours_grpc(&mut dec, &b, &mut out);
             assert_same("grpc", &s.name, kind, &out, &sdk_grpc(&b, filter));
-            let t = match sdkpb::SubscribeUpdate::decode(&b[..]).expect("the SDK's proto").update_oneof {
+            let t = match sdkpb::SubscribeUpdate::decode(&b[..])
+                .expect("the SDK's proto")
+                .update_oneof
+            {
                 Some(sdkpb::subscribe_update::UpdateOneof::Transaction(t)) => t,
                 _ => unreachable!("a transaction update"),
             };
             ours_grpc_parsed(&mut dec, &u, &mut out);
-            assert_same("grpc_parsed", &s.name, kind, &out, &sdk_grpc_parsed(&t, filter));
+            assert_same(
+                "grpc_parsed",
+                &s.name,
+                kind,
+                &out,
+                &sdk_grpc_parsed(&t, filter),
+            );
             bytes.push(b);
             ours_u.push(u);
             sdk_u.push(t);
         }
-        rows.push(Row { form: "grpc", kind: kind.name, inputs: Inputs::Grpc(bytes) });
+        rows.push(Row {
+            form: "grpc",
+            kind: kind.name,
+            inputs: Inputs::Grpc(bytes),
+        });
         rows.push(Row {
             form: "grpc_parsed",
             kind: kind.name,
             inputs: Inputs::GrpcParsed(ours_u, sdk_u),
         });
+        // Logs alone, for the kinds both name from their logs.
+        if LOGS.contains(&kind.name) {
+            let mut lines = Vec::new();
+            for s in &samples {
+                let line = s.logs_notification().expect("logs").into_bytes();
+                ours_line(&mut dec, &line, &mut out);
+                assert_same("logs", &s.name, kind, &out, &sdk_logs_events(&line));
+                lines.push(line);
+            }
+            rows.push(Row {
+                form: "logs",
+                kind: kind.name,
+                inputs: Inputs::Logs(lines),
+            });
+        }
         // The wire forms: only where the signed message can be rebuilt.
         let wired: Vec<&Sample> = samples.iter().filter(|s| s.wire().is_some()).collect();
         if wired.is_empty() {
@@ -516,13 +666,20 @@ fn rows(filter: &EventTypeFilter) -> Vec<Row> {
         }
         let mut lines = Vec::new();
         for s in &wired {
-            let line = s.get_transaction_base64().expect("wire form").into_bytes();
+            let line = rpc_line(s);
             ours_line(&mut dec, &line, &mut out);
             assert_same("rpc_base64", &s.name, kind, &out, &sdk_rpc(&line, filter));
             lines.push(line);
         }
-        rows.push(Row { form: "rpc_base64", kind: kind.name, inputs: Inputs::Rpc(lines) });
-        let shred: Vec<&&Sample> = wired.iter().filter(|s| SHRED.contains(&s.name.as_str())).collect();
+        rows.push(Row {
+            form: "rpc_base64",
+            kind: kind.name,
+            inputs: Inputs::Rpc(lines),
+        });
+        let shred: Vec<&&Sample> = wired
+            .iter()
+            .filter(|s| SHRED.contains(&s.name.as_str()))
+            .collect();
         if !shred.is_empty() {
             let mut msgs = Vec::new();
             for s in shred {
@@ -532,7 +689,11 @@ fn rows(filter: &EventTypeFilter) -> Vec<Row> {
                 assert_same("shred", &s.name, kind, &out, &events);
                 msgs.push((s.slot(), e));
             }
-            rows.push(Row { form: "shred", kind: kind.name, inputs: Inputs::Shred(msgs) });
+            rows.push(Row {
+                form: "shred",
+                kind: kind.name,
+                inputs: Inputs::Shred(msgs),
+            });
         }
     }
     rows
