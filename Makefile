@@ -2,7 +2,7 @@
 CARGO ?= cargo
 OUT ?= out
 
-.PHONY: run test test-deps test-unit test-loom test-stress-smoke bench bench-sdk stress lint fmt clean
+.PHONY: run test test-deps test-unit test-loom test-stress-smoke bench bench-sdk bench-sdk-decode stress lint fmt clean
 
 ## The main job, in two parts. First 42 real transactions bundled as JSON lines
 ## (tests/data/launchpads/replay.jsonl, 36 mainnet and 6 devnet, provenance in
@@ -97,6 +97,11 @@ bench:
 ## minutes to build the first time), so `make test` never builds it.
 bench-sdk:
 	cd bench/sdk-baseline && $(CARGO) run --release --locked --quiet
+
+## Decode cost next to sol-parser-sdk's on the same real transactions, every form both read
+## (gRPC update, ShredStream entries, getTransaction base64): ns per transaction, 3 runs.
+bench-sdk-decode:
+	cd bench/sdk-baseline && $(CARGO) run --release --locked --quiet -- --decode
 
 stress:
 	@mkdir -p $(OUT)

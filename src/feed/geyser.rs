@@ -63,7 +63,7 @@ use crate::ca_file::CaFile;
 use crate::candidate::monotonic_ns;
 use crate::candidate::Pubkey;
 use crate::config::{Commitment, Compression, SnifferConfig};
-use crate::decode::{DecoderConfig, Malformed};
+use crate::decode::{Decoded, Decoder, DecoderConfig, Malformed};
 use crate::feed::DecodeObserver;
 use crate::metrics::FeedStats;
 use crate::net::backoff::Backoff;
@@ -552,8 +552,8 @@ impl GeyserFeed {
         }
         self.delivery.out.clear();
         let d = &mut self.delivery;
-        match decode_update(d, slot, &info) {
-            Ok(()) => d.deliver(sink, now),
+        match decode_update(&mut d.decoder, &mut d.out, slot, &info) {
+            Ok(_) => d.deliver(sink, now),
             Err(m) => sink.malformed_reason(m),
         }
     }
@@ -563,14 +563,19 @@ impl GeyserFeed {
 /// decoder: `Message` (account_keys = 2, instructions = 4) and `TransactionStatusMeta` (err = 1,
 /// inner_instructions = 5 with instructions = 2, log_messages = 6, loaded writable = 12 and
 /// readonly = 13 addresses).
-fn decode_update(d: &mut Delivery, slot: u64, info: &wire::Info<'_>) -> Result<(), Malformed> {
+fn decode_update(
+    decoder: &mut Decoder,
+    out: &mut Vec<Decoded>,
+    slot: u64,
+    info: &wire::Info<'_>,
+) -> Result<usize, Malformed> {
     let msg = Fields::new(info.message.ok_or(Malformed::WrongShape)?);
     let meta = info.meta.map(Fields::new);
     let failed = match meta {
         Some(m) => m.last_bytes(1)?.is_some(),
         None => false,
     };
-    let mut p = d.decoder.begin_parsed(slot, info.signature, failed)?;
+    let mut p = decoder.begin_parsed(slot, info.signature, failed)?;
     msg.each_bytes(2, |k| p.account_key(k))?;
     if let Some(meta) = meta {
         // The update carries the complete loaded lists (empty for a legacy transaction).
@@ -591,7 +596,34 @@ fn decode_update(d: &mut Delivery, slot: u64, info: &wire::Info<'_>) -> Result<(
         })?;
         meta.each_bytes(6, |log| p.log(wire::text(log)?))?;
     }
-    p.finish(&mut d.out).map(drop)
+    p.finish(out)
+}
+
+/// Decodes one Yellowstone `SubscribeUpdate` (its protobuf bytes, as tonic receives them) the
+/// way [`GeyserFeed`] does, read in place, without a connection or delivery: the launches of
+/// its transaction are appended to `out` and counted. A vote, a ping or any other update gives
+/// 0. For benchmarks and offline tools (`bench/sdk-baseline --decode` compares it with the
+/// public SDK's parser on the same bytes).
+///
+/// # Errors
+///
+/// [`Malformed::WrongShape`] for bytes that are not such an update or a transaction without
+/// its message, [`Malformed::NotUtf8`] for a log line that is not text, and the decoder's
+/// reasons ([`Decoder::begin_parsed`]).
+pub fn decode_grpc_update(
+    decoder: &mut Decoder,
+    bytes: &[u8],
+    out: &mut Vec<Decoded>,
+) -> Result<usize, Malformed> {
+    let Update::Transaction(t) = wire::update(bytes)? else {
+        return Ok(0);
+    };
+    let tx = wire::transaction(t)?;
+    match tx.info {
+        Some(info) if !info.is_vote => decode_update(decoder, out, tx.slot, &info),
+        Some(_) => Ok(0),
+        None => Err(Malformed::WrongShape),
+    }
 }
 
 /// Renders a transaction update as a `getTransaction` result in the `json` encoding (base58

@@ -40,7 +40,7 @@ use crate::candidate::{LaunchMeta, Malformed};
 
 pub use crate::metrics::feeds::FeedStats;
 #[cfg(feature = "geyser")]
-pub use geyser::{GeyserConfig, GeyserError, GeyserFeed};
+pub use geyser::{decode_grpc_update, GeyserConfig, GeyserError, GeyserFeed};
 #[cfg(feature = "kafka")]
 pub use kafka::KafkaFeed;
 pub use line_feed::{DecodeObserver, LineFeed};
@@ -50,7 +50,7 @@ pub use nats::{CoreNatsFeed, JetStreamFeed};
 pub use payload::{Expected, PayloadConfig, PayloadGenerator, PayloadMix};
 pub use replay::{ReplayConfig, ReplaySource};
 #[cfg(feature = "shredstream")]
-pub use shred::{ShredConfig, ShredError, ShredFeed};
+pub use shred::{decode_shred_entries, ShredConfig, ShredError, ShredFeed};
 pub use stdin::ReaderSource;
 pub use synthetic::{SyntheticConfig, SyntheticFeed};
 #[cfg(feature = "ws")]

@@ -11,10 +11,14 @@
 //! does. Hot threads: the SDK's tokio workers (a multi-threaded runtime, a worker per core) and
 //! the bot.
 //!
-//! Usage: `sdk-baseline [SECONDS_PER_RATE] [RATE...]` (default 2 s; 100 1000 10000).
+//! Usage: `sdk-baseline [SECONDS_PER_RATE] [RATE...]` (default 2 s; 100 1000 10000), or
+//! `sdk-baseline --decode [RUNS] [MS_PER_MEASUREMENT]` (default 3 runs, 300 ms): the decode
+//! comparison of `compare.rs` (`make bench-sdk-decode`).
 
+mod compare;
 #[path = "../../../stress/wire_grpc_rig.rs"]
 mod rig;
+mod samples;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -123,6 +127,12 @@ fn quantiles(got: &Received, server: &PacedServer) -> (f64, f64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--decode") {
+        let runs = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(3);
+        let ms = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(300);
+        compare::run(runs, ms);
+        return;
+    }
     let secs: f64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(2.0);
     let mut rates: Vec<u64> = args.iter().skip(1).filter_map(|a| a.parse().ok()).collect();
     if rates.is_empty() {

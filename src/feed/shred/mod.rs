@@ -39,7 +39,7 @@ use crate::ca_file::CaFile;
 use crate::candidate::monotonic_ns;
 use crate::config::SnifferConfig;
 use crate::decode::entries::EntryReader;
-use crate::decode::DecoderConfig;
+use crate::decode::{Decoded, Decoder, DecoderConfig, Malformed};
 use crate::metrics::FeedStats;
 use crate::net::backoff::Backoff;
 use crate::net::endpoint::{Endpoint, EndpointError};
@@ -337,6 +337,33 @@ impl ShredFeed {
         self.delivery.deliver(sink, now);
         Some(u.len)
     }
+}
+
+/// Decodes every transaction of one ShredStream message's `entries` (the bincode of
+/// `Vec<Entry>`) the way [`ShredFeed`] does, from the instructions alone, without a connection,
+/// de-duplication or delivery: their launches (`executed: false`) are appended to `out` and
+/// counted. For benchmarks and offline tools (`bench/sdk-baseline --decode` compares it with the
+/// public SDK's parser on the same bytes).
+///
+/// # Errors
+///
+/// The entries' and the wire format's reasons ([`Malformed::BorshLength`],
+/// [`Malformed::TruncatedData`], [`Malformed::BadWire`], ...): a transaction that does not parse
+/// hides where the next one starts, so nothing after it is read.
+pub fn decode_shred_entries(
+    decoder: &mut Decoder,
+    slot: u64,
+    entries: &[u8],
+    out: &mut Vec<Decoded>,
+) -> Result<usize, Malformed> {
+    let mut reader = EntryReader::new(entries)?;
+    let mut found = 0;
+    while let Some(rest) = reader.next_tx()? {
+        let u = decoder.decode_unexecuted(slot, rest, out)?;
+        found += u.launches;
+        reader.advance(u.len);
+    }
+    Ok(found)
 }
 
 impl Feed for ShredFeed {
