@@ -1,6 +1,6 @@
 //! `make bench-sdk`: `wire_to_bot_grpc` with baseline c, the public SDK bots use
 //! (`solana-streamer-sdk` 6.0.0 over `sol-parser-sdk` 0.11.0 with its zero-copy parser), next
-//! to ours and baselines a and b, on the same loopback servers and the same messages in the same
+//! to ours (lane and inline delivery) and baselines a and b, on the same loopback servers and the same messages in the same
 //! run (the rig `stress/wire_grpc_rig.rs`). Each line: feed kind, rate, design, p50 and p99 of
 //! server write -> bot receive (microseconds), messages received.
 //!
@@ -146,9 +146,10 @@ fn main() {
         let interval = Duration::from_nanos(1_000_000_000 / rate);
         for kind in [Kind::Grpc, Kind::Shred] {
             let server = PacedServer::start(l.messages(kind), interval);
-            for design in ["ours", "a", "b", "c"] {
+            for design in ["ours", "inline", "a", "b", "c"] {
                 let got = match design {
                     "ours" => rig::ours(kind, &server.url(kind), &l, interval).0,
+                    "inline" => rig::ours_inline(kind, &server.url(kind), &l, interval, false).0,
                     "a" => rig::baseline_a(kind, &server.http_url(), &l, interval),
                     "b" => rig::baseline_b(kind, &server.http_url(), &l, interval),
                     _ => sdk(kind, &server.http_url(), &l, interval),
