@@ -38,7 +38,7 @@ use serde_json::Value;
 use sniffer::{
     decode::DecoderConfig,
     feed::{LineFeed, Subscription, WsConfig},
-    MetricsSnapshot, Pubkey, Sniffer, SnifferConfig,
+    MetricsSnapshot, Pubkey, Sniffer, SnifferBuilder, SnifferConfig,
 };
 
 use crate::harness::{new_histogram, push_latency_us, Bound, BoundKind};
@@ -277,8 +277,13 @@ fn wait_for(count: &AtomicUsize, n: usize, server: &WsServer) {
     }
 }
 
-fn ours(form: Form, msgs: &Messages, rate: u64, busy_poll: bool) -> Measured {
-    let n = msgs.lines.len();
+/// A server pacing `msgs` at `rate`, and an engine builder with our WebSocket feed on it.
+fn engine_on_server(
+    form: Form,
+    msgs: &Messages,
+    rate: u64,
+    busy_poll: bool,
+) -> (WsServer, SnifferBuilder) {
     let server = WsServer::start(msgs.lines.clone(), vec![Plan::default()], interval(rate));
     let ws = WsConfig {
         subscriptions: form.subscriptions(),
@@ -289,11 +294,13 @@ fn ours(form: Form, msgs: &Messages, rate: u64, busy_poll: bool) -> Measured {
         busy_poll,
         ..SnifferConfig::load(None).unwrap_or_default()
     };
-    let mut engine = Sniffer::builder()
-        .config(cfg)
-        .feed(feed)
-        .build()
-        .expect("engine");
+    (server, Sniffer::builder().config(cfg).feed(feed))
+}
+
+fn ours(form: Form, msgs: &Messages, rate: u64, busy_poll: bool) -> Measured {
+    let n = msgs.lines.len();
+    let (server, builder) = engine_on_server(form, msgs, rate, busy_poll);
+    let mut engine = builder.build().expect("engine");
     let rx = engine.take_receiver().expect("receiver");
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
@@ -335,21 +342,10 @@ fn ours(form: Form, msgs: &Messages, rate: u64, busy_poll: bool) -> Measured {
 /// first thing and notes it without a lock in a slot per message (found by signature).
 fn ours_inline(form: Form, msgs: &Messages, rate: u64, busy_poll: bool) -> Measured {
     let n = msgs.lines.len();
-    let server = WsServer::start(msgs.lines.clone(), vec![Plan::default()], interval(rate));
-    let ws = WsConfig {
-        subscriptions: form.subscriptions(),
-        ..WsConfig::default()
-    };
-    let feed = LineFeed::ws(&server.url("/"), ws, DecoderConfig::default()).expect("ws feed");
-    let cfg = SnifferConfig {
-        busy_poll,
-        ..SnifferConfig::load(None).unwrap_or_default()
-    };
+    let (server, builder) = engine_on_server(form, msgs, rate, busy_poll);
     let slots = Arc::new(InlineSlots::new(msgs));
     let seen = slots.clone();
-    let engine = Sniffer::builder()
-        .config(cfg)
-        .feed(feed)
+    let engine = builder
         .inline_handler(move |c| seen.got(c, sniffer::monotonic_ns()))
         .build()
         .expect("engine");
