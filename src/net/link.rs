@@ -99,6 +99,53 @@ impl<A: std::future::Future + Unpin, U> Link<A, U> {
     }
 }
 
+/// Runs `read` on `rt` for one poll of a feed: at most [`READ_SLICE`], or, when `busy`, without
+/// waiting at all. `None`: nothing came.
+///
+/// Busy, `read` is polled once; if it is not ready, the runtime runs its ready tasks (the
+/// connection's task moves what the socket had into the stream), polls its I/O driver with a
+/// zero timeout (waking the tasks whose sockets have bytes: they run at the start of the next
+/// poll) and `read` is polled once more. `read` is dropped when nothing came, so it must be
+/// cancel-safe (tonic's `Streaming::message` keeps its state in the stream).
+#[cfg(any(feature = "geyser", feature = "shredstream"))]
+pub(crate) fn read_slice<F: std::future::Future>(
+    rt: &tokio::runtime::Runtime,
+    busy: bool,
+    read: F,
+) -> Option<F::Output> {
+    if busy {
+        rt.block_on(poll_now(read))
+    } else {
+        rt.block_on(async { tokio::time::timeout(READ_SLICE, read).await.ok() })
+    }
+}
+
+/// `f`'s output if it is ready now, or once the runtime has had one turn without waiting
+/// (`yield_now` hands the task to the scheduler, which runs its other ready tasks and polls its
+/// driver with a zero timeout before it polls this task again).
+#[cfg(any(feature = "geyser", feature = "shredstream"))]
+async fn poll_now<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    if let Some(v) = poll_once(f.as_mut()).await {
+        return Some(v);
+    }
+    tokio::task::yield_now().await;
+    poll_once(f).await
+}
+
+/// Polls `f` once: its output, or `None` if it is pending (its waker stays registered).
+#[cfg(any(feature = "geyser", feature = "shredstream"))]
+fn poll_once<'a, F: std::future::Future>(
+    mut f: std::pin::Pin<&'a mut F>,
+) -> impl std::future::Future<Output = Option<F::Output>> + 'a {
+    std::future::poll_fn(move |cx| {
+        std::task::Poll::Ready(match f.as_mut().poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
