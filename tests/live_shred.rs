@@ -333,7 +333,10 @@ fn busy_polling_never_waits_on_the_runtime_and_delivers_every_launch_once() {
             assert!(idle_after >= idle + 1_000, "busy: {idle} -> {idle_after}");
         } else {
             assert!(ready_after >= ready + 100, "{ready} -> {ready_after}");
-            assert_eq!(idle_after, idle, "by default a connected feed waits, never idle");
+            assert_eq!(
+                idle_after, idle,
+                "by default a connected feed waits, never idle"
+            );
         }
     }
 }

@@ -28,6 +28,11 @@
 //! [`SEEN_SLOTS`] slots) is skipped (counted in `resumed_skipped`), so a transaction is never
 //! delivered twice; a server that refuses `from_slot` is resubscribed without it (and says so).
 //!
+//! Each poll waits for the next update on the runtime for at most a short slice; busy-polling
+//! (the `busy_poll` key) it does not wait: the runtime takes one turn without blocking (its
+//! connection task, its I/O driver polled with a zero timeout), the stream is polled, and a
+//! poll with nothing there is `Idle` (the engine yields the core and polls again).
+//!
 //! Recording (`--record`) renders each transaction as a `getTransaction` line in the `json`
 //! encoding, which the JSON decoder turns into the same launches: a gRPC session replays with
 //! `--feed replay:PATH`.

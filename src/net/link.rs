@@ -2,7 +2,8 @@
 //! a time: down until a retry time, an attempt under way until its deadline, or up. The
 //! WebSocket feed (its attempt: resolving, TCP connect, handshake), the gRPC feed and the
 //! JetStream feed (their attempt: a future on the feed's runtime) share it, with
-//! [`READ_SLICE`], the longest any of them waits in one poll.
+//! [`READ_SLICE`], the longest any of them waits in one poll (`read_slice`: the gRPC feeds'
+//! read, which under busy-polling does not wait at all).
 //!
 //! Each poll asks one question of the state: is a down link due for its next attempt
 //! ([`Link::due`]), how far has the attempt come ([`Link::drive`] for a future), or what does
@@ -164,6 +165,27 @@ mod tests {
         let mut l: Link<(), u8> = Link::Up(7);
         assert_eq!(l.up_mut(), Some(&mut 7));
         assert!(!Link::<(), ()>::down(Duration::from_secs(60)).due(Instant::now()));
+    }
+
+    /// Busy, a read with nothing there is `None` at once, and one that another task of the
+    /// runtime completes (as the connection task fills a stream) is `Some` in the same poll:
+    /// the runtime ran that task before the read was polled again.
+    #[cfg(any(feature = "geyser", feature = "shredstream"))]
+    #[test]
+    fn a_busy_read_never_waits_and_lets_the_runtime_take_its_turn() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+        assert_eq!(read_slice(&rt, true, rx.recv()), None);
+        rt.spawn(async move { tx.send(7).unwrap() });
+        assert_eq!(read_slice(&rt, true, rx.recv()), Some(Some(7)));
+        // The sender is gone: the channel says so at once.
+        assert_eq!(read_slice(&rt, true, rx.recv()), Some(None));
+        // Not busy, an empty read gives up after the slice.
+        let (_tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+        assert_eq!(read_slice(&rt, false, rx.recv()), None);
     }
 
     #[cfg(any(feature = "geyser", feature = "shredstream", feature = "nats"))]

@@ -21,6 +21,8 @@
 //! twice (a reconnect that overlaps, a proxy fed by two regions) is skipped by signature (a
 //! `net::recent` window of [`SEEN_SLOTS`] slots over the transactions that held a launch or an
 //! unresolved one), counted in `resumed_skipped`, so a launch is never delivered twice.
+//! Busy-polling (the `busy_poll` key), a poll reads the stream without waiting on the runtime,
+//! as the gRPC feed's does (`net::link::read_slice`).
 
 mod proto;
 
