@@ -330,6 +330,74 @@ fn a_stream_that_ends_resumes_from_slot_and_delivers_every_transaction_once() {
     assert_eq!(m.duplicates_dropped, 0);
 }
 
+/// Busy-polling (`busy_poll = true`): through a stream that ends and a resume, every
+/// transaction is delivered once with exact accounting; and once the stream is quiet (the
+/// server's pings aside) a poll finds nothing at once and says so (`Idle`: the engine yields
+/// the core and polls again), where by default it waits for the next update on the feed's
+/// runtime (`Ready`, after up to 5 ms) and is never idle while connected.
+#[test]
+fn busy_polling_never_waits_on_the_runtime_and_delivers_every_transaction_once() {
+    let (txs, mints) = generated(23, 120);
+    let want: HashSet<Pubkey> = mints.iter().flatten().copied().collect();
+    let n = txs.len() as u64;
+    for busy in [false, true] {
+        let plans = vec![
+            Plan {
+                send: Some(50),
+                ..Plan::default()
+            },
+            Plan::default(),
+        ];
+        let server = GeyserTestServer::start(txs.clone(), plans, None, Duration::ZERO);
+        // No stall within the test: the quiet stream stays connected.
+        let cfg = GeyserConfig {
+            stall_timeout: Duration::from_secs(600),
+            ..cfg(None)
+        };
+        let polls = common::Polls::default();
+        let feed = GeyserFeed::new(&server.url(), cfg, DecoderConfig::default()).unwrap();
+        let mut engine = Sniffer::builder()
+            .feed(common::Counted(feed, polls.clone()))
+            .busy_poll(busy)
+            .build()
+            .unwrap();
+        let rx = engine.take_receiver().unwrap();
+        let margin = Duration::from_secs(30);
+        common::wait_until(margin, || {
+            let m = engine.snapshot();
+            m.candidates_sent >= want.len() as u64 && m.feeds[0].connects >= 2
+        });
+        let (ready, idle) = (polls.ready(), polls.idle());
+        if busy {
+            common::wait_until(margin, || polls.idle() >= idle + 1_000);
+        } else {
+            common::wait_until(margin, || polls.ready() >= ready + 100);
+        }
+        let (ready_after, idle_after) = (polls.ready(), polls.idle());
+        let m = engine.shutdown(Duration::from_secs(5)).metrics;
+        let got: Vec<_> = rx.try_iter().collect();
+        common::assert_accounted(&got, &m);
+        assert_eq!(
+            got.iter().map(|c| c.mint).collect::<HashSet<_>>(),
+            want,
+            "busy {busy}"
+        );
+        assert_eq!(got.len(), want.len(), "busy {busy}");
+        assert_eq!(m.tx_seen, n, "busy {busy}: every transaction decoded once");
+        let f = &m.feeds[0];
+        assert_eq!((f.connects, f.reconnects, f.stalls), (2, 1, 0), "{f:#?}");
+        if busy {
+            assert!(idle_after >= idle + 1_000, "busy: {idle} -> {idle_after}");
+        } else {
+            assert!(ready_after >= ready + 100, "{ready} -> {ready_after}");
+            assert_eq!(
+                idle_after, idle,
+                "by default a connected feed waits, never idle"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_servers_pings_are_answered() {
     let (txs, _) = generated(22, 4);

@@ -260,6 +260,87 @@ fn a_stream_that_ends_is_reconnected_and_nothing_is_delivered_twice() {
     assert_eq!(server.log().subscribes, 2);
 }
 
+/// Busy-polling (`busy_poll = true`): through a stream that ends and a reconnect that starts
+/// two messages back, every launch is delivered once with exact accounting; and once the
+/// stream is quiet a poll finds nothing at once and says so (`Idle`: the engine yields the core
+/// and polls again), where by default it waits for the next message on the feed's runtime
+/// (`Ready`, after up to 5 ms) and is never idle while connected.
+#[test]
+fn busy_polling_never_waits_on_the_runtime_and_delivers_every_launch_once() {
+    let msgs: Vec<Entry> = LAUNCHES
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Entry {
+            slot: 700 + i as u64,
+            entries: entries(&[vec![wire(NOT_A_LAUNCH), wire(n)]]),
+        })
+        .collect();
+    for busy in [false, true] {
+        let plans = vec![
+            Plan {
+                send: Some(3),
+                ..Plan::default()
+            },
+            Plan {
+                rewind: 2,
+                ..Plan::default()
+            },
+        ];
+        let server = ShredTestServer::start(msgs.clone(), plans);
+        // No stall within the test: the quiet stream stays connected.
+        let cfg = ShredConfig {
+            stall_timeout: Duration::from_secs(600),
+            ..shred_config()
+        };
+        let polls = common::Polls::default();
+        let feed = ShredFeed::new(&server.url(), cfg, DecoderConfig::default()).unwrap();
+        let mut engine = Sniffer::builder()
+            .feed(common::Counted(feed, polls.clone()))
+            .busy_poll(busy)
+            .build()
+            .unwrap();
+        let rx = engine.take_receiver().unwrap();
+        let margin = Duration::from_secs(30);
+        common::wait_until(margin, || {
+            let m = engine.snapshot();
+            m.candidates_sent >= LAUNCHES.len() as u64 && m.feeds[0].resumed_skipped >= 2
+        });
+        let (ready, idle) = (polls.ready(), polls.idle());
+        if busy {
+            common::wait_until(margin, || polls.idle() >= idle + 1_000);
+        } else {
+            common::wait_until(margin, || polls.ready() >= ready + 100);
+        }
+        let (ready_after, idle_after) = (polls.ready(), polls.idle());
+        let m = engine.shutdown(Duration::from_secs(5)).metrics;
+        let got: Vec<_> = rx.try_iter().collect();
+        common::assert_accounted(&got, &m);
+        let mints: std::collections::HashSet<_> = got.iter().map(|c| c.mint).collect();
+        assert_eq!(
+            (got.len(), mints.len()),
+            (LAUNCHES.len(), LAUNCHES.len()),
+            "busy {busy}"
+        );
+        assert_eq!(m.candidates_sent, LAUNCHES.len() as u64, "busy {busy}");
+        assert_eq!(m.duplicates_dropped, 0, "busy {busy}");
+        let f = &m.feeds[0];
+        assert_eq!(
+            (f.connects, f.resumed_skipped, f.stalls),
+            (2, 2, 0),
+            "busy {busy}: {f:#?}"
+        );
+        if busy {
+            assert!(idle_after >= idle + 1_000, "busy: {idle} -> {idle_after}");
+        } else {
+            assert!(ready_after >= ready + 100, "{ready} -> {ready_after}");
+            assert_eq!(
+                idle_after, idle,
+                "by default a connected feed waits, never idle"
+            );
+        }
+    }
+}
+
 #[test]
 fn shredstream_wins_every_launch_against_a_websocket_that_lags() {
     let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

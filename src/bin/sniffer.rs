@@ -145,7 +145,8 @@ struct RunArgs {
     #[arg(long, env = "SNIFFER_WAIT", value_parser = ["backoff", "spin", "yield", "park"])]
     wait: Option<String>,
     /// Busy-poll for a dedicated core: the feed threads never sleep (a WebSocket feed reads its
-    /// socket without waiting in the kernel) and the bot's receiver spins; each keeps a core
+    /// socket without waiting in the kernel, a gRPC or ShredStream feed its stream without
+    /// waiting on its runtime) and the bot's receiver spins; each keeps a core
     /// busy [config: busy_poll].
     #[arg(long, env = "SNIFFER_BUSY_POLL", action = clap::ArgAction::SetTrue,
           value_parser = clap::builder::BoolishValueParser::new())]

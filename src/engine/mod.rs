@@ -82,7 +82,8 @@ impl SnifferBuilder {
     }
 
     /// Busy-polls for a dedicated core (the `busy_poll` key): the feed threads never sleep (a
-    /// WebSocket feed reads its socket without waiting in the kernel) and the receiver spins
+    /// WebSocket feed reads its socket without waiting in the kernel, a gRPC or ShredStream
+    /// feed polls its stream without waiting on its runtime) and the receiver spins
     /// instead of parking (yielding the core between polls, never sleeping). Each feed thread and
     /// the bot then keep a core busy all the time.
     pub fn busy_poll(mut self, on: bool) -> Self {

@@ -28,6 +28,11 @@
 //! [`SEEN_SLOTS`] slots) is skipped (counted in `resumed_skipped`), so a transaction is never
 //! delivered twice; a server that refuses `from_slot` is resubscribed without it (and says so).
 //!
+//! Each poll waits for the next update on the runtime for at most a short slice; busy-polling
+//! (the `busy_poll` key) it does not wait: the runtime takes one turn without blocking (its
+//! connection task, its I/O driver polled with a zero timeout), the stream is polled, and a
+//! poll with nothing there is `Idle` (the engine yields the core and polls again).
+//!
 //! Recording (`--record`) renders each transaction as a `getTransaction` line in the `json`
 //! encoding, which the JSON decoder turns into the same launches: a gRPC session replays with
 //! `--feed replay:PATH`.
@@ -69,7 +74,7 @@ use crate::metrics::FeedStats;
 use crate::net::backoff::Backoff;
 use crate::net::endpoint::{Endpoint, EndpointError};
 use crate::net::grpc;
-use crate::net::link::{Link, Progress, READ_SLICE};
+use crate::net::link::{read_slice, Link, Progress};
 use crate::net::recent::Recent;
 use crate::net::tls;
 use wire::{Fields, Update};
@@ -310,6 +315,8 @@ pub struct GeyserFeed {
     line: Vec<u8>,
     /// The `tls_ca_file` roots, for `grpcs://`.
     ca: Option<Arc<CaFile>>,
+    /// Busy-polling (see [`Feed::set_busy_poll`]): a read never waits on the runtime.
+    busy: bool,
 }
 
 impl fmt::Debug for GeyserFeed {
@@ -370,6 +377,7 @@ impl GeyserFeed {
             resume_from: None,
             line: Vec::new(),
             ca,
+            busy: false,
         })
     }
 
@@ -705,27 +713,28 @@ impl Feed for GeyserFeed {
             self.down(delay);
             return FeedPoll::Ready;
         }
-        let updates = &mut s.updates;
-        let r = self
-            .rt
-            .block_on(async { tokio::time::timeout(READ_SLICE, updates.message()).await });
-        let update = match r {
-            Err(_) => return FeedPoll::Ready,
-            Ok(Ok(Some(u))) => u,
-            Ok(Ok(None)) => {
+        let update = match read_slice(&self.rt, self.busy, s.updates.message()) {
+            None if self.busy => return FeedPoll::Idle,
+            None => return FeedPoll::Ready,
+            Some(Ok(Some(u))) => u,
+            Some(Ok(None)) => {
                 self.fail(
                     "the server ended the stream",
                     &Status::unavailable("end of stream"),
                 );
                 return FeedPoll::Ready;
             }
-            Ok(Err(status)) => {
+            Some(Err(status)) => {
                 self.fail("stream error", &status);
                 return FeedPoll::Ready;
             }
         };
         self.on_update(sink, &update);
         FeedPoll::Ready
+    }
+
+    fn set_busy_poll(&mut self) {
+        self.busy = true;
     }
 }
 

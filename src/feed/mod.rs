@@ -89,8 +89,9 @@ pub trait Feed: Send + 'static {
     }
 
     /// Called once, before the first poll, when the engine busy-polls (the `busy_poll` key): a
-    /// source that waits for input in the kernel (a socket read with a timeout) stops waiting
-    /// and answers at once when nothing is there; its thread spins instead. The default does
+    /// source that waits for input in the kernel (a socket read with a timeout) or on its
+    /// runtime (a gRPC stream's next message) stops waiting and answers at once (`Idle`) when
+    /// nothing is there; its thread spins instead. The default does
     /// nothing.
     fn set_busy_poll(&mut self) {}
 

@@ -2,7 +2,8 @@
 //! a time: down until a retry time, an attempt under way until its deadline, or up. The
 //! WebSocket feed (its attempt: resolving, TCP connect, handshake), the gRPC feed and the
 //! JetStream feed (their attempt: a future on the feed's runtime) share it, with
-//! [`READ_SLICE`], the longest any of them waits in one poll.
+//! [`READ_SLICE`], the longest any of them waits in one poll (`read_slice`: the gRPC feeds'
+//! read, which under busy-polling does not wait at all).
 //!
 //! Each poll asks one question of the state: is a down link due for its next attempt
 //! ([`Link::due`]), how far has the attempt come ([`Link::drive`] for a future), or what does
@@ -99,6 +100,53 @@ impl<A: std::future::Future + Unpin, U> Link<A, U> {
     }
 }
 
+/// Runs `read` on `rt` for one poll of a feed: at most [`READ_SLICE`], or, when `busy`, without
+/// waiting at all. `None`: nothing came.
+///
+/// Busy, `read` is polled once; if it is not ready, the runtime runs its ready tasks (the
+/// connection's task moves what the socket had into the stream), polls its I/O driver with a
+/// zero timeout (waking the tasks whose sockets have bytes: they run at the start of the next
+/// poll) and `read` is polled once more. `read` is dropped when nothing came, so it must be
+/// cancel-safe (tonic's `Streaming::message` keeps its state in the stream).
+#[cfg(any(feature = "geyser", feature = "shredstream"))]
+pub(crate) fn read_slice<F: std::future::Future>(
+    rt: &tokio::runtime::Runtime,
+    busy: bool,
+    read: F,
+) -> Option<F::Output> {
+    if busy {
+        rt.block_on(poll_now(read))
+    } else {
+        rt.block_on(async { tokio::time::timeout(READ_SLICE, read).await.ok() })
+    }
+}
+
+/// `f`'s output if it is ready now, or once the runtime has had one turn without waiting
+/// (`yield_now` hands the task to the scheduler, which runs its other ready tasks and polls its
+/// driver with a zero timeout before it polls this task again).
+#[cfg(any(feature = "geyser", feature = "shredstream"))]
+async fn poll_now<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    if let Some(v) = poll_once(f.as_mut()).await {
+        return Some(v);
+    }
+    tokio::task::yield_now().await;
+    poll_once(f).await
+}
+
+/// Polls `f` once: its output, or `None` if it is pending (its waker stays registered).
+#[cfg(any(feature = "geyser", feature = "shredstream"))]
+fn poll_once<'a, F: std::future::Future>(
+    mut f: std::pin::Pin<&'a mut F>,
+) -> impl std::future::Future<Output = Option<F::Output>> + 'a {
+    std::future::poll_fn(move |cx| {
+        std::task::Poll::Ready(match f.as_mut().poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +165,27 @@ mod tests {
         let mut l: Link<(), u8> = Link::Up(7);
         assert_eq!(l.up_mut(), Some(&mut 7));
         assert!(!Link::<(), ()>::down(Duration::from_secs(60)).due(Instant::now()));
+    }
+
+    /// Busy, a read with nothing there is `None` at once, and one that another task of the
+    /// runtime completes (as the connection task fills a stream) is `Some` in the same poll:
+    /// the runtime ran that task before the read was polled again.
+    #[cfg(any(feature = "geyser", feature = "shredstream"))]
+    #[test]
+    fn a_busy_read_never_waits_and_lets_the_runtime_take_its_turn() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+        assert_eq!(read_slice(&rt, true, rx.recv()), None);
+        rt.spawn(async move { tx.send(7).unwrap() });
+        assert_eq!(read_slice(&rt, true, rx.recv()), Some(Some(7)));
+        // The sender is gone: the channel says so at once.
+        assert_eq!(read_slice(&rt, true, rx.recv()), Some(None));
+        // Not busy, an empty read gives up after the slice.
+        let (_tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+        assert_eq!(read_slice(&rt, false, rx.recv()), None);
     }
 
     #[cfg(any(feature = "geyser", feature = "shredstream", feature = "nats"))]

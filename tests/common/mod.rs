@@ -141,3 +141,63 @@ pub fn assert_ok(out: &std::process::Output) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// How a wrapped feed's polls went, shared with the test while an engine runs it.
+#[derive(Clone, Debug, Default)]
+pub struct Polls(std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>);
+
+impl Polls {
+    /// Polls that did some work (or waited for input): `Ready`.
+    pub fn ready(&self) -> u64 {
+        self.0[0].load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Polls that found nothing at once: `Idle`.
+    pub fn idle(&self) -> u64 {
+        self.0[1].load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A feed that counts what each poll of `F` returned (see [`Polls`]).
+pub struct Counted<F>(pub F, pub Polls);
+
+impl<F: sniffer::feed::Feed> sniffer::feed::Feed for Counted<F> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn poll(&mut self, sink: &mut sniffer::feed::FeedSink<'_>) -> sniffer::feed::FeedPoll {
+        let r = self.0.poll(sink);
+        let i = match r {
+            sniffer::feed::FeedPoll::Idle => 1,
+            _ => 0,
+        };
+        self.1 .0[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        r
+    }
+
+    fn can_wait(&self) -> bool {
+        self.0.can_wait()
+    }
+
+    fn set_busy_poll(&mut self) {
+        self.0.set_busy_poll();
+    }
+
+    fn poll_paused(&mut self, sink: &mut sniffer::feed::FeedSink<'_>) {
+        self.0.poll_paused(sink);
+    }
+}
+
+/// Waits until `done` holds, at most `margin` (a did-not-hang margin, never a pass condition:
+/// the caller asserts what it waited for); returns whether it held.
+pub fn wait_until(margin: std::time::Duration, done: impl Fn() -> bool) -> bool {
+    let until = std::time::Instant::now() + margin;
+    while !done() {
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    true
+}

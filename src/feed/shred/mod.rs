@@ -21,6 +21,8 @@
 //! twice (a reconnect that overlaps, a proxy fed by two regions) is skipped by signature (a
 //! `net::recent` window of [`SEEN_SLOTS`] slots over the transactions that held a launch or an
 //! unresolved one), counted in `resumed_skipped`, so a launch is never delivered twice.
+//! Busy-polling (the `busy_poll` key), a poll reads the stream without waiting on the runtime,
+//! as the gRPC feed's does (`net::link::read_slice`).
 
 mod proto;
 
@@ -44,7 +46,7 @@ use crate::metrics::FeedStats;
 use crate::net::backoff::Backoff;
 use crate::net::endpoint::{Endpoint, EndpointError};
 use crate::net::grpc;
-use crate::net::link::{Link, Progress, READ_SLICE};
+use crate::net::link::{read_slice, Link, Progress};
 use crate::net::recent::Recent;
 use crate::net::tls;
 
@@ -137,6 +139,8 @@ pub struct ShredFeed {
     seen: Recent<[u8; 64]>,
     /// The `tls_ca_file` roots, for `shreds://`.
     ca: Option<Arc<CaFile>>,
+    /// Busy-polling (see [`Feed::set_busy_poll`]): a read never waits on the runtime.
+    busy: bool,
 }
 
 impl fmt::Debug for ShredFeed {
@@ -176,6 +180,7 @@ impl ShredFeed {
             stats: None,
             seen: Recent::by_window(SEEN_SLOTS, SEEN_MAX),
             ca,
+            busy: false,
         })
     }
 
@@ -400,20 +405,21 @@ impl Feed for ShredFeed {
             self.down(delay);
             return FeedPoll::Ready;
         }
-        let entries = &mut s.entries;
-        let r = self
-            .rt
-            .block_on(async { tokio::time::timeout(READ_SLICE, entries.message()).await });
-        match r {
-            Err(_) => {}
-            Ok(Ok(Some(msg))) => self.on_entries(sink, &msg),
-            Ok(Ok(None)) => self.fail(
+        match read_slice(&self.rt, self.busy, s.entries.message()) {
+            None if self.busy => return FeedPoll::Idle,
+            None => {}
+            Some(Ok(Some(msg))) => self.on_entries(sink, &msg),
+            Some(Ok(None)) => self.fail(
                 "the proxy ended the stream",
                 &Status::unavailable("end of stream"),
             ),
-            Ok(Err(status)) => self.fail("stream error", &status),
+            Some(Err(status)) => self.fail("stream error", &status),
         }
         FeedPoll::Ready
+    }
+
+    fn set_busy_poll(&mut self) {
+        self.busy = true;
     }
 }
 
