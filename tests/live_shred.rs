@@ -305,13 +305,7 @@ fn busy_polling_never_waits_on_the_runtime_and_delivers_every_launch_once() {
             let m = engine.snapshot();
             m.candidates_sent >= LAUNCHES.len() as u64 && m.feeds[0].resumed_skipped >= 2
         });
-        let (ready, idle) = (polls.ready(), polls.idle());
-        if busy {
-            common::wait_until(margin, || polls.idle() >= idle + 1_000);
-        } else {
-            common::wait_until(margin, || polls.ready() >= ready + 100);
-        }
-        let (ready_after, idle_after) = (polls.ready(), polls.idle());
+        polls.check_quiet(busy, margin);
         let m = engine.shutdown(Duration::from_secs(5)).metrics;
         let got: Vec<_> = rx.try_iter().collect();
         common::assert_accounted(&got, &m);
@@ -329,15 +323,6 @@ fn busy_polling_never_waits_on_the_runtime_and_delivers_every_launch_once() {
             (2, 2, 0),
             "busy {busy}: {f:#?}"
         );
-        if busy {
-            assert!(idle_after >= idle + 1_000, "busy: {idle} -> {idle_after}");
-        } else {
-            assert!(ready_after >= ready + 100, "{ready} -> {ready_after}");
-            assert_eq!(
-                idle_after, idle,
-                "by default a connected feed waits, never idle"
-            );
-        }
     }
 }
 

@@ -156,6 +156,27 @@ impl Polls {
     pub fn idle(&self) -> u64 {
         self.0[1].load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    /// On a connected stream with nothing to read: busy-polling, at least 1 000 polls come back
+    /// `Idle` at once; by default 100 polls each wait for input (`Ready`) and none is `Idle`.
+    pub fn check_quiet(&self, busy: bool, margin: std::time::Duration) {
+        let (ready, idle) = (self.ready(), self.idle());
+        if busy {
+            wait_until(margin, || self.idle() >= idle + 1_000);
+        } else {
+            wait_until(margin, || self.ready() >= ready + 100);
+        }
+        let (ready_after, idle_after) = (self.ready(), self.idle());
+        if busy {
+            assert!(idle_after >= idle + 1_000, "busy: {idle} -> {idle_after}");
+        } else {
+            assert!(ready_after >= ready + 100, "{ready} -> {ready_after}");
+            assert_eq!(
+                idle_after, idle,
+                "by default a connected feed waits, never idle"
+            );
+        }
+    }
 }
 
 /// A feed that counts what each poll of `F` returned (see [`Polls`]).
