@@ -297,19 +297,23 @@ fn zstd_and_gzip_compressed_updates_are_decoded() {
     }
 }
 
-#[test]
-fn a_stream_that_ends_resumes_from_slot_and_delivers_every_transaction_once() {
-    let (txs, mints) = generated(21, 120);
-    let want: HashSet<Pubkey> = mints.iter().flatten().copied().collect();
-    let n = txs.len() as u64;
-    let plans = vec![
+/// The first stream ends after 50 transactions; the second resumes.
+fn end_after_50() -> Vec<Plan> {
+    vec![
         Plan {
             send: Some(50),
             ..Plan::default()
         },
         Plan::default(),
-    ];
-    let server = GeyserTestServer::start(txs.clone(), plans, None, Duration::ZERO);
+    ]
+}
+
+#[test]
+fn a_stream_that_ends_resumes_from_slot_and_delivers_every_transaction_once() {
+    let (txs, mints) = generated(21, 120);
+    let want: HashSet<Pubkey> = mints.iter().flatten().copied().collect();
+    let n = txs.len() as u64;
+    let server = GeyserTestServer::start(txs.clone(), end_after_50(), None, Duration::ZERO);
     let feed = GeyserFeed::new(&server.url(), cfg(None), DecoderConfig::default()).unwrap();
     let (got, m) = run(feed, |m| {
         m.candidates_sent >= want.len() as u64 && m.feeds[0].connects >= 2
@@ -341,14 +345,7 @@ fn busy_polling_never_waits_on_the_runtime_and_delivers_every_transaction_once()
     let want: HashSet<Pubkey> = mints.iter().flatten().copied().collect();
     let n = txs.len() as u64;
     for busy in [false, true] {
-        let plans = vec![
-            Plan {
-                send: Some(50),
-                ..Plan::default()
-            },
-            Plan::default(),
-        ];
-        let server = GeyserTestServer::start(txs.clone(), plans, None, Duration::ZERO);
+        let server = GeyserTestServer::start(txs.clone(), end_after_50(), None, Duration::ZERO);
         // No stall within the test: the quiet stream stays connected.
         let cfg = GeyserConfig {
             stall_timeout: Duration::from_secs(600),

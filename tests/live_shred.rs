@@ -227,28 +227,36 @@ fn real_launches_in_entries_arrive_as_their_json_form_unexecuted() {
     );
 }
 
-#[test]
-fn a_stream_that_ends_is_reconnected_and_nothing_is_delivered_twice() {
-    let msgs: Vec<Entry> = LAUNCHES
+/// One entry per real launch, each beside a transaction that is not one, from slot `first` on.
+fn launches_from(first: u64) -> Vec<Entry> {
+    LAUNCHES
         .iter()
         .enumerate()
         .map(|(i, n)| Entry {
-            slot: 500 + i as u64,
+            slot: first + i as u64,
             entries: entries(&[vec![wire(NOT_A_LAUNCH), wire(n)]]),
         })
-        .collect();
-    let plans = vec![
+        .collect()
+}
+
+/// The first connection ends after three messages; the second starts two messages back (their
+/// launches were delivered already).
+fn end_then_rewind() -> Vec<Plan> {
+    vec![
         Plan {
             send: Some(3),
             ..Plan::default()
         },
-        // The second connection starts two messages back: their launches were delivered.
         Plan {
             rewind: 2,
             ..Plan::default()
         },
-    ];
-    let server = ShredTestServer::start(msgs, plans);
+    ]
+}
+
+#[test]
+fn a_stream_that_ends_is_reconnected_and_nothing_is_delivered_twice() {
+    let server = ShredTestServer::start(launches_from(500), end_then_rewind());
     let (got, m) = run(&server.url(), LAUNCHES.len(), |m| {
         m.feeds[0].resumed_skipped >= 2
     });
@@ -267,26 +275,9 @@ fn a_stream_that_ends_is_reconnected_and_nothing_is_delivered_twice() {
 /// (`Ready`, after up to 5 ms) and is never idle while connected.
 #[test]
 fn busy_polling_never_waits_on_the_runtime_and_delivers_every_launch_once() {
-    let msgs: Vec<Entry> = LAUNCHES
-        .iter()
-        .enumerate()
-        .map(|(i, n)| Entry {
-            slot: 700 + i as u64,
-            entries: entries(&[vec![wire(NOT_A_LAUNCH), wire(n)]]),
-        })
-        .collect();
+    let msgs = launches_from(700);
     for busy in [false, true] {
-        let plans = vec![
-            Plan {
-                send: Some(3),
-                ..Plan::default()
-            },
-            Plan {
-                rewind: 2,
-                ..Plan::default()
-            },
-        ];
-        let server = ShredTestServer::start(msgs.clone(), plans);
+        let server = ShredTestServer::start(msgs.clone(), end_then_rewind());
         // No stall within the test: the quiet stream stays connected.
         let cfg = ShredConfig {
             stall_timeout: Duration::from_secs(600),
