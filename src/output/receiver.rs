@@ -326,6 +326,9 @@ impl CandidateReceiver {
         let rx = &*self.counters;
         loop {
             let Some((lane, c)) = self.pop_next() else {
+                // Nothing to deliver: samples set aside while a snapshot held the histogram
+                // join it now, so that a reading after the bot went idle counts every receive.
+                self.latency.borrow_mut().flush_aside();
                 return Err(if self.lanes.ended() && self.lanes.is_empty() {
                     TryRecvError::Disconnected
                 } else {
