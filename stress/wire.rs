@@ -19,7 +19,9 @@
 //! - **ours busy-poll**: the engine with `busy_poll = true` (the feed thread and the bot spin);
 //! - **ours inline**: the engine calling the bot's handler on the feed thread
 //!   (`SnifferBuilder::inline_handler`), stamped inside the handler: no handoff, no wake-up;
-//! - **ours inline busy-poll**: the same with `busy_poll = true` (only the feed thread spins).
+//! - **ours inline busy-poll**: the same with `busy_poll = true` (only the feed thread spins);
+//! - **(floor)**: one thread spinning on a non-blocking socket, stamping each frame as the read
+//!   returns it (no parse, no decode, no handoff): the soonest any client sees a message here.
 //!
 //! Correctness is asserted for every client (each message reaches the bot exactly once; for
 //! the engine, the accounting is exact); the timing targets (ours and ours inline at or below
@@ -114,6 +116,7 @@ enum Client {
     OursBusy,
     OursInline,
     OursInlineBusy,
+    Floor,
 }
 
 impl Client {
@@ -125,6 +128,7 @@ impl Client {
             Client::OursBusy => "ours busy-poll",
             Client::OursInline => "ours inline",
             Client::OursInlineBusy => "ours inline busy-poll",
+            Client::Floor => "(floor) spinning read, no parse",
         }
     }
 
@@ -136,6 +140,7 @@ impl Client {
             Client::OursBusy => "ours_busy",
             Client::OursInline => "ours_inline",
             Client::OursInlineBusy => "ours_inline_busy",
+            Client::Floor => "floor",
         }
     }
 }
@@ -471,6 +476,68 @@ fn hand_blocking(form: Form, msgs: &Messages, rate: u64) -> Measured {
     }
 }
 
+/// The floor of this machine: one thread spinning on a non-blocking socket (tungstenite's
+/// frame read, nothing else), stamping each text frame the moment the read returns it; the
+/// signature is then found by a byte search, no JSON parse and no decode. No client can
+/// see a message sooner over this loopback; what separates it from the busy-poll rows is
+/// the engine's work (parse, decode, dedupe, delivery).
+fn floor(form: Form, msgs: &Messages, rate: u64) -> Measured {
+    let n = msgs.lines.len();
+    let server = WsServer::start(msgs.lines.clone(), vec![Plan::default()], interval(rate));
+    let count = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (seen, halt) = (count.clone(), stop.clone());
+    let (url, addr) = (server.url("/"), server.addr);
+    let request = form.subscribe_request();
+    let reader = std::thread::spawn(move || {
+        let tcp = std::net::TcpStream::connect(addr).expect("connect");
+        let _ = tcp.set_nodelay(true);
+        let (mut ws, _) = tungstenite::client(url.as_str(), tcp).expect("handshake");
+        ws.send(tungstenite::Message::text(request))
+            .expect("subscribe");
+        ws.get_mut().set_nonblocking(true).expect("non-blocking");
+        let mut got: Got = Vec::with_capacity(n);
+        while !halt.load(Ordering::Acquire) {
+            match ws.read() {
+                Ok(tungstenite::Message::Text(t)) => {
+                    let at = sniffer::monotonic_ns();
+                    if let Some(sig) = signature_in(t.as_bytes()) {
+                        got.push((sig, at, None));
+                        seen.store(got.len(), Ordering::Release);
+                    }
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::hint::spin_loop();
+                }
+                Err(_) => break,
+            }
+        }
+        got
+    });
+    wait_for(&count, n, &server);
+    stop.store(true, Ordering::Release);
+    let log = server.stop();
+    let got = reader.join().unwrap_or_default();
+    let (latency, _, delivered_once, duplicates) = measure(msgs, &log.sent, &got);
+    Measured {
+        latency,
+        to_feed: None,
+        delivered_once,
+        duplicates,
+        accounting: None,
+        hot_threads: "1 (reader spins)".into(),
+    }
+}
+
+/// The value of the first `"signature":"..."` in a notification.
+fn signature_in(bytes: &[u8]) -> Option<String> {
+    const KEY: &[u8] = b"\"signature\":\"";
+    let at = memchr::memmem::find(bytes, KEY)? + KEY.len();
+    let len = memchr::memchr(b'"', &bytes[at..])?;
+    String::from_utf8(bytes[at..at + len].to_vec()).ok()
+}
+
 fn seeds_tokio(form: Form, msgs: &Messages, rate: u64) -> Measured {
     use futures_util::{SinkExt as _, StreamExt as _};
     let n = msgs.lines.len();
@@ -535,6 +602,7 @@ fn run_client(client: Client, form: Form, msgs: &Messages, rate: u64) -> Measure
         Client::OursInlineBusy => ours_inline(form, msgs, rate, true),
         Client::HandBlocking => hand_blocking(form, msgs, rate),
         Client::SeedsTokio => seeds_tokio(form, msgs, rate),
+        Client::Floor => floor(form, msgs, rate),
     }
 }
 
@@ -596,6 +664,7 @@ pub(crate) fn wire_to_bot(smoke: bool) -> Outcome {
                 Client::OursBusy,
                 Client::OursInline,
                 Client::OursInlineBusy,
+                Client::Floor,
             ],
         )
     };
