@@ -614,11 +614,10 @@ pub(crate) fn parse_key(s: &str) -> Result<Pubkey, Malformed> {
             Malformed::InvalidBase58
         });
     }
-    let mut out = [0u8; 32];
-    match b58::decode_onto(s.as_bytes(), &mut out) {
-        Ok(32) => Ok(Pubkey(out)),
+    match b58::decode_key(s.as_bytes()) {
+        Ok(k) => Ok(Pubkey(k)),
         // Valid digits that decode to another size (or overflow 32 bytes) are a length problem.
-        Ok(_) | Err(b58::Error::TooLong) => Err(Malformed::KeyLength),
+        Err(b58::Error::TooLong) => Err(Malformed::KeyLength),
         Err(b58::Error::Invalid) => Err(Malformed::InvalidBase58),
     }
 }

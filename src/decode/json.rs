@@ -170,30 +170,30 @@ fn obj(rd: &mut Rd<'_>, cx: &mut Cx<'_>, mut n: usize, root: bool, defer: bool) 
     let mut stash = None;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "params" => {
+            b"params" => {
                 cx.notification = true;
                 params(rd, cx)?;
             }
-            "result" => result(rd, cx)?,
-            "transaction" => {
+            b"result" => result(rd, cx)?,
+            b"transaction" => {
                 cx.expect_format(Format::Tx, Found::Tx)?;
                 transaction(rd, cx)?;
                 had_tx = true;
             }
-            "meta" if had_tx => meta(rd, cx)?,
-            "meta" => {
+            b"meta" if had_tx => meta(rd, cx)?,
+            b"meta" => {
                 stash = Some(rd.mark());
                 rd.skip()?;
             }
-            "slot" => slot = rd.opt_u64()?,
-            "context" => context(rd, cx)?,
-            "value" => value(rd, cx)?,
-            "error" => {
+            b"slot" => slot = rd.opt_u64()?,
+            b"context" => context(rd, cx)?,
+            b"value" => value(rd, cx)?,
+            b"error" => {
                 rd.skip()?;
                 cx.reply_error = true;
                 cx.ack()?;
             }
-            "id" if root => cx.reply_id = rd.any_u64()?,
+            b"id" if root => cx.reply_id = rd.any_u64()?,
             _ => rd.skip()?,
         }
     }
@@ -214,8 +214,8 @@ fn params(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     let mut n = rd.object()?;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "result" => notif_result(rd, cx)?,
-            "subscription" => cx.subscription = rd.any_u64()?,
+            b"result" => notif_result(rd, cx)?,
+            b"subscription" => cx.subscription = rd.any_u64()?,
             _ => rd.skip()?,
         }
     }
@@ -227,11 +227,11 @@ fn notif_result(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     let mut slot = None;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "context" => context(rd, cx)?,
-            "value" => value(rd, cx)?,
+            b"context" => context(rd, cx)?,
+            b"value" => value(rd, cx)?,
             // `transactionNotification`: `{transaction: {transaction, meta, version},
             // signature, slot}`; the inner object is a `getTransaction` result without its slot.
-            "transaction" => {
+            b"transaction" => {
                 cx.expect_format(Format::Tx, Found::Tx)?;
                 match rd.peek()? {
                     OBJ => {
@@ -241,11 +241,11 @@ fn notif_result(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
                     _ => result(rd, cx)?,
                 }
             }
-            "signature" => {
+            b"signature" => {
                 let s = rd.str()?;
                 cx.tx.set_signature_text(cx.line, &s)?;
             }
-            "slot" => slot = rd.opt_u64()?,
+            b"slot" => slot = rd.opt_u64()?,
             _ => rd.skip()?,
         }
     }
@@ -259,7 +259,7 @@ fn context(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     let mut n = rd.object()?;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "slot" => cx.ctx_slot = Some(rd.u64()?),
+            b"slot" => cx.ctx_slot = Some(rd.u64()?),
             _ => rd.skip()?,
         }
     }
@@ -270,20 +270,20 @@ fn value(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     let mut n = rd.object()?;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "signature" => {
+            b"signature" => {
                 let s = rd.str()?;
                 cx.tx.set_signature_text(cx.line, &s)?;
             }
-            "err" => cx.value_failed = failed(rd)?,
-            "logs" => {
+            b"err" => cx.value_failed = failed(rd)?,
+            b"logs" => {
                 cx.expect_format(Format::Logs, Found::Logs)?;
                 logs(rd, cx)?;
             }
-            "block" => {
+            b"block" => {
                 cx.expect_format(Format::Block, Found::Block)?;
                 block(rd, cx)?;
             }
-            "slot" => cx.value_slot = rd.opt_u64()?,
+            b"slot" => cx.value_slot = rd.opt_u64()?,
             _ => rd.skip()?,
         }
     }
@@ -315,7 +315,7 @@ fn block(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     };
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "transactions" => block_txs(rd, cx)?,
+            b"transactions" => block_txs(rd, cx)?,
             _ => rd.skip()?,
         }
     }
@@ -351,12 +351,12 @@ fn block_tx(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     let mut stash = None;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "transaction" => {
+            b"transaction" => {
                 transaction(rd, cx)?;
                 had_tx = true;
             }
-            "meta" if had_tx => meta(rd, cx)?,
-            "meta" => {
+            b"meta" if had_tx => meta(rd, cx)?,
+            b"meta" => {
                 stash = Some(rd.mark());
                 rd.skip()?;
             }
@@ -381,8 +381,8 @@ fn transaction(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
             let mut n = rd.object()?;
             while let Some(k) = rd.key(&mut n)? {
                 match &*k {
-                    "signatures" => signatures(rd, cx)?,
-                    "message" => message(rd, cx)?,
+                    b"signatures" => signatures(rd, cx)?,
+                    b"message" => message(rd, cx)?,
                     _ => rd.skip()?,
                 }
             }
@@ -436,12 +436,12 @@ fn message(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     let mut stash = None;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "accountKeys" => {
+            b"accountKeys" => {
                 key_list(rd, cx, KeyList::Static)?;
                 keys_done = true;
             }
-            "instructions" if keys_done => instr_list(rd, cx)?,
-            "instructions" => {
+            b"instructions" if keys_done => instr_list(rd, cx)?,
+            b"instructions" => {
                 stash = Some(rd.mark());
                 rd.skip()?;
             }
@@ -487,7 +487,7 @@ fn key_elem(rd: &mut Rd<'_>, line: &str) -> R<R<KeyRef>> {
             let mut key = None;
             while let Some(k) = rd.key(&mut n)? {
                 match &*k {
-                    "pubkey" => key = Some(key_elem(rd, line)?),
+                    b"pubkey" => key = Some(key_elem(rd, line)?),
                     _ => rd.skip()?,
                 }
             }
@@ -515,10 +515,10 @@ fn instr(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     let mut data: Option<Cow<'_, str>> = None;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "programIdIndex" => prog_idx = Some(rd.u64()?),
-            "programId" => prog_id = Some(rd.str()?),
-            "accounts" => accounts(rd, cx)?,
-            "data" => data = Some(rd.str()?),
+            b"programIdIndex" => prog_idx = Some(rd.u64()?),
+            b"programId" => prog_id = Some(rd.str()?),
+            b"accounts" => accounts(rd, cx)?,
+            b"data" => data = Some(rd.str()?),
             _ => rd.skip()?,
         }
     }
@@ -570,14 +570,14 @@ fn meta(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     };
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "err" => {
+            b"err" => {
                 if failed(rd)? {
                     cx.tx.failed = true;
                 }
             }
-            "logMessages" => logs(rd, cx)?,
-            "innerInstructions" => inner(rd, cx)?,
-            "loadedAddresses" => loaded(rd, cx)?,
+            b"logMessages" => logs(rd, cx)?,
+            b"innerInstructions" => inner(rd, cx)?,
+            b"loadedAddresses" => loaded(rd, cx)?,
             _ => rd.skip()?,
         }
     }
@@ -592,7 +592,7 @@ fn inner(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
         let mut m = rd.object()?;
         while let Some(k) = rd.key(&mut m)? {
             match &*k {
-                "instructions" => instr_list(rd, cx)?,
+                b"instructions" => instr_list(rd, cx)?,
                 _ => rd.skip()?,
             }
         }
@@ -607,8 +607,8 @@ fn loaded(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     cx.tx.loaded_known = true;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
-            "writable" => key_list(rd, cx, KeyList::Writable)?,
-            "readonly" => key_list(rd, cx, KeyList::Readonly)?,
+            b"writable" => key_list(rd, cx, KeyList::Writable)?,
+            b"readonly" => key_list(rd, cx, KeyList::Readonly)?,
             _ => rd.skip()?,
         }
     }

@@ -102,6 +102,13 @@ impl<'a> Rd<'a> {
     /// Skips whitespace and returns the next byte, unread.
     #[inline]
     pub(crate) fn peek(&mut self) -> R<u8> {
+        // Lines from providers are compact: the next byte is almost never whitespace, and
+        // every JSON whitespace byte is at most a space.
+        if let Some(&c) = self.b.get(self.pos) {
+            if c > b' ' {
+                return Ok(c);
+            }
+        }
         while let Some(&c) = self.b.get(self.pos) {
             if !matches!(c, b' ' | b'\n' | b'\t' | b'\r') {
                 return Ok(c);
@@ -146,13 +153,31 @@ impl<'a> Rd<'a> {
 
     /// Moves to the next member of the object being read and returns its key, the reader at its
     /// value; `None` once the object is closed.
-    pub(crate) fn key(&mut self, n: &mut Count) -> R<Option<Cow<'a, str>>> {
+    pub(crate) fn key(&mut self, n: &mut Count) -> R<Option<Cow<'a, [u8]>>> {
         if !self.member(n, OBJ_END)? {
             return Ok(None);
         }
-        let k = self.string()?;
+        let k = self.key_bytes()?;
         self.colon()?;
         Ok(Some(k))
+    }
+
+    /// A key (the reader at its opening quote), as bytes: keys are only compared, so unlike
+    /// [`Rd::string`] no char boundary is checked (the quotes are ASCII; the line is UTF-8).
+    #[inline(always)]
+    fn key_bytes(&mut self) -> R<Cow<'a, [u8]>> {
+        let start = self.pos + 1;
+        let rest = self.b.get(start..).unwrap_or_default();
+        match self.quote_or_escape(rest) {
+            None => Err(EOF),
+            Some(i) if rest[i] == b'"' => {
+                self.pos = start + i + 1;
+                Ok(Cow::Borrowed(&rest[..i]))
+            }
+            Some(i) => self
+                .unescape(start, start + i)
+                .map(|k| Cow::Owned(k.into_bytes())),
+        }
     }
 
     /// Moves to the next element of the array being read; false once the array is closed.
