@@ -689,6 +689,7 @@ pub(crate) fn wire_to_bot(smoke: bool) -> Outcome {
             // A smoke run asserts correctness only: no timing bounds, not even reported ones.
             if !smoke {
                 timing_bounds(&mut bounds, form, rate, &row);
+                over_the_floor(&mut figures, form, rate, &row);
             }
             table.push((form, rate, n, row));
         }
@@ -729,6 +730,32 @@ fn timing_bounds(bounds: &mut Vec<Bound>, form: Form, rate: u64, row: &[(Client,
                 BoundKind::Timing,
                 us(busy, 0.5),
                 10.0,
+            ));
+        }
+    }
+}
+
+/// What the busy-poll rows add to the floor (p50 over the floor's p50): the engine's own share
+/// of a message's way, the rest being the machine's.
+fn over_the_floor(
+    figures: &mut Vec<(String, f64)>,
+    form: Form,
+    rate: u64,
+    row: &[(Client, Measured)],
+) {
+    let get = |c: Client| row.iter().find(|(k, _)| *k == c).map(|(_, m)| &m.latency);
+    let Some(floor) = get(Client::Floor) else {
+        return;
+    };
+    for client in [Client::OursBusy, Client::OursInlineBusy] {
+        if let Some(busy) = get(client) {
+            figures.push((
+                format!(
+                    "wire_to_bot/{}/{rate}/{}: p50 over the floor's p50 (us)",
+                    form.tag(),
+                    client.tag()
+                ),
+                us(busy, 0.5) - us(floor, 0.5),
             ));
         }
     }
