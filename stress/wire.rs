@@ -489,6 +489,9 @@ fn floor(form: Form, msgs: &Messages, rate: u64) -> Measured {
     let (seen, halt) = (count.clone(), stop.clone());
     let (url, addr) = (server.url("/"), server.addr);
     let request = form.subscribe_request();
+    // Only this run's messages count: the server's heartbeats (a notification with a
+    // signature of its own, every 50 ms once the lines are sent) are not messages.
+    let expected: std::collections::HashSet<String> = msgs.sigs.iter().cloned().collect();
     let reader = std::thread::spawn(move || {
         let tcp = std::net::TcpStream::connect(addr).expect("connect");
         let _ = tcp.set_nodelay(true);
@@ -501,7 +504,7 @@ fn floor(form: Form, msgs: &Messages, rate: u64) -> Measured {
             match ws.read() {
                 Ok(tungstenite::Message::Text(t)) => {
                     let at = sniffer::monotonic_ns();
-                    if let Some(sig) = signature_in(t.as_bytes()) {
+                    if let Some(sig) = signature_in(t.as_bytes()).filter(|s| expected.contains(s)) {
                         got.push((sig, at, None));
                         seen.store(got.len(), Ordering::Release);
                     }

@@ -245,6 +245,32 @@ mod tests {
         assert!(decode_onto(&[b'z'; MAX_INPUT], &mut big).is_ok());
     }
 
+    /// The key decoder's edges, beside its property test: all-`1` keys (the system program is
+    /// 32 of them), a tiny number behind many `1`s, the empty text and a non-ASCII byte.
+    #[test]
+    fn key_decoder_edges() {
+        let ones = |n: usize| "1".repeat(n);
+        assert_eq!(decode_key(ones(32).as_bytes()), Ok([0u8; 32]));
+        for n in [0, 1, 31, 33, 44, 45] {
+            assert_eq!(
+                decode_key(ones(n).as_bytes()),
+                Err(Error::TooLong),
+                "{n} ones"
+            );
+        }
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        assert_eq!(decode_key(format!("{}2", ones(31)).as_bytes()), Ok(one));
+        assert_eq!(
+            decode_key(format!("{}2", ones(30)).as_bytes()),
+            Err(Error::TooLong)
+        );
+        let mut text = b"6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P".to_vec();
+        assert_eq!(decode_key(&text), Ok(crate::decode::pump::PROGRAM.0));
+        text[5] = 0xe9;
+        assert_eq!(decode_key(&text), Err(Error::Invalid));
+    }
+
     proptest! {
         #[test]
         fn matches_the_bs58_crate(bytes in proptest::collection::vec(any::<u8>(), 0..900), zeros in 0usize..4) {

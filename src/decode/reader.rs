@@ -579,6 +579,33 @@ mod tests {
         assert_eq!(Rd::new(r#""\udc00""#).str(), Err(SYN));
     }
 
+    /// Keys are read as bytes: an escaped key is the key it spells, as serde_json reads it;
+    /// a broken escape in a key is refused.
+    #[test]
+    fn keys_are_read_as_the_bytes_they_spell() {
+        let s = r#"{"plain":1,"\u0061ccountKeys":2,"a\"b":3}"#;
+        let mut rd = Rd::new(s);
+        let mut n = rd.object().unwrap();
+        let mut keys = Vec::new();
+        while let Some(k) = rd.key(&mut n).unwrap() {
+            keys.push(k.into_owned());
+            rd.skip().unwrap();
+        }
+        let want: Vec<Vec<u8>> =
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s)
+                .unwrap()
+                .keys()
+                .map(|k| k.as_bytes().to_vec())
+                .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(sorted, want);
+        assert_eq!(keys[1], b"accountKeys");
+        let mut rd = Rd::new(r#"{"\x":1}"#);
+        let mut n = rd.object().unwrap();
+        assert_eq!(rd.key(&mut n), Err(SYN));
+    }
+
     #[test]
     fn numbers() {
         for (s, want) in [
