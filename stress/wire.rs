@@ -262,6 +262,38 @@ fn measure(
     (h, any_detected.then_some(feed), delivered, duplicates)
 }
 
+/// What a baseline client measured (no engine: no feed-read stamps, no accounting).
+fn baseline_measured(
+    msgs: &Messages,
+    sent: &[(usize, u64)],
+    got: &Got,
+    hot_threads: &str,
+) -> Measured {
+    let (latency, _, delivered_once, duplicates) = measure(msgs, sent, got);
+    Measured {
+        latency,
+        to_feed: None,
+        delivered_once,
+        duplicates,
+        accounting: None,
+        hot_threads: hot_threads.into(),
+    }
+}
+
+/// A blocking tungstenite client connected to `addr` (no Nagle) with `request` sent.
+fn subscribed_client(
+    url: &str,
+    addr: std::net::SocketAddr,
+    request: String,
+) -> tungstenite::WebSocket<std::net::TcpStream> {
+    let tcp = std::net::TcpStream::connect(addr).expect("connect");
+    let _ = tcp.set_nodelay(true);
+    let (mut ws, _) = tungstenite::client(url, tcp).expect("handshake");
+    ws.send(tungstenite::Message::text(request))
+        .expect("subscribe");
+    ws
+}
+
 fn interval(rate: u64) -> Duration {
     Duration::from_nanos(1_000_000_000 / rate)
 }
@@ -446,11 +478,7 @@ fn hand_blocking(form: Form, msgs: &Messages, rate: u64) -> Measured {
     let (url, addr) = (server.url("/"), server.addr);
     let request = form.subscribe_request();
     let reader = std::thread::spawn(move || {
-        let tcp = std::net::TcpStream::connect(addr).expect("connect");
-        let _ = tcp.set_nodelay(true);
-        let (mut ws, _) = tungstenite::client(url.as_str(), tcp).expect("handshake");
-        ws.send(tungstenite::Message::text(request))
-            .expect("subscribe");
+        let mut ws = subscribed_client(&url, addr, request);
         while let Ok(msg) = ws.read() {
             if let tungstenite::Message::Text(t) = msg {
                 if let Some(sig) = hand_parse(t.as_bytes()) {
@@ -465,15 +493,7 @@ fn hand_blocking(form: Form, msgs: &Messages, rate: u64) -> Measured {
     let log = server.stop();
     let _ = reader.join();
     let got = bot.join().unwrap_or_default();
-    let (latency, _, delivered_once, duplicates) = measure(msgs, &log.sent, &got);
-    Measured {
-        latency,
-        to_feed: None,
-        delivered_once,
-        duplicates,
-        accounting: None,
-        hot_threads: "2 (reader, bot)".into(),
-    }
+    baseline_measured(msgs, &log.sent, &got, "2 (reader, bot)")
 }
 
 /// The floor of this machine: one thread spinning on a non-blocking socket (tungstenite's
@@ -493,11 +513,7 @@ fn floor(form: Form, msgs: &Messages, rate: u64) -> Measured {
     // signature of its own, every 50 ms once the lines are sent) are not messages.
     let expected: std::collections::HashSet<String> = msgs.sigs.iter().cloned().collect();
     let reader = std::thread::spawn(move || {
-        let tcp = std::net::TcpStream::connect(addr).expect("connect");
-        let _ = tcp.set_nodelay(true);
-        let (mut ws, _) = tungstenite::client(url.as_str(), tcp).expect("handshake");
-        ws.send(tungstenite::Message::text(request))
-            .expect("subscribe");
+        let mut ws = subscribed_client(&url, addr, request);
         ws.get_mut().set_nonblocking(true).expect("non-blocking");
         let mut got: Got = Vec::with_capacity(n);
         while !halt.load(Ordering::Acquire) {
@@ -522,15 +538,7 @@ fn floor(form: Form, msgs: &Messages, rate: u64) -> Measured {
     stop.store(true, Ordering::Release);
     let log = server.stop();
     let got = reader.join().unwrap_or_default();
-    let (latency, _, delivered_once, duplicates) = measure(msgs, &log.sent, &got);
-    Measured {
-        latency,
-        to_feed: None,
-        delivered_once,
-        duplicates,
-        accounting: None,
-        hot_threads: "1 (reader spins)".into(),
-    }
+    baseline_measured(msgs, &log.sent, &got, "1 (reader spins)")
 }
 
 /// The value of the first `"signature":"..."` in a notification.
@@ -586,15 +594,12 @@ fn seeds_tokio(form: Form, msgs: &Messages, rate: u64) -> Measured {
     let log = server.stop();
     let _ = rt.block_on(reader);
     let got = rt.block_on(bot).unwrap_or_default();
-    let (latency, _, delivered_once, duplicates) = measure(msgs, &log.sent, &got);
-    Measured {
-        latency,
-        to_feed: None,
-        delivered_once,
-        duplicates,
-        accounting: None,
-        hot_threads: format!("{workers} tokio workers (reader task, bot task)"),
-    }
+    baseline_measured(
+        msgs,
+        &log.sent,
+        &got,
+        &format!("{workers} tokio workers (reader task, bot task)"),
+    )
 }
 
 fn run_client(client: Client, form: Form, msgs: &Messages, rate: u64) -> Measured {
