@@ -12,7 +12,6 @@ mod shredserver;
 use geyserserver::Tx;
 use prost::Message as _;
 use samples::launchpads::{load, Sample};
-use serde_json::Value;
 use shredserver::entries;
 use sniffer::decode::{Decoded, Decoder, Malformed};
 use sniffer::feed::{decode_grpc_update, decode_shred_entries};
@@ -28,44 +27,9 @@ const LAUNCHES: &[&str] = &[
 /// A real non-launch with its signed wire form.
 const NOT_A_LAUNCH: &str = "launchlab_buy_exact_in_cpi_8QTg427x";
 
-fn unb58(s: &str) -> Vec<u8> {
-    bs58::decode(s).into_vec().unwrap()
-}
-
 /// A sample as the scripted server's transaction.
 fn tx(s: &Sample) -> Tx {
-    let ix = |i: &Value| {
-        let accs = i["accounts"].as_array().unwrap();
-        (
-            i["programIdIndex"].as_u64().unwrap() as u32,
-            accs.iter().map(|a| a.as_u64().unwrap() as u8).collect(),
-            unb58(i["data"].as_str().unwrap()),
-        )
-    };
-    let inner = s.meta()["innerInstructions"].as_array().cloned();
-    Tx {
-        slot: s.slot(),
-        signature: unb58(s.signature()),
-        account_keys: s.static_keys().iter().map(|k| unb58(k)).collect(),
-        instructions: s.message()["instructions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(ix)
-            .collect(),
-        inner: inner
-            .unwrap_or_default()
-            .iter()
-            .map(|g| {
-                let ixs = g["instructions"].as_array().unwrap().iter().map(ix);
-                (g["index"].as_u64().unwrap() as u32, ixs.collect())
-            })
-            .collect(),
-        logs: s.logs().unwrap_or_default(),
-        loaded_writable: s.loaded("writable").iter().map(|k| unb58(k)).collect(),
-        loaded_readonly: s.loaded("readonly").iter().map(|k| unb58(k)).collect(),
-        failed: false,
-    }
+    Tx::from_json(s.slot(), s.tx(), s.meta())
 }
 
 /// The launch of a sample's `getTransaction` JSON form.

@@ -42,61 +42,7 @@ fn from_get_transaction(v: &Value, slot: u64) -> Tx {
     } else {
         v
     };
-    let msg = &r["transaction"]["message"];
-    let ix = |i: &Value| {
-        (
-            i["programIdIndex"].as_u64().unwrap() as u32,
-            i["accounts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_u64().unwrap() as u8)
-                .collect(),
-            b58(i["data"].as_str().unwrap()),
-        )
-    };
-    let keys = |v: &Value| -> Vec<Vec<u8>> {
-        v.as_array()
-            .map(|a| a.iter().map(|k| b58(k.as_str().unwrap())).collect())
-            .unwrap_or_default()
-    };
-    let meta = &r["meta"];
-    Tx {
-        slot,
-        signature: b58(r["transaction"]["signatures"][0].as_str().unwrap()),
-        account_keys: keys(&msg["accountKeys"]),
-        instructions: msg["instructions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(ix)
-            .collect(),
-        inner: meta["innerInstructions"]
-            .as_array()
-            .map(|g| {
-                g.iter()
-                    .map(|g| {
-                        (
-                            g["index"].as_u64().unwrap() as u32,
-                            g["instructions"]
-                                .as_array()
-                                .unwrap()
-                                .iter()
-                                .map(ix)
-                                .collect(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        logs: meta["logMessages"]
-            .as_array()
-            .map(|a| a.iter().map(|l| l.as_str().unwrap().to_owned()).collect())
-            .unwrap_or_default(),
-        loaded_writable: keys(&meta["loadedAddresses"]["writable"]),
-        loaded_readonly: keys(&meta["loadedAddresses"]["readonly"]),
-        failed: !meta["err"].is_null(),
-    }
+    Tx::from_json(slot, &r["transaction"], &r["meta"])
 }
 
 /// A logs notification as a gRPC transaction: the signer and pump.fun as keys, the logs.

@@ -15,7 +15,6 @@ mod wsserver;
 use std::time::{Duration, Instant};
 
 use samples::launchpads::{load, Sample};
-use serde_json::Value;
 use sniffer::{
     config::Launchpads,
     decode::{DecoderConfig, Program},
@@ -157,45 +156,7 @@ fn the_launchpads_key_selects_the_subscriptions() {
 
 /// A sample as the Yellowstone update a node would stream.
 fn grpc_tx(s: &Sample) -> geyserserver::Tx {
-    let b58 = |v: &Value| bs58::decode(v.as_str().unwrap()).into_vec().unwrap();
-    let keys = |v: &Value| {
-        v.as_array()
-            .map(|a| a.iter().map(b58).collect())
-            .unwrap_or_default()
-    };
-    let ix = |i: &Value| -> geyserserver::Ix {
-        let accs = i["accounts"].as_array().unwrap();
-        (
-            i["programIdIndex"].as_u64().unwrap() as u32,
-            accs.iter().map(|a| a.as_u64().unwrap() as u8).collect(),
-            b58(&i["data"]),
-        )
-    };
-    let meta = s.meta();
-    geyserserver::Tx {
-        slot: s.slot(),
-        signature: b58(&s.tx()["signatures"][0]),
-        account_keys: keys(&s.message()["accountKeys"]),
-        instructions: s.message()["instructions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(ix)
-            .collect(),
-        inner: meta["innerInstructions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|g| {
-                let ixs = g["instructions"].as_array().unwrap().iter().map(ix);
-                (g["index"].as_u64().unwrap() as u32, ixs.collect())
-            })
-            .collect(),
-        logs: s.logs().unwrap_or_default(),
-        loaded_writable: keys(&meta["loadedAddresses"]["writable"]),
-        loaded_readonly: keys(&meta["loadedAddresses"]["readonly"]),
-        failed: !meta["err"].is_null(),
-    }
+    geyserserver::Tx::from_json(s.slot(), s.tx(), s.meta())
 }
 
 #[test]

@@ -46,6 +46,54 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// A transaction as a node would stream it, from its `getTransaction` JSON (`json`
+    /// encoding): `tx` is the result's `transaction`, `meta` its `meta`.
+    pub fn from_json(slot: u64, tx: &serde_json::Value, meta: &serde_json::Value) -> Tx {
+        use serde_json::Value;
+        let b58 = |v: &Value| bs58::decode(v.as_str().unwrap()).into_vec().unwrap();
+        let keys = |v: &Value| {
+            v.as_array()
+                .map(|a| a.iter().map(b58).collect())
+                .unwrap_or_default()
+        };
+        let ix = |i: &Value| -> Ix {
+            let accs = i["accounts"].as_array().unwrap();
+            (
+                i["programIdIndex"].as_u64().unwrap() as u32,
+                accs.iter().map(|a| a.as_u64().unwrap() as u8).collect(),
+                b58(&i["data"]),
+            )
+        };
+        let message = &tx["message"];
+        Tx {
+            slot,
+            signature: b58(&tx["signatures"][0]),
+            account_keys: keys(&message["accountKeys"]),
+            instructions: message["instructions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(ix)
+                .collect(),
+            inner: meta["innerInstructions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|g| {
+                    let ixs = g["instructions"].as_array().unwrap().iter().map(ix);
+                    (g["index"].as_u64().unwrap() as u32, ixs.collect())
+                })
+                .collect(),
+            logs: meta["logMessages"]
+                .as_array()
+                .map(|a| a.iter().map(|l| l.as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default(),
+            loaded_writable: keys(&meta["loadedAddresses"]["writable"]),
+            loaded_readonly: keys(&meta["loadedAddresses"]["readonly"]),
+            failed: !meta["err"].is_null(),
+        }
+    }
+
     pub fn update(&self) -> SubscribeUpdate {
         let ix = |(p, a, d): &Ix| CompiledInstruction {
             program_id_index: *p,
