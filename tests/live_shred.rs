@@ -283,23 +283,10 @@ fn busy_polling_never_waits_on_the_runtime_and_delivers_every_launch_once() {
             stall_timeout: Duration::from_secs(600),
             ..shred_config()
         };
-        let polls = common::Polls::default();
         let feed = ShredFeed::new(&server.url(), cfg, DecoderConfig::default()).unwrap();
-        let mut engine = Sniffer::builder()
-            .feed(common::Counted(feed, polls.clone()))
-            .busy_poll(busy)
-            .build()
-            .unwrap();
-        let rx = engine.take_receiver().unwrap();
-        let margin = Duration::from_secs(30);
-        common::wait_until(margin, || {
-            let m = engine.snapshot();
+        let (got, m) = common::run_counted(feed, busy, |m| {
             m.candidates_sent >= LAUNCHES.len() as u64 && m.feeds[0].resumed_skipped >= 2
         });
-        polls.check_quiet(busy, margin);
-        let m = engine.shutdown(Duration::from_secs(5)).metrics;
-        let got: Vec<_> = rx.try_iter().collect();
-        common::assert_accounted(&got, &m);
         let mints: std::collections::HashSet<_> = got.iter().map(|c| c.mint).collect();
         assert_eq!(
             (got.len(), mints.len()),

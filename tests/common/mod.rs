@@ -210,6 +210,30 @@ impl<F: sniffer::feed::Feed> sniffer::feed::Feed for Counted<F> {
     }
 }
 
+/// Runs `feed`, its polls counted, in an engine with `busy_poll` set until `done` holds for the
+/// engine's metrics; then checks the polls of the quiet stream ([`Polls::check_quiet`]), shuts
+/// down and returns what the bot received, with the accounting checked.
+pub fn run_counted(
+    feed: impl sniffer::feed::Feed,
+    busy: bool,
+    done: impl Fn(&MetricsSnapshot) -> bool,
+) -> (Vec<PremintCandidate>, MetricsSnapshot) {
+    let polls = Polls::default();
+    let mut engine = sniffer::Sniffer::builder()
+        .feed(Counted(feed, polls.clone()))
+        .busy_poll(busy)
+        .build()
+        .unwrap();
+    let rx = engine.take_receiver().unwrap();
+    let margin = std::time::Duration::from_secs(30);
+    wait_until(margin, || done(&engine.snapshot()));
+    polls.check_quiet(busy, margin);
+    let m = engine.shutdown(std::time::Duration::from_secs(5)).metrics;
+    let got: Vec<_> = rx.try_iter().collect();
+    assert_accounted(&got, &m);
+    (got, m)
+}
+
 /// Waits until `done` holds, at most `margin` (a did-not-hang margin, never a pass condition:
 /// the caller asserts what it waited for); returns whether it held.
 pub fn wait_until(margin: std::time::Duration, done: impl Fn() -> bool) -> bool {
