@@ -93,6 +93,23 @@ fn replay(path: &Path) -> LineFeed {
     LineFeed::replay(path, cfg, DecoderConfig::default()).unwrap()
 }
 
+/// Runs `feeds` with a recording inline handler until they end, shuts down and returns the
+/// calls (candidate, thread) and the metrics, with the accounting checked.
+fn run_to_the_end(feeds: Vec<LineFeed>) -> (Vec<(PremintCandidate, String)>, MetricsSnapshot) {
+    let (calls, handler) = recording();
+    let engine = feeds
+        .into_iter()
+        .fold(Sniffer::builder(), |b, f| b.feed(f))
+        .inline_handler(handler)
+        .build()
+        .unwrap();
+    assert!(engine.wait_feeds(Duration::from_secs(60)));
+    let m = engine.shutdown(Duration::from_secs(5)).metrics;
+    let got = taken(&calls);
+    assert_accounted(&got, &m);
+    (got, m)
+}
+
 #[test]
 fn every_candidate_is_delivered_or_counted_once_panics_in_send_failures() {
     let (calls, record) = recording();
@@ -245,16 +262,7 @@ fn a_feeds_candidates_are_delivered_on_that_feeds_thread() {
     write_lines(&path, &lines);
     let feed = replay(&path);
     let thread = format!("sniffer-feed-{}", feed.name());
-    let (calls, handler) = recording();
-    let engine = Sniffer::builder()
-        .feed(feed)
-        .inline_handler(handler)
-        .build()
-        .unwrap();
-    assert!(engine.wait_feeds(Duration::from_secs(60)));
-    let m = engine.shutdown(Duration::from_secs(5)).metrics;
-    let got = taken(&calls);
-    assert_accounted(&got, &m);
+    let (got, m) = run_to_the_end(vec![feed]);
     assert_eq!(m.candidates_sent, mints.len() as u64);
     let threads: HashSet<&str> = got.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(threads, HashSet::from([thread.as_str()]));
@@ -280,17 +288,7 @@ fn two_feeds_racing_deliver_each_launch_once_from_the_winners_thread() {
         format!("sniffer-feed-{}", a.name()),
         format!("sniffer-feed-{}", b.name()),
     ];
-    let (calls, handler) = recording();
-    let engine = Sniffer::builder()
-        .feed(a)
-        .feed(b)
-        .inline_handler(handler)
-        .build()
-        .unwrap();
-    assert!(engine.wait_feeds(Duration::from_secs(60)));
-    let m = engine.shutdown(Duration::from_secs(5)).metrics;
-    let got = taken(&calls);
-    assert_accounted(&got, &m);
+    let (got, m) = run_to_the_end(vec![a, b]);
     let launches = mints.len() as u64;
     assert_eq!(
         (m.candidates_sent, m.duplicates_dropped),
