@@ -154,8 +154,10 @@ const EVERY_FORM: &[&str] = &[
     "jsonParsed",
     "transactionNotification json",
     "transactionNotification jsonParsed",
+    "json, meta last",
     "base64",
     "blockSubscribe",
+    "blockSubscribe, meta last",
     "grpc",
 ];
 /// The forms of a transaction whose signed message cannot be rebuilt (no wire forms).
@@ -165,6 +167,7 @@ const NO_WIRE: &[&str] = &[
     "jsonParsed",
     "transactionNotification json",
     "transactionNotification jsonParsed",
+    "json, meta last",
     "grpc",
 ];
 /// The forms of a transaction known without its logs and signed message.
@@ -173,6 +176,7 @@ const MESSAGE_ONLY: &[&str] = &[
     "jsonParsed",
     "transactionNotification json",
     "transactionNotification jsonParsed",
+    "json, meta last",
     "grpc",
 ];
 

@@ -28,15 +28,15 @@
 //! unknown fields are skipped by a grammar-checking skipper that finds string ends with `memchr`
 //! (serde_json's tokenizer, used here before, cost as much as a whole `Value` parse). Strings with
 //! JSON escapes are unescaped into a new `String`. The only ordering the readers rely on is
-//! resolved locally: when `meta` (or `instructions`) comes before the keys it refers to (sorted-key
-//! dumps do this), its position is noted, it is skipped, and it is read again once the keys are
-//! known.
+//! resolved locally: when `meta.innerInstructions` (or `instructions`) comes before the keys it
+//! refers to (sorted-key documents do this, the RPC's own among them), its position is noted, it
+//! is skipped, and it is read again once the keys are known; the rest of `meta` is read in place.
 
 use std::borrow::Cow;
 
 use super::detect::{key_ref_of, KeyRef, ProgRef, Tx};
 use super::programs::Program;
-use super::reader::{Rd, OBJ, R};
+use super::reader::{Mark, Rd, OBJ, R};
 use super::record::Decoded;
 use super::score::Scorer;
 use super::{b58, b64, wire, Format, Malformed};
@@ -167,7 +167,7 @@ fn result(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
 fn obj(rd: &mut Rd<'_>, cx: &mut Cx<'_>, mut n: usize, root: bool, defer: bool) -> R {
     let mut had_tx = false;
     let mut slot = None;
-    let mut stash = None;
+    let mut inner_at = None;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
             b"params" => {
@@ -180,11 +180,7 @@ fn obj(rd: &mut Rd<'_>, cx: &mut Cx<'_>, mut n: usize, root: bool, defer: bool) 
                 transaction(rd, cx)?;
                 had_tx = true;
             }
-            b"meta" if had_tx => meta(rd, cx)?,
-            b"meta" => {
-                stash = Some(rd.mark());
-                rd.skip()?;
-            }
+            b"meta" => inner_at = meta(rd, cx, !had_tx)?,
             b"slot" => slot = rd.opt_u64()?,
             b"context" => context(rd, cx)?,
             b"value" => value(rd, cx)?,
@@ -197,8 +193,8 @@ fn obj(rd: &mut Rd<'_>, cx: &mut Cx<'_>, mut n: usize, root: bool, defer: bool) 
             _ => rd.skip()?,
         }
     }
-    if let Some(at) = stash {
-        meta(&mut Rd::at(cx.line, at), cx)?;
+    if let Some(at) = inner_at {
+        inner(&mut Rd::at(cx.line, at), cx)?;
     }
     if had_tx {
         if defer {
@@ -348,23 +344,19 @@ fn block_tx(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     let mut n = rd.object()?;
     cx.tx.reset();
     let mut had_tx = false;
-    let mut stash = None;
+    let mut inner_at = None;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
             b"transaction" => {
                 transaction(rd, cx)?;
                 had_tx = true;
             }
-            b"meta" if had_tx => meta(rd, cx)?,
-            b"meta" => {
-                stash = Some(rd.mark());
-                rd.skip()?;
-            }
+            b"meta" => inner_at = meta(rd, cx, !had_tx)?,
             _ => rd.skip()?,
         }
     }
-    if let Some(at) = stash {
-        meta(&mut Rd::at(cx.line, at), cx)?;
+    if let Some(at) = inner_at {
+        inner(&mut Rd::at(cx.line, at), cx)?;
     }
     if had_tx {
         let slot = cx.ctx_slot.or(cx.value_slot).unwrap_or(0);
@@ -564,10 +556,16 @@ fn accounts(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
     Ok(())
 }
 
-fn meta(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
+/// `meta`, read once wherever it stands. Only its inner instructions need the transaction's
+/// keys (their programs are key indexes); when the keys come later in the text (`keys_later`:
+/// sorted-key documents, the RPC's own order, put `meta` first), they are skipped and their
+/// position is returned, to be read once the keys are known. The rest, the logs above all, is
+/// read here: skipping a whole `meta` to read it again later cost a fifth of a block.
+fn meta(rd: &mut Rd<'_>, cx: &mut Cx<'_>, keys_later: bool) -> R<Option<Mark>> {
     let Some(mut n) = opt(rd, Rd::object)? else {
-        return Ok(());
+        return Ok(None);
     };
+    let mut inner_at = None;
     while let Some(k) = rd.key(&mut n)? {
         match &*k {
             b"err" => {
@@ -576,12 +574,16 @@ fn meta(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
                 }
             }
             b"logMessages" => logs(rd, cx)?,
+            b"innerInstructions" if keys_later => {
+                inner_at = Some(rd.mark());
+                rd.skip()?;
+            }
             b"innerInstructions" => inner(rd, cx)?,
             b"loadedAddresses" => loaded(rd, cx)?,
             _ => rd.skip()?,
         }
     }
-    Ok(())
+    Ok(inner_at)
 }
 
 fn inner(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {

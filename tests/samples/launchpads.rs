@@ -149,6 +149,17 @@ impl Sample {
         json!({"jsonrpc": "2.0", "result": self.result, "id": 1}).to_string()
     }
 
+    /// `getTransaction` (json) with `transaction` before `meta`, as a provider that does not sort
+    /// its members may send it: the inner instructions are then read after the keys they index,
+    /// where the RPC's own sorted order (`meta` first) has them read before.
+    pub fn get_transaction_json_meta_last(&self) -> String {
+        let r = &self.result;
+        format!(
+            r#"{{"jsonrpc":"2.0","result":{{"slot":{},"transaction":{},"meta":{},"version":{},"blockTime":{}}},"id":1}}"#,
+            r["slot"], r["transaction"], r["meta"], r["version"], r["blockTime"]
+        )
+    }
+
     /// The result in the `jsonParsed` encoding: keys as objects (the loaded ones after the
     /// static ones, `"source":"lookupTable"`), instructions with their program id and account
     /// keys, and no `meta.loadedAddresses` (jsonParsed folds them into `accountKeys`).
@@ -380,20 +391,29 @@ impl Sample {
     /// A `blockNotification` holding this transaction (base64, full details).
     pub fn block_notification(&self) -> Option<String> {
         let tx = json!({"transaction": [self.wire_b64()?, "base64"], "meta": self.meta(), "version": self.version()});
+        Some(self.block_notification_of(&tx.to_string()))
+    }
+
+    /// [`Sample::block_notification`] with `transaction` before `meta` in the block's
+    /// transaction (see [`Sample::get_transaction_json_meta_last`]).
+    pub fn block_notification_meta_last(&self) -> Option<String> {
+        let tx = format!(
+            r#"{{"transaction":{},"meta":{},"version":{}}}"#,
+            json!([self.wire_b64()?, "base64"]),
+            self.meta(),
+            self.version()
+        );
+        Some(self.block_notification_of(&tx))
+    }
+
+    /// A `blockNotification` whose block holds one transaction, `tx` (its JSON text).
+    fn block_notification_of(&self, tx: &str) -> String {
+        // Text, not `json!`: a `Value` would sort the transaction's members again.
         let slot = self.slot();
-        Some(
-            json!({
-                "jsonrpc": "2.0",
-                "method": "blockNotification",
-                "params": {
-                    "result": {
-                        "context": {"slot": slot + 1},
-                        "value": {"slot": slot, "block": {"transactions": [tx], "blockTime": self.result["blockTime"]}, "err": null}
-                    },
-                    "subscription": 0
-                }
-            })
-            .to_string(),
+        format!(
+            r#"{{"jsonrpc":"2.0","method":"blockNotification","params":{{"result":{{"context":{{"slot":{}}},"value":{{"slot":{slot},"block":{{"transactions":[{tx}],"blockTime":{}}},"err":null}}}},"subscription":0}}}}"#,
+            slot + 1,
+            self.result["blockTime"]
         )
     }
 
@@ -423,12 +443,20 @@ impl Sample {
                 line: Some(self.transaction_notification(&parsed)),
             },
             Form {
+                name: "json, meta last",
+                line: Some(self.get_transaction_json_meta_last()),
+            },
+            Form {
                 name: "base64",
                 line: self.get_transaction_base64(),
             },
             Form {
                 name: "blockSubscribe",
                 line: self.block_notification(),
+            },
+            Form {
+                name: "blockSubscribe, meta last",
+                line: self.block_notification_meta_last(),
             },
             Form {
                 name: "grpc",
