@@ -152,7 +152,10 @@ impl<'a> Rd<'a> {
     }
 
     /// Moves to the next member of the object being read and returns its key, the reader at its
-    /// value; `None` once the object is closed.
+    /// value; `None` once the object is closed. Inlined into each object loop, as [`Rd::str`]
+    /// is into each caller: as calls, their entry, exit and a key returned through memory were a
+    /// third of their cost (callgrind, both together: −5 to −10 % of every JSON format).
+    #[inline(always)]
     pub(crate) fn key(&mut self, n: &mut Count) -> R<Option<Cow<'a, [u8]>>> {
         if !self.member(n, OBJ_END)? {
             return Ok(None);
@@ -233,6 +236,7 @@ impl<'a> Rd<'a> {
     }
 
     /// A string value.
+    #[inline(always)]
     pub(crate) fn str(&mut self) -> R<Cow<'a, str>> {
         match self.peek()? {
             b'"' => self.string(),
