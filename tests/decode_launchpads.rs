@@ -873,6 +873,31 @@ fn pump_migrate_to_pump_swap() {
     assert_eq!(c.pool(), Some(key(want.market)));
 }
 
+/// A `meta` member given twice, the first before `transaction` (its inner instructions wait for
+/// the keys) and an empty one after: the graduation, which only the inner `create_pool` makes a
+/// launch, is still found with the same pool.
+#[test]
+fn a_repeated_meta_keeps_the_first_ones_inner_instructions() {
+    let s = load("pumpfun_migrate_pumpswap_5gp7yztY");
+    let line = format!(
+        r#"{{"jsonrpc":"2.0","result":{{"meta":{},"slot":{},"transaction":{},"meta":{{"err":null}}}},"id":1}}"#,
+        s.meta(),
+        s.slot(),
+        s.tx()
+    );
+    let form = samples::launchpads::Form {
+        name: "json, meta twice",
+        line: Some(line),
+    };
+    let got = s.decode(&form).unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].candidate.kind, LaunchKind::PumpSwapGraduation);
+    assert_eq!(
+        got[0].candidate.pool(),
+        Some(key("3ioeR9Rwi6xNb1UgmTi31Kcv565UNEv7AmAaEL5CkN6f"))
+    );
+}
+
 /// The same graduation in June 2025, when `migrate` passed 24 accounts (the positions the decoder
 /// reads are unchanged), followed by a PumpSwap buy in the same transaction: one graduation. The
 /// pool, vaults and curve were checked against their seeds as above.

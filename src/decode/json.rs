@@ -180,7 +180,7 @@ fn obj(rd: &mut Rd<'_>, cx: &mut Cx<'_>, mut n: usize, root: bool, defer: bool) 
                 transaction(rd, cx)?;
                 had_tx = true;
             }
-            b"meta" => inner_at = meta(rd, cx, !had_tx)?,
+            b"meta" => inner_at = meta(rd, cx, !had_tx)?.or(inner_at),
             b"slot" => slot = rd.opt_u64()?,
             b"context" => context(rd, cx)?,
             b"value" => value(rd, cx)?,
@@ -351,7 +351,7 @@ fn block_tx(rd: &mut Rd<'_>, cx: &mut Cx<'_>) -> R {
                 transaction(rd, cx)?;
                 had_tx = true;
             }
-            b"meta" => inner_at = meta(rd, cx, !had_tx)?,
+            b"meta" => inner_at = meta(rd, cx, !had_tx)?.or(inner_at),
             _ => rd.skip()?,
         }
     }
