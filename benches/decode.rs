@@ -127,6 +127,14 @@ fn decode(c: &mut Criterion) {
         vec![get_transaction_parsed(Value::Null)],
     );
     bench_format(c, "tx_json_v0", Format::Tx, vec![get_transaction_json_v0()]);
+    // The real v0 getTransaction replies, whole (the row above is a thin rebuild of one create
+    // with an empty meta: base58 instruction data is most of it).
+    bench_format(
+        c,
+        "tx_json_v0_real",
+        Format::Tx,
+        launchpads::json_v0_lines(),
+    );
     // Helius transactionSubscribe: the create (jsonParsed and json v0) and a routed buy.
     bench_format(
         c,

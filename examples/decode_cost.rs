@@ -7,7 +7,7 @@
 //!     target/release/examples/decode_cost tx_notification decode 200
 //! ```
 //!
-//! Formats: `logs`, `tx_json_parsed`, `tx_json_v0`, `tx_notification`, `block`; modes: `decode`
+//! Formats: `logs`, `tx_json_parsed`, `tx_json_v0`, `tx_json_v0_real`, `tx_notification`, `block`; modes: `decode`
 //! (the decoder), `value` (`serde_json::from_slice::<Value>`).
 
 #[path = "../tests/samples/mod.rs"]
@@ -66,6 +66,7 @@ fn lines(name: &str) -> (Format, Vec<String>) {
             ],
         ),
         "block" => (Format::Block, block_lines()),
+        "tx_json_v0_real" => (Format::Tx, launchpads::json_v0_lines()),
         other => panic!("unknown format {other}"),
     }
 }

@@ -336,19 +336,42 @@ impl<'a> Rd<'a> {
                 _ => None,
             };
         }
-        let mut int = !neg;
+        let end = self.fraction_and_exponent(p)?;
+        let int = !neg && end == p;
+        self.pos = end;
+        Ok(if int { v } else { None })
+    }
+
+    /// Skips a number (JSON grammar) without computing its value: the skipper's path, over
+    /// balances and amounts no launch reads (a third of the instructions of `number`).
+    fn skip_number(&mut self) -> R {
+        let b = self.b;
+        let mut p = self.pos;
+        if b.get(p) == Some(&b'-') {
+            p += 1;
+        }
+        match b.get(p) {
+            Some(b'0') if self.digit_at(p + 1) => return Err(SYN),
+            Some(b'0') => p += 1,
+            Some(b'1'..=b'9') => p = digits_end(b, p + 1),
+            _ => return Err(SYN),
+        }
+        self.pos = self.fraction_and_exponent(p)?;
+        Ok(())
+    }
+
+    /// Where a number's optional fraction and exponent, starting at `p`, end (`p` without them).
+    #[inline]
+    fn fraction_and_exponent(&self, mut p: usize) -> R<usize> {
+        let b = self.b;
         if b.get(p) == Some(&b'.') {
-            int = false;
             p += 1;
             if !self.digit_at(p) {
                 return Err(SYN);
             }
-            while b.get(p).is_some_and(u8::is_ascii_digit) {
-                p += 1;
-            }
+            p = digits_end(b, p);
         }
         if matches!(b.get(p), Some(b'e' | b'E')) {
-            int = false;
             p += 1;
             if matches!(b.get(p), Some(b'+' | b'-')) {
                 p += 1;
@@ -356,12 +379,9 @@ impl<'a> Rd<'a> {
             if !self.digit_at(p) {
                 return Err(SYN);
             }
-            while b.get(p).is_some_and(u8::is_ascii_digit) {
-                p += 1;
-            }
+            p = digits_end(b, p);
         }
-        self.pos = p;
-        Ok(if int { v } else { None })
+        Ok(p)
     }
 
     /// Reads a string (the reader at its opening quote): borrowed unless it has escapes.
@@ -493,13 +513,23 @@ impl<'a> Rd<'a> {
                 }
                 Ok(())
             }
-            b'-' | b'0'..=b'9' => self.number().map(drop),
+            b'-' | b'0'..=b'9' => self.skip_number(),
             b't' => self.lit(b"true"),
             b'f' => self.lit(b"false"),
             b'n' => self.lit(b"null"),
             _ => Err(SYN),
         }
     }
+}
+
+/// Where the run of ASCII digits from `p` ends. (Eight bytes at a time was measured: +2.6 % of
+/// instructions on real `getTransaction` replies, whose numbers are mostly under eight digits.)
+#[inline]
+fn digits_end(b: &[u8], mut p: usize) -> usize {
+    while b.get(p).is_some_and(u8::is_ascii_digit) {
+        p += 1;
+    }
+    p
 }
 
 #[cfg(test)]
@@ -532,6 +562,14 @@ mod tests {
         }
     }
 
+    /// The skipper's own number path (it does not compute values) takes every number form.
+    #[test]
+    fn every_number_form_is_skipped() {
+        let s = "[0,-0,7,1.5,-2.25e-3,10E+2,1e9,0.5E1,123456789012345678901234567890]";
+        assert_eq!(skim(s), Ok(()));
+        assert_eq!(serde(s), Ok(()));
+    }
+
     #[test]
     fn broken_documents_are_rejected_with_serde_json_categories() {
         let cases: &[(&str, Malformed)] = &[
@@ -550,6 +588,9 @@ mod tests {
             (r#"[1.]"#, SYN),
             (r#"[-]"#, SYN),
             (r#"[1e]"#, SYN),
+            (r#"[1e+]"#, SYN),
+            (r#"[-01]"#, SYN),
+            (r#"[1.e3]"#, SYN),
             (r#"[1."#, SYN),
             (r#"[-"#, SYN),
             (r#"[tru]"#, SYN),

@@ -45,6 +45,30 @@ pub fn load(name: &str) -> Sample {
     }
 }
 
+/// Every sample in `tests/data/launchpads/tx/`, in file name order.
+pub fn all() -> Vec<Sample> {
+    let dir = format!("{}launchpads/tx", super::SAMPLES);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("sample dir")
+        .map(|e| e.expect("sample dir entry").file_name())
+        .filter_map(|f| f.to_str()?.strip_suffix(".json").map(str::to_owned))
+        .collect();
+    names.sort();
+    names.iter().map(|n| load(n)).collect()
+}
+
+/// The `getTransaction` replies (encoding `json`, as the RPC serializes them: `meta` before
+/// `transaction`) of the real v0 transactions: the decode bench's `tx_json_v0_real` set, next to
+/// the thin `tx_json_v0` rebuild of the 2024 create. 19 transactions, launches and the swaps
+/// around them, each with its whole `meta` (logs, balances, token balances).
+pub fn json_v0_lines() -> Vec<String> {
+    all()
+        .into_iter()
+        .filter(|s| s.version() == json!(0))
+        .map(|s| s.get_transaction_json())
+        .collect()
+}
+
 fn b58(b: &[u8]) -> String {
     bs58::encode(b).into_string()
 }
