@@ -343,7 +343,7 @@ impl<'a> Rd<'a> {
     }
 
     /// Skips a number (JSON grammar) without computing its value: the skipper's path, over
-    /// balances and amounts no launch reads (a third of the instructions of `number`).
+    /// balances and amounts no launch reads (−5 % of the instructions of a real v0 reply).
     fn skip_number(&mut self) -> R {
         let b = self.b;
         let mut p = self.pos;
