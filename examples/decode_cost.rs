@@ -7,8 +7,8 @@
 //!     target/release/examples/decode_cost tx_notification decode 200
 //! ```
 //!
-//! Formats: `logs`, `tx_json_parsed`, `tx_json_v0`, `tx_json_v0_real`, `tx_notification`, `block`; modes: `decode`
-//! (the decoder), `value` (`serde_json::from_slice::<Value>`).
+//! Formats: `logs`, `tx_json_parsed`, `tx_json_v0`, `tx_json_v0_real`, `tx_notification`,
+//! `block`; modes: `decode` (the decoder), `value` (`serde_json::from_slice::<Value>`).
 
 #[path = "../tests/samples/mod.rs"]
 mod samples;
